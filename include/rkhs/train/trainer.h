@@ -1,0 +1,87 @@
+#pragma once
+// The training harness for classifiers (backbone + head): optimizers, schedules, metrics, checkpoints,
+// progress, distillation.
+#include "rkhs/classify/model.h"
+#include "rkhs/data/dataset.h"
+
+#include <c10/core/Device.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rkhs::train {
+
+struct Metrics {
+  double accuracy = 0;  // fraction in [0, 1]
+  double nll = 0;       // mean negative log-likelihood (cross-entropy) in nats
+  double ece = 0;       // expected calibration error, 15 equal-width confidence bins
+  int64_t n = 0;
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;  // 1-based
+  double lr = 0;      // learning rate at the end of the epoch
+  double train_loss = 0;  // mean training objective over the epoch's batches
+  Metrics train;          // evaluated on the training set after the epoch (eval mode)
+  std::optional<Metrics> validation;
+  double seconds = 0;  // wall time of the epoch (training + evaluation)
+};
+
+struct TrainOptions {
+  std::string optimizer = "momentum";  // sgd | momentum | adam | adamw | lbfgs
+  double lr = 0.1;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  int64_t epochs = 10;
+  int64_t batch_size = 128;
+  std::string schedule = "cosine";  // constant | step | cosine
+  double warmup_epochs = 0;         // linear warm-up from lr/10... see docs/TRAINING.md
+  int64_t step_size = 30;           // step schedule: multiply by step_gamma every step_size epochs
+  double step_gamma = 0.1;
+  uint64_t seed = 0;
+  c10::Device device = c10::Device(c10::kCPU);
+  bool progress = true;              // progress line with ETA on stderr
+  std::string checkpoint_path;       // "" = no checkpoints; else written atomically after every epoch
+  bool resume = false;               // continue from checkpoint_path if it exists
+  int64_t lbfgs_history = 10;
+  // Distillation (paper 000 §6.4): when teacher_logits (n_train, C) is defined, the loss is the cross-entropy
+  // between softmax(teacher/T) and softmax(student/T), times T^2, mixed with the hard-label loss:
+  // distill_weight * soft + (1 - distill_weight) * hard.
+  at::Tensor teacher_logits;
+  double distill_temperature = 20.0;
+  double distill_weight = 1.0;
+  // Called after every epoch (for CSV logs, live plots); may be empty.
+  std::function<void(const EpochRecord&)> on_epoch;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  double train_seconds = 0;  // wall time of fit() without the initial set-up
+  int64_t epochs_run = 0;    // epochs run in this call (less than options.epochs when resumed)
+  int64_t best_epoch = 0;    // epoch with the best validation accuracy (last epoch without validation)
+};
+
+class Trainer {
+ public:
+  Trainer(std::shared_ptr<classify::ClassifierImpl> model, TrainOptions options);
+  // Trains on `train`; evaluates on `validation` (if non-null) after every epoch. When a validation set is
+  // given, the weights of the best validation epoch are restored at the end (model selection on validation,
+  // never on test). Throws rkhs::Error when the loss becomes NaN/Inf, naming the epoch and batch.
+  TrainResult fit(const data::Dataset& train, const data::Dataset* validation = nullptr);
+  // Metrics of the current model on a data set (eval mode, no gradient, batched).
+  Metrics evaluate(const data::Dataset& dataset);
+  // Logits (n, C) and embeddings (n, d) of a data set in eval mode, batched, on the CPU.
+  at::Tensor predict_logits(const data::Dataset& dataset);
+  at::Tensor embed(const data::Dataset& dataset);
+
+ private:
+  std::shared_ptr<classify::ClassifierImpl> model_;
+  TrainOptions options_;
+};
+
+// Accuracy, NLL and ECE of logits (n, C) against labels (n,).
+Metrics compute_metrics(const at::Tensor& logits, const at::Tensor& labels, int64_t ece_bins = 15);
+
+}  // namespace rkhs::train

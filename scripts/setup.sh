@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs from Debian 12 whatever rkhs needs to build, test, benchmark and plot.
+# Idempotent: packages already present are skipped, and apt is not touched when nothing is missing.
+set -euo pipefail
+
+PACKAGES=(
+  g++ cmake make ninja-build ccache pkg-config
+  libtorch-dev          # LibTorch 1.13 (CPU)
+  libcli11-dev          # command-line parsing
+  nlohmann-json3-dev    # JSON results, configs and model sidecars
+  zlib1g-dev            # gzip'd IDX files
+  libgtest-dev libgmock-dev googletest
+  libbenchmark-dev      # Google Benchmark
+  dataset-fashion-mnist # /usr/share/datasets/fashion-mnist/*.gz
+  gnuplot-nox           # learning-curve and result plots (PNG)
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"
