@@ -74,13 +74,18 @@ TEST(KernelGrad, FiniteGradientsAtZeroDistanceAndZeroRows) {
 TEST(KernelGrad, GradientAtZeroDistanceHasTheRightValue) {
   // d k(x, y) / dx at y = x (y held fixed): rbf, laplacian (subgradient), finite: 0; arccos order 1: x
   // (k_1 = (||x|| ||y|| sin t + (pi - t) x^T y) / pi, and d(theta-terms)/dx vanishes at x = y).
-  auto v = torch::tensor({{0.3, -0.4, 1.2}}, torch::kFloat64);
-  for (const auto* spec : {"rbf", "laplacian:gamma=2", "finite", "arccos"}) {
-    auto x = v.clone().requires_grad_(true);
-    make_kernel(spec)->gram(x, v.clone()).sum().backward();
-    auto want = std::string(spec) == "arccos" ? v : torch::zeros_like(v);
-    EXPECT_TRUE(torch::allclose(x.grad(), want, 1e-12, 1e-12)) << spec << ": " << x.grad();
-  }
+  // (3, 4, 0) has cosine exactly 1 with itself in floating point (norm 5), where sqrt(1 - c^2) = 0.
+  for (auto v : {torch::tensor({{0.3, -0.4, 1.2}}, torch::kFloat64), torch::tensor({{3.0, 4.0, 0.0}}, torch::kFloat64)})
+    for (const auto* spec : {"rbf", "laplacian:gamma=2", "finite", "arccos"}) {
+      auto x = v.clone().requires_grad_(true);
+      make_kernel(spec)->gram(x, v.clone()).sum().backward();
+      auto want = std::string(spec) == "arccos" ? v : torch::zeros_like(v);
+      EXPECT_TRUE(torch::allclose(x.grad(), want, 1e-12, 1e-12)) << spec << ": " << x.grad();
+      // Both arguments the same leaf: d k(x, x) / dx = 0 for the radial kernels, 2x for arccos order 1.
+      auto z = v.clone().requires_grad_(true);
+      make_kernel(spec)->gram(z, z).sum().backward();
+      EXPECT_TRUE(torch::allclose(z.grad(), 2 * want, 1e-12, 1e-12)) << spec << " gram(x, x): " << z.grad();
+    }
 }
 
 TEST(KernelGrad, DirectSquaredDistancesDoubleBackward) {

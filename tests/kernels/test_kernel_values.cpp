@@ -107,3 +107,19 @@ TEST(Distances, DirectIsBlockedConsistently) {
   auto b = rkhs::kernels::squared_distances_direct(x, y);
   EXPECT_TRUE(torch::allclose(b, rkhs::kernels::squared_distances(x, y), 1e-10, 1e-10));
 }
+
+TEST(KernelValues, CoincidentPointsWithLargeNormsAreExact) {
+  // Large norms make the matmul form's rounding visible (~1e-16 * ||x||^2 ~ 1e-12 here): the Laplacian and
+  // finite-support kernels use direct differences and must give exactly 1 at zero distance; through the
+  // matmul form the Laplacian would be off by ~sqrt(1e-12) = 1e-6.
+  torch::manual_seed(16);
+  auto x = torch::randn({30, 50}, torch::kFloat64) * 10;
+  for (const auto* spec : {"laplacian", "laplacian:gamma=3", "finite", "finite:a=0.01"}) {
+    auto g = make_kernel(spec)->gram(x, x);
+    EXPECT_TRUE(torch::equal(g.diagonal(), torch::ones({30}, torch::kFloat64))) << spec << "\n" << g.diagonal();
+  }
+  EXPECT_TRUE(torch::allclose(make_kernel("rbf:gamma=1e-3")->gram(x, x).diagonal(), torch::ones({30}, torch::kFloat64),
+                              0, 1e-10));
+  auto arccos = make_kernel("arccos");
+  EXPECT_TRUE(torch::allclose(arccos->gram(x, x).diagonal(), arccos->diag(x), 1e-13, 0));
+}
