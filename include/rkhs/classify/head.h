@@ -31,8 +31,12 @@ struct HeadOptions {
   double alpha_weight_decay = -1.0;
   double indicator_eps = 1e-6;
 
-  // Fixed-kernel heads on the sphere: rbf exp(-||w-z||^2 / (2 sigma^2)) (rbf-learned learns sigma),
-  // poly (<w,z> + 1)^poly_degree; kervo-rbf exp(-gamma ||w - z||^2), kervo-poly (<w,z> + 1)^kervo_degree.
+  // Fixed-kernel heads on the sphere (normalised w, z; logits = learned scale s times the kernel, s starting
+  // at 1/temperature, default 10): rbf exp(-||w-z||^2 / (2 sigma^2)) (rbf-learned learns sigma),
+  // poly ((<w,z> + 1) / 2)^poly_degree; mkl uses sigma and temperature (default 1) too.
+  // On raw z: kervo-rbf exp(-gamma ||w - z||^2), kervo-poly (<w,z> + 1)^kervo_degree. See docs/HEADS.md.
+  // The temperature also sets the cosine / both-learned initial scale 1/T (default 10) and the both-fixed T
+  // (default 0.1); <= 0 always means the head's default.
   double sigma = 1.0;
   int64_t poly_degree = 10;
   double gamma = 1.0;
@@ -46,13 +50,17 @@ class HeadImpl : public torch::nn::Module {
   // Parameters (by name relative to this head, as in named_parameters()) whose weight decay differs from
   // the optimizer's global one, e.g. {"alpha_raw", 1e-4} for KCL with ReLU.
   virtual std::vector<std::pair<std::string, double>> weight_decay_overrides() const { return {}; }
-  // A short human-readable description with the effective settings, e.g. "kernelized(M=10, relu, T=1)".
+  // A short human-readable description with the effective settings, e.g.
+  // "kernelized(M=10, act=relu, T=1, eps=1e-06)".
   virtual std::string describe() const = 0;
 };
 
+// Builds a head from options (parameters float32 on the CPU, initialised from the current torch seed); throws
+// rkhs::Error for an unknown name or invalid options (dim/classes <= 0, order < 0, unknown activation, ...).
 std::shared_ptr<HeadImpl> make_head(const HeadOptions& options);
 
-// Names accepted by make_head (aliases: lin = cosine, kcl = kernelized), for --help.
+// The canonical head names, for --help; make_head also accepts the aliases lin (= cosine) and
+// kcl (= kernelized). Concrete classes: rkhs/classify/kcl.h (KernelizedHeadImpl) and rkhs/classify/heads.h.
 std::vector<std::string> head_names();
 
 }  // namespace rkhs::classify
