@@ -37,7 +37,7 @@ struct TrainOptions {
   int64_t epochs = 10;
   int64_t batch_size = 128;
   std::string schedule = "cosine";  // constant | step | cosine
-  double warmup_epochs = 0;         // linear warm-up from lr/10... see docs/TRAINING.md
+  double warmup_epochs = 0;         // linear warm-up from lr/10 to lr (see lr_at in rkhs/train/schedule.h)
   int64_t step_size = 30;           // step schedule: multiply by step_gamma every step_size epochs
   double step_gamma = 0.1;
   uint64_t seed = 0;
@@ -46,13 +46,15 @@ struct TrainOptions {
   std::string checkpoint_path;       // "" = no checkpoints; else written atomically after every epoch
   bool resume = false;               // continue from checkpoint_path if it exists
   int64_t lbfgs_history = 10;
+  int64_t lbfgs_max_iter = 20;       // L-BFGS iterations per mini-batch (one optimizer step per batch)
   // Distillation (paper 000 §6.4): when teacher_logits (n_train, C) is defined, the loss is the cross-entropy
   // between softmax(teacher/T) and softmax(student/T), times T^2, mixed with the hard-label loss:
   // distill_weight * soft + (1 - distill_weight) * hard.
   at::Tensor teacher_logits;
   double distill_temperature = 20.0;
   double distill_weight = 1.0;
-  // Called after every epoch (for CSV logs, live plots); may be empty.
+  // Called after every epoch, after the checkpoint of that epoch is written (for CSV logs, live plots); may be
+  // empty. An exception thrown here stops fit() and propagates (the checkpoint of the epoch is kept).
   std::function<void(const EpochRecord&)> on_epoch;
 };
 

@@ -1,0 +1,43 @@
+#pragma once
+// Training checkpoints: model state, optimizer state, epoch, JSON metadata and extra named tensors in one file
+// written atomically with torch::serialize::OutputArchive.
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rkhs/train/trainer.h"
+
+namespace rkhs::train {
+
+inline constexpr const char* kCheckpointFormat = "rkhs-checkpoint";
+inline constexpr int64_t kCheckpointVersion = 1;
+
+// Archive layout: "format" (str), "version" (int), "epoch" (int), "meta" (str, JSON), "model" (Dict[str,
+// Tensor] of named_state), "extra" (Dict[str, Tensor]), "optimizer" (nested archive of Optimizer::save).
+// Written to path + ".tmp.<pid>", fsync'ed, then renamed over path, so a crash never leaves a partial file.
+void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& opt,
+                     int64_t epoch, const std::string& meta_json,
+                     const std::map<std::string, at::Tensor>& extra = {});
+
+struct CheckpointInfo {
+  int64_t epoch = 0;
+  std::string meta_json;
+  std::map<std::string, at::Tensor> extra;  // on the device of the model's first parameter (CPU if none)
+};
+
+// Restores model and optimizer from `path`. Throws rkhs::Error when the file is missing, corrupt or truncated
+// ("checkpoint PATH is corrupt or truncated: ..."), has another format/version, or was written for another
+// architecture (names the first missing, unexpected or differently shaped parameter); the model is unchanged
+// in those cases. Tensors are loaded onto the device of the model's first parameter.
+CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& opt);
+
+// EpochRecord history <-> JSON array (doubles round-trip exactly).
+std::string history_to_json(const std::vector<EpochRecord>& history);
+std::vector<EpochRecord> history_from_json(const std::string& json);
+
+}  // namespace rkhs::train

@@ -1,0 +1,214 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "rkhs/error.h"
+#include "rkhs/train/checkpoint.h"
+#include "rkhs/train/optimizer.h"
+#include "rkhs/train/state.h"
+#include "rkhs/train/trainer.h"
+#include "toy.h"
+
+namespace fs = std::filesystem;
+using rkhs::train::Trainer;
+using rkhs::train::TrainOptions;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("rkhs_train_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+TrainOptions options(int64_t epochs) {
+  TrainOptions o;
+  o.optimizer = "momentum";
+  o.lr = 0.1;
+  o.epochs = epochs;
+  o.batch_size = 16;
+  o.warmup_epochs = 1;
+  o.schedule = "cosine";
+  o.progress = false;
+  o.seed = 3;
+  return o;
+}
+
+void expect_same_state(torch::nn::Module& a, torch::nn::Module& b, double tol) {
+  auto sa = rkhs::train::named_state(a), sb = rkhs::train::named_state(b);
+  ASSERT_EQ(sa.size(), sb.size());
+  for (size_t i = 0; i < sa.size(); ++i) {
+    EXPECT_EQ(sa[i].first, sb[i].first);
+    EXPECT_LE((sa[i].second - sb[i].second).abs().max().item<double>(), tol) << sa[i].first;
+  }
+}
+
+}  // namespace
+
+TEST(Checkpoint, AtomicWriteAndRoundTrip) {
+  TempDir dir;
+  torch::manual_seed(0);
+  auto model = toy::linear_model(2, 3);
+  auto opt = rkhs::train::make_optimizer(*model, options(1));
+  const auto path = (dir.path / "ck.pt").string();
+  rkhs::train::save_checkpoint(path, *model, *opt, 7, R"({"hello": 1})", {{"extra/x", torch::arange(3)}});
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir.path)) names.push_back(e.path().filename().string());
+  ASSERT_EQ(names, std::vector<std::string>{"ck.pt"});  // no .tmp.<pid> left behind
+
+  torch::manual_seed(1);
+  auto other = toy::linear_model(2, 3);
+  auto opt2 = rkhs::train::make_optimizer(*other, options(1));
+  auto info = rkhs::train::load_checkpoint(path, *other, *opt2);
+  EXPECT_EQ(info.epoch, 7);
+  EXPECT_EQ(info.meta_json, R"({"hello": 1})");
+  ASSERT_EQ(info.extra.count("extra/x"), 1u);
+  EXPECT_TRUE(torch::equal(info.extra["extra/x"], torch::arange(3)));
+  expect_same_state(*model, *other, 0);
+}
+
+TEST(Checkpoint, MissingTruncatedAndWrongArchitecture) {
+  TempDir dir;
+  torch::manual_seed(0);
+  auto model = toy::linear_model(2, 3);
+  auto opt = rkhs::train::make_optimizer(*model, options(1));
+  const auto path = (dir.path / "ck.pt").string();
+  EXPECT_THROW(rkhs::train::load_checkpoint(path, *model, *opt), rkhs::Error);
+  rkhs::train::save_checkpoint(path, *model, *opt, 1, "{}");
+
+  // The first half of the bytes.
+  const auto truncated = (dir.path / "half.pt").string();
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream out(truncated, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  }
+  auto before = rkhs::train::copy_state(*model);
+  try {
+    rkhs::train::load_checkpoint(truncated, *model, *opt);
+    FAIL() << "no error for a truncated checkpoint";
+  } catch (const rkhs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("corrupt or truncated"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(truncated), std::string::npos) << e.what();
+  }
+  // Garbage that is not a zip archive at all.
+  {
+    std::ofstream out(truncated, std::ios::binary);
+    out << "definitely not a checkpoint";
+  }
+  EXPECT_THROW(rkhs::train::load_checkpoint(truncated, *model, *opt), rkhs::Error);
+
+  // Another head width: names the parameter; the model is left unchanged.
+  auto wide = toy::linear_model(2, 4);
+  auto opt_wide = rkhs::train::make_optimizer(*wide, options(1));
+  auto wide_before = rkhs::train::copy_state(*wide);
+  try {
+    rkhs::train::load_checkpoint(path, *wide, *opt_wide);
+    FAIL() << "no error for another architecture";
+  } catch (const rkhs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("head.weight"), std::string::npos) << e.what();
+  }
+  for (const auto& [name, t] : rkhs::train::named_state(*wide)) EXPECT_TRUE(torch::equal(t, wide_before[name])) << name;
+
+  // Another optimizer.
+  auto adam = rkhs::train::make_optimizer(*model, [] { auto o = options(1); o.optimizer = "adam"; return o; }());
+  EXPECT_THROW(rkhs::train::load_checkpoint(path, *model, *adam), rkhs::Error);
+}
+
+namespace {
+struct Interrupt {};
+}  // namespace
+
+TEST(Checkpoint, ResumeGivesTheSameResultAsAnUninterruptedRun) {
+  TempDir dir;
+  auto data = toy::separable(100, 21);  // 7 batches of 16 per epoch, the last one partial
+  auto val = toy::separable(60, 22);
+
+  torch::manual_seed(3);
+  auto full_model = toy::linear_model(2, 2, 0.01);
+  auto full = Trainer(full_model, options(4)).fit(data, &val);
+
+  // Same run, killed after the checkpoint of epoch 2 ...
+  const auto ck = (dir.path / "run.ckpt").string();
+  auto o = options(4);
+  o.checkpoint_path = ck;
+  o.on_epoch = [](const rkhs::train::EpochRecord& r) {
+    if (r.epoch == 2) throw Interrupt{};
+  };
+  torch::manual_seed(3);
+  auto first_model = toy::linear_model(2, 2, 0.01);
+  EXPECT_THROW(Trainer(first_model, o).fit(data, &val), Interrupt);
+  ASSERT_TRUE(fs::exists(ck));
+
+  // ... and continued by a new process-like set-up (new model, new Trainer).
+  o.on_epoch = nullptr;
+  o.resume = true;
+  torch::manual_seed(3);
+  auto resumed_model = toy::linear_model(2, 2, 0.01);
+  std::vector<int64_t> seen;
+  o.on_epoch = [&seen](const rkhs::train::EpochRecord& r) { seen.push_back(r.epoch); };
+  Trainer resumed_trainer(resumed_model, o);
+  auto resumed = resumed_trainer.fit(data, &val);
+  EXPECT_EQ(seen, (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(resumed.epochs_run, 2);
+  ASSERT_EQ(resumed.history.size(), 4u);
+  EXPECT_EQ(resumed.best_epoch, full.best_epoch);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(resumed.history[i].epoch, full.history[i].epoch);
+    EXPECT_NEAR(resumed.history[i].lr, full.history[i].lr, 1e-12);
+    EXPECT_NEAR(resumed.history[i].train_loss, full.history[i].train_loss, 1e-6) << i;
+    EXPECT_NEAR(resumed.history[i].train.nll, full.history[i].train.nll, 1e-6) << i;
+    EXPECT_NEAR(resumed.history[i].validation->nll, full.history[i].validation->nll, 1e-6) << i;
+    EXPECT_EQ(resumed.history[i].train.accuracy, full.history[i].train.accuracy) << i;
+  }
+  expect_same_state(*full_model, *resumed_model, 1e-6);
+
+  // Resuming a finished run runs nothing and keeps the history.
+  torch::manual_seed(3);
+  auto again = Trainer(toy::linear_model(2, 2, 0.01), o).fit(data, &val);
+  EXPECT_EQ(again.epochs_run, 0);
+  EXPECT_EQ(again.history.size(), 4u);
+  EXPECT_EQ(again.best_epoch, full.best_epoch);
+}
+
+TEST(Checkpoint, ResumeIntoAnotherArchitectureFails) {
+  TempDir dir;
+  auto data = toy::separable(40, 1);
+  auto o = options(1);
+  o.checkpoint_path = (dir.path / "c.ckpt").string();
+  Trainer(toy::linear_model(2, 2), o).fit(data);
+  o.resume = true;
+  o.epochs = 2;
+  rkhs::data::Dataset d3 = data;
+  d3.num_classes = 3;
+  EXPECT_THROW(Trainer(toy::linear_model(2, 3), o).fit(d3), rkhs::Error);
+}
+
+TEST(Checkpoint, HistoryJsonRoundTrip) {
+  rkhs::train::EpochRecord r;
+  r.epoch = 3;
+  r.lr = 0.1 / 3;
+  r.train_loss = 1.0 / 7;
+  r.train = {0.123456789012345678, 0.5, 0.01, 10};
+  r.validation = rkhs::train::Metrics{0.9, 0.2, 0.03, 5};
+  r.seconds = 1.5;
+  rkhs::train::EpochRecord s = r;
+  s.validation.reset();
+  auto back = rkhs::train::history_from_json(rkhs::train::history_to_json({r, s}));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].lr, r.lr);
+  EXPECT_EQ(back[0].train_loss, r.train_loss);
+  EXPECT_EQ(back[0].train.accuracy, r.train.accuracy);
+  EXPECT_EQ(back[0].validation->n, 5);
+  EXPECT_FALSE(back[1].validation.has_value());
+  EXPECT_THROW(rkhs::train::history_from_json("{nope"), rkhs::Error);
+}

@@ -1,0 +1,212 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "rkhs/error.h"
+#include "rkhs/train/optimizer.h"
+#include "rkhs/train/trainer.h"
+#include "toy.h"
+
+using rkhs::train::Trainer;
+using rkhs::train::TrainOptions;
+
+namespace {
+
+TrainOptions quiet(const std::string& optimizer, double lr, int64_t epochs) {
+  TrainOptions o;
+  o.optimizer = optimizer;
+  o.lr = lr;
+  o.epochs = epochs;
+  o.batch_size = 32;
+  o.weight_decay = 1e-4;
+  o.progress = false;
+  o.seed = 1;
+  return o;
+}
+
+double fit_accuracy(TrainOptions o) {
+  torch::manual_seed(o.seed);
+  auto model = toy::linear_model(2, 2);
+  auto data = toy::separable(300, 11);
+  Trainer trainer(model, o);
+  auto result = trainer.fit(data);
+  EXPECT_EQ(result.epochs_run, o.epochs);
+  EXPECT_EQ(static_cast<int64_t>(result.history.size()), o.epochs);
+  EXPECT_EQ(result.best_epoch, o.epochs);
+  // The last record is the model returned (no validation: no restore).
+  EXPECT_DOUBLE_EQ(trainer.evaluate(data).accuracy, result.history.back().train.accuracy);
+  return result.history.back().train.accuracy;
+}
+
+}  // namespace
+
+TEST(Fit, Sgd) { EXPECT_GT(fit_accuracy(quiet("sgd", 0.5, 10)), 0.95); }
+TEST(Fit, Momentum) { EXPECT_GT(fit_accuracy(quiet("momentum", 0.1, 10)), 0.95); }
+TEST(Fit, Adam) { EXPECT_GT(fit_accuracy(quiet("adam", 0.05, 10)), 0.95); }
+TEST(Fit, AdamW) { EXPECT_GT(fit_accuracy(quiet("adamw", 0.05, 10)), 0.95); }
+TEST(Fit, Lbfgs) {
+  auto o = quiet("lbfgs", 1.0, 3);
+  o.batch_size = 300;  // full batch
+  o.schedule = "constant";
+  EXPECT_GT(fit_accuracy(o), 0.95);
+}
+TEST(Fit, WarmupStepSchedule) {
+  auto o = quiet("momentum", 0.1, 6);
+  o.schedule = "step";
+  o.step_size = 2;
+  o.step_gamma = 0.5;
+  o.warmup_epochs = 1;
+  EXPECT_GT(fit_accuracy(o), 0.95);
+}
+
+TEST(Fit, UnknownOptimizerAndBadOptions) {
+  torch::manual_seed(0);
+  auto model = toy::linear_model(2, 2);
+  auto data = toy::separable(50, 1);
+  EXPECT_THROW(Trainer(model, quiet("rmsprop-ish", 0.1, 1)).fit(data), rkhs::Error);
+  auto o = quiet("sgd", 0.1, 1);
+  o.schedule = "exponential";
+  EXPECT_THROW(Trainer(model, o).fit(data), rkhs::Error);
+  o = quiet("sgd", 0.1, 1);
+  o.batch_size = 0;
+  EXPECT_THROW(Trainer(model, o).fit(data), rkhs::Error);
+  o = quiet("sgd", 0.1, 1);
+  o.teacher_logits = torch::zeros({49, 2});
+  EXPECT_THROW(Trainer(model, o).fit(data), rkhs::Error);
+  EXPECT_THROW(Trainer(model, quiet("sgd", 0.1, 1)).fit(rkhs::data::Dataset{}), rkhs::Error);
+}
+
+TEST(Fit, WeightDecayOverrideGetsItsOwnGroup) {
+  torch::manual_seed(0);
+  auto model = toy::linear_model(2, 2, /*scale_wd=*/0.123);
+  auto head = std::dynamic_pointer_cast<toy::LinearHead>(model->head);
+  for (std::string name : {"sgd", "momentum", "adam", "adamw"}) {
+    auto o = quiet(name, 0.1, 1);
+    o.weight_decay = 5e-4;
+    auto opt = rkhs::train::make_optimizer(*model, o);
+    ASSERT_EQ(opt->param_groups().size(), 2u) << name;
+    auto wd_of = [&](size_t g) -> double {
+      auto& opts = opt->param_groups()[g].options();
+      if (name == "adam") return static_cast<torch::optim::AdamOptions&>(opts).weight_decay();
+      if (name == "adamw") return static_cast<torch::optim::AdamWOptions&>(opts).weight_decay();
+      return static_cast<torch::optim::SGDOptions&>(opts).weight_decay();
+    };
+    EXPECT_DOUBLE_EQ(wd_of(0), 5e-4);
+    EXPECT_DOUBLE_EQ(wd_of(1), 0.123);
+    const auto& g0 = opt->param_groups()[0].params();
+    const auto& g1 = opt->param_groups()[1].params();
+    ASSERT_EQ(g0.size(), 2u);
+    ASSERT_EQ(g1.size(), 1u);
+    EXPECT_TRUE(g1[0].is_same(head->scale));
+    EXPECT_TRUE(g0[0].is_same(head->weight) || g0[1].is_same(head->weight));
+    if (name == "momentum") {
+      auto& so = static_cast<torch::optim::SGDOptions&>(opt->param_groups()[1].options());
+      EXPECT_DOUBLE_EQ(so.momentum(), 0.9);
+      EXPECT_FALSE(so.nesterov());
+    }
+  }
+  auto decays = rkhs::train::parameter_weight_decays(*model, quiet("lbfgs", 1, 1));
+  ASSERT_EQ(decays.size(), 3u);
+  for (const auto& [n, wd] : decays) EXPECT_DOUBLE_EQ(wd, n == "head.scale" ? 0.123 : 1e-4) << n;
+  EXPECT_EQ(rkhs::train::make_optimizer(*model, quiet("lbfgs", 1, 1))->param_groups().size(), 1u);
+}
+
+TEST(Fit, NaNLossThrowsNamingTheEpoch) {
+  torch::manual_seed(0);
+  auto model = std::make_shared<rkhs::classify::ClassifierImpl>(std::make_shared<toy::IdentityBackbone>(2),
+                                                                std::make_shared<toy::NaNHead>(2, 2, 12));
+  auto data = toy::separable(100, 3);  // 4 batches of 32 per epoch: NaN appears in epoch 4, batch 1
+  Trainer trainer(model, quiet("sgd", 0.1, 5));
+  try {
+    trainer.fit(data);
+    FAIL() << "fit did not throw";
+  } catch (const rkhs::Error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("training diverged"), std::string::npos) << what;
+    EXPECT_NE(what.find("epoch 4, batch 1"), std::string::npos) << what;
+    EXPECT_NE(what.find("nan"), std::string::npos) << what;
+  }
+  // Parameters were never updated with a NaN gradient.
+  for (const auto& p : model->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+}
+
+TEST(Fit, DistillationLearnsTheTeachersLabels) {
+  torch::manual_seed(2);
+  auto model = toy::linear_model(2, 2);
+  auto data = toy::separable(300, 5);
+  auto teacher_labels = 1 - data.y;  // the teacher disagrees with the true labels everywhere
+  auto o = quiet("momentum", 0.1, 10);
+  o.teacher_logits = torch::one_hot(teacher_labels, 2).to(torch::kFloat32) * 100.0;
+  o.distill_temperature = 20;
+  o.distill_weight = 1;
+  Trainer trainer(model, o);
+  auto result = trainer.fit(data);
+  EXPECT_LT(result.history.back().train.accuracy, 0.05);
+  rkhs::data::Dataset relabelled = data;
+  relabelled.y = teacher_labels;
+  EXPECT_GT(trainer.evaluate(relabelled).accuracy, 0.95);
+}
+
+TEST(Fit, BestValidationEpochIsRestored) {
+  torch::manual_seed(4);
+  auto model = toy::linear_model(2, 2);
+  auto data = toy::separable(200, 6);
+  rkhs::data::Dataset val = toy::separable(100, 7);
+  val.y = 1 - val.y;  // the better the model fits the training set, the worse on this validation set
+  auto o = quiet("momentum", 0.1, 5);
+  o.schedule = "constant";
+  Trainer trainer(model, o);
+  auto result = trainer.fit(data, &val);
+  ASSERT_EQ(result.history.size(), 5u);
+  int64_t best = 1;
+  for (const auto& r : result.history) {
+    ASSERT_TRUE(r.validation.has_value());
+    const auto& b = *result.history[best - 1].validation;
+    if (r.validation->accuracy > b.accuracy || (r.validation->accuracy == b.accuracy && r.validation->nll < b.nll))
+      best = r.epoch;
+  }
+  EXPECT_EQ(result.best_epoch, best);
+  EXPECT_LT(result.best_epoch, 5);
+  auto now = trainer.evaluate(val);
+  const auto& rec = *result.history[result.best_epoch - 1].validation;
+  EXPECT_DOUBLE_EQ(now.accuracy, rec.accuracy);
+  EXPECT_NEAR(now.nll, rec.nll, 1e-12);
+  EXPECT_NE(now.nll, result.history.back().validation->nll);
+  EXPECT_NEAR(trainer.evaluate(data).nll, result.history[result.best_epoch - 1].train.nll, 1e-12);
+}
+
+TEST(Fit, SameSeedSameHistory) {
+  auto run = [] {
+    auto o = quiet("momentum", 0.1, 3);
+    o.warmup_epochs = 1;
+    torch::manual_seed(o.seed);
+    auto model = toy::linear_model(2, 2);
+    auto data = toy::separable(130, 8);
+    return Trainer(model, o).fit(data).history;
+  };
+  auto a = run(), b = run();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].lr, b[i].lr);
+    EXPECT_EQ(a[i].train_loss, b[i].train_loss);
+    EXPECT_EQ(a[i].train.accuracy, b[i].train.accuracy);
+    EXPECT_EQ(a[i].train.nll, b[i].train.nll);
+    EXPECT_EQ(a[i].train.ece, b[i].train.ece);
+  }
+}
+
+TEST(Fit, PredictAndEmbedAreBatchedOnCpu) {
+  torch::manual_seed(0);
+  auto model = toy::linear_model(2, 3);
+  rkhs::data::Dataset d;
+  d.x = torch::randn({2500, 2});
+  d.y = torch::randint(0, 3, {2500}, torch::kLong);
+  d.num_classes = 3;
+  Trainer trainer(model, quiet("sgd", 0.1, 1));
+  auto logits = trainer.predict_logits(d);
+  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2500, 3}));
+  EXPECT_FALSE(logits.requires_grad());
+  torch::NoGradGuard g;
+  EXPECT_TRUE(torch::allclose(logits, model->forward(d.x), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::equal(trainer.embed(d), d.x));
+  EXPECT_EQ(trainer.evaluate(d).n, 2500);
+}
