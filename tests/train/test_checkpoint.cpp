@@ -212,3 +212,54 @@ TEST(Checkpoint, HistoryJsonRoundTrip) {
   EXPECT_FALSE(back[1].validation.has_value());
   EXPECT_THROW(rkhs::train::history_from_json("{nope"), rkhs::Error);
 }
+
+// Optimizer state (Adam moments, L-BFGS history) survives the checkpoint: resumed == uninterrupted.
+class ResumePerOptimizer : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ResumePerOptimizer, SameFinalWeights) {
+  TempDir dir;
+  auto data = toy::separable(64, 31);
+  auto o = options(3);
+  o.optimizer = GetParam();
+  o.lr = GetParam() == "lbfgs" ? 0.5 : 0.02;
+  o.batch_size = GetParam() == "lbfgs" ? 32 : 16;
+  o.weight_decay = 1e-3;
+  torch::manual_seed(5);
+  auto full_model = toy::linear_model(2, 2, 0.05);
+  auto full = Trainer(full_model, o).fit(data);
+
+  o.checkpoint_path = (dir.path / "r.ckpt").string();
+  o.on_epoch = [](const rkhs::train::EpochRecord& r) {
+    if (r.epoch == 1) throw Interrupt{};
+  };
+  torch::manual_seed(5);
+  EXPECT_THROW(Trainer(toy::linear_model(2, 2, 0.05), o).fit(data), Interrupt);
+  o.on_epoch = nullptr;
+  o.resume = true;
+  torch::manual_seed(99);  // the checkpoint overrides the initial weights anyway
+  auto resumed_model = toy::linear_model(2, 2, 0.05);
+  auto resumed = Trainer(resumed_model, o).fit(data);
+  EXPECT_EQ(resumed.epochs_run, 2);
+  ASSERT_EQ(resumed.history.size(), 3u);
+  EXPECT_NEAR(resumed.history.back().train_loss, full.history.back().train_loss, 1e-6);
+  expect_same_state(*full_model, *resumed_model, 1e-6);
+}
+
+INSTANTIATE_TEST_SUITE_P(Optimizers, ResumePerOptimizer, ::testing::Values("sgd", "adam", "adamw", "lbfgs"));
+
+TEST(Checkpoint, ArchiveWithoutFormatTagIsRejected) {
+  TempDir dir;
+  const auto path = (dir.path / "foreign.pt").string();
+  torch::serialize::OutputArchive a;
+  a.write("weights", torch::ones({2}));
+  a.save_to(path);
+  torch::manual_seed(0);
+  auto model = toy::linear_model(2, 2);
+  auto opt = rkhs::train::make_optimizer(*model, options(1));
+  try {
+    rkhs::train::load_checkpoint(path, *model, *opt);
+    FAIL();
+  } catch (const rkhs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not an rkhs checkpoint"), std::string::npos) << e.what();
+  }
+}

@@ -210,3 +210,20 @@ TEST(Fit, PredictAndEmbedAreBatchedOnCpu) {
   EXPECT_TRUE(torch::equal(trainer.embed(d), d.x));
   EXPECT_EQ(trainer.evaluate(d).n, 2500);
 }
+
+TEST(Fit, ProgressPrintsOneLinePerEpochWhenStderrIsNotATerminal) {
+  torch::manual_seed(0);
+  auto model = toy::linear_model(2, 2);
+  auto data = toy::separable(100, 3);
+  auto val = toy::separable(50, 4);
+  auto o = quiet("momentum", 0.1, 3);
+  o.progress = true;
+  testing::internal::CaptureStderr();
+  Trainer(model, o).fit(data, &val);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 3) << err;
+  EXPECT_EQ(err.find('\r'), std::string::npos) << err;
+  EXPECT_NE(err.find("epoch 1/3  4/4  loss "), std::string::npos) << err;
+  EXPECT_NE(err.find("val acc "), std::string::npos) << err;
+  std::cout << err;
+}
