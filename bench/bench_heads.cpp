@@ -1,0 +1,46 @@
+// Forward + backward cost of a classification head against the linear softmax head (paper 000 §5.2 claims a
+// negligible added cost: O(M + d) per datum and class). Batch 128, float32, CPU.
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "rkhs/classify/head.h"
+
+namespace {
+
+void run_head(benchmark::State& state, const std::string& name) {
+  torch::set_num_threads(static_cast<int>(std::max<int64_t>(1, std::getenv("RKHS_BENCH_THREADS")
+                                                                    ? std::atoi(std::getenv("RKHS_BENCH_THREADS"))
+                                                                    : 1)));
+  const int64_t d = state.range(0), classes = state.range(1), batch = 128;
+  torch::manual_seed(0);
+  rkhs::classify::HeadOptions o;
+  o.name = name;
+  o.dim = d;
+  o.classes = classes;
+  auto head = rkhs::classify::make_head(o);
+  auto z = torch::randn({batch, d}).requires_grad_(true);
+  auto y = torch::randint(classes, {batch}, torch::kLong);
+  for (auto _ : state) {
+    auto loss = torch::cross_entropy_loss(head->forward(z), y);
+    loss.backward();
+    benchmark::DoNotOptimize(loss.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+
+void args(benchmark::internal::Benchmark* b) {
+  for (int64_t d : {64, 256, 768})
+    for (int64_t c : {10, 100, 1000}) b->Args({d, c});
+  b->Unit(benchmark::kMicrosecond);
+}
+
+void BM_softmax(benchmark::State& s) { run_head(s, "softmax"); }
+void BM_cosine(benchmark::State& s) { run_head(s, "cosine"); }
+void BM_kernelized(benchmark::State& s) { run_head(s, "kernelized"); }
+BENCHMARK(BM_softmax)->Apply(args);
+BENCHMARK(BM_cosine)->Apply(args);
+BENCHMARK(BM_kernelized)->Apply(args);
+
+}  // namespace
+
+BENCHMARK_MAIN();

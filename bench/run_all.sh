@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every benchmark behind docs/RESULTS.md. Usage: bench/run_all.sh [BUILD_DIR]. Long (hours on 2 cores):
+# each script can be run alone, and re-running skips the runs already recorded in bench/results/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+export RKHS="$BUILD/rkhs"
+"$BUILD/bench/bench_heads" --benchmark_out=bench/results/heads.json --benchmark_out_format=json
+bash bench/table1_sphere.sh
+bash bench/table3_fashion.sh
+bash bench/ablations_fashion.sh
+bash bench/table2_distill.sh
+for f in bench/results/*.jsonl; do echo "## $f"; python3 bench/summarize.py "$f"; done

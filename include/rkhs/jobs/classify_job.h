@@ -1,0 +1,57 @@
+#pragma once
+// The `rkhs classify` job as a library call: data -> backbone + head -> trainer -> metrics -> JSON.
+// Distillation and active learning (paper 000 §6.4, §6.5) are options of the same job.
+#include "rkhs/classify/head.h"
+#include "rkhs/jobs/data_spec.h"
+#include "rkhs/nn/backbone.h"
+#include "rkhs/train/trainer.h"
+
+#include <optional>
+#include <string>
+
+namespace rkhs::jobs {
+
+struct ClassifyConfig {
+  DataRequest data;
+  nn::BackboneOptions backbone;  // name "" = the data set's default (sphere: identity, files: mlp, images: lenet5)
+  classify::HeadOptions head;    // dim and classes are filled in from the backbone and data
+  train::TrainOptions train;
+
+  // Distillation (paper §6.4): when distill_from names a backbone, a softmax teacher with that backbone is
+  // trained first (teacher_epochs, same data and optimiser settings), and the student is trained on its
+  // logits at train.distill_temperature.
+  std::string distill_from;
+  int64_t teacher_epochs = 0;  // 0 = train.epochs
+
+  // Active learning (paper §6.5 / appendix C): "random", "margin" or "kcenter". A seed model is trained on
+  // a random active_seed_fraction of the training set, then active_budget (fraction of the training set) is
+  // selected from the rest by the method using only the seed model's predictions/embeddings, and the final
+  // model is trained on seed + selected points.
+  std::string active;
+  double active_seed_fraction = 0.1;
+  double active_budget = 0.3;
+
+  std::string out_dir;  // "" = no run folder; else config.json, metrics.csv, model.pt, model.json
+};
+
+struct ClassifyResult {
+  train::Metrics train, test;
+  std::optional<train::Metrics> validation;
+  std::optional<double> bayes_accuracy, bayes_test_accuracy;
+  std::optional<train::Metrics> teacher_test;  // distillation only
+  train::TrainResult fit;
+  int64_t parameters = 0;
+  int64_t labelled = 0;  // training points used (differs from the training set size with active learning)
+  std::string backbone, head, data_description;
+  // One JSON object with the keys documented in docs/CLI.md (test_accuracy, train_accuracy, train_seconds,
+  // epochs, bayes_accuracy, ...).
+  std::string to_json(const ClassifyConfig& config) const;
+};
+
+// Runs the job. Seeds torch with config.train.seed before building models.
+ClassifyResult run_classify(ClassifyConfig config);
+
+// Fills backbone/head defaults that depend on the data (name, input shape, dims).
+void resolve_defaults(ClassifyConfig& config, const DataSplit& data);
+
+}  // namespace rkhs::jobs

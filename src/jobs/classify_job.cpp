@@ -1,0 +1,199 @@
+#include "rkhs/jobs/classify_job.h"
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include "rkhs/classify/active.h"
+#include "rkhs/classify/model.h"
+#include "rkhs/compat.h"
+#include "rkhs/error.h"
+#include "rkhs/train/run_folder.h"
+
+namespace rkhs::jobs {
+namespace {
+
+using nlohmann::json;
+
+std::shared_ptr<classify::ClassifierImpl> build_model(const ClassifyConfig& c, const nn::BackboneOptions& bo,
+                                                      classify::HeadOptions ho) {
+  auto backbone = nn::make_backbone(bo);
+  ho.dim = backbone->output_dim();
+  auto head = classify::make_head(ho);
+  return std::make_shared<classify::ClassifierImpl>(backbone, head);
+}
+
+int64_t count_parameters(torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+json metrics_json(const train::Metrics& m) {
+  return {{"accuracy", m.accuracy}, {"nll", m.nll}, {"ece", m.ece}, {"n", m.n}};
+}
+
+// Trains a model of the given architecture on `train` and returns it with its trainer (teacher, seed model).
+std::pair<std::shared_ptr<classify::ClassifierImpl>, train::TrainResult> train_model(
+    const ClassifyConfig& c, const nn::BackboneOptions& bo, const classify::HeadOptions& ho,
+    train::TrainOptions opts, const data::Dataset& train, const data::Dataset* validation) {
+  torch::manual_seed(opts.seed);
+  auto model = build_model(c, bo, ho);
+  train::Trainer trainer(model, opts);
+  auto fit = trainer.fit(train, validation);
+  return {model, fit};
+}
+
+}  // namespace
+
+void resolve_defaults(ClassifyConfig& c, const DataSplit& d) {
+  const auto shape = d.train.sample_shape();
+  if (c.backbone.name.empty())
+    c.backbone.name = c.data.spec == "sphere" ? "identity" : (shape.size() == 3 ? "lenet5" : "mlp");
+  c.backbone.input_shape = shape;
+  c.head.classes = d.train.num_classes;
+  RKHS_CHECK(c.head.classes >= 2, "the training data has " + std::to_string(c.head.classes) +
+                                      " class(es); classification needs at least 2");
+}
+
+ClassifyResult run_classify(ClassifyConfig config) {
+  RKHS_CHECK(config.train.epochs >= 1, "--epochs must be >= 1, got " + std::to_string(config.train.epochs));
+  RKHS_CHECK(config.train.batch_size >= 1, "--batch-size must be >= 1");
+  RKHS_CHECK(std::isfinite(config.train.lr) && config.train.lr > 0, "--lr must be a positive number");
+  RKHS_CHECK(config.distill_from.empty() || config.active.empty(),
+             "--distill-from and --active cannot be combined in one run");
+  DataSplit data = load_data(config.data);
+  resolve_defaults(config, data);
+  ClassifyResult res;
+  res.data_description = data.description;
+  res.bayes_accuracy = data.bayes_accuracy;
+  res.bayes_test_accuracy = data.bayes_test_accuracy;
+  const data::Dataset* validation = data.validation ? &*data.validation : nullptr;
+
+  std::unique_ptr<train::RunFolder> run;
+  if (!config.out_dir.empty()) run = std::make_unique<train::RunFolder>(config.out_dir);
+
+  if (!config.distill_from.empty()) {
+    // Teacher: softmax head on the named backbone, trained on the same data (paper §6.4).
+    nn::BackboneOptions tb = config.backbone;
+    tb.name = config.distill_from;
+    classify::HeadOptions th;
+    th.name = "softmax";
+    th.classes = config.head.classes;
+    train::TrainOptions to = config.train;
+    to.epochs = config.teacher_epochs > 0 ? config.teacher_epochs : config.train.epochs;
+    to.checkpoint_path.clear();
+    to.on_epoch = nullptr;
+    auto [teacher, teacher_fit] = train_model(config, tb, th, to, data.train, validation);
+    train::Trainer tt(teacher, to);
+    res.teacher_test = tt.evaluate(data.test);
+    config.train.teacher_logits = tt.predict_logits(data.train);
+  }
+
+  data::Dataset train_set = data.train;
+  res.labelled = train_set.size();
+  if (!config.active.empty()) {
+    // Active learning (appendix C): seed model on a random subset, then select without using labels.
+    RKHS_CHECK(config.active_seed_fraction > 0 && config.active_budget > 0 &&
+                   config.active_seed_fraction + config.active_budget <= 1,
+               "--active-seed-fraction and --active-budget must be > 0 with a sum <= 1");
+    const int64_t n = data.train.size();
+    const int64_t n_seed = std::max<int64_t>(1, static_cast<int64_t>(config.active_seed_fraction * n));
+    const int64_t n_budget = std::max<int64_t>(1, static_cast<int64_t>(config.active_budget * n));
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(config.train.seed + 12345);
+    auto seed_idx = torch::randperm(n, gen, torch::kLong).slice(0, 0, n_seed);
+    train::TrainOptions so = config.train;
+    so.checkpoint_path.clear();
+    so.on_epoch = nullptr;
+    auto [seed_model, seed_fit] =
+        train_model(config, config.backbone, config.head, so, data.train.subset(seed_idx), validation);
+    train::Trainer st(seed_model, so);
+    auto labelled = torch::zeros({n}, torch::kBool);
+    labelled.index_fill_(0, seed_idx, true);
+    auto picked = classify::select_subset(config.active, st.predict_logits(data.train), st.embed(data.train),
+                                          labelled, n_budget, config.train.seed);
+    train_set = data.train.subset(torch::cat({seed_idx, picked}));
+    res.labelled = train_set.size();
+  }
+
+  if (run) {
+    auto user_on_epoch = config.train.on_epoch;
+    train::RunFolder* folder = run.get();
+    config.train.on_epoch = [folder, user_on_epoch](const train::EpochRecord& r) {
+      folder->append_epoch(r);
+      if (user_on_epoch) user_on_epoch(r);
+    };
+  }
+  torch::manual_seed(config.train.seed);
+  auto model = build_model(config, config.backbone, config.head);
+  train::Trainer trainer(model, config.train);
+  res.fit = trainer.fit(train_set, validation);
+  res.train = trainer.evaluate(train_set);
+  res.test = trainer.evaluate(data.test);
+  if (validation) res.validation = trainer.evaluate(*validation);
+  res.parameters = count_parameters(*model);
+  res.backbone = config.backbone.name;
+  res.head = model->head->describe();
+  if (run) {
+    run->write_text("config.json", res.to_json(config) + "\n");
+    json sidecar = {{"backbone", config.backbone.name},
+                    {"input_shape", config.backbone.input_shape},
+                    {"hidden", config.backbone.hidden},
+                    {"final_relu", config.backbone.final_relu},
+                    {"head", res.head},
+                    {"classes", config.head.classes},
+                    {"torch_version", compat::torch_version()},
+                    {"rkhs_version", "0.1.0"}};
+    run->save_model(*model, sidecar.dump(2));
+  }
+  return res;
+}
+
+std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
+  json j;
+  j["command"] = "classify";
+  j["data"] = c.data.spec;
+  j["data_description"] = data_description;
+  j["model"] = backbone;
+  j["head"] = head;
+  j["parameters"] = parameters;
+  j["seed"] = c.train.seed;
+  j["optimizer"] = c.train.optimizer;
+  j["lr"] = c.train.lr;
+  j["batch_size"] = c.train.batch_size;
+  j["epochs"] = fit.history.empty() ? 0 : fit.history.back().epoch;
+  j["best_epoch"] = fit.best_epoch;
+  j["train_seconds"] = fit.train_seconds;
+  j["train_accuracy"] = train.accuracy;
+  j["test_accuracy"] = test.accuracy;
+  j["test_nll"] = test.nll;
+  j["test_ece"] = test.ece;
+  j["train"] = metrics_json(train);
+  j["test"] = metrics_json(test);
+  if (validation) {
+    j["validation_accuracy"] = validation->accuracy;
+    j["validation"] = metrics_json(*validation);
+  }
+  if (bayes_accuracy) j["bayes_accuracy"] = *bayes_accuracy;
+  if (bayes_test_accuracy) j["bayes_test_accuracy"] = *bayes_test_accuracy;
+  if (teacher_test) {
+    j["teacher"] = c.distill_from;
+    j["teacher_test_accuracy"] = teacher_test->accuracy;
+  }
+  if (!c.active.empty()) {
+    j["active"] = c.active;
+    j["labelled"] = labelled;
+  }
+  json curve = json::array();
+  for (const auto& e : fit.history) {
+    json row = {{"epoch", e.epoch}, {"lr", e.lr}, {"train_loss", e.train_loss}, {"train_accuracy", e.train.accuracy}};
+    if (e.validation) row["validation_accuracy"] = e.validation->accuracy;
+    curve.push_back(row);
+  }
+  j["history"] = curve;
+  j["device"] = c.train.device.str();
+  j["torch_version"] = compat::torch_version();
+  return j.dump();
+}
+
+}  // namespace rkhs::jobs

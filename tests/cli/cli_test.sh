@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End-to-end checks of the rkhs binary. Usage: cli_test.sh PATH/TO/rkhs
+set -u
+RKHS="$1"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect_error NAME PATTERN ARGS...: exit code 1, exactly one line on stderr, matching PATTERN, no crash.
+expect_error() {
+  local name="$1" pattern="$2"
+  shift 2
+  "$RKHS" "$@" >"$TMP/out" 2>"$TMP/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$TMP/err")
+  if [ "$rc" -ne 1 ]; then bad "$name: exit code $rc, expected 1 ($(head -c 300 "$TMP/err"))"; return; fi
+  if [ "$lines" -ne 1 ]; then bad "$name: $lines lines on stderr, expected 1: $(cat "$TMP/err")"; return; fi
+  if ! grep -qE "$pattern" "$TMP/err"; then bad "$name: message '$(cat "$TMP/err")' does not match '$pattern'"; return; fi
+  ok
+}
+
+# Help texts.
+"$RKHS" --help >"$TMP/h" 2>&1 && grep -q classify "$TMP/h" && grep -q demo "$TMP/h" && ok || bad "rkhs --help"
+"$RKHS" classify --help >"$TMP/h" 2>&1 && grep -q -- "--head" "$TMP/h" && grep -q kernelized "$TMP/h" && ok || bad "classify --help"
+"$RKHS" --version >/dev/null 2>&1 && ok || bad "--version"
+
+# Bad input: one readable line, exit 1.
+printf '0,1.0,2.0\n1,3.0\n' >"$TMP/ragged.csv"
+expect_error ragged-csv 'ragged\.csv:2' classify --data "csv:$TMP/ragged.csv" --epochs 1
+printf '0,1.0,2.0\n1,abc,3.0\n' >"$TMP/text.csv"
+expect_error non-numeric 'text\.csv:2' classify --data "csv:$TMP/text.csv" --epochs 1
+printf '0,1.0,2.0\n1,nan,3.0\n' >"$TMP/nan.csv"
+expect_error nan-field 'nan\.csv:2' classify --data "csv:$TMP/nan.csv" --epochs 1
+printf '0,1.0,2.0\n-1,1.0,3.0\n' >"$TMP/label.csv"
+expect_error negative-label 'label\.csv:2' classify --data "csv:$TMP/label.csv" --epochs 1
+expect_error missing-file 'no/such/file\.csv' classify --data csv:/no/such/file.csv --epochs 1
+printf 'garbage-not-idx' >"$TMP/bad.idx"
+expect_error bad-idx 'bad\.idx' classify --data "idx:$TMP/bad.idx,$TMP/bad.idx" --epochs 1
+expect_error unknown-data 'unknown data' classify --data nosuch --epochs 1
+expect_error unknown-head 'head' classify --data sphere --head nosuch --epochs 1 --train-size 100
+expect_error unknown-model 'nosuch' classify --data sphere --model nosuch --epochs 1 --train-size 100
+expect_error bad-optimizer 'optimizer' classify --data sphere --optimizer nosuch --epochs 1 --train-size 100
+expect_error bad-device 'device' classify --data sphere --device tpu --epochs 1
+expect_error bad-kernel 'gamma' kernels --check rbf:gamma=-1
+expect_error resume-without-checkpoint 'checkpoint' classify --data sphere --resume --epochs 1
+printf 'garbage' >"$TMP/ckpt.pt"
+expect_error corrupt-checkpoint 'ckpt\.pt' classify --data sphere --train-size 200 --test-size 200 --epochs 1 --checkpoint "$TMP/ckpt.pt" --resume
+"$RKHS" classify --epochs 0 --data sphere >/dev/null 2>&1; [ $? -ne 0 ] && ok || bad "epochs 0 accepted"
+
+# A CSV run with a header line and --json: the last stdout line is one JSON object with the documented keys.
+{
+  echo "label,a,b"
+  for i in $(seq 1 60); do echo "0,$((i % 7)).5,1.$i"; echo "1,-$((i % 5)).5,-2.$i"; done
+} >"$TMP/good.csv"
+"$RKHS" classify --data "csv:$TMP/good.csv" --model mlp --hidden 16,8 --head kernelized --epochs 3 --json >"$TMP/out" 2>"$TMP/err"
+rc=$?
+last=$(tail -n 1 "$TMP/out")
+if [ $rc -eq 0 ] && [[ "$last" == \{* ]] && [[ "$last" == *\} ]]; then
+  for key in test_accuracy train_accuracy train_seconds epochs; do
+    [[ "$last" == *"\"$key\""* ]] && ok || bad "csv --json lacks $key: $last"
+  done
+else
+  bad "csv --json run: rc $rc, last line '$last', stderr $(head -c 300 "$TMP/err")"
+fi
+
+# The sphere with --json has bayes_accuracy; --config mirrors the flags; --out keeps the run.
+printf 'data = "sphere"\nhead = "cosine"\nepochs = 2\ntrain-size = 400\ntest-size = 400\n' >"$TMP/run.toml"
+"$RKHS" classify --config "$TMP/run.toml" --json --out "$TMP/run" >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"bayes_accuracy"'* ]] && ok || bad "sphere --json lacks bayes_accuracy: $last $(head -c 300 "$TMP/err")"
+[[ "$last" == *'"epochs":2'* ]] && ok || bad "--config epochs not applied: $last"
+[[ "$last" == *'cosine'* ]] && ok || bad "--config head not applied: $last"
+for f in config.json metrics.csv model.pt model.json; do
+  [ -s "$TMP/run/$f" ] && ok || bad "--out did not write $f"
+done
+[ "$(wc -l <"$TMP/run/metrics.csv")" -eq 3 ] && ok || bad "metrics.csv should have a header and 2 rows"
+
+# Checkpoint and resume: 2 epochs, then resume to 3 epochs; history has 3 entries.
+"$RKHS" classify --data sphere --train-size 400 --test-size 400 --epochs 2 --checkpoint "$TMP/c.pt" --json >/dev/null 2>&1 && [ -s "$TMP/c.pt" ] && ok || bad "checkpoint not written"
+ls "$TMP" | grep -q '\.tmp' && bad "temporary checkpoint file left behind" || ok
+"$RKHS" classify --data sphere --train-size 400 --test-size 400 --epochs 3 --checkpoint "$TMP/c.pt" --resume --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"epochs":3'* ]] && ok || bad "resume did not reach epoch 3: $last $(head -c 300 "$TMP/err")"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,35 @@
+#pragma once
+// Shared pieces of the rkhs subcommands: common flags, JSON output, thread set-up, plotting.
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace rkhs::cli {
+
+struct CommonFlags {
+  bool json = false;          // print one JSON object as the last line of stdout
+  std::string out;            // run folder
+  std::string device = "cpu";
+  int threads = 0;            // 0 = number of cores
+  uint64_t seed = 0;
+};
+
+// Adds --json, --out, --device, --threads, --seed, --config to a subcommand.
+void add_common_flags(CLI::App& cmd, CommonFlags& flags);
+// Expands `SUBCOMMAND ... --config FILE ...` (args without the program name) into the file's flags followed
+// by the command line's own; throws rkhs::Error for unreadable files and unknown keys.
+std::vector<std::string> expand_config(CLI::App& app, const std::vector<std::string>& args);
+// Applies --threads; returns true when progress lines should be shown (not --json with stdout redirected).
+bool setup_runtime(const CommonFlags& flags);
+
+// Registers each subcommand; the callbacks run the job.
+void register_classify(CLI::App& app);
+void register_demo(CLI::App& app);
+void register_kernels(CLI::App& app);
+
+// Writes DIR/NAME.gp and runs gnuplot on it (if installed) to make DIR/NAME.png. Returns the PNG path, or
+// "" with a note on stderr when gnuplot is missing or fails (the CSV data stays in DIR either way).
+std::string run_gnuplot(const std::string& dir, const std::string& name, const std::string& script);
+
+}  // namespace rkhs::cli

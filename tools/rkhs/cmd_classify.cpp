@@ -1,0 +1,151 @@
+// rkhs classify: train a backbone + classification head and report train/test metrics.
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli.h"
+#include "rkhs/classify/head.h"
+#include "rkhs/compat.h"
+#include "rkhs/error.h"
+#include "rkhs/jobs/classify_job.h"
+#include "rkhs/nn/backbone.h"
+
+namespace rkhs::cli {
+namespace {
+
+std::string join(const std::vector<std::string>& v, const std::string& sep = "|") {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+
+struct ClassifyFlags {
+  CommonFlags common;
+  jobs::ClassifyConfig config;
+  std::string model;
+  std::vector<int64_t> hidden = {128, 128};
+};
+
+void print_summary(const jobs::ClassifyResult& r) {
+  std::cout << std::fixed << std::setprecision(4);
+  std::cout << "data      " << r.data_description << "\n";
+  std::cout << "model     " << r.backbone << " + " << r.head << ", " << r.parameters << " parameters\n";
+  std::cout << "epochs    " << (r.fit.history.empty() ? 0 : r.fit.history.back().epoch) << " in "
+            << std::setprecision(1) << r.fit.train_seconds << " s" << std::setprecision(4) << "\n";
+  std::cout << "train     accuracy " << r.train.accuracy << "  nll " << r.train.nll << "\n";
+  if (r.validation)
+    std::cout << "validation accuracy " << r.validation->accuracy << "  (best epoch " << r.fit.best_epoch << ")\n";
+  std::cout << "test      accuracy " << r.test.accuracy << "  nll " << r.test.nll << "  ece " << r.test.ece << "\n";
+  if (r.teacher_test) std::cout << "teacher   test accuracy " << r.teacher_test->accuracy << "\n";
+  if (r.bayes_accuracy)
+    std::cout << "bayes     accuracy " << *r.bayes_accuracy << " (exact, generative model); on this test set "
+              << *r.bayes_test_accuracy << "\n";
+}
+
+void run(ClassifyFlags& f) {
+  const bool progress = setup_runtime(f.common);
+  auto& c = f.config;
+  c.train.seed = f.common.seed;
+  c.data.seed = f.common.seed;
+  c.train.device = compat::parse_device(f.common.device);
+  c.train.progress = progress;
+  c.out_dir = f.common.out;
+  c.backbone.name = f.model;
+  c.backbone.hidden = f.hidden;
+  if (c.train.resume && c.train.checkpoint_path.empty())
+    throw Error("--resume needs --checkpoint PATH");
+  auto result = jobs::run_classify(c);
+  if (!f.common.json || isatty(STDOUT_FILENO)) print_summary(result);
+  if (!f.common.out.empty()) {
+    const std::string script =
+        "set datafile separator ','\nset key autotitle columnhead\nset xlabel 'epoch'\nset ylabel 'accuracy'\n"
+        "set grid\nplot '" + f.common.out + "/metrics.csv' using 1:4 with linespoints title 'train accuracy'" +
+        (result.validation ? ", '' using 1:7 with linespoints title 'validation accuracy'" : std::string()) + "\n";
+    const auto png = run_gnuplot(f.common.out, "learning_curve", script);
+    if (!png.empty() && !f.common.json) std::cout << "plot      " << png << "\n";
+  }
+  if (f.common.json) std::cout << result.to_json(c) << std::endl;
+}
+
+}  // namespace
+
+void register_classify(CLI::App& app) {
+  auto f = std::make_shared<ClassifyFlags>();
+  auto& c = f->config;
+  auto* cmd = app.add_subcommand("classify",
+                                 "Train a backbone with a classification head (softmax, cosine, the kernelized "
+                                 "classification layer, and the paper's baselines) and report metrics");
+  add_common_flags(*cmd, f->common);
+  // Data
+  cmd->add_option("--data", c.data.spec,
+                  "sphere | moons | circles | fashion-mnist | csv:PATH | libsvm:PATH | idx:IMAGES,LABELS")
+      ->capture_default_str()->group("Data");
+  cmd->add_option("--test", c.data.test_spec, "Separate test file (csv:PATH, libsvm:PATH, idx:IMAGES,LABELS)")->group("Data");
+  cmd->add_option("--test-fraction", c.data.test_fraction, "Stratified test hold-out when no --test is given")
+      ->capture_default_str()->group("Data");
+  cmd->add_option("--validation-fraction", c.data.validation_fraction,
+                  "Stratified validation split of the training part; the best validation epoch is kept")
+      ->capture_default_str()->group("Data");
+  cmd->add_option("--train-size", c.data.train_size, "Use a stratified subset of this many training points (0 = all)")
+      ->capture_default_str()->group("Data");
+  cmd->add_option("--test-size", c.data.test_size, "Use a stratified subset of this many test points (0 = all)")
+      ->capture_default_str()->group("Data");
+  cmd->add_flag("!--no-standardize", c.data.standardize, "Do not standardise features with training statistics")->group("Data");
+  // Model
+  cmd->add_option("--model", f->model, "Backbone: " + join(nn::backbone_names()) + " (default: identity on sphere, "
+                  "lenet5 on images, mlp otherwise)")->group("Model");
+  cmd->add_option("--hidden", f->hidden, "MLP hidden widths, comma separated; the last is the embedding size")
+      ->delimiter(',')->capture_default_str()->group("Model");
+  cmd->add_flag("--final-relu", c.backbone.final_relu, "Keep the ReLU on the embedding (the paper removes it)")->group("Model");
+  cmd->add_option("--head", c.head.name, "Head: " + join(classify::head_names()))->capture_default_str()->group("Head");
+  cmd->add_option("--order", c.head.order, "kernelized: order M of the series (eq. 7)")->capture_default_str()->group("Head");
+  cmd->add_option("--activation", c.head.activation, "kernelized: coefficient activation relu|sigmoid|softmax|none")
+      ->capture_default_str()->group("Head");
+  cmd->add_option("--temperature", c.head.temperature,
+                  "kernelized: temperature T (<= 0: relu 1, sigmoid 0.1, softmax 0.005, none 1)")->group("Head");
+  cmd->add_option("--alpha-weight-decay", c.head.alpha_weight_decay,
+                  "kernelized: weight decay on the coefficients (< 0: 1e-4 with relu, else 0)")->group("Head");
+  cmd->add_option("--indicator-eps", c.head.indicator_eps, "kernelized: t >= 1-eps counts as t = 1 (and -1 alike)")
+      ->capture_default_str()->group("Head");
+  cmd->add_option("--normalize", c.head.normalize, "softmax: none|embedding|both-fixed|both-learned (Table 7)")
+      ->capture_default_str()->group("Head");
+  cmd->add_option("--sigma", c.head.sigma, "rbf, rbf-learned (initial), mkl: kernel width")->capture_default_str()->group("Head");
+  cmd->add_option("--poly-degree", c.head.poly_degree, "poly head: degree")->capture_default_str()->group("Head");
+  cmd->add_option("--gamma", c.head.gamma, "kervo-rbf: exp(-gamma ||z - w||^2)")->capture_default_str()->group("Head");
+  cmd->add_option("--kervo-degree", c.head.kervo_degree, "kervo-poly: (<z, w> + 1)^degree")->capture_default_str()->group("Head");
+  // Training
+  auto& t = c.train;
+  cmd->add_option("--optimizer", t.optimizer, "sgd|momentum|adam|adamw|lbfgs")->capture_default_str()->group("Training");
+  cmd->add_option("--lr", t.lr, "Base learning rate")->capture_default_str()->group("Training");
+  cmd->add_option("--momentum", t.momentum, "Momentum of the momentum optimizer")->capture_default_str()->group("Training");
+  cmd->add_option("--weight-decay", t.weight_decay, "Weight decay")->capture_default_str()->group("Training");
+  cmd->add_option("--epochs", t.epochs, "Epochs")->capture_default_str()->group("Training");
+  cmd->add_option("--batch-size", t.batch_size, "Mini-batch size")->capture_default_str()->group("Training");
+  cmd->add_option("--schedule", t.schedule, "constant|step|cosine")->capture_default_str()->group("Training");
+  cmd->add_option("--warmup-epochs", t.warmup_epochs, "Linear warm-up epochs")->capture_default_str()->group("Training");
+  cmd->add_option("--step-size", t.step_size, "step schedule: epochs between drops")->capture_default_str()->group("Training");
+  cmd->add_option("--step-gamma", t.step_gamma, "step schedule: factor per drop")->capture_default_str()->group("Training");
+  cmd->add_option("--lbfgs-history", t.lbfgs_history, "L-BFGS history size")->capture_default_str()->group("Training");
+  cmd->add_option("--checkpoint", t.checkpoint_path, "Write a checkpoint after every epoch (atomically)")->group("Training");
+  cmd->add_flag("--resume", t.resume, "Continue from --checkpoint if it exists")->group("Training");
+  // Distillation and active learning
+  cmd->add_option("--distill-from", c.distill_from, "Train a softmax teacher with this backbone first and distil "
+                  "it into the model (paper §6.4)")->group("Distillation");
+  cmd->add_option("--teacher-epochs", c.teacher_epochs, "Teacher epochs (0 = --epochs)")->group("Distillation");
+  cmd->add_option("--distill-temperature", t.distill_temperature, "Temperature of the soft targets")
+      ->capture_default_str()->group("Distillation");
+  cmd->add_option("--distill-weight", t.distill_weight, "Weight of the soft loss (1 - weight on the labels)")
+      ->capture_default_str()->group("Distillation");
+  cmd->add_option("--active", c.active, "Active learning subset selection: random|margin|kcenter (paper §6.5)")
+      ->group("Active learning");
+  cmd->add_option("--active-seed-fraction", c.active_seed_fraction, "Random labelled seed set, fraction of train")
+      ->capture_default_str()->group("Active learning");
+  cmd->add_option("--active-budget", c.active_budget, "Points selected by the method, fraction of train")
+      ->capture_default_str()->group("Active learning");
+  cmd->callback([f] { run(*f); });
+}
+
+}  // namespace rkhs::cli

@@ -1,0 +1,114 @@
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli.h"
+#include "rkhs/error.h"
+
+namespace rkhs::cli {
+
+void add_common_flags(CLI::App& cmd, CommonFlags& f) {
+  // A flag given twice (once from --config, once on the command line) keeps the last value.
+  cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd.add_flag("--json", f.json, "Print one JSON object with the results as the last line of stdout");
+  cmd.add_option("--out", f.out, "Run folder: config.json, metrics.csv, model.pt, model.json, plots");
+  cmd.add_option("--device", f.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd.add_option("--threads", f.threads, "CPU threads (0 = number of cores)")->capture_default_str();
+  cmd.add_option("--seed", f.seed, "Random seed (data draws, splits, initialisation, batches)")->capture_default_str();
+  cmd.add_option("--config", "Read options from a TOML/INI file whose keys are the long flag names "
+                             "(epochs = 30); flags on the command line win");
+}
+
+std::vector<std::string> expand_config(CLI::App& app, const std::vector<std::string>& args) {
+  // CLI11 reads config files for the main app only, so `rkhs SUBCOMMAND --config FILE` is expanded here:
+  // the file's keys become flags placed right after the subcommand, before the user's own flags.
+  if (args.empty()) return args;
+  CLI::App* cmd = nullptr;
+  try {
+    cmd = app.get_subcommand(args[0]);
+  } catch (const CLI::OptionNotFound&) {
+    return args;
+  }
+  std::vector<std::string> rest, from_file;
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string file;
+    if (args[i] == "--config") {
+      if (i + 1 >= args.size()) throw Error("--config needs a file name");
+      file = args[++i];
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      file = args[i].substr(9);
+    } else {
+      rest.push_back(args[i]);
+      continue;
+    }
+    std::vector<CLI::ConfigItem> items;
+    try {
+      items = CLI::ConfigTOML().from_file(file);
+    } catch (const CLI::FileError& e) {
+      throw Error("--config " + file + ": cannot read the file");
+    } catch (const CLI::ParseError& e) {
+      throw Error("--config " + file + ": " + e.what());
+    }
+    for (const auto& item : items) {
+      if (item.name == "++" || item.name == "--") continue;  // section markers
+      if (!item.parents.empty() && !(item.parents.size() == 1 && item.parents[0] == cmd->get_name()))
+        throw Error("--config " + file + ": section [" + item.parents[0] + "] does not belong to `rkhs " +
+                    cmd->get_name() + "`");
+      const CLI::Option* opt = cmd->get_option_no_throw("--" + item.name);
+      if (opt == nullptr || item.name == "config")
+        throw Error("--config " + file + ": unknown option '" + item.name + "' for `rkhs " + cmd->get_name() + "`");
+      if (opt->get_expected_max() == 0) {  // a flag: "json = true"
+        const std::string v = item.inputs.empty() ? "true" : item.inputs.front();
+        if (v == "true" || v == "1") from_file.push_back("--" + item.name);
+        else if (v != "false" && v != "0")
+          throw Error("--config " + file + ": '" + item.name + "' is a flag; use true or false");
+        continue;
+      }
+      std::string value;
+      for (const auto& in : item.inputs) value += (value.empty() ? "" : ",") + in;
+      from_file.push_back("--" + item.name + "=" + value);
+    }
+  }
+  std::vector<std::string> out{args[0]};
+  out.insert(out.end(), from_file.begin(), from_file.end());
+  out.insert(out.end(), rest.begin(), rest.end());
+  return out;
+}
+
+bool setup_runtime(const CommonFlags& f) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  RKHS_CHECK(f.threads >= 0, "--threads must be >= 0");
+  torch::set_num_threads(f.threads > 0 ? f.threads : cores);
+  return !(f.json && !isatty(STDOUT_FILENO));
+}
+
+std::string run_gnuplot(const std::string& dir, const std::string& name, const std::string& script) {
+  const std::string gp = dir + "/" + name + ".gp", png = dir + "/" + name + ".png";
+  {
+    std::ofstream out(gp);
+    RKHS_CHECK(out.good(), "cannot write " + gp);
+    out << "set terminal pngcairo size 900,540 noenhanced\nset output '" << png << "'\n" << script;
+  }
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    std::cerr << "note: gnuplot is not installed (scripts/setup.sh installs it); plot script left in " << gp << "\n";
+    return "";
+  }
+  const std::string cmd = "gnuplot '" + gp + "' 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) {
+    // pngcairo is missing from some gnuplot builds; fall back to the plain png terminal.
+    std::ofstream out(gp);
+    out << "set terminal png size 900,540\nset output '" << png << "'\n" << script;
+    out.close();
+    if (std::system(cmd.c_str()) != 0) {
+      std::cerr << "note: gnuplot failed on " << gp << "\n";
+      return "";
+    }
+  }
+  return png;
+}
+
+}  // namespace rkhs::cli
