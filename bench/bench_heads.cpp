@@ -7,7 +7,7 @@
 
 namespace {
 
-void run_head(benchmark::State& state, const std::string& name) {
+void run_head(benchmark::State& state, const std::string& name, const std::string& normalize = "embedding") {
   torch::set_num_threads(static_cast<int>(std::max<int64_t>(1, std::getenv("RKHS_BENCH_THREADS")
                                                                     ? std::atoi(std::getenv("RKHS_BENCH_THREADS"))
                                                                     : 1)));
@@ -17,6 +17,7 @@ void run_head(benchmark::State& state, const std::string& name) {
   o.name = name;
   o.dim = d;
   o.classes = classes;
+  o.normalize = normalize;
   auto head = rkhs::classify::make_head(o);
   auto z = torch::randn({batch, d}).requires_grad_(true);
   auto y = torch::randint(classes, {batch}, torch::kLong);
@@ -34,7 +35,8 @@ void args(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMicrosecond);
 }
 
-void BM_softmax(benchmark::State& s) { run_head(s, "softmax"); }
+// The linear softmax head W z + b (normalize=none) is the reference of the 1.3x overhead target.
+void BM_softmax(benchmark::State& s) { run_head(s, "softmax", "none"); }
 void BM_cosine(benchmark::State& s) { run_head(s, "cosine"); }
 void BM_kernelized(benchmark::State& s) { run_head(s, "kernelized"); }
 BENCHMARK(BM_softmax)->Apply(args);

@@ -53,8 +53,10 @@ at::Tensor select_subset(const std::string& method, const at::Tensor& logits, co
   if (method == "margin") {
     RKHS_CHECK(logits.defined() && logits.dim() == 2 && logits.size(0) == n && logits.size(1) >= 2,
                "select_subset(margin): logits must be (n, C) with n = " + std::to_string(n) + " and C >= 2");
-    const auto p = torch::softmax(logits.to(torch::kCPU, torch::kDouble), 1);
-    const auto top2 = std::get<0>(p.topk(2, 1));
+    RKHS_CHECK(torch::isfinite(logits).all().item<bool>(), "select_subset(margin): logits contain NaN or Inf");
+    // p1 - p2 is monotone in the log-probability gap log p1 - log p2 = l1 - l2, which does not saturate to
+    // exactly 1 for confident models (p1 - p2 would, making the ranking fall back to index order).
+    const auto top2 = std::get<0>(logits.to(torch::kCPU, torch::kDouble).topk(2, 1));
     const auto margin = (top2.select(1, 0) - top2.select(1, 1)).index_select(0, unlabelled_idx);
     // Stable sort so that equal margins keep index order.
     const auto order = std::get<1>(margin.sort(/*stable=*/true, 0, /*descending=*/false));
@@ -64,6 +66,7 @@ at::Tensor select_subset(const std::string& method, const at::Tensor& logits, co
   if (method == "kcenter") {
     RKHS_CHECK(embeddings.defined() && embeddings.dim() == 2 && embeddings.size(0) == n,
                "select_subset(kcenter): embeddings must be (n, d) with n = " + std::to_string(n));
+    RKHS_CHECK(torch::isfinite(embeddings).all().item<bool>(), "select_subset(kcenter): embeddings contain NaN or Inf");
     const auto e = l2_normalize_rows(embeddings.to(torch::kCPU, torch::kDouble));
     const auto lab_idx = torch::nonzero(lab).flatten();
     torch::Tensor dist;  // (n,) distance to the nearest labelled-or-selected point

@@ -34,6 +34,8 @@ KernelizedHeadImpl::KernelizedHeadImpl(const KernelizedOptions& options) : optio
   RKHS_CHECK(options_.indicator_eps() >= 0 && options_.indicator_eps() < 1,
              "kernelized head: indicator_eps must be in [0, 1), got " + detail::fmt(options_.indicator_eps()));
   const double default_t = kcl_default_temperature(options_.activation());  // validates the activation
+  RKHS_CHECK(std::isfinite(options_.temperature()), "kernelized head: temperature must be a finite number");
+  RKHS_CHECK(std::isfinite(options_.alpha_weight_decay()), "kernelized head: alpha weight decay must be a finite number");
   temperature_ = options_.temperature() > 0 ? options_.temperature() : default_t;
   RKHS_CHECK(std::isfinite(temperature_), "kernelized head: temperature must be finite");
   weight = register_parameter("weight", detail::sphere_weight_init(options_.classes(), options_.dim()));

@@ -26,6 +26,10 @@ torch::Tensor MklHeadImpl::forward(const torch::Tensor& z) {
   return k * (log_scale.exp() / temperature_);
 }
 
+std::vector<std::pair<std::string, double>> MklHeadImpl::weight_decay_overrides() const {
+  return {{"log_scale", 0.0}};
+}
+
 std::string MklHeadImpl::describe() const {
   auto b = beta().detach().to(torch::kDouble);
   return "mkl(beta=[" + detail::fmt(b[0].item<double>()) + ", " + detail::fmt(b[1].item<double>()) + ", " +

@@ -33,6 +33,11 @@ torch::Tensor SoftmaxHeadImpl::forward(const torch::Tensor& z) {
   return t * log_scale.exp();
 }
 
+std::vector<std::pair<std::string, double>> SoftmaxHeadImpl::weight_decay_overrides() const {
+  if (log_scale.defined()) return {{"log_scale", 0.0}};
+  return {};
+}
+
 std::string SoftmaxHeadImpl::describe() const {
   std::string s = "softmax(normalize=" + normalize_;
   if (normalize_ == "both-fixed") s += ", T=" + detail::fmt(fixed_temperature_);
@@ -52,6 +57,10 @@ torch::Tensor CosineHeadImpl::scale() const { return log_scale.exp(); }
 torch::Tensor CosineHeadImpl::forward(const torch::Tensor& z) {
   detail::check_input(z, weight.size(1), "cosine");
   return sphere_cosines(z, weight) * scale();
+}
+
+std::vector<std::pair<std::string, double>> CosineHeadImpl::weight_decay_overrides() const {
+  return {{"log_scale", 0.0}};
 }
 
 std::string CosineHeadImpl::describe() const {

@@ -36,6 +36,11 @@ torch::Tensor SphereKernelHeadImpl::forward(const torch::Tensor& z) {
   return k * log_scale.exp();
 }
 
+std::vector<std::pair<std::string, double>> SphereKernelHeadImpl::weight_decay_overrides() const {
+  if (log_sigma.defined()) return {{"log_scale", 0.0}, {"log_sigma", 0.0}};
+  return {{"log_scale", 0.0}};
+}
+
 std::string SphereKernelHeadImpl::describe() const {
   const std::string s = "s=" + detail::fmt(log_scale.exp().item<double>()) + " learned";
   if (kind_ == "poly") return "poly(degree=" + std::to_string(degree_) + ", " + s + ")";

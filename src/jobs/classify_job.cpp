@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "rkhs/classify/active.h"
@@ -60,6 +62,8 @@ ClassifyResult run_classify(ClassifyConfig config) {
   RKHS_CHECK(config.train.epochs >= 1, "--epochs must be >= 1, got " + std::to_string(config.train.epochs));
   RKHS_CHECK(config.train.batch_size >= 1, "--batch-size must be >= 1");
   RKHS_CHECK(std::isfinite(config.train.lr) && config.train.lr > 0, "--lr must be a positive number");
+  RKHS_CHECK(std::isfinite(config.train.step_gamma) && config.train.step_gamma > 0, "--step-gamma must be > 0");
+  RKHS_CHECK(config.teacher_epochs >= 0, "--teacher-epochs must be >= 0");
   RKHS_CHECK(config.distill_from.empty() || config.active.empty(),
              "--distill-from and --active cannot be combined in one run");
   DataSplit data = load_data(config.data);
@@ -71,7 +75,11 @@ ClassifyResult run_classify(ClassifyConfig config) {
   const data::Dataset* validation = data.validation ? &*data.validation : nullptr;
 
   std::unique_ptr<train::RunFolder> run;
-  if (!config.out_dir.empty()) run = std::make_unique<train::RunFolder>(config.out_dir);
+  if (!config.out_dir.empty()) {
+    run = std::make_unique<train::RunFolder>(config.out_dir);
+    // A fresh run starts a fresh metrics.csv (rows of an earlier run in the same folder would mix in).
+    if (!config.train.resume) std::remove(run->file("metrics.csv").c_str());
+  }
 
   if (!config.distill_from.empty()) {
     // Teacher: softmax head on the named backbone, trained on the same data (paper §6.4).
@@ -135,6 +143,10 @@ ClassifyResult run_classify(ClassifyConfig config) {
   res.backbone = config.backbone.name;
   res.head = model->head->describe();
   if (run) {
+    // The whole history (including epochs before a resume) is the authoritative metrics.csv.
+    std::string csv = train::metrics_csv_header() + "\n";
+    for (const auto& r : res.fit.history) csv += train::metrics_csv_row(r) + "\n";
+    run->write_text("metrics.csv", csv);
     run->write_text("config.json", res.to_json(config) + "\n");
     json sidecar = {{"backbone", config.backbone.name},
                     {"input_shape", config.backbone.input_shape},
@@ -191,6 +203,46 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
     curve.push_back(row);
   }
   j["history"] = curve;
+  j["config"] = {{"data", c.data.spec},
+                 {"test", c.data.test_spec},
+                 {"test_fraction", c.data.test_fraction},
+                 {"validation_fraction", c.data.validation_fraction},
+                 {"train_size", c.data.train_size},
+                 {"test_size", c.data.test_size},
+                 {"standardize", c.data.standardize},
+                 {"model", c.backbone.name},
+                 {"hidden", c.backbone.hidden},
+                 {"final_relu", c.backbone.final_relu},
+                 {"head", c.head.name},
+                 {"order", c.head.order},
+                 {"activation", c.head.activation},
+                 {"temperature", c.head.temperature},
+                 {"alpha_weight_decay", c.head.alpha_weight_decay},
+                 {"indicator_eps", c.head.indicator_eps},
+                 {"normalize", c.head.normalize},
+                 {"sigma", c.head.sigma},
+                 {"poly_degree", c.head.poly_degree},
+                 {"gamma", c.head.gamma},
+                 {"kervo_degree", c.head.kervo_degree},
+                 {"optimizer", c.train.optimizer},
+                 {"lr", c.train.lr},
+                 {"momentum", c.train.momentum},
+                 {"weight_decay", c.train.weight_decay},
+                 {"epochs", c.train.epochs},
+                 {"batch_size", c.train.batch_size},
+                 {"schedule", c.train.schedule},
+                 {"warmup_epochs", c.train.warmup_epochs},
+                 {"step_size", c.train.step_size},
+                 {"step_gamma", c.train.step_gamma},
+                 {"lbfgs_history", c.train.lbfgs_history},
+                 {"seed", c.train.seed},
+                 {"distill_from", c.distill_from},
+                 {"teacher_epochs", c.teacher_epochs},
+                 {"distill_temperature", c.train.distill_temperature},
+                 {"distill_weight", c.train.distill_weight},
+                 {"active", c.active},
+                 {"active_seed_fraction", c.active_seed_fraction},
+                 {"active_budget", c.active_budget}};
   j["device"] = c.train.device.str();
   j["torch_version"] = compat::torch_version();
   return j.dump();

@@ -93,10 +93,15 @@ DataSplit load_data(const DataRequest& r) {
     if (r.test_size > 0 && r.test_size < out.test.size())
       out.test = data::take_stratified(out.test, r.test_size, r.seed + 1);
   }
+  RKHS_CHECK(out.train.size() > 0, "--data " + r.spec + ": the training part is empty");
+  RKHS_CHECK(out.test.size() > 0, "--data " + r.spec + ": the test part is empty (too few samples per class for "
+                                   "--test-fraction; give more data or a --test file)");
   if (r.validation_fraction > 0) {
     auto [train, val] = data::stratified_split(out.train, r.validation_fraction, r.seed + 7);
     out.train = train;
     out.validation = val;
+    RKHS_CHECK(out.train.size() > 0 && val.size() > 0,
+               "--validation-fraction " + std::to_string(r.validation_fraction) + " leaves an empty training or validation part");
   }
   if (r.standardize && r.spec != "sphere") {
     if (vector_features) {

@@ -34,6 +34,17 @@ std::map<std::string, at::Tensor> from_dict(const c10::IValue& v, const std::str
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+// A compiler-independent name of the optimizer's class (typeid names differ between toolchains).
+std::string optimizer_kind(torch::optim::Optimizer& opt) {
+  if (dynamic_cast<torch::optim::SGD*>(&opt)) return "SGD";
+  if (dynamic_cast<torch::optim::AdamW*>(&opt)) return "AdamW";
+  if (dynamic_cast<torch::optim::Adam*>(&opt)) return "Adam";
+  if (dynamic_cast<torch::optim::LBFGS*>(&opt)) return "LBFGS";
+  if (dynamic_cast<torch::optim::RMSprop*>(&opt)) return "RMSprop";
+  if (dynamic_cast<torch::optim::Adagrad*>(&opt)) return "Adagrad";
+  return typeid(opt).name();
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& opt,
@@ -43,7 +54,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   archive.write("version", c10::IValue(kCheckpointVersion));
   archive.write("epoch", c10::IValue(epoch));
   archive.write("meta", c10::IValue(meta_json));
-  archive.write("optimizer_type", c10::IValue(std::string(typeid(opt).name())));
+  archive.write("optimizer_type", c10::IValue(optimizer_kind(opt)));
   archive.write("model", c10::IValue(to_dict(named_state(model))));
   archive.write("extra", c10::IValue(to_dict({extra.begin(), extra.end()})));
   torch::serialize::OutputArchive opt_archive;
@@ -101,9 +112,9 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
     throw Error("checkpoint " + path + " is corrupt or truncated: " + first_line(e.what()));
   }
   check_state(model, state, "checkpoint " + path);
-  if (opt_type != typeid(opt).name())
+  if (opt_type != optimizer_kind(opt))
     throw Error("checkpoint " + path + " holds the state of another optimizer (" + opt_type + ", this run uses " +
-                typeid(opt).name() + ")");
+                optimizer_kind(opt) + ")");
   try {
     opt.load(opt_archive);
   } catch (const std::exception& e) {

@@ -105,7 +105,7 @@ void register_classify(CLI::App& app) {
   cmd->add_option("--activation", c.head.activation, "kernelized: coefficient activation relu|sigmoid|softmax|none")
       ->capture_default_str()->group("Head");
   cmd->add_option("--temperature", c.head.temperature,
-                  "kernelized: temperature T (<= 0: relu 1, sigmoid 0.1, softmax 0.005, none 1)")->group("Head");
+                  "Temperature: kernelized T (<= 0: relu 1, sigmoid 0.1, softmax 0.005, none 1); cosine, rbf, poly: initial 1/scale; softmax both-fixed: T")->group("Head");
   cmd->add_option("--alpha-weight-decay", c.head.alpha_weight_decay,
                   "kernelized: weight decay on the coefficients (< 0: 1e-4 with relu, else 0)")->group("Head");
   cmd->add_option("--indicator-eps", c.head.indicator_eps, "kernelized: t >= 1-eps counts as t = 1 (and -1 alike)")
@@ -132,19 +132,19 @@ void register_classify(CLI::App& app) {
   cmd->add_option("--checkpoint", t.checkpoint_path, "Write a checkpoint after every epoch (atomically)")->group("Training");
   cmd->add_flag("--resume", t.resume, "Continue from --checkpoint if it exists")->group("Training");
   // Distillation and active learning
-  cmd->add_option("--distill-from", c.distill_from, "Train a softmax teacher with this backbone first and distil "
+  auto* distill = cmd->add_option("--distill-from", c.distill_from, "Train a softmax teacher with this backbone first and distil "
                   "it into the model (paper §6.4)")->group("Distillation");
-  cmd->add_option("--teacher-epochs", c.teacher_epochs, "Teacher epochs (0 = --epochs)")->group("Distillation");
+  cmd->add_option("--teacher-epochs", c.teacher_epochs, "Teacher epochs (0 = --epochs)")->group("Distillation")->needs(distill);
   cmd->add_option("--distill-temperature", t.distill_temperature, "Temperature of the soft targets")
-      ->capture_default_str()->group("Distillation");
+      ->capture_default_str()->group("Distillation")->needs(distill);
   cmd->add_option("--distill-weight", t.distill_weight, "Weight of the soft loss (1 - weight on the labels)")
-      ->capture_default_str()->group("Distillation");
-  cmd->add_option("--active", c.active, "Active learning subset selection: random|margin|kcenter (paper §6.5)")
+      ->capture_default_str()->group("Distillation")->needs(distill);
+  auto* active = cmd->add_option("--active", c.active, "Active learning subset selection: random|margin|kcenter (paper §6.5)")
       ->group("Active learning");
   cmd->add_option("--active-seed-fraction", c.active_seed_fraction, "Random labelled seed set, fraction of train")
-      ->capture_default_str()->group("Active learning");
+      ->capture_default_str()->group("Active learning")->needs(active);
   cmd->add_option("--active-budget", c.active_budget, "Points selected by the method, fraction of train")
-      ->capture_default_str()->group("Active learning");
+      ->capture_default_str()->group("Active learning")->needs(active);
   cmd->callback([f] { run(*f); });
 }
 

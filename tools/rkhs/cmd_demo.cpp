@@ -18,8 +18,8 @@ namespace {
 
 struct DemoFlags {
   CommonFlags common;
-  int64_t epochs = 6;
-  int64_t train_size = 12000;
+  int64_t epochs = 8;
+  int64_t train_size = 30000;
   std::string model = "lenet5";
   std::string data;  // "" = fashion-mnist when installed, else sphere
 };

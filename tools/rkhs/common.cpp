@@ -97,7 +97,9 @@ std::string run_gnuplot(const std::string& dir, const std::string& name, const s
     std::cerr << "note: gnuplot is not installed (scripts/setup.sh installs it); plot script left in " << gp << "\n";
     return "";
   }
-  const std::string cmd = "gnuplot '" + gp + "' 2>/dev/null";
+  std::string quoted;  // single-quoted for the shell, with ' written as '\''
+  for (char ch : gp) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  const std::string cmd = "gnuplot '" + quoted + "' 2>/dev/null";
   if (std::system(cmd.c_str()) != 0) {
     // pngcairo is missing from some gnuplot builds; fall back to the plain png terminal.
     std::ofstream out(gp);

@@ -17,6 +17,9 @@ class SoftmaxHeadImpl : public HeadImpl {
   explicit SoftmaxHeadImpl(const HeadOptions& options);
   torch::Tensor forward(const torch::Tensor& z) override;
   std::string describe() const override;
+  // Learned scales/widths (log_scale, log_sigma) are exempt from weight decay: decaying them pulls the
+  // logit scale towards 1 (near-uniform softmax), a handicap KCL's coefficients do not have.
+  std::vector<std::pair<std::string, double>> weight_decay_overrides() const override;
   torch::Tensor weight, bias, log_scale;  // bias only for none/embedding, log_scale only for both-learned
 
  private:
@@ -30,6 +33,9 @@ class CosineHeadImpl : public HeadImpl {
   explicit CosineHeadImpl(const HeadOptions& options);
   torch::Tensor forward(const torch::Tensor& z) override;
   std::string describe() const override;
+  // Learned scales/widths (log_scale, log_sigma) are exempt from weight decay: decaying them pulls the
+  // logit scale towards 1 (near-uniform softmax), a handicap KCL's coefficients do not have.
+  std::vector<std::pair<std::string, double>> weight_decay_overrides() const override;
   torch::Tensor scale() const;
   torch::Tensor weight, log_scale;
 };
@@ -77,6 +83,9 @@ class SphereKernelHeadImpl : public HeadImpl {
   explicit SphereKernelHeadImpl(const HeadOptions& options);
   torch::Tensor forward(const torch::Tensor& z) override;
   std::string describe() const override;
+  // Learned scales/widths (log_scale, log_sigma) are exempt from weight decay: decaying them pulls the
+  // logit scale towards 1 (near-uniform softmax), a handicap KCL's coefficients do not have.
+  std::vector<std::pair<std::string, double>> weight_decay_overrides() const override;
   torch::Tensor sigma() const;  // (,) current sigma (rbf, rbf-learned)
   torch::Tensor weight, log_scale, log_sigma;  // log_sigma only for rbf-learned
 
@@ -94,6 +103,9 @@ class MklHeadImpl : public HeadImpl {
   explicit MklHeadImpl(const HeadOptions& options);
   torch::Tensor forward(const torch::Tensor& z) override;
   std::string describe() const override;
+  // Learned scales/widths (log_scale, log_sigma) are exempt from weight decay: decaying them pulls the
+  // logit scale towards 1 (near-uniform softmax), a handicap KCL's coefficients do not have.
+  std::vector<std::pair<std::string, double>> weight_decay_overrides() const override;
   torch::Tensor beta() const;  // (3,)
   torch::Tensor weight, beta_raw, log_scale;
 
