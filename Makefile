@@ -5,7 +5,7 @@ JOBS     ?= $(shell nproc)
 PREFIX   ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build demo test test-sanitize install bench clean
+.PHONY: all setup configure build demo test install bench clean
 
 all: build
 

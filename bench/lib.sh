@@ -4,7 +4,7 @@ RESULTS=${RESULTS:-bench/results}
 mkdir -p "$RESULTS"
 
 # record FILE TAG ARGS...: runs `rkhs ARGS... --json`, appends {"tag": TAG, "command": ..., "result": {...}}
-# to FILE. Skips a run whose tag and command are already in FILE (so an interrupted sweep can be resumed).
+# to FILE; a failed run goes to FILE's .failed.tsv with its error line instead. Skips a run whose tag and command are already in FILE (so an interrupted sweep can be resumed).
 record() {
   local file="$1" tag="$2"
   shift 2
@@ -15,9 +15,15 @@ record() {
   fi
   echo "run: $cmd" >&2
   local out
-  if ! out=$("$RKHS" "$@" --json 2>/dev/null | tail -n 1); then
-    echo "FAILED: $cmd" >&2
-    return 1
+  local err
+  err=$(mktemp)
+  if ! out=$("$RKHS" "$@" --json 2>"$err" | tail -n 1) || [[ "$out" != \{* ]]; then
+    # A failed run (e.g. "training diverged") is logged next to the results and does not stop the sweep.
+    echo "FAILED: $cmd: $(tail -n 1 "$err")" >&2
+    printf '%s\t%s\n' "$cmd" "$(tail -n 1 "$err")" >>"${file%.jsonl}.failed.tsv"
+    rm -f "$err"
+    return 0
   fi
+  rm -f "$err"
   printf '{"tag": "%s", "command": "%s", "result": %s}\n' "$tag" "$cmd" "$out" >>"$file"
 }

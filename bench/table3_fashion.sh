@@ -11,7 +11,7 @@ SEEDS=${SEEDS:-"1 2 3"}
 for model in $BACKBONES; do
   for seed in $SEEDS; do
     for head in softmax cosine sop kervo-poly kervo-rbf kernelized; do
-      record "$RESULTS/table3_fashion.jsonl" "$model|$head" classify --data fashion-mnist --model "$model" \
+      record "$RESULTS/${OUT:-table3_fashion}.jsonl" "$model|$head" classify --data fashion-mnist --model "$model" \
         --head "$head" --train-size "$TRAIN_SIZE" --epochs "$EPOCHS" --lr 0.05 --warmup-epochs 1 --seed "$seed"
     done
   done

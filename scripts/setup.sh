@@ -13,6 +13,7 @@ PACKAGES=(
   libbenchmark-dev      # Google Benchmark
   dataset-fashion-mnist # /usr/share/datasets/fashion-mnist/*.gz
   gnuplot-nox           # learning-curve and result plots (PNG)
+  python3               # bench/ scripts only (tables from JSON results); never used by the library
 )
 
 missing=()

@@ -333,11 +333,14 @@ TEST(Baselines, SopFeatures) {
 TEST(Baselines, KervoFormulas) {
   torch::manual_seed(8);
   auto z = torch::randn({3, 6});
+  auto zh = z / z.norm(2, 1, true);
   auto poly = std::make_shared<KervoHeadImpl>(head_opts("kervo-poly"));
-  EXPECT_TRUE(torch::allclose(poly->forward(z), (torch::matmul(z, poly->weight.t()) + 1).pow(3) + poly->bias, 1e-4, 1e-5));
+  EXPECT_NEAR(poly->log_scale.exp().item<float>(), 1.0f, 1e-6);
+  EXPECT_TRUE(torch::allclose(poly->forward(z), (torch::matmul(zh, poly->weight.t()) + 1).pow(3) + poly->bias, 1e-4, 1e-5));
   auto rbf = std::make_shared<KervoHeadImpl>(head_opts("kervo-rbf"));
-  auto d2 = (z.unsqueeze(1) - rbf->weight.unsqueeze(0)).pow(2).sum(2);
-  EXPECT_TRUE(torch::allclose(rbf->forward(z), torch::exp(-d2) + rbf->bias, 1e-4, 1e-5));
+  auto d2 = (zh.unsqueeze(1) - rbf->weight.unsqueeze(0)).pow(2).sum(2);
+  EXPECT_TRUE(torch::allclose(rbf->forward(z), 10 * torch::exp(-d2) + rbf->bias, 1e-4, 1e-5));
+  EXPECT_EQ(rbf->weight_decay_overrides().size(), 1u);
 }
 
 TEST(Baselines, SphereKernelsAndMkl) {

@@ -58,14 +58,16 @@ class SopHeadImpl : public HeadImpl {
   int64_t dim_;
 };
 
-// kervo-poly: logit_j = (<z, w_j> + 1)^kervo_degree + b_j;  kervo-rbf: logit_j = exp(-gamma ||z - w_j||^2) + b_j.
-// Unnormalised z (kervolution, Wang et al. 2019, used as the classification layer).
+// kervo-poly: logit_j = s (<z^, w_j> + 1)^kervo_degree + b_j;  kervo-rbf: logit_j = s exp(-gamma ||z^ - w_j||^2) + b_j
+// with z^ = z / ||z|| and a learned scale s = exp(log_scale) (init 1 poly, 10 rbf; no weight decay); w_j raw
+// (kervolution, Wang et al. 2019, used as the classification layer).
 class KervoHeadImpl : public HeadImpl {
  public:
   explicit KervoHeadImpl(const HeadOptions& options);
   torch::Tensor forward(const torch::Tensor& z) override;
+  std::vector<std::pair<std::string, double>> weight_decay_overrides() const override;
   std::string describe() const override;
-  torch::Tensor weight, bias;
+  torch::Tensor weight, bias, log_scale;
 
  private:
   bool rbf_;
