@@ -86,5 +86,14 @@ ls "$TMP" | grep -q '\.tmp' && bad "temporary checkpoint file left behind" || ok
 last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"epochs":3'* ]] && ok || bad "resume did not reach epoch 3: $last $(head -c 300 "$TMP/err")"
 
+# Distillation and active learning run end to end and report their keys.
+"$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --distill-from mlp --head kernelized --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"teacher_test_accuracy"'* ]] && ok || bad "distillation: $last $(head -c 300 "$TMP/err")"
+"$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --active kcenter --active-budget 0.2 --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"labelled":180'* ]] && ok || bad "active learning: $last $(head -c 300 "$TMP/err")"
+"$RKHS" classify --data sphere --teacher-epochs 3 --epochs 1 >/dev/null 2>&1; [ $? -ne 0 ] && ok || bad "--teacher-epochs without --distill-from accepted"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
