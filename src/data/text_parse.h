@@ -24,8 +24,9 @@ inline std::string_view strip_plus(std::string_view s) {
 
 enum class Parse { ok, not_a_number, out_of_range };
 
-// The whole of s must be one number ("1.5abc" is not).
-inline Parse parse_double(std::string_view s, double& out) {
+// The whole of s must be one number ("1.5abc" is not); T is double or int64_t.
+template <typename T>
+inline Parse parse_number(std::string_view s, T& out) {
   s = strip_plus(s);
   if (s.empty()) return Parse::not_a_number;
   auto r = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -34,14 +35,8 @@ inline Parse parse_double(std::string_view s, double& out) {
   return Parse::ok;
 }
 
-inline Parse parse_int(std::string_view s, int64_t& out) {
-  s = strip_plus(s);
-  if (s.empty()) return Parse::not_a_number;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (r.ec == std::errc::result_out_of_range) return Parse::out_of_range;
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return Parse::not_a_number;
-  return Parse::ok;
-}
+inline Parse parse_double(std::string_view s, double& out) { return parse_number(s, out); }
+inline Parse parse_int(std::string_view s, int64_t& out) { return parse_number(s, out); }
 
 // Quoted for messages, shortened to 40 characters.
 inline std::string quote(std::string_view s) {
