@@ -1,0 +1,63 @@
+#pragma once
+// The common base of rkhs's own optimizers (Kernel SGD, ESGD, AdaHessian): per-group learning rate and weight
+// decay, named per-parameter buffers, a step counter, and save/load of all of them (for checkpoints).
+#include <torch/optim/optimizer.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rkhs::optim {
+
+// Options of one parameter group. Everything that is not per group (momentum, betas, ...) is a constructor
+// argument of the optimizer itself.
+struct GroupOptions : public torch::optim::OptimizerCloneableOptions<GroupOptions> {
+  explicit GroupOptions(double lr = 0.01, double weight_decay = 0) : lr_(lr), weight_decay_(weight_decay) {}
+  TORCH_ARG(double, lr);
+  TORCH_ARG(double, weight_decay);
+  double get_lr() const override { return lr_; }
+  void set_lr(const double lr) override { lr_ = lr; }
+};
+
+class OptimizerBase : public torch::optim::Optimizer {
+ public:
+  OptimizerBase(std::vector<torch::optim::OptimizerParamGroup> groups, GroupOptions defaults);
+
+  // A stable name of the algorithm, stored in checkpoints ("KernelSGD", "ESGD", "AdaHessian").
+  virtual std::string kind() const = 0;
+  // True when the next step() needs the gradients with their graph, i.e. the caller must run
+  // loss.backward({}, {}, /*create_graph=*/true) before it (Hessian-vector products by double backprop).
+  virtual bool needs_graph() const { return false; }
+  // Bytes held by the per-parameter buffers (momentum, curvature estimates, ...).
+  virtual int64_t state_bytes() const;
+  // Steps taken so far.
+  int64_t steps() const { return step_; }
+
+  void save(torch::serialize::OutputArchive& archive) const override;
+  // Throws rkhs::Error when the archive was written by another optimizer kind or for other parameter shapes.
+  void load(torch::serialize::InputArchive& archive) override;
+
+ protected:
+  // All parameters of all groups, in group order (the order save() and load() use).
+  std::vector<at::Tensor> all_params() const;
+  // The gradient of p plus the group's weight decay times p, detached (L2 weight decay as in torch SGD).
+  static at::Tensor decayed_grad(const at::Tensor& p, const GroupOptions& group);
+  // Buffer `name` of parameter p: zeros like p (or of `shape` when given) on first use.
+  at::Tensor& buffer(const at::Tensor& p, const std::string& name, at::IntArrayRef shape = {});
+  bool has_buffer(const at::Tensor& p, const std::string& name) const;
+
+  int64_t step_ = 0;
+
+ private:
+  std::map<const void*, std::map<std::string, at::Tensor>> buffers_;  // by TensorImpl*
+};
+
+// Hessian-vector products by double backprop: given parameters whose .grad() still carries its graph (after
+// loss.backward with create_graph=true), returns H v for the blocks v (one per parameter, same shapes), where
+// H is the Hessian of the loss with respect to all of `params`. Parameters whose gradient has no graph give
+// zero rows. Frees the graph; afterwards every .grad() is detached (so no reference cycle stays behind).
+std::vector<at::Tensor> hessian_vector_product(const std::vector<at::Tensor>& params,
+                                               const std::vector<at::Tensor>& v);
+
+}  // namespace rkhs::optim
