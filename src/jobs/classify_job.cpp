@@ -176,6 +176,21 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
   j["epochs"] = fit.history.empty() ? 0 : fit.history.back().epoch;
   j["best_epoch"] = fit.best_epoch;
   j["train_seconds"] = fit.train_seconds;
+  j["converged_epoch"] = fit.converged_epoch > 0 ? json(fit.converged_epoch) : json(nullptr);
+  j["optimizer_state_bytes"] = fit.optimizer_state_bytes;
+  if (c.train.optimizer == "kernel-sgd") {
+    const auto& k = c.train.kernel_sgd;
+    j["kernel_sgd"] = {{"kernel", k.kernel},
+                       {"mode", k.mode},
+                       {"damping", k.damping},
+                       {"fixed_batches", k.fixed_batches},
+                       {"all_layers", k.all_layers},
+                       {"momentum", k.momentum},
+                       {"preconditioner_bytes", fit.preconditioner_bytes},
+                       {"preconditioner_seconds", fit.preconditioner_seconds},
+                       {"inverses", fit.inverses},
+                       {"pseudo_inverses", fit.pseudo_inverses}};
+  }
   j["train_accuracy"] = train.accuracy;
   j["test_accuracy"] = test.accuracy;
   j["test_nll"] = test.nll;
@@ -235,6 +250,18 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
                  {"step_size", c.train.step_size},
                  {"step_gamma", c.train.step_gamma},
                  {"lbfgs_history", c.train.lbfgs_history},
+                 {"kernel", c.train.kernel_sgd.kernel},
+                 {"kernel_sgd_mode", c.train.kernel_sgd.mode},
+                 {"kernel_sgd_damping", c.train.kernel_sgd.damping},
+                 {"kernel_sgd_fixed_batches", c.train.kernel_sgd.fixed_batches},
+                 {"kernel_sgd_all_layers", c.train.kernel_sgd.all_layers},
+                 {"kernel_sgd_momentum", c.train.kernel_sgd.momentum},
+                 {"esgd_update_every", c.train.esgd_update_every},
+                 {"esgd_damping", c.train.esgd_damping},
+                 {"adahessian_eps", c.train.adahessian_eps},
+                 {"adahessian_power", c.train.adahessian_power},
+                 {"converge_tol", c.train.converge_tol},
+                 {"converge_patience", c.train.converge_patience},
                  {"seed", c.train.seed},
                  {"distill_from", c.distill_from},
                  {"teacher_epochs", c.teacher_epochs},

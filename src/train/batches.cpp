@@ -1,5 +1,6 @@
 #include "rkhs/train/batches.h"
 
+#include <algorithm>
 #include <numeric>
 #include <random>
 #include <utility>
@@ -22,6 +23,14 @@ std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) 
     std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(j)]);
   }
   return perm;
+}
+
+std::vector<std::vector<int64_t>> fixed_partition(int64_t n, int64_t batch_size, uint64_t seed) {
+  const auto perm = epoch_permutation(n, seed, 0);
+  std::vector<std::vector<int64_t>> out;
+  for (int64_t s = 0; s < n; s += batch_size)
+    out.emplace_back(perm.begin() + s, perm.begin() + std::min(s + batch_size, n));
+  return out;
 }
 
 }  // namespace rkhs::train

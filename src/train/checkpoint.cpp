@@ -10,6 +10,7 @@
 #include <typeinfo>
 
 #include "rkhs/error.h"
+#include "rkhs/optim/optimizer_base.h"
 #include "rkhs/train/state.h"
 
 namespace rkhs::train {
@@ -36,6 +37,7 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 
 // A compiler-independent name of the optimizer's class (typeid names differ between toolchains).
 std::string optimizer_kind(torch::optim::Optimizer& opt) {
+  if (auto* own = dynamic_cast<optim::OptimizerBase*>(&opt)) return own->kind();
   if (dynamic_cast<torch::optim::SGD*>(&opt)) return "SGD";
   if (dynamic_cast<torch::optim::AdamW*>(&opt)) return "AdamW";
   if (dynamic_cast<torch::optim::Adam*>(&opt)) return "Adam";

@@ -5,10 +5,18 @@
 #include <map>
 
 #include "rkhs/error.h"
+#include "rkhs/optim/curvature.h"
+#include "rkhs/optim/kernel_sgd.h"
 
 namespace rkhs::train {
 
-std::vector<std::string> optimizer_names() { return {"sgd", "momentum", "adam", "adamw", "lbfgs"}; }
+std::vector<std::string> optimizer_names() {
+  return {"sgd", "momentum", "adam", "adamw", "lbfgs", "esgd", "adahessian", "kernel-sgd"};
+}
+
+namespace {
+bool is_rkhs_optimizer(const std::string& name) { return name == "esgd" || name == "adahessian" || name == "kernel-sgd"; }
+}  // namespace
 
 std::vector<std::pair<std::string, double>> parameter_weight_decays(const classify::ClassifierImpl& model,
                                                                     const TrainOptions& options) {
@@ -39,10 +47,54 @@ std::unique_ptr<torch::optim::OptimizerOptions> group_options(const TrainOptions
         torch::optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(false).weight_decay(wd));
   if (o.optimizer == "adam") return std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(o.lr).weight_decay(wd));
   if (o.optimizer == "adamw") return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(o.lr).weight_decay(wd));
-  throw Error("unknown optimizer '" + o.optimizer + "' (expected sgd, momentum, adam, adamw or lbfgs)");
+  if (is_rkhs_optimizer(o.optimizer)) return std::make_unique<optim::GroupOptions>(o.lr, wd);
+  throw Error("unknown optimizer '" + o.optimizer +
+              "' (expected sgd, momentum, adam, adamw, lbfgs, esgd, adahessian or kernel-sgd)");
 }
 
 }  // namespace
+
+std::vector<at::Tensor> kernel_sgd_parameters(const classify::ClassifierImpl& model, bool all_layers) {
+  std::vector<at::Tensor> out;
+  if (all_layers) {
+    for (const auto& item : model.named_parameters(true)) {
+      const auto& name = item.key();
+      const bool weight = name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0;
+      if (weight && item.value().dim() >= 2 && item.value().requires_grad()) out.push_back(item.value());
+    }
+  } else {
+    auto head = model.head->named_parameters(/*recurse=*/false);
+    const auto* w = head.find("weight");
+    RKHS_CHECK(w != nullptr && w->dim() == 2,
+               "Kernel SGD preconditions the last fully connected layer, but the head '" + model.head->describe() +
+                   "' has no weight matrix named 'weight'");
+    out.push_back(*w);
+  }
+  RKHS_CHECK(!out.empty(), "Kernel SGD: the model has no weight matrix to precondition");
+  return out;
+}
+
+int64_t optimizer_state_bytes(const torch::optim::Optimizer& opt) {
+  if (const auto* own = dynamic_cast<const optim::OptimizerBase*>(&opt)) return own->state_bytes();
+  auto bytes = [](const at::Tensor& t) { return t.defined() ? static_cast<int64_t>(t.numel() * t.element_size()) : 0; };
+  int64_t total = 0;
+  for (const auto& [key, state] : opt.state()) {
+    if (const auto* s = dynamic_cast<const torch::optim::SGDParamState*>(state.get())) {
+      total += bytes(s->momentum_buffer());
+    } else if (const auto* a = dynamic_cast<const torch::optim::AdamParamState*>(state.get())) {
+      total += bytes(a->exp_avg()) + bytes(a->exp_avg_sq()) + bytes(a->max_exp_avg_sq());
+    } else if (const auto* aw = dynamic_cast<const torch::optim::AdamWParamState*>(state.get())) {
+      total += bytes(aw->exp_avg()) + bytes(aw->exp_avg_sq()) + bytes(aw->max_exp_avg_sq());
+    } else if (const auto* l = dynamic_cast<const torch::optim::LBFGSParamState*>(state.get())) {
+      total += bytes(l->d()) + bytes(l->prev_flat_grad()) + bytes(l->H_diag());
+      for (const auto& t : l->old_dirs()) total += bytes(t);
+      for (const auto& t : l->old_stps()) total += bytes(t);
+      for (const auto& t : l->ro()) total += bytes(t);
+      if (l->al()) for (const auto& t : *l->al()) total += bytes(t);
+    }
+  }
+  return total;
+}
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(classify::ClassifierImpl& model, const TrainOptions& o) {
   RKHS_CHECK(o.lr > 0 && std::isfinite(o.lr), "learning rate must be positive and finite, got " + std::to_string(o.lr));
@@ -85,6 +137,14 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(classify::ClassifierImpl
     return std::make_unique<torch::optim::SGD>(groups, static_cast<torch::optim::SGDOptions&>(*defaults));
   if (o.optimizer == "adam")
     return std::make_unique<torch::optim::Adam>(groups, static_cast<torch::optim::AdamOptions&>(*defaults));
+  const auto& gd = static_cast<optim::GroupOptions&>(*defaults);
+  if (o.optimizer == "esgd") return std::make_unique<optim::ESGD>(groups, gd, o.esgd_update_every, o.esgd_damping);
+  if (o.optimizer == "adahessian")
+    return std::make_unique<optim::AdaHessian>(groups, gd, o.adahessian_beta1, o.adahessian_beta2, o.adahessian_eps,
+                                               o.adahessian_power);
+  if (o.optimizer == "kernel-sgd")
+    return std::make_unique<optim::KernelSGD>(groups, gd, kernel_sgd_parameters(model, o.kernel_sgd.all_layers),
+                                              optim::parse_kernel_sgd_mode(o.kernel_sgd.mode), o.kernel_sgd.momentum);
   return std::make_unique<torch::optim::AdamW>(groups, static_cast<torch::optim::AdamWOptions&>(*defaults));
 }
 

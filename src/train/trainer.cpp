@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rkhs/error.h"
+#include "rkhs/optim/kernel_preconditioner.h"
+#include "rkhs/optim/kernel_sgd.h"
 #include "rkhs/train/batches.h"
 #include "rkhs/train/checkpoint.h"
 #include "rkhs/train/loss.h"
@@ -57,6 +59,16 @@ void set_cpu_rng_state(const at::Tensor& state) {
               "); try a smaller learning rate or a longer warm-up");
 }
 
+// Paper 001 §4.1: the mean training loss changed by less than tol in each of the last `patience` epochs.
+bool loss_converged(const std::vector<EpochRecord>& history, double tol, int64_t patience) {
+  if (tol <= 0 || patience <= 0 || static_cast<int64_t>(history.size()) <= patience) return false;
+  for (size_t i = history.size() - static_cast<size_t>(patience); i < history.size(); ++i)
+    if (!(std::abs(history[i].train_loss - history[i - 1].train_loss) < tol)) return false;
+  return true;
+}
+
+constexpr uint64_t kBatchOrderSalt = 0x6b65726e656c7367ULL;  // fixed-partition batch order per epoch
+
 }  // namespace
 
 Trainer::Trainer(std::shared_ptr<classify::ClassifierImpl> model, TrainOptions options)
@@ -86,6 +98,20 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
   model_->to(o.device);
   auto opt = make_optimizer(*model_, o);
   const bool lbfgs = o.optimizer == "lbfgs";
+  RKHS_CHECK(o.converge_patience > 0, "fit: converge_patience must be positive");
+  auto* own = dynamic_cast<optim::OptimizerBase*>(opt.get());
+  auto* kernel_sgd = dynamic_cast<optim::KernelSGD*>(opt.get());
+  std::unique_ptr<optim::KernelPreconditioner> preconditioner;
+  std::vector<at::Tensor> partition;  // fixed batches (Kernel SGD): sample indices of each batch
+  c10::ScalarType param_dtype = torch::kFloat32;
+  if (kernel_sgd != nullptr) {
+    preconditioner = std::make_unique<optim::KernelPreconditioner>(
+        optim::PreconditionerOptions{o.kernel_sgd.kernel, o.kernel_sgd.damping, o.seed});
+    param_dtype = kernel_sgd_parameters(*model_, o.kernel_sgd.all_layers).front().scalar_type();
+    if (o.kernel_sgd.fixed_batches)
+      for (const auto& members : fixed_partition(n, o.batch_size, o.seed))
+        partition.push_back(torch::tensor(members, torch::kLong));
+  }
   // L-BFGS has no weight decay of its own: add sum_p wd_p / 2 ||p||^2 to its objective.
   std::vector<std::pair<at::Tensor, double>> penalties;
   if (lbfgs) {
@@ -120,18 +146,28 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
   }
 
   const auto fit_start = Clock::now();
-  for (int64_t epoch = first_epoch; epoch <= o.epochs; ++epoch) {
+  if (preconditioner && !partition.empty()) {
+    std::vector<std::vector<int64_t>> members;
+    for (const auto& idx : partition) members.emplace_back(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
+    preconditioner->precompute(train.x, members, param_dtype, o.device);
+  }
+  if (loss_converged(result.history, o.converge_tol, o.converge_patience))  // a resumed, already converged run
+    result.converged_epoch = static_cast<int64_t>(result.history.size());
+  for (int64_t epoch = first_epoch; epoch <= o.epochs && result.converged_epoch == 0; ++epoch) {
     const auto epoch_start = Clock::now();
     model_->train();
-    auto perm_vec = epoch_permutation(n, o.seed, epoch);
-    auto perm = torch::from_blob(perm_vec.data(), {n}, torch::kLong).clone();
+    // Batch b of this epoch: a slice of a fresh permutation, or batch order[b] of the fixed partition.
+    auto perm_vec = epoch_permutation(partition.empty() ? n : batches, partition.empty() ? o.seed : o.seed ^ kBatchOrderSalt, epoch);
+    auto perm = torch::from_blob(perm_vec.data(), {static_cast<int64_t>(perm_vec.size())}, torch::kLong).clone();
     Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), batches, o.progress);
     double loss_sum = 0;
     double lr = o.lr;
     for (int64_t b = 0; b < batches; ++b) {
       lr = lr_at(o, (epoch - 1) * batches + b, batches);
       for (auto& group : opt->param_groups()) group.options().set_lr(lr);
-      auto idx = perm.slice(0, b * o.batch_size, std::min((b + 1) * o.batch_size, n));
+      const int64_t batch_id = partition.empty() ? b : perm_vec[static_cast<size_t>(b)];
+      auto idx = partition.empty() ? perm.slice(0, b * o.batch_size, std::min((b + 1) * o.batch_size, n))
+                                   : partition[static_cast<size_t>(batch_id)];
       auto xb = train.x.index_select(0, idx).to(o.device);
       auto yb = train.y.index_select(0, idx).to(o.device, torch::kLong);
       at::Tensor tb;
@@ -158,7 +194,11 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
         auto loss = training_loss(model_->forward(xb), yb, tb, o.distill_temperature, o.distill_weight);
         loss_value = loss.item<double>();
         if (!std::isfinite(loss_value)) diverged("loss is " + fmt("%g", loss_value), epoch, b + 1, batches, lr);
-        loss.backward();
+        if (kernel_sgd != nullptr)
+          kernel_sgd->set_inverse(preconditioner->has_cache() ? preconditioner->cached(batch_id)
+                                                             : preconditioner->inverse(xb, batch_id).to(param_dtype));
+        // ESGD and AdaHessian need the gradient's graph for Hessian-vector products by double backprop.
+        loss.backward({}, c10::nullopt, /*create_graph=*/own != nullptr && own->needs_graph());
         opt->step();
       }
       loss_sum += loss_value;
@@ -201,12 +241,21 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
     }
     ++result.epochs_run;
     if (o.on_epoch) o.on_epoch(record);
+    if (loss_converged(result.history, o.converge_tol, o.converge_patience)) result.converged_epoch = epoch;
   }
 
   if (validation != nullptr && !best_state.empty()) assign_state(*model_, best_state, "best validation epoch");
   model_->eval();
   result.best_epoch = best_epoch;
   result.train_seconds = seconds_since(fit_start);
+  result.optimizer_state_bytes = optimizer_state_bytes(*opt);
+  if (preconditioner) {
+    result.preconditioner_bytes = preconditioner->bytes();
+    result.optimizer_state_bytes += result.preconditioner_bytes;
+    result.preconditioner_seconds = preconditioner->seconds();
+    result.inverses = preconditioner->inverses_computed();
+    result.pseudo_inverses = preconditioner->pseudo_inverses();
+  }
   return result;
 }
 

@@ -95,5 +95,22 @@ last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"labelled":180'* ]] && ok || bad "active learning: $last $(head -c 300 "$TMP/err")"
 "$RKHS" classify --data sphere --teacher-epochs 3 --epochs 1 >/dev/null 2>&1; [ $? -ne 0 ] && ok || bad "--teacher-epochs without --distill-from accepted"
 
+# Paper 001's optimizers: the documented command line, the extra JSON keys, flags bound to one optimizer.
+"$RKHS" classify --data "csv:$TMP/good.csv" --model mlp --hidden 16,8 --optimizer kernel-sgd --kernel-sgd-mode corrected \
+  --kernel rbf:gamma=0.5 --batch-size 16 --lr 0.05 --epochs 2 --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+for key in converged_epoch train_seconds optimizer_state_bytes preconditioner_bytes '"mode":"corrected"'; do
+  [[ "$last" == *"$key"* ]] && ok || bad "kernel-sgd --json lacks $key: $last $(head -c 300 "$TMP/err")"
+done
+for opt in esgd adahessian; do
+  "$RKHS" classify --data "csv:$TMP/good.csv" --model mlp --hidden 16,8 --optimizer $opt --lr 0.05 --epochs 1 \
+    --converge-tol 1e-4 --json >"$TMP/out" 2>"$TMP/err" && [[ "$(tail -n 1 "$TMP/out")" == *'"optimizer":"'$opt'"'* ]] \
+    && ok || bad "$opt run: $(head -c 300 "$TMP/err")"
+done
+expect_error ksgd-flag-without-ksgd 'applies to --optimizer kernel-sgd' classify --data sphere --kernel-sgd-mode corrected --epochs 1
+expect_error esgd-flag-without-esgd 'applies to --optimizer esgd' classify --data sphere --optimizer sgd --esgd-damping 0.1 --epochs 1
+expect_error ksgd-bad-mode 'faithful or corrected' classify --data sphere --optimizer kernel-sgd --kernel-sgd-mode exact --epochs 1 --train-size 100
+expect_error ksgd-bad-kernel 'nosuch' classify --data sphere --optimizer kernel-sgd --kernel nosuch --epochs 1 --train-size 100
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

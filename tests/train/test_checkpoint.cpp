@@ -224,6 +224,7 @@ TEST_P(ResumePerOptimizer, SameFinalWeights) {
   o.lr = GetParam() == "lbfgs" ? 0.5 : 0.02;
   o.batch_size = GetParam() == "lbfgs" ? 32 : 16;
   o.weight_decay = 1e-3;
+  o.kernel_sgd.kernel = "rbf:gamma=1";
   torch::manual_seed(5);
   auto full_model = toy::linear_model(2, 2, 0.05);
   auto full = Trainer(full_model, o).fit(data);
@@ -245,7 +246,8 @@ TEST_P(ResumePerOptimizer, SameFinalWeights) {
   expect_same_state(*full_model, *resumed_model, 1e-6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Optimizers, ResumePerOptimizer, ::testing::Values("sgd", "adam", "adamw", "lbfgs"));
+INSTANTIATE_TEST_SUITE_P(Optimizers, ResumePerOptimizer, ::testing::Values("sgd", "adam", "adamw", "lbfgs", "esgd",
+                                                                             "adahessian", "kernel-sgd"));
 
 TEST(Checkpoint, ArchiveWithoutFormatTagIsRejected) {
   TempDir dir;

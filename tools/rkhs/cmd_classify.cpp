@@ -11,6 +11,8 @@
 #include "rkhs/compat.h"
 #include "rkhs/error.h"
 #include "rkhs/jobs/classify_job.h"
+#include "rkhs/kernels/kernel.h"
+#include "rkhs/train/optimizer.h"
 #include "rkhs/nn/backbone.h"
 
 namespace rkhs::cli {
@@ -27,14 +29,23 @@ struct ClassifyFlags {
   jobs::ClassifyConfig config;
   std::string model;
   std::vector<int64_t> hidden = {128, 128};
+  std::vector<std::pair<CLI::Option*, std::string>> only_for;  // option -> the optimizer it belongs to
 };
 
-void print_summary(const jobs::ClassifyResult& r) {
+void print_summary(const jobs::ClassifyResult& r, const jobs::ClassifyConfig& c) {
   std::cout << std::fixed << std::setprecision(4);
   std::cout << "data      " << r.data_description << "\n";
   std::cout << "model     " << r.backbone << " + " << r.head << ", " << r.parameters << " parameters\n";
   std::cout << "epochs    " << (r.fit.history.empty() ? 0 : r.fit.history.back().epoch) << " in "
             << std::setprecision(1) << r.fit.train_seconds << " s" << std::setprecision(4) << "\n";
+  std::cout << "optimizer " << c.train.optimizer << ", state " << std::setprecision(2)
+            << static_cast<double>(r.fit.optimizer_state_bytes) / 1e6 << " MB";
+  if (r.fit.inverses > 0)
+    std::cout << " (inverse kernel matrices " << static_cast<double>(r.fit.preconditioner_bytes) / 1e6 << " MB, "
+              << r.fit.inverses << " computed in " << std::setprecision(1) << r.fit.preconditioner_seconds << " s, "
+              << r.fit.pseudo_inverses << " pseudo-inverses)";
+  std::cout << std::setprecision(4) << "\n";
+  if (r.fit.converged_epoch > 0) std::cout << "converged at epoch " << r.fit.converged_epoch << " (loss change below tolerance)\n";
   std::cout << "train     accuracy " << r.train.accuracy << "  nll " << r.train.nll << "\n";
   if (r.validation)
     std::cout << "validation accuracy " << r.validation->accuracy << "  (best epoch " << r.fit.best_epoch << ")\n";
@@ -57,8 +68,12 @@ void run(ClassifyFlags& f) {
   c.backbone.hidden = f.hidden;
   if (c.train.resume && c.train.checkpoint_path.empty())
     throw Error("--resume needs --checkpoint PATH");
+  for (const auto& [option, optimizer] : f.only_for)
+    if (option->count() > 0 && c.train.optimizer != optimizer)
+      throw Error(option->get_name() + " applies to --optimizer " + optimizer + " only (this run uses " +
+                  c.train.optimizer + ")");
   auto result = jobs::run_classify(c);
-  if (!f.common.json || isatty(STDOUT_FILENO)) print_summary(result);
+  if (!f.common.json || isatty(STDOUT_FILENO)) print_summary(result, c);
   if (!f.common.out.empty()) {
     const std::string script =
         "set datafile separator ','\nset key autotitle columnhead\nset xlabel 'epoch'\nset ylabel 'accuracy'\n"
@@ -118,7 +133,8 @@ void register_classify(CLI::App& app) {
   cmd->add_option("--kervo-degree", c.head.kervo_degree, "kervo-poly: (<z, w> + 1)^degree")->capture_default_str()->group("Head");
   // Training
   auto& t = c.train;
-  cmd->add_option("--optimizer", t.optimizer, "sgd|momentum|adam|adamw|lbfgs")->capture_default_str()->group("Training");
+  cmd->add_option("--optimizer", t.optimizer, join(train::optimizer_names()) + " (esgd, adahessian, kernel-sgd: paper 001)")
+      ->capture_default_str()->group("Training");
   cmd->add_option("--lr", t.lr, "Base learning rate")->capture_default_str()->group("Training");
   cmd->add_option("--momentum", t.momentum, "Momentum of the momentum optimizer")->capture_default_str()->group("Training");
   cmd->add_option("--weight-decay", t.weight_decay, "Weight decay")->capture_default_str()->group("Training");
@@ -129,6 +145,37 @@ void register_classify(CLI::App& app) {
   cmd->add_option("--step-size", t.step_size, "step schedule: epochs between drops")->capture_default_str()->group("Training");
   cmd->add_option("--step-gamma", t.step_gamma, "step schedule: factor per drop")->capture_default_str()->group("Training");
   cmd->add_option("--lbfgs-history", t.lbfgs_history, "L-BFGS history size")->capture_default_str()->group("Training");
+  cmd->add_option("--converge-tol", t.converge_tol, "Stop when the epoch's mean training loss changes by less than this "
+                  "for --converge-patience epochs in a row (paper 001: 1e-4; 0 = run all epochs)")
+      ->capture_default_str()->group("Training");
+  cmd->add_option("--converge-patience", t.converge_patience, "Epochs of small loss changes before stopping")
+      ->capture_default_str()->group("Training");
+  // Paper 001's optimizers: flags that only make sense with one optimizer are rejected with the others.
+  const std::string ksgd = "Kernel SGD";
+  f->only_for.emplace_back(cmd->add_option("--kernel", t.kernel_sgd.kernel,
+      "kernel-sgd: kernel of the mini-batch inputs (" + join(kernels::kernel_names(), ", ") +
+      ", or random-psd: a random PSD matrix, the paper's control)")->capture_default_str()->group(ksgd), "kernel-sgd");
+  f->only_for.emplace_back(cmd->add_option("--kernel-sgd-mode", t.kernel_sgd.mode,
+      "kernel-sgd: faithful (the paper's zero padding of H^-1: with batch < layer width, the extra weight columns "
+      "never move) | corrected (ours: identity padding)")->capture_default_str()->group(ksgd), "kernel-sgd");
+  f->only_for.emplace_back(cmd->add_option("--kernel-sgd-damping", t.kernel_sgd.damping,
+      "kernel-sgd: invert H + damping I")->capture_default_str()->group(ksgd), "kernel-sgd");
+  f->only_for.emplace_back(cmd->add_flag("!--kernel-sgd-fresh-batches", t.kernel_sgd.fixed_batches,
+      "kernel-sgd: new batches every epoch and one inverse per step, instead of one fixed partition whose "
+      "inverses are computed once (the paper)")->group(ksgd), "kernel-sgd");
+  f->only_for.emplace_back(cmd->add_flag("--kernel-sgd-all-layers", t.kernel_sgd.all_layers,
+      "kernel-sgd: precondition every weight matrix, not only the last layer (paper's ablation)")->group(ksgd), "kernel-sgd");
+  f->only_for.emplace_back(cmd->add_option("--kernel-sgd-momentum", t.kernel_sgd.momentum,
+      "kernel-sgd: heavy-ball momentum on all parameters (0 = Algorithm 1's plain steps)")->capture_default_str()->group(ksgd),
+      "kernel-sgd");
+  f->only_for.emplace_back(cmd->add_option("--esgd-update-every", t.esgd_update_every,
+      "esgd: steps between curvature estimates")->capture_default_str()->group("Second-order baselines"), "esgd");
+  f->only_for.emplace_back(cmd->add_option("--esgd-damping", t.esgd_damping, "esgd: lambda in g / (sqrt(D / i) + lambda)")
+      ->capture_default_str()->group("Second-order baselines"), "esgd");
+  f->only_for.emplace_back(cmd->add_option("--adahessian-eps", t.adahessian_eps, "adahessian: epsilon of the denominator")
+      ->capture_default_str()->group("Second-order baselines"), "adahessian");
+  f->only_for.emplace_back(cmd->add_option("--hessian-power", t.adahessian_power, "adahessian: Hessian power k in (0, 1]")
+      ->capture_default_str()->group("Second-order baselines"), "adahessian");
   cmd->add_option("--checkpoint", t.checkpoint_path, "Write a checkpoint after every epoch (atomically)")->group("Training");
   cmd->add_flag("--resume", t.resume, "Continue from --checkpoint if it exists")->group("Training");
   // Distillation and active learning

@@ -12,6 +12,10 @@ namespace rkhs::train {
 // Batch b of size B is elements [b * B, min((b + 1) * B, n)); the last partial batch is kept.
 std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch);
 
+// A fixed partition of n samples into ceil(n / B) batches (Kernel SGD's precomputed inverses need the same
+// batches every epoch): batch b holds elements [b * B, min((b + 1) * B, n)) of epoch_permutation(n, seed, 0).
+std::vector<std::vector<int64_t>> fixed_partition(int64_t n, int64_t batch_size, uint64_t seed);
+
 uint64_t splitmix64(uint64_t x);
 
 }  // namespace rkhs::train

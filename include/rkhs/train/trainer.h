@@ -29,8 +29,19 @@ struct EpochRecord {
   double seconds = 0;  // wall time of the epoch (training + evaluation)
 };
 
+// Kernel SGD (paper 001; rkhs/optim/kernel_sgd.h), used when TrainOptions::optimizer is "kernel-sgd".
+struct KernelSgdSettings {
+  std::string kernel = "rbf:gamma=0.01";  // kernel of the batch inputs, or "random-psd" (the paper's control)
+  std::string mode = "faithful";          // faithful (the paper's zero padding) | corrected (identity padding)
+  double damping = 0;                     // invert H + damping I
+  bool fixed_batches = true;  // one batch partition per run with all inverses computed once (the paper), else
+                              // fresh batches every epoch and one inverse per step
+  bool all_layers = false;    // eq. 5 on every weight matrix (paper's Table 1 ablation), not only the last layer
+  double momentum = 0;        // 0: plain SGD steps as in Algorithm 1; > 0: heavy-ball on every parameter
+};
+
 struct TrainOptions {
-  std::string optimizer = "momentum";  // sgd | momentum | adam | adamw | lbfgs
+  std::string optimizer = "momentum";  // sgd | momentum | adam | adamw | lbfgs | esgd | adahessian | kernel-sgd
   double lr = 0.1;
   double momentum = 0.9;
   double weight_decay = 1e-4;  // paper 000 appendix A: the same 1e-4 as on the KCL coefficients
@@ -47,6 +58,14 @@ struct TrainOptions {
   bool resume = false;               // continue from checkpoint_path if it exists
   int64_t lbfgs_history = 10;
   int64_t lbfgs_max_iter = 20;       // L-BFGS iterations per mini-batch (one optimizer step per batch)
+  KernelSgdSettings kernel_sgd;
+  int64_t esgd_update_every = 20;    // ESGD: curvature estimate every this many steps
+  double esgd_damping = 1e-4;        // ESGD: lambda in g / (sqrt(D / i) + lambda)
+  double adahessian_beta1 = 0.9, adahessian_beta2 = 0.999, adahessian_eps = 1e-4, adahessian_power = 1;
+  // Stopping rule of paper 001 §4.1: stop when the mean training loss of an epoch changes by less than
+  // converge_tol from the previous epoch, converge_patience epochs in a row (0 = off; run all epochs).
+  double converge_tol = 0;
+  int64_t converge_patience = 3;
   // Distillation (paper 000 §6.4): when teacher_logits (n_train, C) is defined, the loss is the cross-entropy
   // between softmax(teacher/T) and softmax(student/T), times T^2, mixed with the hard-label loss:
   // distill_weight * soft + (1 - distill_weight) * hard.
@@ -63,6 +82,13 @@ struct TrainResult {
   double train_seconds = 0;  // wall time of fit() without the initial set-up
   int64_t epochs_run = 0;    // epochs run in this call (less than options.epochs when resumed)
   int64_t best_epoch = 0;    // epoch with the best validation accuracy (last epoch without validation)
+  int64_t converged_epoch = 0;  // epoch at which the stopping rule fired (0: it did not)
+  int64_t optimizer_state_bytes = 0;  // optimizer buffers at the end + Kernel SGD's stored inverses
+  // Kernel SGD only: bytes of the stored inverse kernel matrices (the paper's "Hessian" column), time spent
+  // computing them (included in train_seconds), inverses computed, and how many were pseudo-inverses.
+  int64_t preconditioner_bytes = 0;
+  double preconditioner_seconds = 0;
+  int64_t inverses = 0, pseudo_inverses = 0;
 };
 
 class Trainer {
