@@ -41,6 +41,23 @@ bool OptimizerBase::has_buffer(const at::Tensor& p, const std::string& name) con
   return it != buffers_.end() && it->second.count(name) > 0;
 }
 
+void OptimizerBase::backward(const at::Tensor& loss) {
+  if (!needs_graph()) {
+    loss.backward();
+    return;
+  }
+  std::vector<at::Tensor> params;
+  for (const auto& p : all_params())
+    if (p.requires_grad()) params.push_back(p);
+  auto grads = torch::autograd::grad({loss}, params, {}, /*retain_graph=*/true, /*create_graph=*/true,
+                                     /*allow_unused=*/true);
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!grads[i].defined()) continue;
+    auto& g = params[i].mutable_grad();
+    g = g.defined() ? g.detach() + grads[i] : grads[i];
+  }
+}
+
 int64_t OptimizerBase::state_bytes() const {
   int64_t bytes = 0;
   for (const auto& [key, named] : buffers_)

@@ -198,7 +198,11 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
           kernel_sgd->set_inverse(preconditioner->has_cache() ? preconditioner->cached(batch_id)
                                                              : preconditioner->inverse(xb, batch_id).to(param_dtype));
         // ESGD and AdaHessian need the gradient's graph for Hessian-vector products by double backprop.
-        loss.backward({}, c10::nullopt, /*create_graph=*/own != nullptr && own->needs_graph());
+        if (own != nullptr) {
+          own->backward(loss);
+        } else {
+          loss.backward();
+        }
         opt->step();
       }
       loss_sum += loss_value;

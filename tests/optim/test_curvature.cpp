@@ -96,7 +96,7 @@ TEST(AdaHessian, FirstStepsOnADiagonalQuadratic) {
   auto expected = theta.detach().clone();
   for (int t = 1; t <= 3; ++t) {
     opt.zero_grad();
-    (0.5 * (diag * theta * theta).sum()).backward({}, c10::nullopt, true);
+    opt.backward(0.5 * (diag * theta * theta).sum());  // autograd::grad with create_graph
     auto g = diag * expected;
     m = b1 * m + (1 - b1) * g;
     v = b2 * v + (1 - b2) * diag * diag;

@@ -11,17 +11,7 @@ using rkhs::train::TrainOptions;
 
 namespace {
 
-TrainOptions quiet(const std::string& optimizer, double lr, int64_t epochs) {
-  TrainOptions o;
-  o.optimizer = optimizer;
-  o.lr = lr;
-  o.epochs = epochs;
-  o.batch_size = 32;
-  o.weight_decay = 1e-4;
-  o.progress = false;
-  o.seed = 1;
-  return o;
-}
+using toy::quiet;
 
 double fit_accuracy(TrainOptions o) {
   torch::manual_seed(o.seed);

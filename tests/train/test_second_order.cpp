@@ -16,14 +16,8 @@ using rkhs::train::TrainOptions;
 namespace {
 
 TrainOptions quiet(const std::string& optimizer, double lr, int64_t epochs) {
-  TrainOptions o;
-  o.optimizer = optimizer;
-  o.lr = lr;
-  o.epochs = epochs;
-  o.batch_size = 32;
-  o.weight_decay = 1e-4;
+  auto o = toy::quiet(optimizer, lr, epochs);
   o.schedule = "constant";
-  o.progress = false;
   o.seed = 3;
   return o;
 }

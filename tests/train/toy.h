@@ -11,6 +11,7 @@
 #include "rkhs/classify/model.h"
 #include "rkhs/data/dataset.h"
 #include "rkhs/nn/backbone.h"
+#include "rkhs/train/trainer.h"
 
 namespace toy {
 
@@ -59,6 +60,19 @@ class NaNHead : public LinearHead {
   int good_calls_;
   int calls_ = 0;
 };
+
+// Quiet training options for the toy problems: batch 32, weight decay 1e-4, seed 1, no progress line.
+inline rkhs::train::TrainOptions quiet(const std::string& optimizer, double lr, int64_t epochs) {
+  rkhs::train::TrainOptions o;
+  o.optimizer = optimizer;
+  o.lr = lr;
+  o.epochs = epochs;
+  o.batch_size = 32;
+  o.weight_decay = 1e-4;
+  o.progress = false;
+  o.seed = 1;
+  return o;
+}
 
 inline std::shared_ptr<rkhs::classify::ClassifierImpl> linear_model(int64_t d, int64_t c, double scale_wd = -1) {
   return std::make_shared<rkhs::classify::ClassifierImpl>(std::make_shared<IdentityBackbone>(d),

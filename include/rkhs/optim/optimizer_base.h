@@ -27,8 +27,13 @@ class OptimizerBase : public torch::optim::Optimizer {
   // A stable name of the algorithm, stored in checkpoints ("KernelSGD", "ESGD", "AdaHessian").
   virtual std::string kind() const = 0;
   // True when the next step() needs the gradients with their graph, i.e. the caller must run
-  // loss.backward({}, {}, /*create_graph=*/true) before it (Hessian-vector products by double backprop).
+  // backward(loss) below, or loss.backward({}, {}, /*create_graph=*/true), before it.
   virtual bool needs_graph() const { return false; }
+  // Computes the gradients of `loss` into every parameter's .grad(): loss.backward(), or, when needs_graph(),
+  // torch::autograd::grad with create_graph=true (keeping the graph without the reference-cycle warning of
+  // backward(create_graph=true); step() detaches the gradients after its Hessian-vector products). Gradients
+  // accumulate into existing ones like backward() does.
+  void backward(const at::Tensor& loss);
   // Bytes held by the per-parameter buffers (momentum, curvature estimates, ...).
   virtual int64_t state_bytes() const;
   // Steps taken so far.
