@@ -5,19 +5,11 @@ run with the best validation accuracy and writes those runs as JSONL to stdout (
 Usage: select.py FILE.jsonl > FILE.selected.jsonl
 """
 import json
+import os
 import sys
 
-best = {}
-order = []
-with open(sys.argv[1]) as f:
-    for line in f:
-        if not line.strip():
-            continue
-        rec = json.loads(line)
-        key = (rec["tag"], rec["result"]["seed"])
-        if key not in best:
-            order.append(key)
-        if key not in best or rec["result"]["validation_accuracy"] > best[key]["result"]["validation_accuracy"]:
-            best[key] = rec
-for key in order:
-    print(json.dumps(best[key]))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runs import best_per_seed  # noqa: E402
+
+for rec in best_per_seed(sys.argv[1]).values():
+    print(json.dumps(rec))
