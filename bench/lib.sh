@@ -4,13 +4,18 @@ RESULTS=${RESULTS:-bench/results}
 mkdir -p "$RESULTS"
 
 # record FILE TAG ARGS...: runs `rkhs ARGS... --json`, appends {"tag": TAG, "command": ..., "result": {...}}
-# to FILE; a failed run goes to FILE's .failed.tsv with its error line instead. Skips a run whose tag and command are already in FILE (so an interrupted sweep can be resumed).
+# to FILE; a failed run goes to FILE's .failed.tsv with its error line instead. Skips a run whose command is
+# already in FILE, or in the .failed.tsv unless RETRY_FAILED=1 (so an interrupted sweep can be resumed).
 record() {
   local file="$1" tag="$2"
   shift 2
   local cmd="rkhs $*"
   if [ -f "$file" ] && grep -qF "\"command\": \"$cmd\"" "$file"; then
     echo "skip (done): $cmd" >&2
+    return 0
+  fi
+  if [ "${RETRY_FAILED:-0}" != 1 ] && [ -f "${file%.jsonl}.failed.tsv" ] && grep -qF "$cmd"$'\t' "${file%.jsonl}.failed.tsv"; then
+    echo "skip (failed before; RETRY_FAILED=1 retries): $cmd" >&2
     return 0
   fi
   echo "run: $cmd" >&2

@@ -6,10 +6,17 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 export RKHS="$BUILD/rkhs"
 "$BUILD/bench/bench_heads" --benchmark_out=bench/results/heads.json --benchmark_out_format=json
-"$BUILD/bench/bench_optim" --benchmark_out=bench/results/optim_step.json --benchmark_out_format=json
+"$BUILD/bench/bench_optim" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_out=bench/results/optim_step.json --benchmark_out_format=json
 bash bench/table1_sphere.sh
 bash bench/table3_fashion.sh
 bash bench/ablations_fashion.sh
 bash bench/table2_distill.sh
 bash bench/kernel_sgd_fashion.sh
-for f in bench/results/*.jsonl; do echo "## $f"; python3 bench/summarize.py "$f"; done
+bash bench/kernel_sgd_resnet.sh
+for f in bench/results/*.jsonl; do
+  echo "## $f"
+  case $f in
+  */kernel_sgd_*) python3 bench/summarize_optim.py "$f" ;;
+  *) python3 bench/summarize.py "$f" ;;
+  esac
+done

@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """Paper 001's Table 2 layout from a JSONL file of bench/kernel_sgd_fashion.sh: per tag (optimizer or ablation),
 the validation-selected run of every seed, then mean ± std of train and test accuracy, training time, epochs and
-the optimizer's state memory (MiB, as the paper's "Hessian" column).
+the optimizer's state memory (MiB, as the paper's "Hessian" column); the failed (diverged) runs; and the seed-1
+learning-rate grid behind the selection.
 
 Usage: summarize_optim.py FILE.jsonl
 """
+import json
 import os
+import re
 import statistics
 import sys
 from collections import OrderedDict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from runs import best_per_seed  # noqa: E402
+
+
+STAGE_A_TAGS = {"sgd", "momentum", "lbfgs", "esgd", "adahessian", "kernel-sgd"}
 
 
 def fmt(values, digits=2, scale=1.0):
@@ -35,7 +41,51 @@ def setting(r):
     return s
 
 
+def grid(path, failed):
+    """Seed-1 validation accuracy of every run of the learning-rate sweep (stage a), row per optimizer (and
+    Kernel SGD kernel), column per learning rate; 'div.' where the run diverged."""
+    cells, lrs = OrderedDict(), set()
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            r = rec["result"]
+            if r["seed"] != 1 or rec["tag"] not in STAGE_A_TAGS:
+                continue
+            row = rec["tag"] + (f" {r['kernel_sgd']['kernel']}" if r.get("kernel_sgd") else "")
+            cells.setdefault(row, {})[r["lr"]] = f"{100 * r['validation_accuracy']:.2f}"
+            lrs.add(r["lr"])
+    for cmd in failed:
+        m = re.search(r"--optimizer (\S+).* --lr (\S+) --seed 1$", cmd)
+        k = re.search(r"--kernel (\S+)", cmd)
+        ablation = "--kernel-sgd-" in cmd or "--batch-size 64 " not in cmd or (k and not k.group(1).startswith("rbf"))
+        if not m or m.group(1) not in STAGE_A_TAGS or ablation:
+            continue
+        row = m.group(1) + (f" {k.group(1)}" if k else "")
+        cells.setdefault(row, {})[float(m.group(2))] = "div."
+        lrs.add(float(m.group(2)))
+    lrs = sorted(lrs, reverse=True)
+    print("| seed 1, validation acc. | " + " | ".join(f"lr {lr:g}" for lr in lrs) + " |")
+    print("|---|" + "---|" * len(lrs))
+    for row, c in cells.items():
+        print(f"| {row} | " + " | ".join(c.get(lr, "–") for lr in lrs) + " |")
+
+
+def read_failed(path):
+    failed = OrderedDict()
+    failed_path = path.removesuffix(".jsonl") + ".failed.tsv"
+    if os.path.exists(failed_path):
+        with open(failed_path) as f:
+            for line in f:
+                if "\t" in line:
+                    cmd, err = line.rstrip("\n").split("\t", 1)
+                    failed[cmd] = err
+    return failed
+
+
 def main():
+    failed = read_failed(sys.argv[1])
     best = best_per_seed(sys.argv[1])
     tags = OrderedDict()
     for (tag, seed), rec in best.items():
@@ -53,12 +103,23 @@ def main():
               f"{fmt([r['test_accuracy'] for r in rs], 2, 100)} | {len(rs)} | {fmt([r['train_seconds'] for r in rs], 0)} | "
               f"{epochs} | {fmt([r['optimizer_state_bytes'] / 2**20 for r in rs], 2)} |")
     print()
-    print("Commands of the selected runs:")
+    # Commands: the part shared by all runs once, then each row's seed-1 flags (seeds 2, 3 differ only in --seed).
+    commands = [rec["command"] for recs in tags.values() for rec in recs]
+    prefix = os.path.commonprefix(commands)
+    prefix = prefix[: prefix.rfind(" --") + 1] if " --" in prefix else ""
+    print(f"Commands: `{prefix.strip()}` followed by")
     print()
     for tag, recs in tags.items():
-        for r in recs:
-            print(f"- `{r['command']}`")
-
+        print(f"- {tag}: `{recs[0]['command'][len(prefix):]}`")
+    if failed:
+        print()
+        print("Runs that failed (not in the table):")
+        print()
+        for cmd, err in failed.items():
+            flags = cmd[len(prefix):] if cmd.startswith(prefix) else cmd
+            print(f"- `{flags}`: {err.removeprefix('rkhs: error: ')}")
+    print()
+    grid(sys.argv[1], failed)
 
 if __name__ == "__main__":
     main()
