@@ -1,11 +1,14 @@
-// Uses rkhs as a library: a kernel from the registry and the kernelized classification layer as a
-// drop-in head, one SGD step.
+// Uses rkhs as a library: a kernel from the registry, the kernelized classification layer as a drop-in head
+// (one SGD step), and one Kernel SGD step on a linear layer (paper 001).
 #include <torch/torch.h>
 
+#include <cmath>
 #include <iostream>
 
 #include <rkhs/classify/kcl.h>
 #include <rkhs/kernels/kernel.h>
+#include <rkhs/optim/kernel_preconditioner.h>
+#include <rkhs/optim/kernel_sgd.h>
 
 int main() {
   torch::manual_seed(0);
@@ -28,6 +31,23 @@ int main() {
   auto loss1 = torch::cross_entropy_loss(head->forward(x), labels);
   std::cout << head->describe() << " loss " << loss0.item<double>() << " -> " << loss1.item<double>() << "\n";
   if (!(loss1.item<double>() < loss0.item<double>())) return 2;
+
+  // Kernel SGD: W <- W - lr * grad_W . H^-1 with H the RBF matrix of the batch inputs (m = 5 > d_in = 3).
+  torch::nn::Linear layer(3, 4);
+  rkhs::optim::KernelSGD ksgd({torch::optim::OptimizerParamGroup(layer->parameters())},
+                              rkhs::optim::GroupOptions(/*lr=*/0.1, /*weight_decay=*/0), {layer->weight},
+                              rkhs::optim::KernelSgdMode::faithful);
+  rkhs::optim::PreconditionerOptions pre_options;
+  pre_options.kernel = "rbf:gamma=0.5";
+  rkhs::optim::KernelPreconditioner pre(pre_options);
+  auto before = torch::cross_entropy_loss(layer->forward(x), labels);
+  ksgd.zero_grad();
+  before.backward();
+  ksgd.set_inverse(pre.inverse(x, /*batch_id=*/0).to(torch::kFloat32));
+  ksgd.step();
+  auto after = torch::cross_entropy_loss(layer->forward(x), labels);
+  std::cout << "kernel-sgd loss " << before.item<double>() << " -> " << after.item<double>() << "\n";
+  if (!std::isfinite(after.item<double>()) || !(after.item<double>() < before.item<double>())) return 3;
   std::cout << "consumer ok\n";
   return 0;
 }
