@@ -6,7 +6,6 @@ learning-rate grid behind the selection.
 
 Usage: summarize_optim.py FILE.jsonl
 """
-import json
 import os
 import re
 import statistics
@@ -14,7 +13,7 @@ import sys
 from collections import OrderedDict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runs import best_per_seed  # noqa: E402
+from runs import best_per_seed, read_failed, read_runs  # noqa: E402
 
 
 STAGE_A_TAGS = {"sgd", "momentum", "lbfgs", "esgd", "adahessian", "kernel-sgd"}
@@ -45,17 +44,13 @@ def grid(path, failed):
     """Seed-1 validation accuracy of every run of the learning-rate sweep (stage a), row per optimizer (and
     Kernel SGD kernel), column per learning rate; 'div.' where the run diverged."""
     cells, lrs = OrderedDict(), set()
-    with open(path) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            r = rec["result"]
-            if r["seed"] != 1 or rec["tag"] not in STAGE_A_TAGS:
-                continue
-            row = rec["tag"] + (f" {r['kernel_sgd']['kernel']}" if r.get("kernel_sgd") else "")
-            cells.setdefault(row, {})[r["lr"]] = f"{100 * r['validation_accuracy']:.2f}"
-            lrs.add(r["lr"])
+    for rec in read_runs(path):
+        r = rec["result"]
+        if r["seed"] != 1 or rec["tag"] not in STAGE_A_TAGS:
+            continue
+        row = rec["tag"] + (f" {r['kernel_sgd']['kernel']}" if r.get("kernel_sgd") else "")
+        cells.setdefault(row, {})[r["lr"]] = f"{100 * r['validation_accuracy']:.2f}"
+        lrs.add(r["lr"])
     for cmd in failed:
         m = re.search(r"--optimizer (\S+).* --lr (\S+) --seed 1$", cmd)
         k = re.search(r"--kernel (\S+)", cmd)
@@ -70,18 +65,6 @@ def grid(path, failed):
     print("|---|" + "---|" * len(lrs))
     for row, c in cells.items():
         print(f"| {row} | " + " | ".join(c.get(lr, "–") for lr in lrs) + " |")
-
-
-def read_failed(path):
-    failed = OrderedDict()
-    failed_path = path.removesuffix(".jsonl") + ".failed.tsv"
-    if os.path.exists(failed_path):
-        with open(failed_path) as f:
-            for line in f:
-                if "\t" in line:
-                    cmd, err = line.rstrip("\n").split("\t", 1)
-                    failed[cmd] = err
-    return failed
 
 
 def main():
