@@ -15,9 +15,10 @@
 namespace rkhs::train {
 
 inline constexpr const char* kCheckpointFormat = "rkhs-checkpoint";
-inline constexpr int64_t kCheckpointVersion = 1;
+inline constexpr int64_t kCheckpointVersion = 2;
 
-// Archive layout: "format" (str), "version" (int), "epoch" (int), "meta" (str, JSON), "model" (Dict[str,
+// File layout (version 2): a 24-byte header, "RKHSCKPT", the version (uint32), the payload size (uint64) and the
+// CRC-32 of the payload (uint32), little-endian, then the payload: one LibTorch archive. Archive layout: "format" (str), "version" (int), "epoch" (int), "meta" (str, JSON), "model" (Dict[str,
 // Tensor] of named_state), "extra" (Dict[str, Tensor]), "optimizer" (nested archive of Optimizer::save).
 // Written to path + ".tmp.<pid>", fsync'ed, then renamed over path, so a crash never leaves a partial file.
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& opt,
@@ -31,7 +32,8 @@ struct CheckpointInfo {
 };
 
 // Restores model and optimizer from `path`. Throws rkhs::Error when the file is missing, corrupt or truncated
-// ("checkpoint PATH is corrupt or truncated: ..."), has another format/version, or was written for another
+// ("checkpoint PATH is corrupt or truncated: ..."; any changed or missing byte fails the size or CRC check
+// before LibTorch parses anything), has another format/version, or was written for another
 // architecture (names the first missing, unexpected or differently shaped parameter); the model is unchanged
 // in those cases. Tensors are loaded onto the device of the model's first parameter.
 CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& opt);
