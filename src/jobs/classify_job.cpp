@@ -174,6 +174,7 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
   j["lr"] = c.train.lr;
   j["batch_size"] = c.train.batch_size;
   j["epochs"] = fit.history.empty() ? 0 : fit.history.back().epoch;
+  j["epochs_run"] = fit.epochs_run;  // in this invocation: fewer than "epochs" after --resume
   j["best_epoch"] = fit.best_epoch;
   j["train_seconds"] = fit.train_seconds;
   j["converged_epoch"] = fit.converged_epoch > 0 ? json(fit.converged_epoch) : json(nullptr);

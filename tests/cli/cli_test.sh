@@ -86,6 +86,34 @@ ls "$TMP" | grep -q '\.tmp' && bad "temporary checkpoint file left behind" || ok
 last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"epochs":3'* ]] && ok || bad "resume did not reach epoch 3: $last $(head -c 300 "$TMP/err")"
 
+# Killed mid-training (SIGKILL right after the first checkpoint) and resumed: the same final metrics as an
+# uninterrupted run with the same seed and thread count; and that uninterrupted run is itself repeatable.
+same_result() {  # the JSON of two runs without the timings and the epoch count of the invocation
+  local strip='s/"(train_seconds|epochs_run)":[^,}]*//g'
+  diff <(sed -E "$strip" "$1") <(sed -E "$strip" "$2") >/dev/null
+}
+kill_args=(classify --data sphere --train-size 5000 --test-size 1000 --model mlp --hidden 64,64 --epochs 8 --seed 5
+  --threads 2 --json)
+"$RKHS" "${kill_args[@]}" 2>/dev/null | tail -n 1 >"$TMP/full.json"
+"$RKHS" "${kill_args[@]}" 2>/dev/null | tail -n 1 >"$TMP/full2.json"
+[ -s "$TMP/full.json" ] && same_result "$TMP/full.json" "$TMP/full2.json" && ok ||
+  bad "two runs with the same seed and threads differ: $(diff "$TMP/full.json" "$TMP/full2.json" | head -c 400)"
+"$RKHS" "${kill_args[@]}" --checkpoint "$TMP/k.pt" >/dev/null 2>&1 &
+victim=$!
+for _ in $(seq 1 1200); do [ -s "$TMP/k.pt" ] && break; sleep 0.05; done
+kill -9 "$victim" 2>/dev/null
+wait "$victim"
+killed_rc=$?
+if [ "$killed_rc" -ne 137 ]; then
+  bad "the run to be killed ended on its own (exit $killed_rc) before its first checkpoint was seen"
+else
+  "$RKHS" "${kill_args[@]}" --checkpoint "$TMP/k.pt" --resume 2>"$TMP/err" | tail -n 1 >"$TMP/resumed.json"
+  ran=$(grep -o '"epochs_run":[0-9]*' "$TMP/resumed.json" | cut -d: -f2)
+  [ -n "$ran" ] && [ "$ran" -ge 1 ] && [ "$ran" -le 7 ] && ok || bad "the resumed run trained ${ran:-?} epochs, expected 1..7"
+  same_result "$TMP/full.json" "$TMP/resumed.json" && ok ||
+    bad "killed+resumed run differs from the uninterrupted one: $(diff "$TMP/full.json" "$TMP/resumed.json" | head -c 600) $(head -c 300 "$TMP/err")"
+fi
+
 # Distillation and active learning run end to end and report their keys.
 "$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --distill-from mlp --head kernelized --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")
