@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs from Debian 12 whatever rkhs needs to build, test, benchmark and plot.
 # Idempotent: packages already present are skipped, and apt is not touched when nothing is missing.
+# `setup.sh --fuzz` adds clang and its runtime (libFuzzer, ASan, UBSan) for `make fuzz`.
 set -euo pipefail
 
 PACKAGES=(
@@ -15,6 +16,9 @@ PACKAGES=(
   gnuplot-nox           # learning-curve and result plots (PNG)
   python3               # bench/ scripts only (tables from JSON results); never used by the library
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang libclang-rt-dev)  # libFuzzer + sanitizer runtimes of Debian's default clang (14)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
