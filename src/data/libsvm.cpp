@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cfloat>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -18,8 +19,15 @@ namespace rkhs::data {
 using detail::Parse;
 
 namespace {
-// Largest dense matrix this reader builds (elements): 2^30 float32 values = 4 GiB.
-constexpr int64_t kMaxDenseElements = int64_t(1) << 30;
+// Largest dense matrix this reader builds (elements): 2^30 float32 values = 4 GiB, or $RKHS_MAX_DENSE_VALUES.
+int64_t max_dense_elements() {
+  const char* env = std::getenv("RKHS_MAX_DENSE_VALUES");
+  if (!env || !*env) return int64_t(1) << 30;
+  int64_t v = 0;
+  if (detail::parse_int(env, v) != Parse::ok || v <= 0)
+    throw Error(std::string("RKHS_MAX_DENSE_VALUES must be a positive integer, got '") + env + "'");
+  return v;
+}
 }  // namespace
 
 Dataset load_libsvm(const std::string& path, int64_t num_features, std::vector<int64_t>* original_labels) {
@@ -106,9 +114,10 @@ Dataset load_libsvm(const std::string& path, int64_t num_features, std::vector<i
   const int64_t n = static_cast<int64_t>(labels.size());
   const int64_t d = num_features > 0 ? num_features : max_index;
   if (d == 0) throw file_error(path, lineno, "no features: every sample is empty and num_features is not given");
-  if (d > kMaxDenseElements / n)
+  const int64_t max_values = max_dense_elements();
+  if (d > max_values / n)
     throw Error(path + ": a dense " + std::to_string(n) + " x " + std::to_string(d) +
-                " matrix is too large (limit " + std::to_string(kMaxDenseElements) + " values)");
+                " matrix is too large (limit " + std::to_string(max_values) + " values, RKHS_MAX_DENSE_VALUES)");
 
   // Labels: a given mapping (class index -> original label) is applied as is; otherwise labels are kept when
   // they are exactly 0..C-1, else the sorted distinct values are mapped to 0..C-1.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "random.h"
 #include "rkhs/error.h"
 
 namespace rkhs::data {
@@ -14,16 +15,7 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// Fisher-Yates with the given engine (deterministic for one standard library).
-std::vector<int64_t> permutation(int64_t n, std::mt19937_64& rng) {
-  std::vector<int64_t> p(n);
-  for (int64_t i = 0; i < n; ++i) p[i] = i;
-  for (int64_t i = n - 1; i > 0; --i) {
-    std::uniform_int_distribution<int64_t> pick(0, i);
-    std::swap(p[i], p[pick(rng)]);
-  }
-  return p;
-}
+using detail::permutation;
 
 // Builds a dataset from row-major float64 features and labels, shuffled by rng.
 Dataset shuffled_dataset(const std::vector<double>& feats, const std::vector<int64_t>& labels, int64_t dim,

@@ -7,18 +7,14 @@
 #include <cmath>
 #include <random>
 
+#include "random.h"
 #include "rkhs/error.h"
 
 namespace rkhs::data {
 
 namespace {
 
-void shuffle(std::vector<int64_t>& v, std::mt19937_64& rng) {
-  for (int64_t i = static_cast<int64_t>(v.size()) - 1; i > 0; --i) {
-    std::uniform_int_distribution<int64_t> pick(0, i);
-    std::swap(v[i], v[pick(rng)]);
-  }
-}
+using detail::shuffle;
 
 // Sample indices of each class 0..C-1, in order. C = max(num_classes, max label + 1).
 std::vector<std::vector<int64_t>> by_class(const Dataset& d) {

@@ -219,6 +219,18 @@ TEST(Libsvm, CorruptFilesGiveFileAndLine) {
                     "index 3 is above num_features = 2");
 }
 
+TEST(Libsvm, DenseSizeLimitComesFromTheEnvironment) {
+  // libsvm_multi is 3 x 2 = 6 values.
+  ::setenv("RKHS_MAX_DENSE_VALUES", "5", 1);
+  EXPECT_ERROR_WITH(load_libsvm(fx("libsvm_multi.libsvm")), "libsvm_multi.libsvm", "a dense 3 x 2 matrix is too large",
+                    "limit 5 values");
+  ::setenv("RKHS_MAX_DENSE_VALUES", "6", 1);
+  EXPECT_EQ(load_libsvm(fx("libsvm_multi.libsvm")).x.numel(), 6);
+  ::setenv("RKHS_MAX_DENSE_VALUES", "lots", 1);
+  EXPECT_ERROR_WITH(load_libsvm(fx("libsvm_multi.libsvm")), "RKHS_MAX_DENSE_VALUES must be a positive integer");
+  ::unsetenv("RKHS_MAX_DENSE_VALUES");
+}
+
 // ---- never crash: every prefix and many byte edits of the good files load or throw rkhs::Error ---------------
 
 namespace {
