@@ -15,6 +15,7 @@
 #include "rkhs/error.h"
 #include "rkhs/optim/optimizer_base.h"
 #include "rkhs/train/state.h"
+#include "zip_check.h"
 
 namespace rkhs::train {
 
@@ -147,6 +148,7 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw Error("cannot read checkpoint " + path + ": " + std::strerror(errno));
   const size_t payload = check_envelope(path, bytes);
+  detail::check_zip(bytes.data() + payload, bytes.size() - payload, "checkpoint " + path);
 
   c10::Device device(torch::kCPU);
   for (const auto& p : model.parameters(true)) {

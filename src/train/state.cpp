@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "rkhs/error.h"
+#include "zip_check.h"
 
 namespace rkhs::train {
 
@@ -114,6 +115,8 @@ void load_weights(const std::string& path, torch::nn::Module& module) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open model weights " + path + ": " + std::strerror(errno));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error("cannot read model weights " + path + ": " + std::strerror(errno));
+  detail::check_zip(bytes.data(), bytes.size(), "model weights " + path);  // before LibTorch parses anything
   std::map<std::string, at::Tensor> state;
   try {
     c10::IValue v = torch::pickle_load(bytes);
