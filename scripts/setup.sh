@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs from Debian 12 whatever rkhs needs to build, test, benchmark and plot.
 # Idempotent: packages already present are skipped, and apt is not touched when nothing is missing.
-# `setup.sh --fuzz` adds clang and its runtime (libFuzzer, ASan, UBSan) for `make fuzz`.
+# `setup.sh --fuzz` adds clang and its runtime (libFuzzer, ASan, UBSan) for `make fuzz`; `setup.sh --movielens`
+# adds R's dslabs package, whose 100,004 MovieLens ratings scripts/export_dslabs_movielens.sh exports.
 set -euo pipefail
 
 PACKAGES=(
   g++ cmake make ninja-build ccache pkg-config
   libtorch-dev          # LibTorch 1.13 (CPU)
+  libopenblas0-openmp   # OpenBLAS for LibTorch's libblas.so.3 (else the reference BLAS: matmuls ~20x slower)
   libcli11-dev          # command-line parsing
   nlohmann-json3-dev    # JSON results, configs and model sidecars
   zlib1g-dev            # gzip'd IDX files
@@ -16,9 +18,13 @@ PACKAGES=(
   gnuplot-nox           # learning-curve and result plots (PNG)
   python3               # bench/ scripts only (tables from JSON results); never used by the library
 )
-if [ "${1:-}" = "--fuzz" ]; then
-  PACKAGES+=(clang libclang-rt-dev)  # libFuzzer + sanitizer runtimes of Debian's default clang (14)
-fi
+for extra in "$@"; do
+  case "$extra" in
+    --fuzz) PACKAGES+=(clang libclang-rt-dev) ;;  # libFuzzer + sanitizer runtimes of Debian's default clang (14)
+    --movielens) PACKAGES+=(r-cran-dslabs) ;;     # R + dslabs (the movielens data frame)
+    *) echo "setup: unknown option $extra (--fuzz, --movielens)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do
