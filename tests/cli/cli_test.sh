@@ -102,7 +102,7 @@ kill_args=(classify --data sphere --train-size 5000 --test-size 1000 --model mlp
 victim=$!
 for _ in $(seq 1 1200); do [ -s "$TMP/k.pt" ] && break; sleep 0.05; done
 kill -9 "$victim" 2>/dev/null
-wait "$victim"
+wait "$victim" 2>/dev/null
 killed_rc=$?
 if [ "$killed_rc" -ne 137 ]; then
   bad "the run to be killed ended on its own (exit $killed_rc) before its first checkpoint was seen"
@@ -113,6 +113,30 @@ else
   same_result "$TMP/full.json" "$TMP/resumed.json" && ok ||
     bad "killed+resumed run differs from the uninterrupted one: $(diff "$TMP/full.json" "$TMP/resumed.json" | head -c 600) $(head -c 300 "$TMP/err")"
 fi
+
+# rkhs recommend (paper 004): one-line errors, then tiny runs with the documented JSON keys.
+FIXTURES="$(cd "$(dirname "$0")/../fixtures" && pwd)"
+expect_error recommend-bad-spec 'movielens:PATH' recommend --data nosuch.csv
+expect_error recommend-missing 'no/such/ratings\.csv' recommend --data movielens:/no/such/ratings.csv
+expect_error recommend-bad-line 'ml_bad_fields\.dat:2' recommend --data "movielens:$FIXTURES/ml_bad_fields.dat"
+expect_error recommend-bad-model 'unknown --model' recommend --data "movielens:$FIXTURES/ml1m_ratings.dat" --model nosuch
+{
+  echo "userId,movieId,rating,timestamp"
+  for u in $(seq 1 30); do for i in $(seq 1 40); do
+    [ $(((u + i) % 3)) -ne 0 ] && echo "$u,$((i * 10)),$((1 + (u * 7 + i * 3) % 5)),1000"
+  done; done
+} >"$TMP/ratings.csv"
+for model in bias sparse-fc kernelnet autorec; do
+  "$RKHS" recommend --data "movielens:$TMP/ratings.csv" --model "$model" --layers 1 --hidden 8 --outer-loops 1 \
+    --lbfgs-iterations 5 --seed 2 --json >"$TMP/out" 2>"$TMP/err"
+  last=$(tail -n 1 "$TMP/out")
+  [[ "$last" == *'"test_rmse":'* && "$last" == *'"train_seconds":'* && "$last" == *'"parameters":'* && "$last" == *'"macs":'* && "$last" == *'"test_ratings":80'* ]] &&
+    ok || bad "recommend --model $model: $last $(head -c 300 "$TMP/err")"
+done
+"$RKHS" recommend --data "movielens:$FIXTURES/ml100k_u1.base" --test "$FIXTURES/ml100k_u1.test" --model bias --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"test_ratings":2'* && "$last" == *'"users":3'* && "$last" == *'"cold_start_test":0'* ]] && ok ||
+  bad "recommend with --test: $last $(head -c 300 "$TMP/err")"
 
 # Distillation and active learning run end to end and report their keys.
 "$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --distill-from mlp --head kernelized --json >"$TMP/out" 2>"$TMP/err"

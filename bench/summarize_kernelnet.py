@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Paper 004 Tables 3-4 layout from bench/kernelnet_movielens.sh's JSONL: per model, test RMSE mean +- std over
+seeds (one random 90/10 split per seed), parameters, MACs per prediction (10 observed inputs), non-zero weight
+fraction and training time. Usage: python3 bench/summarize_kernelnet.py bench/results/kernelnet_dslabs.jsonl"""
+import statistics
+import sys
+from collections import OrderedDict
+
+from runs import read_failed, read_runs
+
+ORDER = ["bias", "autorec-1", "autorec-2", "kernelnet-1", "kernelnet-2", "sparse-fc-1", "sparse-fc-2"]
+NAMES = {"bias": "user+item bias (λ on validation)", "autorec-1": "I-AutoRec (1)", "autorec-2": "I-AutoRec (2)",
+         "kernelnet-1": "I-KernelNet (1), tanh, d=50", "kernelnet-2": "I-KernelNet (2), tanh, d=50",
+         "sparse-fc-1": "Sparse FC (1), d=5", "sparse-fc-2": "Sparse FC (2), d=5"}
+
+
+def fmt_mean(xs, digits=4):
+    if len(xs) == 1:
+        return f"{xs[0]:.{digits}f}"
+    return f"{statistics.mean(xs):.{digits}f} ± {statistics.stdev(xs):.{digits}f}"
+
+
+def main(path):
+    by_tag = OrderedDict()
+    for rec in read_runs(path):
+        by_tag.setdefault(rec["tag"], []).append(rec["result"])
+    tags = [t for t in ORDER if t in by_tag] + [t for t in by_tag if t not in ORDER]
+    print("| model | seeds | test RMSE | train RMSE | parameters | MACs | non-zero weights | time (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for t in tags:
+        rs = by_tag[t]
+        nz = "—"
+        if "weights" in rs[0]:
+            nz = fmt_mean([100.0 * r["nonzero_weights"] / r["weights"] for r in rs], 1) + " %"
+        print(f"| {NAMES.get(t, t)} | {','.join(str(r['seed']) for r in rs)} | {fmt_mean([r['test_rmse'] for r in rs])} | "
+              f"{fmt_mean([r['train_rmse'] for r in rs])} | {fmt_mean([r['parameters'] for r in rs], 0)} | "
+              f"{fmt_mean([r['macs'] for r in rs], 0)} | {nz} | {fmt_mean([r['train_seconds'] for r in rs], 0)} |")
+    cold = [r["cold_start_test"] / r["test_ratings"] for rs in by_tag.values() for r in rs]
+    if cold:
+        print(f"\nTest ratings on movies without a training rating: {100 * statistics.mean(cold):.1f} % on average.")
+    failed = read_failed(path)
+    if failed:
+        print("\nFailed runs:")
+        for cmd, err in failed.items():
+            print(f"- `{cmd}`: {err}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

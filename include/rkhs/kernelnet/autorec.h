@@ -1,0 +1,74 @@
+#pragma once
+// Item-based AutoRec (Sedhain et al. 2015) with dense, kernelNet or sparse-FC layers (paper 004 §3.5, eq. 13):
+// each item's vector of user ratings r (0 = missing) goes n_users -> hidden (sigmoid) x layers -> n_users
+// (identity). Loss: a sum over observed training ratings, 0.5 * sum mask (R - P)^2 + sum of the layers' penalties,
+// minimised by full-batch L-BFGS in outer loops with a fresh optimiser each (the official code's schedule).
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rkhs/data/ratings.h"
+#include "rkhs/kernelnet/layers.h"
+
+namespace rkhs::kernelnet {
+
+struct AutoRecOptions {
+  std::string layer = "sparse";  // dense (I-AutoRec) | kernel (kernelNet) | sparse (sparse FC)
+  int64_t layers = 2;            // hidden layers
+  int64_t hidden = 500;
+  LayerOptions layer_options;    // lambda2, lambda_s, sparsity penalty, d, kernel (in/out are set per layer)
+  int64_t outer_loops = 20;
+  int64_t lbfgs_iterations = 50;  // per outer loop
+  int64_t lbfgs_history = 10;
+  uint64_t seed = 0;
+  bool progress = true;  // one line per outer loop on stderr
+};
+
+class AutoRecImpl : public torch::nn::Module {
+ public:
+  AutoRecImpl(int64_t n_users, const AutoRecOptions& o);
+  at::Tensor forward(const at::Tensor& r);  // (items, n_users) -> (items, n_users)
+  at::Tensor penalty() const;
+  int64_t parameter_count() const;
+  // Expected multiply-accumulates of one prediction (paper Table 4): non-zero weights of every layer, the first
+  // one scaled by observed_inputs / n_users (only the rated entries of r multiply).
+  double macs(double observed_inputs = 10) const;
+  std::vector<Layer> layers;
+};
+TORCH_MODULE(AutoRec);
+
+struct LoopRecord {
+  int64_t loop = 0;
+  double loss = 0, train_rmse = 0, test_rmse = 0, seconds = 0;
+};
+
+struct AutoRecResult {
+  double test_rmse = 0, train_rmse = 0;  // after the last loop (no early stopping)
+  double train_seconds = 0;
+  int64_t parameters = 0;
+  double macs = 0;
+  int64_t nonzero_weights = 0, weights = 0;  // summed over layers (effective matrices)
+  int64_t cold_start_test = 0;  // test ratings whose item has no training rating
+  std::vector<LoopRecord> history;
+};
+
+// Dense (items, users) rating matrix and 0/1 mask of the given ratings.
+std::pair<at::Tensor, at::Tensor> rating_matrix(const data::Ratings& r);
+
+// Predictions are clipped to [min, max] of the training ratings. Throws rkhs::Error when the loss becomes NaN/Inf
+// (naming the outer loop). on_loop, when set, is called after every outer loop.
+AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
+                          const std::function<void(const LoopRecord&)>& on_loop = {});
+
+// Test ratings whose item has no training rating (the autoencoder's input row is all zeros for them).
+int64_t cold_start_ratings(const data::RatingsSplit& split);
+
+// RMSE of clipped predictions P (items, users) over the ratings r.
+double rmse(const at::Tensor& predictions, const data::Ratings& r, float lo, float hi);
+
+}  // namespace rkhs::kernelnet

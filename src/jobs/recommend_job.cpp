@@ -1,0 +1,119 @@
+// rkhs recommend: MovieLens -> bias baseline or AutoRec (dense / kernelNet / sparse FC) -> RMSE, parameters, MACs.
+#include "rkhs/jobs/recommend_job.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "rkhs/error.h"
+#include "rkhs/train/run_folder.h"
+
+namespace rkhs::jobs {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string strip_prefix(const std::string& spec, bool required) {
+  const std::string p = "movielens:";
+  if (spec.rfind(p, 0) == 0) return spec.substr(p.size());
+  if (required) throw Error("--data must be movielens:PATH (a ratings file or a folder), got '" + spec + "'");
+  return spec;
+}
+
+}  // namespace
+
+RecommendResult run_recommend(RecommendConfig c) {
+  const std::string train_path = strip_prefix(c.data, true);
+  const std::string test_path = c.test.empty() ? "" : strip_prefix(c.test, false);
+  const auto split = data::load_ratings_split(train_path, test_path, c.test_fraction, c.autorec.seed);
+  RecommendResult r;
+  r.format = data::format_name(split.format);
+  r.users = split.train.num_users();
+  r.items = split.train.num_items();
+  r.train_ratings = split.train.size();
+  r.test_ratings = split.test.size();
+  r.rating_min = split.train.min_rating();
+  r.rating_max = split.train.max_rating();
+
+  if (c.model == "bias") {
+    const auto start = std::chrono::steady_clock::now();
+    auto sel = kernelnet::select_bias(split.train, c.bias_lambdas, 0.1, c.autorec.seed);
+    r.fit.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.bias_lambda = sel.lambda;
+    r.fit.test_rmse = kernelnet::bias_rmse(sel.model, split.test, r.rating_min, r.rating_max);
+    r.fit.train_rmse = kernelnet::bias_rmse(sel.model, split.train, r.rating_min, r.rating_max);
+    r.fit.parameters = 1 + r.users + r.items;
+    r.fit.macs = 2;
+    r.fit.cold_start_test = kernelnet::cold_start_ratings(split);
+  } else {
+    if (c.model == "autorec") c.autorec.layer = "dense";
+    else if (c.model == "kernelnet") c.autorec.layer = "kernel";
+    else if (c.model == "sparse-fc") c.autorec.layer = "sparse";
+    else throw Error("unknown --model '" + c.model + "' (bias, autorec, kernelnet, sparse-fc)");
+    if (!c.dim_given) c.autorec.layer_options.dim = c.model == "kernelnet" ? 50 : 5;
+    r.dim = c.autorec.layer_options.dim;
+    torch::manual_seed(c.autorec.seed);
+    kernelnet::AutoRec model(split.train.num_users(), c.autorec);
+    r.fit = kernelnet::fit_autorec(model, split, c.autorec);
+  }
+  if (!c.out_dir.empty()) {
+    train::RunFolder run(c.out_dir);
+    run.write_text("config.json", r.to_json(c) + "\n");
+    std::string csv = "loop,loss,train_rmse,test_rmse,seconds\n";
+    for (const auto& h : r.fit.history)
+      csv += std::to_string(h.loop) + "," + std::to_string(h.loss) + "," + std::to_string(h.train_rmse) + "," +
+             std::to_string(h.test_rmse) + "," + std::to_string(h.seconds) + "\n";
+    run.write_text("history.csv", csv);
+  }
+  return r;
+}
+
+std::string RecommendResult::to_json(const RecommendConfig& c) const {
+  json j;
+  j["command"] = "recommend";
+  j["data"] = c.data;
+  j["test"] = c.test.empty() ? json(nullptr) : json(c.test);
+  j["format"] = format;
+  j["model"] = c.model;
+  j["seed"] = c.autorec.seed;
+  j["users"] = users;
+  j["items"] = items;
+  j["train_ratings"] = train_ratings;
+  j["test_ratings"] = test_ratings;
+  j["cold_start_test"] = fit.cold_start_test;
+  j["rating_range"] = {rating_min, rating_max};
+  j["test_rmse"] = fit.test_rmse;
+  j["train_rmse"] = fit.train_rmse;
+  j["train_seconds"] = fit.train_seconds;
+  j["parameters"] = fit.parameters;
+  j["macs"] = fit.macs;
+  if (c.model == "bias") {
+    j["lambda"] = bias_lambda;
+  } else {
+    const auto& a = c.autorec;
+    const auto& lo = a.layer_options;
+    j["layers"] = a.layers;
+    j["hidden"] = a.hidden;
+    j["lambda2"] = lo.lambda2;
+    if (c.model == "sparse-fc") {
+      j["lambda_s"] = lo.lambda_s;
+      j["sparsity_penalty"] = lo.sparsity_penalty;
+    }
+    if (c.model != "autorec") j["dim"] = dim;
+    if (c.model == "kernelnet") j["kernel"] = lo.kernel;
+    j["outer_loops"] = a.outer_loops;
+    j["lbfgs_iterations"] = a.lbfgs_iterations;
+    j["weights"] = fit.weights;
+    j["nonzero_weights"] = fit.nonzero_weights;
+    json h = json::array();
+    for (const auto& rec : fit.history)
+      h.push_back({{"loop", rec.loop}, {"loss", rec.loss}, {"train_rmse", rec.train_rmse}, {"test_rmse", rec.test_rmse},
+                   {"seconds", rec.seconds}});
+    j["history"] = h;
+  }
+  return j.dump();
+}
+
+}  // namespace rkhs::jobs
