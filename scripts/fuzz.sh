@@ -8,7 +8,6 @@
 # loaders) and grows a working corpus in BUILD_DIR/corpus/<target>; a crash, leak, hang (> 30 s on one input)
 # or out-of-memory input is saved under BUILD_DIR/artifacts/<target>/ and makes the script exit non-zero
 # (inputs slower than 10 s are saved there too, as slow-unit-*, and counted but not failures).
-# fuzz/lsan-<target>.supp, when present, holds that target's LeakSanitizer suppressions (documented there).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:?usage: scripts/fuzz.sh BUILD_DIR [SECONDS] [TARGET...]}
@@ -32,10 +31,9 @@ run_one() {
   esac
   local seeds=()
   [ -d "fuzz/corpus/$t" ] && seeds=("fuzz/corpus/$t")
-  local start rc lsan=""
-  [ -f "fuzz/lsan-$t.supp" ] && lsan="suppressions=$PWD/fuzz/lsan-$t.supp"
+  local start rc
   start=$(date +%s)
-  LSAN_OPTIONS="$lsan" "$bin" -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb="$RSS_MB" -print_final_stats=1 \
+  "$bin" -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb="$RSS_MB" -print_final_stats=1 \
     -artifact_prefix="$art" "$work" "${seeds[@]}" >"$log" 2>&1
   rc=$?
   local wall=$(( $(date +%s) - start ))
