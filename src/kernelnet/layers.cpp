@@ -57,11 +57,27 @@ DenseLayerImpl::DenseLayerImpl(const LayerOptions& o) : options(o) {
 
 at::Tensor DenseLayerImpl::penalty() const { return 0.5 * options.lambda2 * w.square().sum(); }
 
+at::Tensor grid_locations(int64_t g) {
+  RKHS_CHECK(g >= 2, "a location grid needs g >= 2, got " + std::to_string(g));
+  auto t = torch::linspace(0, 1, g);
+  auto gy = t.repeat_interleave(g), gx = t.repeat({g});
+  return torch::stack({gx, gy}, 1);
+}
+
 KernelLinearImpl::KernelLinearImpl(const LayerOptions& o) : options(o), kernel(kernels::make_kernel(o.kernel)) {
   check(o, "kernel layer");
-  const double s = std::pow(double(o.dim), -0.25);
-  u = register_parameter("u", torch::randn({o.out, o.dim}) * s);
-  v = register_parameter("v", torch::randn({o.in, o.dim}) * s);
+  if (o.grid_outputs) {
+    const auto g = static_cast<int64_t>(std::llround(std::sqrt(double(o.out))));
+    RKHS_CHECK(o.dim == 2 && g * g == o.out,
+               "kernel layer on a grid: needs d = 2 and a square number of outputs, got d = " + std::to_string(o.dim) +
+                   ", " + std::to_string(o.out) + " outputs");
+    u = register_buffer("u", grid_locations(g));
+    v = register_parameter("v", torch::rand({o.in, 2}));
+  } else {
+    const double s = std::pow(double(o.dim), -0.25);
+    u = register_parameter("u", torch::randn({o.out, o.dim}) * s);
+    v = register_parameter("v", torch::randn({o.in, o.dim}) * s);
+  }
   alpha = register_parameter("alpha", torch::full({o.out}, std::sqrt(2.0 / double(o.in + o.out))));
   bias = register_parameter("b", glorot_uniform(o.out, o.out, {o.out}));
 }

@@ -138,6 +138,14 @@ last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"test_ratings":2'* && "$last" == *'"users":3'* && "$last" == *'"cold_start_test":0'* ]] && ok ||
   bad "recommend with --test: $last $(head -c 300 "$TMP/err")"
 
+# rkhs embed (paper 004 §3.3): needs --out; a tiny run writes the embedding with the documented keys.
+expect_error embed-without-out 'needs .-out DIR' embed --data moons --epochs 1
+"$RKHS" embed --data moons --train-size 300 --test-size 100 --epochs 2 --grid 4 --encoder 8 --decoder 8 --out "$TMP/emb" \
+  --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"test_accuracy":'* && "$last" == *'"knn_accuracy":'* && "$last" == *'"train_seconds":'* ]] &&
+  [ "$(wc -l <"$TMP/emb/embedding.csv")" -eq 76 ] && ok || bad "embed: $last $(head -c 300 "$TMP/err")"
+
 # Distillation and active learning run end to end and report their keys.
 "$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --distill-from mlp --head kernelized --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   rkhs::cli::register_demo(app);
   rkhs::cli::register_kernels(app);
   rkhs::cli::register_recommend(app);
+  rkhs::cli::register_embed(app);
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
     args = rkhs::cli::expand_config(app, args);

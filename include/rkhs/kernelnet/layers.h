@@ -27,7 +27,13 @@ struct LayerOptions {
   std::string sparsity_penalty = "squared";
   int64_t dim = 5;              // d, the dimension of the location vectors
   std::string kernel = "tanh";  // KernelLinear: any registry kernel spec (linear, polynomial:degree=2, rbf, ...)
+  // KernelLinear with dim 2: the output locations u are fixed on a g x g grid of [0, 1]^2 (out = g^2, a buffer,
+  // not trained) and the input locations start uniform on [0, 1]^2 (the paper's §3.2-3.3 layers).
+  bool grid_outputs = false;
 };
+
+// g x g locations on [0, 1]^2, row-major: (g^2, 2).
+at::Tensor grid_locations(int64_t g);
 
 class LayerImpl : public torch::nn::Module {
  public:

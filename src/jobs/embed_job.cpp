@@ -1,0 +1,142 @@
+// rkhs embed: the 2-D kernelNet embedding network (paper 004 §3.3) trained as a classifier.
+#include "rkhs/jobs/embed_job.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "rkhs/error.h"
+#include "rkhs/train/run_folder.h"
+
+namespace rkhs::jobs {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Embeds x in batches of 1024.
+at::Tensor embed_all(kernelnet::EmbeddingNet& net, const at::Tensor& x, int64_t* empty) {
+  std::vector<at::Tensor> parts;
+  int64_t total_empty = 0;
+  for (int64_t i = 0; i < x.size(0); i += 1024) {
+    int64_t e = 0;
+    parts.push_back(net->embed(x.slice(0, i, std::min(i + 1024, x.size(0))), &e));
+    total_empty += e;
+  }
+  if (empty) *empty = total_empty;
+  return torch::cat(parts);
+}
+
+// Accuracy of the k nearest embedded training points' majority vote (ties: the smallest label).
+double knn_accuracy(const at::Tensor& train_e, const at::Tensor& train_y, const at::Tensor& test_e,
+                    const at::Tensor& test_y, int64_t k, int64_t classes) {
+  int64_t correct = 0;
+  for (int64_t i = 0; i < test_e.size(0); i += 1024) {
+    auto q = test_e.slice(0, i, std::min(i + 1024, test_e.size(0)));
+    auto idx = std::get<1>(torch::cdist(q, train_e).topk(k, 1, /*largest=*/false));
+    auto votes = torch::zeros({q.size(0), classes}, torch::kLong);
+    votes.scatter_add_(1, train_y.index({idx}), torch::ones_like(idx));
+    correct += votes.argmax(1).eq(test_y.slice(0, i, i + q.size(0))).sum().item<int64_t>();
+  }
+  return double(correct) / double(test_e.size(0));
+}
+
+}  // namespace
+
+EmbedResult run_embed(EmbedConfig c) {
+  RKHS_CHECK(!c.out_dir.empty(), "rkhs embed needs --out DIR (it writes the embedding and its plot there)");
+  RKHS_CHECK(c.epochs >= 1 && c.batch_size >= 1 && c.lr > 0, "embed: epochs, batch size and lr must be positive");
+  DataSplit data = load_data(c.data);
+  EmbedResult r;
+  r.description = data.description;
+  c.net.input_dim = data.train.x[0].numel();
+  c.net.classes = data.train.num_classes;
+  torch::manual_seed(c.seed);
+  kernelnet::EmbeddingNet net(c.net);
+  std::vector<at::Tensor> params;
+  for (auto& p : net->parameters())
+    if (p.requires_grad()) params.push_back(p);
+  for (const auto& p : params) r.parameters += p.numel();
+  torch::optim::Adam opt(params, torch::optim::AdamOptions(c.lr));
+  const auto x = data.train.x.reshape({data.train.size(), -1});
+  const auto y = data.train.y;
+  const int64_t n = x.size(0);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(c.seed);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t epoch = 1; epoch <= c.epochs; ++epoch) {
+    net->train();
+    auto perm = torch::randperm(n, gen);
+    double loss_sum = 0;
+    for (int64_t b = 0; b < n; b += c.batch_size) {
+      auto idx = perm.slice(0, b, std::min(b + c.batch_size, n));
+      opt.zero_grad();
+      auto loss = torch::cross_entropy_loss(net->forward(x.index({idx})), y.index({idx}));
+      const double v = loss.item<double>();
+      if (!std::isfinite(v))
+        throw Error("embed: training diverged: loss is " + std::to_string(v) + " at epoch " + std::to_string(epoch));
+      loss.backward();
+      opt.step();
+      loss_sum += v * double(idx.size(0));
+    }
+    if (c.progress)
+      std::fprintf(stderr, "epoch %lld/%lld  loss %.4f  %.1f s\n", (long long)epoch, (long long)c.epochs,
+                   loss_sum / double(n),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  net->eval();
+  const auto tx = data.test.x.reshape({data.test.size(), -1});
+  at::Tensor logits;
+  {
+    torch::NoGradGuard g;
+    std::vector<at::Tensor> parts;
+    for (int64_t i = 0; i < tx.size(0); i += 1024) parts.push_back(net->forward(tx.slice(0, i, std::min(i + 1024, tx.size(0)))));
+    logits = torch::cat(parts);
+  }
+  const auto pred = logits.argmax(1);
+  r.test_accuracy = pred.eq(data.test.y).to(torch::kDouble).mean().item<double>();
+  const auto test_e = embed_all(net, tx, &r.empty_test);
+  const int64_t m = std::min<int64_t>(n, 10000);  // the first 10,000 training points (already shuffled by the split)
+  const auto train_e = embed_all(net, x.slice(0, 0, m), nullptr);
+  r.knn_accuracy = knn_accuracy(train_e, y.slice(0, 0, m), test_e, data.test.y, 5, c.net.classes);
+
+  train::RunFolder run(c.out_dir);
+  std::string csv = "x,y,label,predicted\n";
+  auto e = test_e.accessor<float, 2>();
+  auto ly = data.test.y.accessor<int64_t, 1>();
+  auto lp = pred.accessor<int64_t, 1>();
+  char line[96];
+  for (int64_t i = 0; i < test_e.size(0); ++i) {
+    std::snprintf(line, sizeof line, "%.6f,%.6f,%lld,%lld\n", e[i][0], e[i][1], (long long)ly[i], (long long)lp[i]);
+    csv += line;
+  }
+  run.write_text("embedding.csv", csv);
+  r.csv_path = c.out_dir + "/embedding.csv";
+  run.write_text("config.json", r.to_json(c) + "\n");
+  return r;
+}
+
+std::string EmbedResult::to_json(const EmbedConfig& c) const {
+  json j;
+  j["command"] = "embed";
+  j["data"] = c.data.spec;
+  j["data_description"] = description;
+  j["seed"] = c.seed;
+  j["epochs"] = c.epochs;
+  j["grid"] = c.net.grid;
+  j["eta"] = c.net.eta;
+  j["encoder"] = c.net.encoder;
+  j["decoder"] = c.net.decoder;
+  j["parameters"] = parameters;
+  j["test_accuracy"] = test_accuracy;
+  j["knn_accuracy"] = knn_accuracy;
+  j["empty_test"] = empty_test;
+  j["train_seconds"] = train_seconds;
+  j["embedding_csv"] = csv_path;
+  return j.dump();
+}
+
+}  // namespace rkhs::jobs
