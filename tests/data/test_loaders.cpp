@@ -12,35 +12,13 @@
 #include "rkhs/data/csv.h"
 #include "rkhs/data/idx.h"
 #include "rkhs/data/libsvm.h"
+#include "error_of.h"
 #include "rkhs/error.h"
 
 using namespace rkhs::data;
+using loader_test::fx;
 
 namespace {
-
-std::string fx(const std::string& name) { return std::string(RKHS_FIXTURES) + "/" + name; }
-
-// The message of the rkhs::Error thrown by f ("" when none; any other exception fails the test).
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const rkhs::Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "not an rkhs::Error: " << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
-}
-
-#define EXPECT_ERROR_WITH(expr, ...)                                   \
-  do {                                                                 \
-    const std::string msg_ = error_of([&] { (void)(expr); });          \
-    for (const std::string& sub_ : {__VA_ARGS__})                      \
-      EXPECT_NE(msg_.find(sub_), std::string::npos)                    \
-          << "message: " << msg_ << "\nmissing: " << sub_;             \
-  } while (0)
 
 void expect_equal(const at::Tensor& a, const at::Tensor& b) {
   ASSERT_EQ(a.scalar_type(), b.scalar_type());

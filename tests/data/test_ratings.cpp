@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "error_of.h"
 #include "rkhs/data/ratings.h"
 #include "rkhs/error.h"
 
@@ -15,25 +16,7 @@ using rkhs::data::load_ratings_split;
 using rkhs::data::RatingsFormat;
 using rkhs::data::read_ratings;
 
-namespace {
-
-std::string fx(const std::string& name) { return std::string(RKHS_FIXTURES) + "/" + name; }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const rkhs::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  const std::string msg = error_of(f);
-  for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nmissing: " << p;
-}
-
-}  // namespace
+using loader_test::fx;
 
 TEST(Ratings, DetectsTheThreeFormats) {
   RatingsFormat f;
@@ -94,20 +77,19 @@ TEST(Ratings, GivenTestFileSharesTheIndex) {
   EXPECT_EQ(s.test.item, (std::vector<int64_t>{1, 0}));  // items 30 and 7
   EXPECT_EQ(s.train.min_rating(), 3.0f);
   EXPECT_EQ(s.train.max_rating(), 5.0f);
-  expect_error([&] { load_ratings_split(fx("ml100k_u1.base"), fx("ml100k_u1.base"), 0.1, 0); },
-               {"ml100k_u1.base:1:", "in the training file"});
+  EXPECT_ERROR_WITH(load_ratings_split(fx("ml100k_u1.base"), fx("ml100k_u1.base"), 0.1, 0), "ml100k_u1.base:1:",
+                    "in the training file");
 }
 
 TEST(Ratings, MalformedFilesNameFileAndLine) {
-  expect_error([] { read_ratings(fx("ml_bad_fields.dat")); }, {"ml_bad_fields.dat:2:", "2 field(s)", "ml-1m"});
-  expect_error([] { read_ratings(fx("ml_bad_rating.csv")); }, {"ml_bad_rating.csv:3:", "rating 'nan' is not finite"});
-  expect_error([] { read_ratings(fx("ml_bad_id.data")); }, {"ml_bad_id.data:2:", "user id -1 is negative"});
-  expect_error([] { read_ratings(fx("ml_mixed_separator.dat")); }, {"ml_mixed_separator.dat:2:", "1 field(s)"});
-  expect_error([] { read_ratings(fx("ml_duplicate.csv")); },
-               {"ml_duplicate.csv:3:", "user 1 rated item 2 already on line 1"});
-  expect_error([] { read_ratings(fx("ml_header_only.csv")); }, {"ml_header_only.csv:1:", "no ratings"});
-  expect_error([] { read_ratings(fx("ml_no_separator.txt")); }, {"ml_no_separator.txt:1:", "not a ratings line"});
-  expect_error([] { read_ratings(fx("no_such_file.csv")); }, {"no_such_file.csv", "cannot open"});
-  expect_error([] { read_ratings(RKHS_FIXTURES); }, {"without ratings.csv, ratings.dat or u.data"});
-  expect_error([] { load_ratings_split(fx("ml1m_ratings.dat"), "", 1.0, 0); }, {"test fraction must be in (0, 1)"});
+  EXPECT_ERROR_WITH(read_ratings(fx("ml_bad_fields.dat")), "ml_bad_fields.dat:2:", "2 field(s)", "ml-1m");
+  EXPECT_ERROR_WITH(read_ratings(fx("ml_bad_rating.csv")), "ml_bad_rating.csv:3:", "rating 'nan' is not finite");
+  EXPECT_ERROR_WITH(read_ratings(fx("ml_bad_id.data")), "ml_bad_id.data:2:", "user id -1 is negative");
+  EXPECT_ERROR_WITH(read_ratings(fx("ml_mixed_separator.dat")), "ml_mixed_separator.dat:2:", "1 field(s)");
+  EXPECT_ERROR_WITH(read_ratings(fx("ml_duplicate.csv")), "ml_duplicate.csv:3:", "user 1 rated item 2 already on line 1");
+  EXPECT_ERROR_WITH(read_ratings(fx("ml_header_only.csv")), "ml_header_only.csv:1:", "no ratings");
+  EXPECT_ERROR_WITH(read_ratings(fx("ml_no_separator.txt")), "ml_no_separator.txt:1:", "not a ratings line");
+  EXPECT_ERROR_WITH(read_ratings(fx("no_such_file.csv")), "no_such_file.csv", "cannot open");
+  EXPECT_ERROR_WITH(read_ratings(RKHS_FIXTURES), "without ratings.csv, ratings.dat or u.data");
+  EXPECT_ERROR_WITH(load_ratings_split(fx("ml1m_ratings.dat"), "", 1.0, 0), "test fraction must be in (0, 1)");
 }
