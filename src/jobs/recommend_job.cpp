@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "rkhs/error.h"
 #include "rkhs/train/run_folder.h"
@@ -27,7 +28,13 @@ std::string strip_prefix(const std::string& spec, bool required) {
 RecommendResult run_recommend(RecommendConfig c) {
   const std::string train_path = strip_prefix(c.data, true);
   const std::string test_path = c.test.empty() ? "" : strip_prefix(c.test, false);
-  const auto split = data::load_ratings_split(train_path, test_path, c.test_fraction, c.autorec.seed);
+  auto split = data::load_ratings_split(train_path, test_path, c.test_fraction, c.autorec.seed);
+  std::optional<data::Ratings> validation;
+  if (c.validation_fraction > 0) {
+    auto [fit_part, held_out] = data::split_ratings(split.train, c.validation_fraction, c.autorec.seed + 1);
+    split.train = std::move(fit_part);
+    validation = std::move(held_out);
+  }
   RecommendResult r;
   r.format = data::format_name(split.format);
   r.users = split.train.num_users();
@@ -44,6 +51,7 @@ RecommendResult run_recommend(RecommendConfig c) {
     r.bias_lambda = sel.lambda;
     r.fit.test_rmse = kernelnet::bias_rmse(sel.model, split.test, r.rating_min, r.rating_max);
     r.fit.train_rmse = kernelnet::bias_rmse(sel.model, split.train, r.rating_min, r.rating_max);
+    if (validation) r.fit.validation_rmse = kernelnet::bias_rmse(sel.model, *validation, r.rating_min, r.rating_max);
     r.fit.parameters = 1 + r.users + r.items;
     r.fit.macs = 2;
     r.fit.cold_start_test = kernelnet::cold_start_ratings(split);
@@ -56,15 +64,16 @@ RecommendResult run_recommend(RecommendConfig c) {
     r.dim = c.autorec.layer_options.dim;
     torch::manual_seed(c.autorec.seed);
     kernelnet::AutoRec model(split.train.num_users(), c.autorec);
-    r.fit = kernelnet::fit_autorec(model, split, c.autorec);
+    r.fit = kernelnet::fit_autorec(model, split, c.autorec, {}, validation ? &*validation : nullptr);
   }
   if (!c.out_dir.empty()) {
     train::RunFolder run(c.out_dir);
     run.write_text("config.json", r.to_json(c) + "\n");
-    std::string csv = "loop,loss,train_rmse,test_rmse,seconds\n";
+    std::string csv = "loop,loss,train_rmse,validation_rmse,test_rmse,seconds\n";
     for (const auto& h : r.fit.history)
       csv += std::to_string(h.loop) + "," + std::to_string(h.loss) + "," + std::to_string(h.train_rmse) + "," +
-             std::to_string(h.test_rmse) + "," + std::to_string(h.seconds) + "\n";
+             (h.validation_rmse >= 0 ? std::to_string(h.validation_rmse) : "") + "," + std::to_string(h.test_rmse) +
+             "," + std::to_string(h.seconds) + "\n";
     run.write_text("history.csv", csv);
   }
   return r;
@@ -85,6 +94,8 @@ std::string RecommendResult::to_json(const RecommendConfig& c) const {
   j["cold_start_test"] = fit.cold_start_test;
   j["rating_range"] = {rating_min, rating_max};
   j["test_rmse"] = fit.test_rmse;
+  j["validation_fraction"] = c.validation_fraction;
+  j["validation_rmse"] = fit.validation_rmse >= 0 ? json(fit.validation_rmse) : json(nullptr);
   j["train_rmse"] = fit.train_rmse;
   j["train_seconds"] = fit.train_seconds;
   j["parameters"] = fit.parameters;
@@ -109,8 +120,9 @@ std::string RecommendResult::to_json(const RecommendConfig& c) const {
     j["nonzero_weights"] = fit.nonzero_weights;
     json h = json::array();
     for (const auto& rec : fit.history)
-      h.push_back({{"loop", rec.loop}, {"loss", rec.loss}, {"train_rmse", rec.train_rmse}, {"test_rmse", rec.test_rmse},
-                   {"seconds", rec.seconds}});
+      h.push_back({{"loop", rec.loop}, {"loss", rec.loss}, {"train_rmse", rec.train_rmse},
+                   {"validation_rmse", rec.validation_rmse >= 0 ? json(rec.validation_rmse) : json(nullptr)},
+                   {"test_rmse", rec.test_rmse}, {"seconds", rec.seconds}});
     j["history"] = h;
   }
   return j.dump();

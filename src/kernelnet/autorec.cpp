@@ -87,7 +87,7 @@ double rmse(const at::Tensor& predictions, const data::Ratings& r, float lo, flo
 }
 
 AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
-                          const std::function<void(const LoopRecord&)>& on_loop) {
+                          const std::function<void(const LoopRecord&)>& on_loop, const data::Ratings* validation) {
   RKHS_CHECK(o.outer_loops >= 1 && o.lbfgs_iterations >= 1 && o.lbfgs_history >= 1,
              "AutoRec: outer loops, L-BFGS iterations and history must be >= 1");
   RKHS_CHECK(split.train.size() > 0 && split.test.size() > 0, "AutoRec: empty training or test ratings");
@@ -130,18 +130,21 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
       auto p = model->forward(r).contiguous();
       rec.train_rmse = rmse(p, split.train, lo, hi);
       rec.test_rmse = rmse(p, split.test, lo, hi);
+      if (validation) rec.validation_rmse = rmse(p, *validation, lo, hi);
     }
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.history.push_back(rec);
     if (o.progress)
-      std::fprintf(stderr, "loop %lld/%lld  loss %.6g  train RMSE %.4f  test RMSE %.4f  %.1f s\n", (long long)loop,
-                   (long long)o.outer_loops, rec.loss, rec.train_rmse, rec.test_rmse, rec.seconds);
+      std::fprintf(stderr, "loop %lld/%lld  loss %.6g  train RMSE %.4f  validation RMSE %s  test RMSE %.4f  %.1f s\n",
+                   (long long)loop, (long long)o.outer_loops, rec.loss, rec.train_rmse,
+                   validation ? std::to_string(rec.validation_rmse).c_str() : "-", rec.test_rmse, rec.seconds);
     if (on_loop) on_loop(rec);
   }
   model->eval();
   result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.test_rmse = result.history.back().test_rmse;
   result.train_rmse = result.history.back().train_rmse;
+  result.validation_rmse = result.history.back().validation_rmse;
   result.parameters = model->parameter_count();
   result.macs = model->macs();
   for (const auto& l : model->layers) {

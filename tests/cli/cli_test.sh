@@ -128,9 +128,10 @@ expect_error recommend-bad-model 'unknown --model' recommend --data "movielens:$
 } >"$TMP/ratings.csv"
 for model in bias sparse-fc kernelnet autorec; do
   "$RKHS" recommend --data "movielens:$TMP/ratings.csv" --model "$model" --layers 1 --hidden 8 --outer-loops 1 \
-    --lbfgs-iterations 5 --seed 2 --json >"$TMP/out" 2>"$TMP/err"
+    --lbfgs-iterations 5 --validation-fraction 0.2 --seed 2 --json >"$TMP/out" 2>"$TMP/err"
   last=$(tail -n 1 "$TMP/out")
-  [[ "$last" == *'"test_rmse":'* && "$last" == *'"train_seconds":'* && "$last" == *'"parameters":'* && "$last" == *'"macs":'* && "$last" == *'"test_ratings":80'* ]] &&
+  [[ "$last" == *'"test_rmse":'* && "$last" == *'"train_seconds":'* && "$last" == *'"parameters":'* && "$last" == *'"macs":'* &&
+    "$last" == *'"test_ratings":80'* && "$last" == *'"train_ratings":576'* && "$last" == *'"validation_rmse":'[0-9]* ]] &&
     ok || bad "recommend --model $model: $last $(head -c 300 "$TMP/err")"
 done
 "$RKHS" recommend --data "movielens:$FIXTURES/ml100k_u1.base" --test "$FIXTURES/ml100k_u1.test" --model bias --json >"$TMP/out" 2>"$TMP/err"

@@ -58,6 +58,10 @@ void register_recommend(CLI::App& app) {
   cmd->add_option("--test", c.test, "Test ratings file (e.g. ml-100k u1.test); default: a random split")->group("Data");
   cmd->add_option("--test-fraction", c.test_fraction, "Random test fraction when no --test is given (seeded by --seed)")
       ->capture_default_str()->group("Data");
+  cmd->add_option("--validation-fraction", c.validation_fraction,
+                  "Hold out this random fraction of the training ratings as a validation set (validation_rmse, for "
+                  "choosing --lambda2 etc. without the test set); the model trains on the rest")
+      ->capture_default_str()->group("Data");
   cmd->add_option("--model", c.model, "bias | autorec (dense I-AutoRec) | kernelnet (W = alpha K(u, v)) | sparse-fc "
                                       "(W = A * K_fs(u, v))")->capture_default_str()->group("Model");
   cmd->add_option("--layers", a.layers, "Hidden layers")->capture_default_str()->group("Model");

@@ -13,6 +13,9 @@ struct RecommendConfig {
   std::string data;            // "movielens:PATH" (a ratings file or a folder holding one)
   std::string test;            // "" = random split of data; else a second ratings file ("movielens:" optional)
   double test_fraction = 0.1;
+  // > 0: this random fraction of the training ratings is held out as a validation set (reported as
+  // validation_rmse, for choosing hyper-parameters without the test set); the model trains on the rest.
+  double validation_fraction = 0;
   std::string model = "sparse-fc";  // bias | autorec | kernelnet | sparse-fc
   kernelnet::AutoRecOptions autorec;  // layers, hidden, lambdas, d, kernel, loops, seed, progress
   bool dim_given = false;      // else d = 50 for kernelnet and 5 for sparse-fc (the paper's choices)

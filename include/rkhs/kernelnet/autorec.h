@@ -45,10 +45,12 @@ TORCH_MODULE(AutoRec);
 struct LoopRecord {
   int64_t loop = 0;
   double loss = 0, train_rmse = 0, test_rmse = 0, seconds = 0;
+  double validation_rmse = -1;  // -1 without a validation set
 };
 
 struct AutoRecResult {
   double test_rmse = 0, train_rmse = 0;  // after the last loop (no early stopping)
+  double validation_rmse = -1;           // after the last loop, when a validation set is given
   double train_seconds = 0;
   int64_t parameters = 0;
   double macs = 0;
@@ -61,9 +63,11 @@ struct AutoRecResult {
 std::pair<at::Tensor, at::Tensor> rating_matrix(const data::Ratings& r);
 
 // Predictions are clipped to [min, max] of the training ratings. Throws rkhs::Error when the loss becomes NaN/Inf
-// (naming the outer loop). on_loop, when set, is called after every outer loop.
+// (naming the outer loop). on_loop, when set, is called after every outer loop. validation, when given (same id
+// tables, disjoint from split.train), is scored after every loop for model selection.
 AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
-                          const std::function<void(const LoopRecord&)>& on_loop = {});
+                          const std::function<void(const LoopRecord&)>& on_loop = {},
+                          const data::Ratings* validation = nullptr);
 
 // Test ratings whose item has no training rating (the autoencoder's input row is all zeros for them).
 int64_t cold_start_ratings(const data::RatingsSplit& split);
