@@ -13,10 +13,14 @@ bash bench/ablations_fashion.sh
 bash bench/table2_distill.sh
 bash bench/kernel_sgd_fashion.sh
 bash bench/kernel_sgd_resnet.sh
+RKHS_BENCH_THREADS=1 "$BUILD/bench/bench_kernelnet" --benchmark_min_time=1 --benchmark_out=bench/results/kernelnet_step.json --benchmark_out_format=json
+bash bench/kernelnet_movielens.sh
+"$RKHS" embed --data fashion-mnist --out runs/embed --seed 1 --threads 2 --json | tail -n 1 >bench/results/kernelnet_embed_fashion.json
 for f in bench/results/*.jsonl; do
   echo "## $f"
   case $f in
   */kernel_sgd_*) python3 bench/summarize_optim.py "$f" ;;
+  */kernelnet_*) python3 bench/summarize_kernelnet.py "$f" ;;
   *) python3 bench/summarize.py "$f" ;;
   esac
 done
