@@ -21,6 +21,7 @@ for f in bench/results/*.jsonl; do
   case $f in
   */kernel_sgd_*) python3 bench/summarize_optim.py "$f" ;;
   */kernelnet_*) python3 bench/summarize_kernelnet.py "$f" ;;
+  */fuzz.jsonl) python3 bench/summarize_fuzz.py "$f" ;;
   *) python3 bench/summarize.py "$f" ;;
   esac
 done
