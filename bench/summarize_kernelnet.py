@@ -35,14 +35,15 @@ def main(path):
     for (tag, _), r in best.items():
         by_tag.setdefault(tag, []).append(r)
     tags = [t for t in ORDER if t in by_tag] + [t for t in by_tag if t not in ORDER]
-    print("| model | seeds | λ₂ selected | validation RMSE | test RMSE | train RMSE | parameters | MACs | non-zero weights | time (s) |")
+    print("| model | seeds | λ₂ (/λ_s) selected | validation RMSE | test RMSE | train RMSE | parameters | MACs | non-zero weights | time (s) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for t in tags:
         rs = by_tag[t]
         nz = "—"
         if "weights" in rs[0]:
             nz = fmt_mean([100.0 * r["nonzero_weights"] / r["weights"] for r in rs], 1) + " %"
-        lam = ",".join(str(r.get("lambda2", r.get("lambda", "—"))) for r in rs)
+        lam = ",".join(str(r.get("lambda2", r.get("lambda", "—"))) + (f"/{r['lambda_s']}" if "lambda_s" in r else "")
+                       for r in rs)
         val = fmt_mean([r["validation_rmse"] for r in rs]) if all(r.get("validation_rmse") is not None for r in rs) else "—"
         print(f"| {NAMES.get(t, t)} | {','.join(str(r['seed']) for r in rs)} | {lam} | {val} | {fmt_mean([r['test_rmse'] for r in rs])} | "
               f"{fmt_mean([r['train_rmse'] for r in rs])} | {fmt_mean([r['parameters'] for r in rs], 0)} | "
@@ -50,6 +51,14 @@ def main(path):
     cold = [r["cold_start_test"] / r["test_ratings"] for rs in by_tag.values() for r in rs]
     if cold:
         print(f"\nTest ratings on movies without a training rating: {100 * statistics.mean(cold):.1f} % on average.")
+    grid = [(r.get("lambda2"), r["lambda_s"], r["validation_rmse"], r["test_rmse"], 100.0 * r["nonzero_weights"] / r["weights"])
+            for rec in read_runs(path) for r in [rec["result"]] if "lambda_s" in r and r.get("validation_rmse") is not None]
+    if grid:
+        print("\nSparse FC runs (every λ₂/λ_s tried; selection above is by validation RMSE only):\n")
+        print("| λ₂ | λ_s | validation RMSE | test RMSE | non-zero connections |")
+        print("|---|---|---|---|---|")
+        for l2, ls, v, t, nz in grid:
+            print(f"| {l2} | {ls} | {v:.4f} | {t:.4f} | {nz:.1f} % |")
     failed = read_failed(path)
     if failed:
         print("\nFailed runs:")
