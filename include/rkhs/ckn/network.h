@@ -1,0 +1,104 @@
+#pragma once
+// A multi-layer convolutional kernel network (paper 003; Mairal 2016): a stack of CKN layers, its training
+// (unsupervised: spherical k-means per layer; supervised: SGD on the filters through the layers) and the
+// feature map a linear classifier is fitted on.
+#include <ATen/core/Tensor.h>
+#include <torch/nn/cloneable.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rkhs/ckn/layer.h"
+#include "rkhs/ckn/logistic.h"
+
+namespace rkhs::ckn {
+
+struct NetworkOptions {
+  int64_t in_channels = 1;
+  std::vector<int64_t> filters = {64, 64, 128};
+  std::vector<int64_t> patch = {3, 3, 3};        // one value: the same for every layer
+  std::vector<int64_t> subsample = {2, 2, 2};    // one value: the same for every layer
+  std::vector<double> sigma = {0.6};             // one value: the same for every layer
+  std::string kernel = "exp";                    // kappa of every layer ("exp" | "poly2")
+  // The layer options of layer i (0-based); throws rkhs::Error for lists of the wrong length.
+  LayerOptions layer(size_t i) const;
+};
+
+// Per-image standardisation (the CKN input preprocessing): each image minus its mean, divided by its standard
+// deviation (constant images become 0).
+at::Tensor standardize_images(const at::Tensor& x);
+
+class NetworkImpl : public torch::nn::Cloneable<NetworkImpl> {
+ public:
+  explicit NetworkImpl(NetworkOptions options);
+  void reset() override;
+  // x (B, C, H, W) -> the last layer's map (B, p_L, H_L, W_L).
+  at::Tensor forward(const at::Tensor& x);
+  // The first `count` layers only.
+  at::Tensor forward_to(const at::Tensor& x, size_t count);
+  // The classifier's input: the last map flattened, centred and L2-normalised per sample (differentiable).
+  at::Tensor features(const at::Tensor& x);
+  // features() of a whole set in eval mode, without gradient, in batches: (n, feature_dim).
+  at::Tensor extract(const at::Tensor& images, int64_t batch_size = 256, bool progress = false);
+  // Length of the feature vector for H x W inputs.
+  int64_t feature_dim(int64_t height, int64_t width) const;
+  size_t depth() const { return layers_.size(); }
+  CKNLayer layer(size_t i) const { return layers_[i]; }
+
+  NetworkOptions options;
+ private:
+  std::vector<CKNLayer> layers_;
+  torch::nn::ModuleList list_;
+};
+TORCH_MODULE(Network);
+
+// Random unit-norm input patches of layer `index`: images pass through the layers before it (eval mode); patches
+// whose centred norm is below 1e-3 of their norm, or whose norm is below 1e-6 ("constant"), are skipped.
+// Returns up to `count` rows (fewer only when the images have fewer non-constant patches).
+at::Tensor sample_patches(Network& net, size_t index, const at::Tensor& images, int64_t count, uint64_t seed);
+
+struct UnsupervisedOptions {
+  int64_t patches = 100000;       // sampled patches per layer
+  int64_t kmeans_iterations = 100;
+  int64_t max_images = 10000;     // images used for sampling (a random subset of at most this many)
+  uint64_t seed = 0;
+  bool progress = false;
+};
+
+struct UnsupervisedReport {
+  std::vector<double> mean_cosine;  // per layer: k-means fit
+  std::vector<int64_t> iterations;  // per layer
+  double seconds = 0;
+};
+
+// Sets every layer's filters by spherical k-means on sample_patches, first layer first.
+UnsupervisedReport train_unsupervised(Network& net, const at::Tensor& images, const UnsupervisedOptions& options);
+
+struct SupervisedOptions {
+  int64_t epochs = 10;
+  double lr = 0.1;                // SGD
+  double momentum = 0.9;
+  int64_t batch_size = 128;
+  std::vector<int64_t> milestones;  // lr x 0.1 at these epochs (empty: at 50% and 75% of the epochs)
+  uint64_t seed = 0;
+  bool progress = false;
+};
+
+struct SupervisedReport {
+  std::vector<double> train_loss;  // per epoch: mean cross-entropy of the SGD steps
+  double seconds = 0;
+};
+
+// Mairal 2016's supervised CKN: from the current (k-means) filters, each epoch refits the classifier on the
+// features (L-BFGS, warm start; lambda fixed to classifier->lambda), then runs one epoch of SGD with momentum on
+// the filters through all layers with the classifier fixed, projecting the filters back onto the unit sphere
+// after every step. After the last epoch the classifier is refitted once more. `classifier` must be fitted
+// (e.g. by fit_logistic_cv on the k-means features); it is updated in place.
+SupervisedReport train_supervised(Network& net, const at::Tensor& images, const at::Tensor& labels, int64_t classes,
+                                  LogisticModel& classifier, const LogisticOptions& logistic,
+                                  const SupervisedOptions& options);
+
+}  // namespace rkhs::ckn

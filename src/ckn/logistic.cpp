@@ -1,0 +1,96 @@
+#include "rkhs/ckn/logistic.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "rkhs/error.h"
+
+namespace rkhs::ckn {
+
+at::Tensor LogisticModel::logits(const at::Tensor& f) const { return torch::addmm(bias, f, weight.t()); }
+at::Tensor LogisticModel::predict(const at::Tensor& f) const { return logits(f).argmax(1); }
+
+double accuracy(const at::Tensor& predicted, const at::Tensor& labels) {
+  return predicted.eq(labels).to(torch::kFloat64).mean().item<double>();
+}
+
+namespace {
+
+void check_inputs(const at::Tensor& f, const at::Tensor& y, int64_t classes) {
+  RKHS_CHECK(f.dim() == 2 && f.size(0) > 0, "logistic regression: features must be a non-empty (n, D) matrix");
+  RKHS_CHECK(y.dim() == 1 && y.size(0) == f.size(0), "logistic regression: one label per feature row expected");
+  RKHS_CHECK(classes >= 2, "logistic regression: need at least 2 classes");
+  RKHS_CHECK(y.min().item<int64_t>() >= 0 && y.max().item<int64_t>() < classes,
+             "logistic regression: labels outside [0, " + std::to_string(classes) + ")");
+  RKHS_CHECK(torch::isfinite(f).all().item<bool>(), "logistic regression: the features have NaN or infinite entries");
+}
+
+}  // namespace
+
+LogisticModel fit_logistic(const at::Tensor& f, const at::Tensor& y, int64_t classes, double lambda,
+                           const LogisticOptions& o, const LogisticModel* init) {
+  check_inputs(f, y, classes);
+  RKHS_CHECK(lambda >= 0 && std::isfinite(lambda), "logistic regression: lambda must be >= 0");
+  auto w = init ? init->weight.detach().clone() : torch::zeros({classes, f.size(1)}, f.options());
+  auto b = init ? init->bias.detach().clone() : torch::zeros({classes}, f.options());
+  w.set_requires_grad(true);
+  b.set_requires_grad(true);
+  torch::optim::LBFGS opt({w, b}, torch::optim::LBFGSOptions(1.0)
+                                      .max_iter(o.max_iterations)
+                                      .history_size(10)
+                                      .tolerance_grad(o.tolerance)
+                                      .tolerance_change(1e-10)
+                                      .line_search_fn("strong_wolfe"));
+  auto closure = [&] {
+    opt.zero_grad();
+    auto loss = torch::cross_entropy_loss(torch::addmm(b, f, w.t()), y) + 0.5 * lambda * w.square().sum();
+    loss.backward();
+    return loss;
+  };
+  auto loss = opt.step(closure);
+  RKHS_CHECK(std::isfinite(loss.item<double>()), "logistic regression: the loss is not finite (lambda " +
+                                                     std::to_string(lambda) + ")");
+  LogisticModel m;
+  m.weight = w.detach();
+  m.bias = b.detach();
+  m.lambda = lambda;
+  return m;
+}
+
+LogisticModel fit_logistic_cv(const at::Tensor& f, const at::Tensor& y, int64_t classes, const LogisticOptions& o) {
+  check_inputs(f, y, classes);
+  RKHS_CHECK(!o.lambdas.empty(), "logistic regression: no lambda given");
+  std::vector<double> lambdas = o.lambdas;
+  std::sort(lambdas.rbegin(), lambdas.rend());
+  if (lambdas.size() == 1) return fit_logistic(f, y, classes, lambdas[0], o);
+  const int64_t n = f.size(0);
+  const int64_t folds = std::clamp<int64_t>(o.folds, 2, n);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(f.device());
+  std::vector<double> correct(lambdas.size(), 0);
+  for (int64_t k = 0; k < folds; ++k) {
+    const int64_t lo = k * n / folds, hi = (k + 1) * n / folds;
+    auto held = perm.slice(0, lo, hi);
+    auto kept = torch::cat({perm.slice(0, 0, lo), perm.slice(0, hi, n)});
+    auto ft = f.index({kept}), yt = y.index({kept}), fv = f.index({held}), yv = y.index({held});
+    LogisticModel prev;
+    for (size_t i = 0; i < lambdas.size(); ++i) {
+      prev = fit_logistic(ft, yt, classes, lambdas[i], o, i ? &prev : nullptr);
+      correct[i] += prev.predict(fv).eq(yv).sum().item<double>();
+    }
+  }
+  size_t best = 0;
+  for (size_t i = 1; i < lambdas.size(); ++i)
+    if (correct[i] > correct[best]) best = i;
+  auto m = fit_logistic(f, y, classes, lambdas[best], o);
+  // Report in the caller's order of lambdas.
+  for (double l : o.lambdas) {
+    const auto it = std::find(lambdas.begin(), lambdas.end(), l);
+    m.cv_accuracy.push_back(correct[it - lambdas.begin()] / double(n));
+  }
+  return m;
+}
+
+}  // namespace rkhs::ckn

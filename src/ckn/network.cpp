@@ -1,0 +1,227 @@
+#include "rkhs/ckn/network.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "rkhs/ckn/kmeans.h"
+#include "rkhs/error.h"
+#include "rkhs/train/progress.h"
+
+namespace rkhs::ckn {
+
+namespace {
+
+template <typename T>
+T pick(const std::vector<T>& values, size_t i, size_t layers, const char* name) {
+  RKHS_CHECK(values.size() == 1 || values.size() == layers,
+             std::string("CKN: --") + name + " needs one value or one per layer (" + std::to_string(layers) +
+                 " layers), got " + std::to_string(values.size()));
+  return values.size() == 1 ? values[0] : values[i];
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Restores the module's training flag on scope exit.
+struct ModeGuard {
+  torch::nn::Module& m;
+  bool was;
+  ModeGuard(torch::nn::Module& module, bool training) : m(module), was(module.is_training()) { m.train(training); }
+  ~ModeGuard() {
+    if (m.is_training() != was) m.train(was);
+  }
+};
+
+}  // namespace
+
+LayerOptions NetworkOptions::layer(size_t i) const {
+  RKHS_CHECK(!filters.empty(), "CKN: at least one layer (--filters) is needed");
+  const size_t n = filters.size();
+  RKHS_CHECK(i < n, "CKN: layer index out of range");
+  LayerOptions o;
+  o.in_channels = i == 0 ? in_channels : filters[i - 1];
+  o.filters = filters[i];
+  o.patch = pick(patch, i, n, "patch");
+  o.subsample = pick(subsample, i, n, "subsample");
+  o.sigma = pick(sigma, i, n, "sigma");
+  o.kernel = kernel;
+  return o;
+}
+
+at::Tensor standardize_images(const at::Tensor& x) {
+  RKHS_CHECK(x.dim() >= 2 && x.size(0) > 0, "standardize_images: expected (n, ...) images");
+  auto flat = x.reshape({x.size(0), -1});
+  auto centred = flat - flat.mean(1, true);
+  auto sd = centred.square().mean(1, true).sqrt();
+  return torch::where(sd > 1e-8, centred / sd.clamp_min(1e-8), torch::zeros_like(centred)).view(x.sizes());
+}
+
+NetworkImpl::NetworkImpl(NetworkOptions o) : options(std::move(o)) {
+  RKHS_CHECK(!options.filters.empty(), "CKN: at least one layer (--filters) is needed");
+  for (size_t i = 0; i < options.filters.size(); ++i) options.layer(i);  // validates every list up front
+  reset();
+}
+
+void NetworkImpl::reset() {
+  layers_.clear();
+  list_ = register_module("layers", torch::nn::ModuleList());
+  for (size_t i = 0; i < options.filters.size(); ++i) {
+    layers_.push_back(CKNLayer(options.layer(i)));
+    list_->push_back(layers_.back());
+  }
+}
+
+at::Tensor NetworkImpl::forward_to(const at::Tensor& x, size_t count) {
+  at::Tensor h = x;
+  for (size_t i = 0; i < count && i < layers_.size(); ++i) h = layers_[i]->forward(h);
+  return h;
+}
+
+at::Tensor NetworkImpl::forward(const at::Tensor& x) { return forward_to(x, layers_.size()); }
+
+at::Tensor NetworkImpl::features(const at::Tensor& x) {
+  auto f = forward(x).flatten(1);
+  f = f - f.mean(1, true);
+  return f / f.norm(2, 1, true).clamp_min(1e-12);
+}
+
+int64_t NetworkImpl::feature_dim(int64_t h, int64_t w) const {
+  for (const auto& l : layers_) {
+    h = l->output_size(h);
+    w = l->output_size(w);
+  }
+  return layers_.back()->options.filters * h * w;
+}
+
+at::Tensor NetworkImpl::extract(const at::Tensor& images, int64_t batch_size, bool progress) {
+  RKHS_CHECK(batch_size >= 1, "CKN: batch size must be >= 1");
+  torch::NoGradGuard no_grad;
+  ModeGuard mode(*this, false);
+  const int64_t n = images.size(0);
+  train::Progress bar("features", n, progress);
+  std::vector<at::Tensor> parts;
+  for (int64_t i = 0; i < n; i += batch_size) {
+    parts.push_back(features(images.slice(0, i, std::min(n, i + batch_size))));
+    bar.update(std::min(n, i + batch_size));
+  }
+  bar.finish();
+  return torch::cat(parts);
+}
+
+at::Tensor sample_patches(Network& net, size_t index, const at::Tensor& images, int64_t count, uint64_t seed) {
+  RKHS_CHECK(index < net->depth(), "sample_patches: layer index out of range");
+  RKHS_CHECK(count >= 1 && images.size(0) > 0, "sample_patches: need images and count >= 1");
+  torch::NoGradGuard no_grad;
+  ModeGuard mode(*net, false);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const int64_t n = images.size(0);
+  const int64_t per_image = (count + n - 1) / n;
+  std::vector<at::Tensor> parts;
+  for (int64_t i = 0; i < n; i += 256) {
+    auto batch = images.slice(0, i, std::min(n, i + 256));
+    auto p = net->layer(index)->patches(net->forward_to(batch, index));
+    auto norms = p.norm(2, 1);
+    auto centred = (p - p.mean(1, true)).norm(2, 1);
+    auto keep = ((norms > 1e-6) & (centred > 1e-3 * norms)).nonzero().flatten();
+    const int64_t take = std::min<int64_t>(keep.numel(), per_image * batch.size(0));
+    if (take == 0) continue;
+    auto chosen = keep.index({torch::randperm(keep.numel(), gen, torch::TensorOptions().dtype(torch::kLong))
+                                  .slice(0, 0, take)
+                                  .to(keep.device())});
+    auto rows = p.index({chosen});
+    parts.push_back(rows / rows.norm(2, 1, true));
+  }
+  RKHS_CHECK(!parts.empty(), "sample_patches: every patch of layer " + std::to_string(index + 1) +
+                                 " is constant (no contrast in the images?)");
+  auto all = torch::cat(parts);
+  if (all.size(0) > count)
+    all = all.index({torch::randperm(all.size(0), gen, torch::TensorOptions().dtype(torch::kLong))
+                         .slice(0, 0, count)
+                         .to(all.device())});
+  return all;
+}
+
+UnsupervisedReport train_unsupervised(Network& net, const at::Tensor& images, const UnsupervisedOptions& o) {
+  RKHS_CHECK(o.patches >= 1 && o.kmeans_iterations >= 1 && o.max_images >= 1,
+             "CKN: patches, k-means iterations and images for sampling must be >= 1");
+  const auto start = std::chrono::steady_clock::now();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  auto subset = images;
+  if (images.size(0) > o.max_images)
+    subset = images.index({torch::randperm(images.size(0), gen, torch::TensorOptions().dtype(torch::kLong))
+                               .slice(0, 0, o.max_images)
+                               .to(images.device())});
+  UnsupervisedReport r;
+  for (size_t l = 0; l < net->depth(); ++l) {
+    const auto t = std::chrono::steady_clock::now();
+    auto layer = net->layer(l);
+    auto p = sample_patches(net, l, subset, o.patches, o.seed + 1000 * (l + 1));
+    RKHS_CHECK(p.size(0) >= layer->options.filters,
+               "CKN layer " + std::to_string(l + 1) + ": only " + std::to_string(p.size(0)) +
+                   " non-constant patches for " + std::to_string(layer->options.filters) + " filters");
+    auto km = spherical_kmeans(p, layer->options.filters, o.kmeans_iterations, o.seed + 1000 * (l + 1) + 1);
+    layer->set_filters(km.centres);
+    r.mean_cosine.push_back(km.mean_cosine);
+    r.iterations.push_back(km.iterations);
+    if (o.progress)
+      std::fprintf(stderr, "layer %zu: k-means on %lld patches, %lld filters, %lld iterations, mean cosine %.4f, %.1f s\n",
+                   l + 1, (long long)p.size(0), (long long)layer->options.filters, (long long)km.iterations,
+                   km.mean_cosine, seconds_since(t));
+  }
+  r.seconds = seconds_since(start);
+  return r;
+}
+
+SupervisedReport train_supervised(Network& net, const at::Tensor& images, const at::Tensor& labels, int64_t classes,
+                                  LogisticModel& classifier, const LogisticOptions& logistic,
+                                  const SupervisedOptions& o) {
+  RKHS_CHECK(o.epochs >= 1 && o.lr > 0 && o.batch_size >= 1 && o.momentum >= 0,
+             "CKN supervised: epochs, lr and batch size must be positive");
+  RKHS_CHECK(classifier.weight.defined(), "CKN supervised: the classifier must be fitted first");
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<int64_t> milestones = o.milestones;
+  if (milestones.empty()) milestones = {std::max<int64_t>(1, o.epochs / 2), std::max<int64_t>(1, 3 * o.epochs / 4)};
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(o.lr).momentum(o.momentum));
+  const int64_t n = images.size(0);
+  SupervisedReport r;
+  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    double lr = o.lr;
+    for (auto m : milestones)
+      if (epoch > m) lr *= 0.1;
+    static_cast<torch::optim::SGDOptions&>(opt.param_groups()[0].options()).lr(lr);
+    classifier = fit_logistic(net->extract(images), labels, classes, classifier.lambda, logistic, &classifier);
+    net->train();
+    auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(images.device());
+    train::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), n, o.progress);
+    double loss_sum = 0;
+    for (int64_t b = 0; b < n; b += o.batch_size) {
+      auto idx = perm.slice(0, b, std::min(n, b + o.batch_size));
+      opt.zero_grad();
+      auto loss = torch::cross_entropy_loss(classifier.logits(net->features(images.index({idx}))), labels.index({idx}));
+      const double v = loss.item<double>();
+      if (!std::isfinite(v))
+        throw Error("CKN supervised: the loss is " + std::to_string(v) + " at epoch " + std::to_string(epoch) +
+                    ", batch " + std::to_string(b / o.batch_size + 1) + " (lower --lr)");
+      loss.backward();
+      opt.step();
+      for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->normalize_filters();
+      loss_sum += v * double(idx.size(0));
+      char suffix[48];
+      std::snprintf(suffix, sizeof suffix, "loss %.4f", loss_sum / double(std::min(n, b + o.batch_size)));
+      bar.update(std::min(n, b + o.batch_size), suffix);
+    }
+    bar.finish();
+    r.train_loss.push_back(loss_sum / double(n));
+  }
+  net->eval();
+  classifier = fit_logistic(net->extract(images), labels, classes, classifier.lambda, logistic, &classifier);
+  r.seconds = seconds_since(start);
+  return r;
+}
+
+}  // namespace rkhs::ckn

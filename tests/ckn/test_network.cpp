@@ -1,0 +1,173 @@
+// Multi-layer CKN: feature map, patch sampling, unsupervised and supervised training end to end on small
+// synthetic images; the logistic-regression classifier; saved weights reload to the same predictions.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <unistd.h>
+
+#include "rkhs/ckn/logistic.h"
+#include "rkhs/ckn/network.h"
+#include "rkhs/error.h"
+#include "rkhs/train/state.h"
+
+using namespace rkhs::ckn;
+
+namespace {
+
+// n images (1, 12, 12) of three classes: horizontal, vertical and diagonal sine stripes with random phase and
+// period, plus noise.
+std::pair<at::Tensor, at::Tensor> stripes(int64_t n, uint64_t seed) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto y = torch::randint(0, 3, {n}, gen);
+  auto phase = torch::rand({n, 1, 1}, gen) * 6.283;
+  auto period = 3 + torch::rand({n, 1, 1}, gen) * 3;
+  auto i = torch::arange(12, torch::kFloat32).view({1, 12, 1}).expand({n, 12, 12});
+  auto j = torch::arange(12, torch::kFloat32).view({1, 1, 12}).expand({n, 12, 12});
+  auto yy = y.view({n, 1, 1});
+  auto coord = torch::where(yy == 0, i, torch::where(yy == 1, j, (i + j) / 1.414));
+  auto x = (coord * 6.283 / period + phase).sin() + 0.3 * torch::randn({n, 12, 12}, gen);
+  return {standardize_images(x.unsqueeze(1)), y};
+}
+
+NetworkOptions small_net() {
+  NetworkOptions o;
+  o.in_channels = 1;
+  o.filters = {8, 16};
+  o.patch = {3};
+  o.subsample = {2, 3};
+  o.sigma = {0.6};
+  return o;
+}
+
+}  // namespace
+
+TEST(CKNNetwork, FeatureDimAndNormalisation) {
+  Network net(small_net());
+  auto [x, y] = stripes(10, 1);
+  auto f = net->extract(x, 4);
+  EXPECT_EQ(f.size(1), net->feature_dim(12, 12));
+  EXPECT_EQ(net->feature_dim(12, 12), 16 * 2 * 2);  // 12 -> 6 -> 2
+  EXPECT_TRUE(torch::allclose(f.norm(2, 1), torch::ones({10}), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(f.mean(1), torch::zeros({10}), 1e-5, 1e-6));
+  EXPECT_TRUE(net->is_training());  // extract restores the mode
+}
+
+TEST(CKNNetwork, OptionListsAreValidated) {
+  auto o = small_net();
+  o.patch = {3, 3, 3};
+  EXPECT_THROW(Network{o}, rkhs::Error);
+  o = small_net();
+  o.filters = {};
+  EXPECT_THROW(Network{o}, rkhs::Error);
+}
+
+TEST(CKNNetwork, StandardizeImages) {
+  auto x = torch::randn({4, 1, 5, 5}) * 3 + 2;
+  x[3].fill_(7);  // constant image
+  auto s = standardize_images(x).view({4, -1});
+  EXPECT_TRUE(torch::allclose(s.slice(0, 0, 3).mean(1), torch::zeros({3}), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(s.slice(0, 0, 3).square().mean(1), torch::ones({3}), 1e-4, 1e-4));
+  EXPECT_TRUE(s[3].eq(0).all().item<bool>());
+}
+
+TEST(CKNNetwork, SamplePatchesSkipsConstantOnes) {
+  Network net(small_net());
+  // Left half constant, right half noise: only patches touching the noise count.
+  auto x = torch::zeros({4, 1, 12, 12});
+  x.slice(3, 6, 12).copy_(torch::randn({4, 1, 12, 6}));
+  auto p = sample_patches(net, 0, x, 10000, 3);
+  EXPECT_LE(p.size(0), 4 * 12 * 7);  // columns 5..11 have a patch touching the noise
+  EXPECT_GT(p.size(0), 4 * 12 * 5);
+  EXPECT_TRUE(torch::allclose(p.norm(2, 1), torch::ones({p.size(0)}), 1e-5, 1e-5));
+  auto q = sample_patches(net, 0, x, 50, 3);
+  EXPECT_EQ(q.size(0), 50);
+  // Constant inputs: every patch of an all-zero image is constant (with the zero padding, a constant non-zero
+  // image still has non-constant patches on its border).
+  EXPECT_THROW(sample_patches(net, 0, torch::zeros({2, 1, 12, 12}), 10, 0), rkhs::Error);
+}
+
+TEST(CKNNetwork, UnsupervisedBeatsChanceWidely) {
+  auto [x, y] = stripes(600, 5);
+  auto [tx, ty] = stripes(300, 6);
+  Network net(small_net());
+  UnsupervisedOptions uo;
+  uo.patches = 3000;
+  uo.seed = 1;
+  auto rep = train_unsupervised(net, x, uo);
+  ASSERT_EQ(rep.mean_cosine.size(), 2u);
+  EXPECT_GT(rep.mean_cosine[0], 0.5);
+  LogisticOptions lo;
+  lo.lambdas = {1e-2, 1e-4};
+  lo.max_iterations = 100;
+  auto clf = fit_logistic_cv(net->extract(x), y, 3, lo);
+  EXPECT_EQ(clf.cv_accuracy.size(), 2u);
+  const double acc = accuracy(clf.predict(net->extract(tx)), ty);
+  EXPECT_GT(acc, 0.9);  // chance is 1/3
+
+  // Saved weights reload into a fresh network with identical features.
+  char path[] = "/tmp/rkhs_ckn_testXXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  rkhs::train::save_weights(path, *net);
+  Network other(small_net());
+  rkhs::train::load_weights(path, *other);
+  std::remove(path);
+  EXPECT_TRUE(other->extract(tx).equal(net->extract(tx)));
+}
+
+TEST(CKNNetwork, SupervisedTrainingLowersTheLossAndKeepsUnitFilters) {
+  auto [x, y] = stripes(300, 7);
+  auto o = small_net();
+  o.filters = {4, 8};
+  Network net(o);
+  UnsupervisedOptions uo;
+  uo.patches = 1000;
+  train_unsupervised(net, x, uo);
+  LogisticOptions lo;
+  lo.lambdas = {1e-3};
+  lo.max_iterations = 50;
+  auto clf = fit_logistic(net->extract(x), y, 3, 1e-3, lo);
+  SupervisedOptions so;
+  so.epochs = 3;
+  so.lr = 0.1;
+  so.batch_size = 32;
+  auto rep = train_supervised(net, x, y, 3, clf, lo, so);
+  ASSERT_EQ(rep.train_loss.size(), 3u);
+  EXPECT_LT(rep.train_loss.back(), rep.train_loss.front());
+  for (size_t l = 0; l < net->depth(); ++l)
+    EXPECT_TRUE(torch::allclose(net->layer(l)->filters.norm(2, 1), torch::ones({net->layer(l)->options.filters}),
+                                1e-5, 1e-5));
+  EXPECT_FALSE(net->is_training());
+}
+
+TEST(LogisticRegression, SeparableDataAndCrossValidation) {
+  torch::manual_seed(3);
+  auto x = torch::randn({300, 5});
+  auto y = std::get<1>(x.mm(torch::randn({5, 3})).max(1));  // 3 linearly separable classes
+  LogisticOptions o;
+  o.lambdas = {1e-4, 10.0};
+  auto m = fit_logistic_cv(x, y, 3, o);
+  EXPECT_EQ(m.lambda, 1e-4);  // lambda = 10 shrinks the weights far too much
+  ASSERT_EQ(m.cv_accuracy.size(), 2u);
+  EXPECT_GT(m.cv_accuracy[0], m.cv_accuracy[1]);
+  EXPECT_GT(accuracy(m.predict(x), y), 0.95);
+  // The optimum: the gradient of the objective vanishes.
+  auto w = m.weight.clone().requires_grad_(true);
+  auto b = m.bias.clone().requires_grad_(true);
+  auto loss = torch::cross_entropy_loss(torch::addmm(b, x, w.t()), y) + 0.5 * m.lambda * w.square().sum();
+  loss.backward();
+  EXPECT_LT(w.grad().abs().max().item<double>(), 1e-3);
+  EXPECT_LT(b.grad().abs().max().item<double>(), 1e-3);
+}
+
+TEST(LogisticRegression, RejectsBadInput) {
+  LogisticOptions o;
+  auto x = torch::randn({10, 3});
+  auto y = torch::zeros({10}, torch::kLong);
+  EXPECT_THROW(fit_logistic(x, torch::full({10}, 5, torch::kLong), 3, 1e-3, o), rkhs::Error);
+  EXPECT_THROW(fit_logistic(x, y.slice(0, 0, 9), 3, 1e-3, o), rkhs::Error);
+  x[2][1] = NAN;
+  EXPECT_THROW(fit_logistic(x, y, 3, 1e-3, o), rkhs::Error);
+}
