@@ -2,11 +2,14 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "rkhs/error.h"
 
 namespace rkhs::ckn {
 
-KMeansResult spherical_kmeans(const at::Tensor& x, int64_t k, int64_t max_iterations, uint64_t seed) {
+KMeansResult spherical_kmeans(const at::Tensor& x, int64_t k, int64_t max_iterations, uint64_t seed,
+                              double tolerance) {
   RKHS_CHECK(x.dim() == 2 && x.size(0) > 0, "spherical k-means: expected a non-empty (n, d) matrix");
   RKHS_CHECK(k >= 1 && k <= x.size(0), "spherical k-means: need 1 <= k <= n (k = " + std::to_string(k) +
                                            ", n = " + std::to_string(x.size(0)) + ")");
@@ -22,8 +25,10 @@ KMeansResult spherical_kmeans(const at::Tensor& x, int64_t k, int64_t max_iterat
     r.iterations = it;
     auto [best, assign] = x.mm(r.centres.t()).max(1);
     r.assignment = assign;
-    r.mean_cosine = best.mean().item<double>();
-    if (previous.defined() && previous.equal(assign)) break;
+    const double objective = best.mean().item<double>();
+    const bool settled = it > 1 && std::abs(objective - r.mean_cosine) <= tolerance * std::abs(objective);
+    r.mean_cosine = objective;
+    if (settled || (previous.defined() && previous.equal(assign))) break;
     previous = assign;
     auto sums = torch::zeros_like(r.centres).index_add_(0, assign, x);
     auto counts = torch::bincount(assign, {}, k);

@@ -91,6 +91,11 @@ at::Tensor CKNLayerImpl::responses(const at::Tensor& x) {
   auto norms = F::conv2d(x.square(), ones, F::Conv2dFuncOptions().padding(h / 2)).clamp_min(1e-6).sqrt();  // (B,1,H,W)
   auto w = filters.view({options.filters, c, h, h});
   auto dots = F::conv2d(x, w, F::Conv2dFuncOptions().padding(h / 2));  // (B, p, H, W)
+  if (!torch::GradMode::is_enabled() && options.kernel == "exp") {
+    // The same formula in place: no (B, p, H, W) temporaries (feature extraction is memory bound here).
+    const double a = 1 / (options.sigma * options.sigma);
+    return dots.div_(norms).sub_(1).mul_(a).exp_().mul_(norms);
+  }
   return norms * kappa(dots / norms, options);
 }
 
@@ -102,11 +107,9 @@ at::Tensor CKNLayerImpl::forward(const at::Tensor& x) {
     auto w2 = (w1.unsqueeze(1) * w1.unsqueeze(0)).expand({options.filters, 1, 2 * s + 1, 2 * s + 1}).contiguous();
     m = F::conv2d(m, w2, F::Conv2dFuncOptions().stride(s).padding(s).groups(options.filters));
   }
-  // Nystrom map on the channel dimension: out[b, :, i, j] = L m[b, :, i, j] (L symmetric).
+  // Nystrom map on the channel dimension: out[b, :, i, j] = L m[b, :, i, j], a 1x1 convolution with weight L.
   auto l = nystrom_map();
-  const auto sizes = m.sizes().vec();
-  auto flat = m.permute({0, 2, 3, 1}).reshape({-1, options.filters}).mm(l);
-  return flat.view({sizes[0], sizes[2], sizes[3], sizes[1]}).permute({0, 3, 1, 2}).contiguous();
+  return F::conv2d(m, l.view({options.filters, options.filters, 1, 1}));
 }
 
 }  // namespace rkhs::ckn

@@ -29,12 +29,24 @@ void check_inputs(const at::Tensor& f, const at::Tensor& y, int64_t classes) {
 
 }  // namespace
 
-LogisticModel fit_logistic(const at::Tensor& f, const at::Tensor& y, int64_t classes, double lambda,
+LogisticModel fit_logistic(const at::Tensor& raw, const at::Tensor& y, int64_t classes, double lambda,
                            const LogisticOptions& o, const LogisticModel* init) {
-  check_inputs(f, y, classes);
+  check_inputs(raw, y, classes);
   RKHS_CHECK(lambda >= 0 && std::isfinite(lambda), "logistic regression: lambda must be >= 0");
+  // Optimise on standardised features z = (f - mu) / sd (far better conditioned than the raw unit-norm CKN
+  // features) and fold the scaling back: W f + b = W_z z + b_z with W = W_z / sd, b = b_z - W mu.
+  at::Tensor mu, sd, f = raw;
+  if (o.standardize) {
+    mu = raw.mean(0);
+    sd = raw.std(0, /*unbiased=*/false).clamp_min(1e-8);
+    f = (raw - mu) / sd;
+  }
   auto w = init ? init->weight.detach().clone() : torch::zeros({classes, f.size(1)}, f.options());
   auto b = init ? init->bias.detach().clone() : torch::zeros({classes}, f.options());
+  if (init && o.standardize) {
+    b = b + w.mv(mu);
+    w = w * sd;
+  }
   w.set_requires_grad(true);
   b.set_requires_grad(true);
   torch::optim::LBFGS opt({w, b}, torch::optim::LBFGSOptions(1.0)
@@ -55,6 +67,10 @@ LogisticModel fit_logistic(const at::Tensor& f, const at::Tensor& y, int64_t cla
   LogisticModel m;
   m.weight = w.detach();
   m.bias = b.detach();
+  if (o.standardize) {
+    m.weight = m.weight / sd;
+    m.bias = m.bias - m.weight.mv(mu);
+  }
   m.lambda = lambda;
   return m;
 }
@@ -66,12 +82,18 @@ LogisticModel fit_logistic_cv(const at::Tensor& f, const at::Tensor& y, int64_t 
   std::sort(lambdas.rbegin(), lambdas.rend());
   if (lambdas.size() == 1) return fit_logistic(f, y, classes, lambdas[0], o);
   const int64_t n = f.size(0);
-  const int64_t folds = std::clamp<int64_t>(o.folds, 2, n);
+  RKHS_CHECK(o.folds >= 1, "logistic regression: folds must be >= 1");
+  // folds >= 2: k-fold cross-validation; folds == 1: one hold-out split of a fifth of the data.
+  const bool holdout = o.folds <= 1;
+  const int64_t folds = holdout ? 1 : std::min<int64_t>(o.folds, n);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(f.device());
   std::vector<double> correct(lambdas.size(), 0);
+  std::vector<LogisticModel> last_fold(lambdas.size());  // warm starts for the final fit
+  int64_t scored = 0;
   for (int64_t k = 0; k < folds; ++k) {
-    const int64_t lo = k * n / folds, hi = (k + 1) * n / folds;
+    const int64_t lo = holdout ? 0 : k * n / folds, hi = holdout ? std::max<int64_t>(1, n / 5) : (k + 1) * n / folds;
+    RKHS_CHECK(hi > lo && hi - lo < n, "logistic regression: too few samples for cross-validation");
     auto held = perm.slice(0, lo, hi);
     auto kept = torch::cat({perm.slice(0, 0, lo), perm.slice(0, hi, n)});
     auto ft = f.index({kept}), yt = y.index({kept}), fv = f.index({held}), yv = y.index({held});
@@ -79,16 +101,18 @@ LogisticModel fit_logistic_cv(const at::Tensor& f, const at::Tensor& y, int64_t 
     for (size_t i = 0; i < lambdas.size(); ++i) {
       prev = fit_logistic(ft, yt, classes, lambdas[i], o, i ? &prev : nullptr);
       correct[i] += prev.predict(fv).eq(yv).sum().item<double>();
+      last_fold[i] = prev;
     }
+    scored += hi - lo;
   }
   size_t best = 0;
   for (size_t i = 1; i < lambdas.size(); ++i)
     if (correct[i] > correct[best]) best = i;
-  auto m = fit_logistic(f, y, classes, lambdas[best], o);
+  auto m = fit_logistic(f, y, classes, lambdas[best], o, &last_fold[best]);
   // Report in the caller's order of lambdas.
   for (double l : o.lambdas) {
     const auto it = std::find(lambdas.begin(), lambdas.end(), l);
-    m.cv_accuracy.push_back(correct[it - lambdas.begin()] / double(n));
+    m.cv_accuracy.push_back(correct[it - lambdas.begin()] / double(scored));
   }
   return m;
 }

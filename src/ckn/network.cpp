@@ -120,19 +120,28 @@ at::Tensor sample_patches(Network& net, size_t index, const at::Tensor& images, 
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const int64_t n = images.size(0);
   const int64_t per_image = (count + n - 1) / n;
+  const auto layer = net->layer(index);
+  const int64_t h = layer->options.patch, r = h / 2;
+  // Offsets of a patch's rows and columns: (1, h, 1) and (1, 1, h).
+  const auto offsets = torch::arange(h, torch::TensorOptions().dtype(torch::kLong).device(images.device()));
   std::vector<at::Tensor> parts;
   for (int64_t i = 0; i < n; i += 256) {
-    auto batch = images.slice(0, i, std::min(n, i + 256));
-    auto p = net->layer(index)->patches(net->forward_to(batch, index));
+    auto in = net->forward_to(images.slice(0, i, std::min(n, i + 256)), index);  // (B, C, H, W)
+    const int64_t b = in.size(0), hgt = in.size(2), wid = in.size(3);
+    auto padded = torch::constant_pad_nd(in, {r, r, r, r});
+    // Random positions first (4x more than needed, since constant patches are dropped), then only their patches.
+    const int64_t m = std::min<int64_t>(4 * per_image * b, b * hgt * wid);
+    auto pos = torch::randperm(b * hgt * wid, gen, torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, m).to(in.device());
+    auto bi = pos.div(hgt * wid, "floor").view({m, 1, 1});
+    auto yi = (pos.div(wid, "floor") % hgt).view({m, 1, 1}) + offsets.view({1, h, 1});
+    auto xi = (pos % wid).view({m, 1, 1}) + offsets.view({1, 1, h});
+    // Advanced indices around a slice: (m, h, h, C) -> (m, C h h), the layout of the filters.
+    auto p = padded.index({bi, torch::indexing::Slice(), yi, xi}).permute({0, 3, 1, 2}).reshape({m, -1});
     auto norms = p.norm(2, 1);
     auto centred = (p - p.mean(1, true)).norm(2, 1);
-    auto keep = ((norms > 1e-6) & (centred > 1e-3 * norms)).nonzero().flatten();
-    const int64_t take = std::min<int64_t>(keep.numel(), per_image * batch.size(0));
-    if (take == 0) continue;
-    auto chosen = keep.index({torch::randperm(keep.numel(), gen, torch::TensorOptions().dtype(torch::kLong))
-                                  .slice(0, 0, take)
-                                  .to(keep.device())});
-    auto rows = p.index({chosen});
+    auto keep = ((norms > 1e-6) & (centred > 1e-3 * norms)).nonzero().flatten().slice(0, 0, per_image * b);
+    if (keep.numel() == 0) continue;
+    auto rows = p.index({keep});
     parts.push_back(rows / rows.norm(2, 1, true));
   }
   RKHS_CHECK(!parts.empty(), "sample_patches: every patch of layer " + std::to_string(index + 1) +

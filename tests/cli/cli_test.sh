@@ -147,6 +147,33 @@ last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"test_accuracy":'* && "$last" == *'"knn_accuracy":'* && "$last" == *'"train_seconds":'* ]] &&
   [ "$(wc -l <"$TMP/emb/embedding.csv")" -eq 76 ] && ok || bad "embed: $last $(head -c 300 "$TMP/err")"
 
+# rkhs ckn (paper 003): one-line errors, a tiny run on CSV images (horizontal vs vertical stripes, 8x8) with the
+# documented keys, its saved model reloaded to the same test accuracy, and a supervised epoch.
+awk 'BEGIN { srand(3); for (n = 0; n < 160; n++) { c = n % 2; ph = rand() * 6.28; line = c;
+  for (i = 0; i < 8; i++) for (j = 0; j < 8; j++) line = line "," sprintf("%.4f", sin((c ? j : i) * 1.57 + ph) + 0.3 * (rand() - 0.5));
+  print line } }' >"$TMP/stripes.csv"
+expect_error ckn-no-shape 'image-shape' ckn --data "csv:$TMP/stripes.csv"
+expect_error ckn-bad-shape 'image-shape' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8
+expect_error ckn-wrong-shape 'has 48 values per image' ckn --data "csv:$TMP/stripes.csv" --image-shape 3x4x4
+expect_error ckn-even-patch 'odd' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --patch 2
+expect_error ckn-patch-list 'one per layer' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3,3,3
+expect_error ckn-bad-mode 'unsupervised or supervised' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --mode other
+expect_error ckn-load-missing 'no/such' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --load /no/such
+"$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3 --subsample 2,2 --patches 500 \
+  --lambdas 0.01,0.001 --out "$TMP/ckn" --seed 2 --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+for key in test_accuracy train_accuracy train_seconds '"feature_dim":32'; do
+  [[ "$last" == *"$key"* ]] && ok || bad "ckn --json lacks $key: $last $(head -c 300 "$TMP/err")"
+done
+[ -s "$TMP/ckn/model.pt" ] && [ -s "$TMP/ckn/model.json" ] && [ -s "$TMP/ckn/filters.dat" ] && ok || bad "ckn --out files"
+acc=$(sed -E 's/.*"test_accuracy":([0-9.e-]+).*/\1/' <<<"$last")
+awk -v a="$acc" 'BEGIN { exit !(a >= 0.8) }' && ok || bad "ckn stripes: test accuracy $acc < 0.8"
+"$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --load "$TMP/ckn" --seed 2 --json >"$TMP/out" 2>"$TMP/err"
+[[ "$(tail -n 1 "$TMP/out")" == *"\"test_accuracy\":$acc,"* ]] && ok || bad "ckn --load: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
+"$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3 --subsample 2,2 --patches 500 \
+  --mode supervised --epochs 1 --batch-size 32 --lambdas 0.01 --json >"$TMP/out" 2>"$TMP/err"
+[[ "$(tail -n 1 "$TMP/out")" == *'"supervised_loss":['* ]] && ok || bad "ckn supervised: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
+
 # Distillation and active learning run end to end and report their keys.
 "$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --distill-from mlp --head kernelized --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")

@@ -3,7 +3,8 @@
 // cosine similarity. Start from k distinct random rows; repeat: assign each row to the centre of largest
 // cosine, move each centre to its members' mean renormalised to unit norm; an empty cluster is re-seeded with
 // the row that fits its current centre worst (lowest best cosine, each such row used once). Stops when no
-// assignment changes or after max_iterations.
+// assignment changes, when the objective (the mean best cosine) changes by at most `tolerance` relative to its
+// value (the reference implementation's criterion; 0 disables it) or after max_iterations.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -19,6 +20,7 @@ struct KMeansResult {
 };
 
 // x (n, d) with unit rows (not checked beyond finiteness), k <= n. Deterministic for a given seed.
-KMeansResult spherical_kmeans(const at::Tensor& x, int64_t k, int64_t max_iterations, uint64_t seed);
+KMeansResult spherical_kmeans(const at::Tensor& x, int64_t k, int64_t max_iterations, uint64_t seed,
+                              double tolerance = 1e-4);
 
 }  // namespace rkhs::ckn

@@ -1,7 +1,9 @@
 #pragma once
 // Multinomial logistic regression on fixed features, the classifier on top of an unsupervised CKN (paper 003 §4,
 // REFERENCE.md §4):
-//   min_{W, b}  (1/n) sum_i CE(W f_i + b, y_i) + (lambda / 2) ||W||^2     (b not penalised)
+//   min_{W, b}  (1/n) sum_i CE(W z_i + b, y_i) + (lambda / 2) ||W||^2     (b not penalised)
+// on the features z_i standardised with the fit's own per-feature mean and standard deviation (optional, on
+// by default: it makes L-BFGS converge on correlated features); the returned model applies to raw features.
 // fitted by full-batch L-BFGS (strong Wolfe line search), lambda chosen by k-fold cross-validation on the
 // training data only (never on the test set, unlike the reference scripts).
 #include <ATen/core/Tensor.h>
@@ -12,11 +14,12 @@
 namespace rkhs::ckn {
 
 struct LogisticOptions {
-  std::vector<double> lambdas = {1e-3, 1e-4, 1e-5, 1e-6};  // cross-validated grid (one value: no CV)
-  int64_t folds = 3;
+  std::vector<double> lambdas = {1e-2, 1e-3, 1e-4, 1e-5};  // cross-validated grid (one value: no CV)
+  int64_t folds = 3;             // 1: a single hold-out split of a fifth of the data (large sets)
   int64_t max_iterations = 300;  // L-BFGS iterations per fit
   double tolerance = 1e-6;       // on the gradient's max entry
   uint64_t seed = 0;             // fold assignment
+  bool standardize = true;       // fit on per-feature standardised features
 };
 
 struct LogisticModel {
@@ -33,7 +36,7 @@ struct LogisticModel {
 LogisticModel fit_logistic(const at::Tensor& features, const at::Tensor& labels, int64_t classes, double lambda,
                            const LogisticOptions& options, const LogisticModel* init = nullptr);
 // Cross-validates options.lambdas (folds stratified by nothing but a seeded permutation; lambdas visited from
-// large to small with warm starts) and refits the best on all the data.
+// large to small with warm starts) and refits the best on all the data (warm-started from its last fold).
 LogisticModel fit_logistic_cv(const at::Tensor& features, const at::Tensor& labels, int64_t classes,
                               const LogisticOptions& options);
 

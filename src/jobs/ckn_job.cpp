@@ -1,0 +1,287 @@
+// rkhs ckn: images -> convolutional kernel network (paper 003) -> logistic regression -> accuracies.
+#include "rkhs/jobs/ckn_job.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "rkhs/ckn/baselines.h"
+#include "rkhs/compat.h"
+#include "rkhs/error.h"
+#include "rkhs/train/run_folder.h"
+#include "rkhs/train/state.h"
+
+namespace rkhs::jobs {
+
+using json = nlohmann::json;
+
+namespace {
+
+// What model.pt holds: the network's filters and the classifier (as buffers).
+struct SavedModelImpl : torch::nn::Module {
+  SavedModelImpl(ckn::Network network, int64_t classes, int64_t dim) {
+    net = register_module("network", std::move(network));
+    weight = register_buffer("classifier_weight", torch::zeros({classes, dim}));
+    bias = register_buffer("classifier_bias", torch::zeros({classes}));
+  }
+  ckn::Network net{nullptr};
+  at::Tensor weight, bias;
+};
+
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+json network_json(const ckn::NetworkOptions& o) {
+  return {{"in_channels", o.in_channels}, {"filters", o.filters}, {"patch", o.patch}, {"subsample", o.subsample},
+          {"sigma", o.sigma}, {"kernel", o.kernel}};
+}
+
+// The first layer's filters as one matrix for `plot ... matrix with image`: a grid of tiles, one per filter,
+// channels side by side inside a tile, NaN between tiles.
+std::string filter_matrix(const ckn::CKNLayer& layer) {
+  const auto& o = layer->options;
+  auto z = layer->filters.detach().to(torch::kCPU, torch::kFloat64).view({o.filters, o.in_channels, o.patch, o.patch});
+  const int64_t cols = static_cast<int64_t>(std::ceil(std::sqrt(double(o.filters))));
+  const int64_t rows = (o.filters + cols - 1) / cols;
+  const int64_t tw = o.in_channels * (o.patch + 1), th = o.patch + 1;
+  std::vector<std::vector<double>> m(rows * th, std::vector<double>(cols * tw, NAN));
+  auto a = z.accessor<double, 4>();
+  for (int64_t f = 0; f < o.filters; ++f)
+    for (int64_t c = 0; c < o.in_channels; ++c)
+      for (int64_t i = 0; i < o.patch; ++i)
+        for (int64_t j = 0; j < o.patch; ++j)
+          m[(f / cols) * th + i][(f % cols) * tw + c * (o.patch + 1) + j] = a[f][c][i][j];
+  std::ostringstream out;
+  for (auto it = m.rbegin(); it != m.rend(); ++it) {  // gnuplot's y axis points up
+    for (size_t j = 0; j < it->size(); ++j) out << (j ? " " : "") << (std::isnan((*it)[j]) ? "NaN" : std::to_string((*it)[j]));
+    out << "\n";
+  }
+  return out.str();
+}
+
+ckn::NetworkOptions read_saved_options(const std::string& path) {
+  std::ifstream in(path);
+  RKHS_CHECK(in, "--load: cannot read " + path);
+  try {
+    const json j = json::parse(in);
+    const auto& n = j.at("network");
+    ckn::NetworkOptions o;
+    o.in_channels = n.at("in_channels").get<int64_t>();
+    o.filters = n.at("filters").get<std::vector<int64_t>>();
+    o.patch = n.at("patch").get<std::vector<int64_t>>();
+    o.subsample = n.at("subsample").get<std::vector<int64_t>>();
+    o.sigma = n.at("sigma").get<std::vector<double>>();
+    o.kernel = n.at("kernel").get<std::string>();
+    return o;
+  } catch (const json::exception& e) {
+    throw Error("--load: " + path + " is not a CKN model description: " + e.what());
+  }
+}
+
+// The linear and RBF baselines on the pixels, with the CKN's classifier.
+CknResult run_baseline(const CknConfig& c, const at::Tensor& images, const at::Tensor& y, const at::Tensor& test_images,
+                       const at::Tensor& ty, int64_t classes, CknResult r) {
+  const auto start = std::chrono::steady_clock::now();
+  auto x = images.flatten(1), tx = test_images.flatten(1);
+  at::Tensor f, tf;
+  if (c.baseline == "linear") {
+    f = x;
+    tf = tx;
+  } else {
+    const double gamma = c.rbf_gamma > 0 ? c.rbf_gamma : ckn::median_heuristic_gamma(x, c.seed);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(c.seed + 1);
+    const int64_t m = std::min(c.rbf_landmarks, x.size(0));
+    auto idx = torch::randperm(x.size(0), gen, torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, m).to(x.device());
+    std::ostringstream spec;
+    spec.precision(17);
+    spec << "rbf:gamma=" << gamma;
+    ckn::NystromFeatures phi(spec.str(), x.index({idx}));
+    r.rbf_gamma = gamma;
+    f = phi(x);
+    tf = phi(tx);
+  }
+  r.feature_seconds = since(start);
+  r.feature_dim = f.size(1);
+  auto t = std::chrono::steady_clock::now();
+  auto clf = ckn::fit_logistic_cv(f, y, classes, c.logistic);
+  r.classifier_seconds = since(t);
+  r.train_seconds = since(start);
+  r.lambda = clf.lambda;
+  r.lambdas = c.logistic.lambdas;
+  r.cv_accuracy = clf.cv_accuracy;
+  r.train_accuracy = ckn::accuracy(clf.predict(f), y);
+  r.test_accuracy = ckn::accuracy(clf.predict(tf), ty);
+  if (!c.out_dir.empty()) train::RunFolder(c.out_dir).write_text("config.json", r.to_json(c) + "\n");
+  return r;
+}
+
+}  // namespace
+
+std::vector<int64_t> parse_image_shape(const std::string& text) {
+  std::vector<int64_t> dims;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, 'x')) {
+    RKHS_CHECK(!part.empty() && part.find_first_not_of("0123456789") == std::string::npos && part.size() < 10,
+               "--image-shape '" + text + "': expected CxHxW with positive integers, e.g. 1x28x28");
+    dims.push_back(std::stoll(part));
+    RKHS_CHECK(dims.back() > 0, "--image-shape '" + text + "': sizes must be positive");
+  }
+  RKHS_CHECK(dims.size() == 3, "--image-shape '" + text + "': expected CxHxW, e.g. 1x28x28");
+  return dims;
+}
+
+CknResult run_ckn(CknConfig c) {
+  RKHS_CHECK(c.mode == "unsupervised" || c.mode == "supervised",
+             "--mode must be unsupervised or supervised, got '" + c.mode + "'");
+  RKHS_CHECK(c.baseline == "none" || c.baseline == "linear" || c.baseline == "rbf",
+             "--baseline must be none, linear or rbf, got '" + c.baseline + "'");
+  RKHS_CHECK(c.baseline == "none" || c.load.empty(), "--baseline and --load exclude each other");
+  RKHS_CHECK(c.rbf_landmarks >= 1 && c.rbf_gamma >= 0, "--rbf-landmarks must be >= 1 and --rbf-gamma >= 0");
+  c.supervised.seed = c.unsupervised.seed = c.logistic.seed = c.seed;
+  const auto device = compat::parse_device(c.device);
+  c.data.standardize = false;  // per-image standardisation below
+  c.data.seed = c.seed;
+  DataSplit data = load_data(c.data);
+  CknResult r;
+  r.description = data.description + "; images standardised per image";
+  // Image shape: the data's own (IDX) or --image-shape for flat rows.
+  std::vector<int64_t> shape = data.train.sample_shape();
+  if (!c.image_shape.empty()) {
+    const auto want = parse_image_shape(c.image_shape);
+    int64_t flat = 1, numel = 1;
+    for (auto d : want) flat *= d;
+    for (auto d : shape) numel *= d;
+    RKHS_CHECK(flat == numel, "--image-shape " + c.image_shape + " has " + std::to_string(flat) +
+                                  " values per image but the data has " + std::to_string(numel));
+    shape = want;
+  } else if (shape.size() == 1 && shape[0] == 784) {
+    shape = {1, 28, 28};
+  }
+  RKHS_CHECK(shape.size() == 3, "--data " + c.data.spec + ": the samples are not images; give --image-shape CxHxW");
+  r.image_shape = shape;
+  const std::vector<int64_t> full = {-1, shape[0], shape[1], shape[2]};
+  auto x = ckn::standardize_images(data.train.x.reshape(full)).to(device);
+  auto tx = ckn::standardize_images(data.test.x.reshape(full)).to(device);
+  const auto y = data.train.y.to(device);
+  const auto ty = data.test.y.to(device);
+  const int64_t classes = data.train.num_classes;
+  r.train_size = x.size(0);
+  r.test_size = tx.size(0);
+
+  if (c.baseline != "none") return run_baseline(c, x, y, tx, ty, classes, std::move(r));
+  if (!c.load.empty()) c.net = read_saved_options(c.load + "/model.json");
+  c.net.in_channels = shape[0];
+  torch::manual_seed(c.seed);
+  ckn::Network net(c.net);
+  r.feature_dim = net->feature_dim(shape[1], shape[2]);
+  auto model = std::make_shared<SavedModelImpl>(net, classes, r.feature_dim);
+  model->to(device);
+  ckn::LogisticModel clf;
+  at::Tensor train_features;
+  const auto start = std::chrono::steady_clock::now();
+  if (!c.load.empty()) {
+    RKHS_CHECK(c.net.in_channels == shape[0], "--load: the model expects other images");
+    train::load_weights(c.load + "/model.pt", *model);
+    clf.weight = model->weight;
+    clf.bias = model->bias;
+    train_features = net->extract(x, c.batch_size, c.progress);
+  } else {
+    c.unsupervised.progress = c.progress;
+    auto rep = ckn::train_unsupervised(net, x, c.unsupervised);
+    r.kmeans_seconds = rep.seconds;
+    r.kmeans_cosine = rep.mean_cosine;
+    auto t = std::chrono::steady_clock::now();
+    train_features = net->extract(x, c.batch_size, c.progress);
+    r.feature_seconds = since(t);
+    t = std::chrono::steady_clock::now();
+    clf = ckn::fit_logistic_cv(train_features, y, classes, c.logistic);
+    r.classifier_seconds = since(t);
+    r.cv_accuracy = clf.cv_accuracy;
+    if (c.progress && !clf.cv_accuracy.empty()) {
+      std::fprintf(stderr, "classifier: lambda %g chosen by %lld-fold cross-validation (", clf.lambda,
+                   (long long)c.logistic.folds);
+      for (size_t i = 0; i < clf.cv_accuracy.size(); ++i)
+        std::fprintf(stderr, "%s%g: %.4f", i ? ", " : "", c.logistic.lambdas[i], clf.cv_accuracy[i]);
+      std::fprintf(stderr, "), %.1f s\n", r.classifier_seconds);
+    } else if (c.progress) {
+      std::fprintf(stderr, "classifier: lambda %g (given), %.1f s\n", clf.lambda, r.classifier_seconds);
+    }
+    if (c.mode == "supervised") {
+      c.supervised.progress = c.progress;
+      auto sup = ckn::train_supervised(net, x, y, classes, clf, c.logistic, c.supervised);
+      r.supervised_seconds = sup.seconds;
+      r.supervised_loss = sup.train_loss;
+      train_features = net->extract(x, c.batch_size, false);
+    }
+  }
+  r.train_seconds = since(start);
+  r.lambda = clf.lambda;
+  r.lambdas = c.logistic.lambdas;
+  r.train_accuracy = ckn::accuracy(clf.predict(train_features), y);
+  r.test_accuracy = ckn::accuracy(clf.predict(net->extract(tx, c.batch_size, c.progress)), ty);
+
+  if (!c.out_dir.empty()) {
+    train::RunFolder run(c.out_dir);
+    {
+      torch::NoGradGuard g;
+      model->weight.copy_(clf.weight);
+      model->bias.copy_(clf.bias);
+    }
+    json sidecar = {{"model", "ckn"}, {"network", network_json(c.net)}, {"image_shape", shape},
+                    {"classes", classes}, {"feature_dim", r.feature_dim}, {"lambda", clf.lambda},
+                    {"torch", compat::torch_version()}};
+    run.save_model(*model, sidecar.dump(2) + "\n");
+    run.write_text("filters.dat", filter_matrix(net->layer(0)));
+    run.write_text("config.json", r.to_json(c) + "\n");
+  }
+  return r;
+}
+
+std::string CknResult::to_json(const CknConfig& c) const {
+  json j;
+  j["command"] = "ckn";
+  j["data"] = c.data.spec;
+  j["data_description"] = description;
+  j["image_shape"] = image_shape;
+  j["train_size"] = train_size;
+  j["test_size"] = test_size;
+  j["mode"] = c.baseline != "none" ? "baseline" : c.load.empty() ? c.mode : "loaded";
+  j["baseline"] = c.baseline;
+  if (c.baseline == "rbf") {
+    j["rbf_landmarks"] = c.rbf_landmarks;
+    j["rbf_gamma"] = rbf_gamma;
+  }
+  j["filters"] = c.net.filters;
+  j["patch"] = c.net.patch;
+  j["subsample"] = c.net.subsample;
+  j["sigma"] = c.net.sigma;
+  j["kernel"] = c.net.kernel;
+  j["seed"] = c.seed;
+  j["feature_dim"] = feature_dim;
+  j["lambda"] = lambda;
+  j["lambdas"] = lambdas;
+  j["cv_accuracy"] = cv_accuracy;
+  j["kmeans_patches"] = c.unsupervised.patches;
+  j["kmeans_cosine"] = kmeans_cosine;
+  if (c.mode == "supervised") {
+    j["epochs"] = c.supervised.epochs;
+    j["supervised_loss"] = supervised_loss;
+  }
+  j["train_accuracy"] = train_accuracy;
+  j["test_accuracy"] = test_accuracy;
+  j["train_seconds"] = train_seconds;
+  j["kmeans_seconds"] = kmeans_seconds;
+  j["feature_seconds"] = feature_seconds;
+  j["classifier_seconds"] = classifier_seconds;
+  j["supervised_seconds"] = supervised_seconds;
+  if (!c.load.empty()) j["loaded"] = c.load;
+  return j.dump();
+}
+
+}  // namespace rkhs::jobs

@@ -1,0 +1,110 @@
+// rkhs ckn: convolutional kernel networks (paper 003), unsupervised or supervised, with a linear classifier.
+#include <unistd.h>
+
+#include <iomanip>
+#include <iostream>
+#include <memory>
+
+#include "cli.h"
+#include "rkhs/jobs/ckn_job.h"
+
+namespace rkhs::cli {
+
+namespace {
+
+struct CknFlags {
+  CommonFlags common;
+  jobs::CknConfig config;
+};
+
+void run(CknFlags& f) {
+  const bool progress = setup_runtime(f.common);
+  auto& c = f.config;
+  c.seed = f.common.seed;
+  c.device = f.common.device;
+  c.progress = progress;
+  c.out_dir = f.common.out;
+  auto r = jobs::run_ckn(c);
+  std::string png;
+  if (!c.out_dir.empty()) {
+    const std::string script =
+        "set size ratio -1\nunset key\nunset xtics\nunset ytics\n"
+        "set palette gray\nset title 'CKN first-layer filters'\n"
+        "plot '" + c.out_dir + "/filters.dat' matrix with image\n";
+    png = run_gnuplot(c.out_dir, "filters", script);
+  }
+  if (!f.common.json || isatty(STDOUT_FILENO)) {
+    std::cout << std::fixed << std::setprecision(4) << "data            " << r.description << "\n"
+              << "feature dim     " << r.feature_dim << "\n"
+              << "lambda          " << std::defaultfloat << r.lambda << std::fixed << " (cross-validated on the training set)\n"
+              << "train accuracy  " << r.train_accuracy << "\n"
+              << "test accuracy   " << r.test_accuracy << "\n"
+              << std::setprecision(1) << "time            " << r.train_seconds << " s (k-means " << r.kmeans_seconds
+              << ", features " << r.feature_seconds << ", classifier " << r.classifier_seconds << ", supervised "
+              << r.supervised_seconds << ")\n";
+    if (!png.empty()) std::cout << "filters         " << png << "\n";
+  }
+  if (f.common.json) std::cout << r.to_json(c) << std::endl;
+}
+
+}  // namespace
+
+void register_ckn(CLI::App& app) {
+  auto f = std::make_shared<CknFlags>();
+  auto& c = f->config;
+  c.data.spec = "fashion-mnist";
+  auto* cmd = app.add_subcommand("ckn",
+                                 "Convolutional kernel network (paper 003): filters by spherical k-means per layer "
+                                 "(unsupervised) or then trained by SGD through the network (supervised), a "
+                                 "logistic-regression classifier with lambda chosen by cross-validation on the "
+                                 "training set");
+  add_common_flags(*cmd, f->common);
+  cmd->add_option("--data", c.data.spec, "fashion-mnist | csv:PATH | libsvm:PATH | idx:IMAGES,LABELS")
+      ->capture_default_str()->group("Data");
+  cmd->add_option("--test", c.data.test_spec, "Separate test file (else --test-fraction of --data)")->group("Data");
+  cmd->add_option("--test-fraction", c.data.test_fraction, "Stratified hold-out without --test")
+      ->capture_default_str()->group("Data");
+  cmd->add_option("--train-size", c.data.train_size, "Stratified training subset (0 = all)")->capture_default_str()->group("Data");
+  cmd->add_option("--test-size", c.data.test_size, "Stratified test subset (0 = all)")->capture_default_str()->group("Data");
+  cmd->add_option("--image-shape", c.image_shape, "CxHxW of flat rows (csv:, libsvm:); 784 values default to 1x28x28")
+      ->group("Data");
+  cmd->add_option("--filters", c.net.filters, "Filters per layer")->delimiter(',')->capture_default_str()->group("Model");
+  cmd->add_option("--patch", c.net.patch, "Patch size per layer (odd; one value for all)")->delimiter(',')
+      ->capture_default_str()->group("Model");
+  cmd->add_option("--subsample", c.net.subsample, "Pooling factor per layer (one value for all)")->delimiter(',')
+      ->capture_default_str()->group("Model");
+  cmd->add_option("--sigma", c.net.sigma, "kappa(t) = exp((t - 1) / sigma^2) per layer (one value for all)")
+      ->delimiter(',')->capture_default_str()->group("Model");
+  cmd->add_option("--kernel", c.net.kernel, "exp | poly2 (kappa(t) = t^2)")->capture_default_str()->group("Model");
+  cmd->add_option("--mode", c.mode, "unsupervised | supervised")->capture_default_str()->group("Training");
+  cmd->add_option("--patches", c.unsupervised.patches, "Patches sampled per layer for k-means")
+      ->capture_default_str()->group("Training");
+  cmd->add_option("--kmeans-iterations", c.unsupervised.kmeans_iterations, "Maximum k-means iterations")
+      ->capture_default_str()->group("Training");
+  cmd->add_option("--sample-images", c.unsupervised.max_images, "Images the patches are sampled from (at most)")
+      ->capture_default_str()->group("Training");
+  cmd->add_option("--epochs", c.supervised.epochs, "Supervised: epochs of SGD on the filters")
+      ->capture_default_str()->group("Training");
+  cmd->add_option("--lr", c.supervised.lr, "Supervised: SGD learning rate (x0.1 at 50% and 75% of the epochs)")
+      ->capture_default_str()->group("Training");
+  cmd->add_option("--momentum", c.supervised.momentum, "Supervised: SGD momentum")->capture_default_str()->group("Training");
+  cmd->add_option("--batch-size", c.supervised.batch_size, "Supervised: SGD mini-batch size")
+      ->capture_default_str()->group("Training");
+  cmd->add_option("--lambdas", c.logistic.lambdas, "L2 weights of the logistic regression, cross-validated")
+      ->delimiter(',')->capture_default_str()->group("Classifier");
+  cmd->add_option("--folds", c.logistic.folds, "Cross-validation folds (1: one hold-out fifth, for large sets)")->capture_default_str()->group("Classifier");
+  cmd->add_option("--max-iterations", c.logistic.max_iterations, "L-BFGS iterations per fit")
+      ->capture_default_str()->group("Classifier");
+  cmd->add_option("--baseline", c.baseline,
+                  "none (the CKN) | linear (logistic regression on the pixels) | rbf (on Nystrom RBF features of the "
+                  "pixels), with the same cross-validated classifier")
+      ->capture_default_str()->group("Model");
+  cmd->add_option("--rbf-landmarks", c.rbf_landmarks, "RBF baseline: Nystrom landmarks (random training images)")
+      ->capture_default_str()->group("Model");
+  cmd->add_option("--rbf-gamma", c.rbf_gamma, "RBF baseline: exp(-gamma ||x - x'||^2); 0 = 1 / median squared distance")
+      ->capture_default_str()->group("Model");
+  cmd->add_option("--load", c.load, "Evaluate the model of an earlier --out DIR instead of training")->group("Model");
+  cmd->callback([f] { run(*f); });
+}
+
+}  // namespace rkhs::cli
