@@ -30,6 +30,7 @@ void register_kernels(CLI::App& app);
 void register_recommend(CLI::App& app);
 void register_embed(CLI::App& app);
 void register_ckn(CLI::App& app);
+void register_eigen(CLI::App& app);
 
 // Writes DIR/NAME.gp and runs gnuplot on it (if installed) to make DIR/NAME.png. Returns the PNG path, or
 // "" with a note on stderr when gnuplot is missing or fails (the CSV data stays in DIR either way).

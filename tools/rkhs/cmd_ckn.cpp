@@ -68,6 +68,9 @@ void register_ckn(CLI::App& app) {
   cmd->add_option("--test-size", c.data.test_size, "Stratified test subset (0 = all)")->capture_default_str()->group("Data");
   cmd->add_option("--image-shape", c.image_shape, "CxHxW of flat rows (csv:, libsvm:); 784 values default to 1x28x28")
       ->group("Data");
+  cmd->add_option("--image-norm", c.image_norm,
+                  "Per image: standardize (minus mean, / std) | scale (/ root mean square, keeps a zero background)")
+      ->capture_default_str()->group("Data");
   cmd->add_option("--filters", c.net.filters, "Filters per layer")->delimiter(',')->capture_default_str()->group("Model");
   cmd->add_option("--patch", c.net.patch, "Patch size per layer (odd; one value for all)")->delimiter(',')
       ->capture_default_str()->group("Model");
@@ -92,6 +95,7 @@ void register_ckn(CLI::App& app) {
       ->capture_default_str()->group("Training");
   cmd->add_option("--lambdas", c.logistic.lambdas, "L2 weights of the logistic regression, cross-validated")
       ->delimiter(',')->capture_default_str()->group("Classifier");
+  cmd->add_option("--lbfgs-history", c.logistic.history, "L-BFGS memory of the classifier")->capture_default_str()->group("Classifier");
   cmd->add_option("--folds", c.logistic.folds, "Cross-validation folds (1: one hold-out fifth, for large sets)")->capture_default_str()->group("Classifier");
   cmd->add_option("--max-iterations", c.logistic.max_iterations, "L-BFGS iterations per fit")
       ->capture_default_str()->group("Classifier");

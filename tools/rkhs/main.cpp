@@ -22,7 +22,7 @@ std::string first_line(const std::string& s) {
 int main(int argc, char** argv) {
   // Keep freed tensor memory in the process: by default glibc serves every allocation above ~32 MiB with a fresh
   // mmap and unmaps it on free, so each large temporary page-faults anew (measured: `rkhs ckn` on 5000 images
-  // 29.4 s -> 17.8 s, system time 37 s -> 2 s). docs/PERFORMANCE.md.
+  // 29.4 s -> 17.8 s, system time 37 s -> 2 s; docs/RESULTS.md, "CKN").
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   rkhs::cli::register_recommend(app);
   rkhs::cli::register_embed(app);
   rkhs::cli::register_ckn(app);
+  rkhs::cli::register_eigen(app);
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
     args = rkhs::cli::expand_config(app, args);

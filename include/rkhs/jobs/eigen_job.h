@@ -1,0 +1,39 @@
+#pragma once
+// The `rkhs eigen` job (paper 002): the top-k eigenpairs of a kernel under a data distribution, by NeuralEF or by
+// the Nystrom method, measured against the exact eigendecomposition of the same sample (N <= 10000) on held-out
+// points.
+#include <string>
+#include <vector>
+
+#include "rkhs/spectral/neuralef.h"
+
+namespace rkhs::jobs {
+
+struct EigenConfig {
+  std::string kernel = "rbf";     // rbf | polynomial (the paper's 1-D kernels on uniform1d) | a registry spec
+  std::string data = "uniform1d";  // uniform1d | moons | circles | csv:PATH
+  int64_t n = 2048;               // training points
+  int64_t heldout = 1000;         // held-out points for the alignment
+  int64_t k = 10;
+  std::string method = "neuralef";  // | "nystrom"
+  spectral::NeuralEFOptions net;    // k and input_dim are filled in
+  spectral::NeuralEFTrainOptions train;
+  int64_t reference_limit = 10000;  // exact reference eigendecomposition up to this N
+  uint64_t seed = 0;
+  bool progress = true;
+};
+
+struct EigenResult {
+  std::string kernel_spec, data_description;
+  std::vector<double> eigenvalues, ema_eigenvalues, reference_eigenvalues, rel_error, alignment;
+  double orthogonality = 0;        // on the held-out points
+  int64_t null_pairs = 0;          // reference eigenvalues that are numerically zero (rank-deficient kernels)
+  double train_seconds = 0;        // NeuralEF iterations, or the Nystrom gram + eigendecomposition
+  double reference_seconds = 0, rayleigh_seconds = 0;
+  bool has_reference = false;
+  std::string to_json(const EigenConfig& config) const;  // keys: docs/CLI.md
+};
+
+EigenResult run_eigen(EigenConfig config);
+
+}  // namespace rkhs::jobs

@@ -1,0 +1,76 @@
+#pragma once
+// NeuralEF (paper 002 §3): k neural networks psi_1..psi_k trained so that they become the top-k eigenfunctions
+// of a kernel under the data distribution.
+//   L2BN (eq. 16)        every network's output column is divided by sqrt(mean_b psi^2) of the batch (training),
+//                        or by an EMA of it (evaluation), so each eigenfunction has unit mean square;
+//   loss (eq. 17)        l = -(1/B^2) sum_j ( psi_j^T K psi_j - sum_{i<j} sg(psi_i^T K psi_j)^2 / sg(psi_i^T K psi_i) )
+//   gradient (eq. 18)    dl/dpsi_j = -(2/B^2) (K psi_j - sum_{i<j} (R_ij / R_ii) K psi_i),  R = Psi^T K Psi,
+//                        computed in closed form without autograd and back-propagated into the networks.
+//   eigenvalues          EMA (0.9 old, 0.1 new) of diag(R) / B^2, and a final Rayleigh quotient on the data.
+// The k networks are separate, as in the paper, but evaluated together with batched matrix products.
+#include <ATen/core/Tensor.h>
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rkhs/kernels/kernel.h"
+
+namespace rkhs::spectral {
+
+struct NeuralEFOptions {
+  int64_t k = 10;
+  int64_t input_dim = 1;
+  int64_t width = 32;              // hidden units per network
+  int64_t hidden_layers = 2;       // linear layers = hidden_layers + 1 (the paper's 3-layer MLPs)
+  std::string activation = "sincos";  // "sincos" (half sin, half cos units, the paper's 1-D choice) | "relu" | "tanh"
+  double momentum = 0.9;           // EMA of the L2BN norms and of the eigenvalues
+};
+
+class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
+ public:
+  explicit NeuralEFImpl(NeuralEFOptions options);
+  void reset() override;
+  // x (B, d) -> (B, k): the k eigenfunctions after L2BN (batch norms in training, EMA norms in evaluation).
+  at::Tensor forward(const at::Tensor& x);
+  // The networks' outputs before L2BN: (B, k).
+  at::Tensor raw(const at::Tensor& x);
+
+  NeuralEFOptions options;
+  std::vector<at::Tensor> weights, biases;  // layer l: (k, in, out), (k, 1, out); weights N(0, 2 / fan_in), bias 0
+  at::Tensor norm_ema;                      // (k,) buffer, EMA of the L2BN norms
+  at::Tensor eigenvalues;                   // (k,) buffer, EMA of the eigenvalue estimates
+  at::Tensor initialised;                   // scalar buffer: 0 until the first training batch set norm_ema
+};
+TORCH_MODULE(NeuralEF);
+
+// Eq. 17 with the stop-gradients (detach) for Psi (B, k) and K (B, B): a scalar whose autograd gradient in Psi
+// is output_gradient(K, Psi). For tests and for users who prefer autograd.
+at::Tensor neuralef_loss(const at::Tensor& kernel_matrix, const at::Tensor& psi);
+// Eq. 18's dl/dPsi in closed form: (B, k), no autograd.
+at::Tensor neuralef_output_gradient(const at::Tensor& kernel_matrix, const at::Tensor& psi);
+
+struct NeuralEFTrainOptions {
+  int64_t iterations = 2000;
+  int64_t batch_size = 256;        // min(batch_size, N)
+  double lr = 1e-3;                // Adam, cosine schedule to 0
+  uint64_t seed = 0;
+  bool progress = false;
+  int64_t rayleigh_points = 10000;  // the final Rayleigh quotient uses at most this many data points
+};
+
+struct NeuralEFReport {
+  at::Tensor ema_eigenvalues;       // (k,) float64, the training EMA
+  at::Tensor eigenvalues;           // (k,) float64, Rayleigh quotients psi_j^T K psi_j / (n psi_j^T psi_j) on data
+  double train_seconds = 0;         // the iterations only
+  double rayleigh_seconds = 0;
+};
+
+// Trains net on the rows of x (N, d) against kernel (computed per batch, so N is not limited by N x N memory).
+// The eigenvalue EMA restarts from the first batch's estimate.
+NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
+                              const NeuralEFTrainOptions& options);
+
+}  // namespace rkhs::spectral

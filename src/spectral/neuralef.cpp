@@ -1,0 +1,179 @@
+#include "rkhs/spectral/neuralef.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "rkhs/error.h"
+#include "rkhs/train/progress.h"
+
+namespace rkhs::spectral {
+
+NeuralEFImpl::NeuralEFImpl(NeuralEFOptions o) : options(std::move(o)) {
+  RKHS_CHECK(options.k >= 1 && options.input_dim >= 1 && options.width >= 1 && options.hidden_layers >= 1,
+             "NeuralEF: k, input dimension, width and hidden layers must be >= 1");
+  RKHS_CHECK(options.activation == "sincos" || options.activation == "relu" || options.activation == "tanh",
+             "NeuralEF: activation must be sincos, relu or tanh, got '" + options.activation + "'");
+  RKHS_CHECK(options.activation != "sincos" || options.width % 2 == 0, "NeuralEF: sincos needs an even width");
+  RKHS_CHECK(options.momentum >= 0 && options.momentum < 1, "NeuralEF: momentum must be in [0, 1)");
+  reset();
+}
+
+void NeuralEFImpl::reset() {
+  weights.clear();
+  biases.clear();
+  const int64_t k = options.k;
+  int64_t in = options.input_dim;
+  for (int64_t l = 0; l <= options.hidden_layers; ++l) {
+    const int64_t out = l == options.hidden_layers ? 1 : options.width;
+    weights.push_back(register_parameter("w" + std::to_string(l), torch::randn({k, in, out}) * std::sqrt(2.0 / double(in))));
+    biases.push_back(register_parameter("b" + std::to_string(l), torch::zeros({k, 1, out})));
+    in = out;
+  }
+  norm_ema = register_buffer("norm_ema", torch::ones({k}));
+  eigenvalues = register_buffer("eigenvalues", torch::zeros({k}));
+  initialised = register_buffer("initialised", torch::zeros({}));
+}
+
+at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
+  RKHS_CHECK(x.dim() == 2 && x.size(1) == options.input_dim,
+             "NeuralEF: expected inputs (B, " + std::to_string(options.input_dim) + ")");
+  // (k, B, d): the same batch for every network.
+  auto h = x.unsqueeze(0).expand({options.k, x.size(0), x.size(1)});
+  for (size_t l = 0; l < weights.size(); ++l) {
+    h = torch::baddbmm(biases[l], h, weights[l]);
+    if (l + 1 == weights.size()) break;
+    if (options.activation == "sincos") {
+      const int64_t half = options.width / 2;
+      h = torch::cat({h.slice(2, 0, half).sin(), h.slice(2, half).cos()}, 2);
+    } else if (options.activation == "relu") {
+      h = h.relu();
+    } else {
+      h = h.tanh();
+    }
+  }
+  return h.squeeze(2).t();  // (B, k)
+}
+
+at::Tensor NeuralEFImpl::forward(const at::Tensor& x) {
+  auto psi = raw(x);
+  if (!is_training()) return psi / norm_ema.to(psi.scalar_type());
+  auto norm = psi.square().mean(0).sqrt().clamp_min(1e-8);  // (k,), L2BN (eq. 16)
+  {
+    torch::NoGradGuard g;
+    const auto n = norm.detach().to(norm_ema.scalar_type());
+    if (initialised.item<double>() == 0) {
+      norm_ema.copy_(n);
+      initialised.fill_(1);
+    } else {
+      norm_ema.mul_(options.momentum).add_(n, 1 - options.momentum);
+    }
+  }
+  return psi / norm;
+}
+
+at::Tensor neuralef_loss(const at::Tensor& kmat, const at::Tensor& psi) {
+  const int64_t b = psi.size(0), k = psi.size(1);
+  auto kpsi = kmat.mm(psi);  // (B, k)
+  at::Tensor loss = torch::zeros({}, psi.options());
+  for (int64_t j = 0; j < k; ++j) {
+    auto pj = psi.select(1, j);
+    auto term = pj.dot(kpsi.select(1, j));
+    for (int64_t i = 0; i < j; ++i) {
+      auto pi = psi.select(1, i).detach();
+      // The stop-gradient of eq. 17 on psi_i (in R_ij and R_ii): the reading under which its gradient is eq. 18.
+      auto rij = pi.dot(kmat.mv(pj));
+      auto rii = pi.dot(kmat.mv(pi));
+      term = term - rij.square() / rii;
+    }
+    loss = loss + term;
+  }
+  return -loss / double(b * b);
+}
+
+at::Tensor neuralef_output_gradient(const at::Tensor& kmat, const at::Tensor& psi) {
+  torch::NoGradGuard g;
+  const int64_t b = psi.size(0);
+  auto kpsi = kmat.mm(psi);
+  auto r = psi.t().mm(kpsi);  // (k, k)
+  // U_ij = R_ij / R_ii for i < j: G = K Psi (I - U).
+  auto u = (r / r.diagonal().unsqueeze(1)).triu(1);
+  auto gmat = kpsi - kpsi.mm(u);
+  return gmat * (-2.0 / double(b * b));
+}
+
+NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
+                              const NeuralEFTrainOptions& o) {
+  RKHS_CHECK(kernel, "NeuralEF: no kernel");
+  RKHS_CHECK(x.dim() == 2 && x.size(0) >= 2 && x.size(1) == net->options.input_dim,
+             "NeuralEF: expected at least 2 training points of dimension " + std::to_string(net->options.input_dim));
+  RKHS_CHECK(o.iterations >= 1 && o.batch_size >= 2 && o.lr > 0, "NeuralEF: iterations, batch size and lr must be positive");
+  RKHS_CHECK(torch::isfinite(x).all().item<bool>(), "NeuralEF: the training points have NaN or infinite entries");
+  const int64_t n = x.size(0), bsz = std::min(o.batch_size, n), k = net->options.k;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(o.lr));
+  net->train();
+  NeuralEFReport r;
+  train::Progress bar("NeuralEF", o.iterations, o.progress);
+  const auto start = std::chrono::steady_clock::now();
+  at::Tensor perm;
+  int64_t pos = n;
+  for (int64_t it = 0; it < o.iterations; ++it) {
+    if (pos + bsz > n) {  // batches without replacement; a new permutation per pass
+      perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(x.device());
+      pos = 0;
+    }
+    auto xb = x.index({perm.slice(0, pos, pos + bsz)});
+    pos += bsz;
+    const double lr = 0.5 * o.lr * (1 + std::cos(M_PI * double(it) / double(o.iterations)));
+    static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr);
+    at::Tensor kb;
+    {
+      torch::NoGradGuard g;
+      kb = kernel->gram(xb, xb).to(xb.scalar_type());
+    }
+    auto psi = net->forward(xb);
+    auto grad = neuralef_output_gradient(kb, psi.detach());
+    RKHS_CHECK(torch::isfinite(grad).all().item<bool>(),
+               "NeuralEF: the gradient is not finite at iteration " + std::to_string(it + 1) + " (lower --lr?)");
+    {
+      torch::NoGradGuard g;
+      auto est = (psi.detach().t().mm(kb.mm(psi.detach()))).diagonal().to(torch::kFloat64) / double(bsz * bsz);
+      if (it == 0) {
+        net->eigenvalues.copy_(est);
+      } else {
+        net->eigenvalues.mul_(net->options.momentum).add_(est.to(net->eigenvalues.scalar_type()), 1 - net->options.momentum);
+      }
+    }
+    opt.zero_grad();
+    psi.backward(grad);
+    opt.step();
+    bar.update(it + 1);
+  }
+  bar.finish();
+  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.ema_eigenvalues = net->eigenvalues.to(torch::kFloat64).clone();
+  // Rayleigh quotients on (a random subset of) the data, in evaluation mode, float64.
+  const auto t = std::chrono::steady_clock::now();
+  net->eval();
+  {
+    torch::NoGradGuard g;
+    auto xs = x;
+    if (n > o.rayleigh_points)
+      xs = x.index({torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, o.rayleigh_points).to(x.device())});
+    auto psi = net->forward(xs).to(torch::kFloat64);
+    auto xd = xs.to(torch::kFloat64);
+    auto num = torch::zeros({k}, torch::kFloat64);
+    for (int64_t i = 0; i < xd.size(0); i += 2048) {
+      auto rows = kernel->gram(xd.slice(0, i, std::min(xd.size(0), i + 2048)), xd);  // (b, m)
+      num += (psi.slice(0, i, i + rows.size(0)) * rows.mm(psi)).sum(0);
+    }
+    const double m = double(xd.size(0));
+    r.eigenvalues = num / (m * psi.square().sum(0));
+  }
+  r.rayleigh_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  return r;
+}
+
+}  // namespace rkhs::spectral

@@ -1,0 +1,62 @@
+#include "rkhs/spectral/nystrom.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "rkhs/compat.h"
+#include "rkhs/error.h"
+#include "rkhs/warn.h"
+
+namespace rkhs::spectral {
+
+NystromEigen nystrom_eigen(const kernels::KernelPtr& kernel, const at::Tensor& x, int64_t k) {
+  RKHS_CHECK(kernel, "Nystrom: no kernel");
+  RKHS_CHECK(x.dim() == 2 && x.size(0) >= 1, "Nystrom: expected points (N, d)");
+  const int64_t n = x.size(0);
+  RKHS_CHECK(k >= 1 && k <= n, "Nystrom: need 1 <= k <= N (k = " + std::to_string(k) + ", N = " + std::to_string(n) + ")");
+  RKHS_CHECK(n <= (int64_t(1) << 14), "Nystrom: N = " + std::to_string(n) +
+                                          " is too large for an exact eigendecomposition here (at most 16384)");
+  torch::NoGradGuard g;
+  NystromEigen r;
+  r.kernel = kernel;
+  r.points = x.to(torch::kFloat64);
+  auto t0 = std::chrono::steady_clock::now();
+  auto kxx = kernel->gram(r.points, r.points);
+  RKHS_CHECK(torch::isfinite(kxx).all().item<bool>(), "Nystrom: the kernel matrix has NaN or infinite entries");
+  kxx = (kxx + kxx.t()) * 0.5;
+  auto t1 = std::chrono::steady_clock::now();
+  auto [e, v] = compat::eigh(kxx);
+  auto t2 = std::chrono::steady_clock::now();
+  r.gram_seconds = std::chrono::duration<double>(t1 - t0).count();
+  r.eigh_seconds = std::chrono::duration<double>(t2 - t1).count();
+  r.eigenvalues = e.flip(0).slice(0, 0, k) / double(n);
+  r.vectors = v.flip(1).slice(1, 0, k).contiguous();
+  const double top = r.eigenvalues[0].item<double>();
+  auto ev = r.eigenvalues.accessor<double, 1>();
+  for (int64_t j = 0; j < k; ++j)
+    if (!(ev[j] > 1e-10 * std::abs(top))) ++r.null_pairs;
+  if (r.null_pairs > 0)
+    warn("Nystrom: " + std::to_string(r.null_pairs) + " of the top " + std::to_string(k) +
+         " eigenvalues are numerically zero (the kernel has lower rank); their eigenfunctions are set to 0");
+  return r;
+}
+
+at::Tensor NystromEigen::operator()(const at::Tensor& x) const {
+  RKHS_CHECK(x.dim() == 2 && x.size(1) == points.size(1),
+             "Nystrom: expected points with " + std::to_string(points.size(1)) + " features");
+  torch::NoGradGuard g;
+  const double n = double(points.size(0));
+  // Column scale sqrt(N) / lambda_j = 1 / (sqrt(N) mu_j); 0 for numerically zero eigenvalues.
+  const double top = std::abs(eigenvalues[0].item<double>());
+  auto scale = torch::where(eigenvalues > 1e-10 * top, 1.0 / (std::sqrt(n) * eigenvalues), torch::zeros_like(eigenvalues));
+  auto proj = vectors * scale.unsqueeze(0);
+  auto xd = x.to(torch::kFloat64);
+  std::vector<at::Tensor> parts;
+  for (int64_t i = 0; i < xd.size(0); i += 4096)
+    parts.push_back(kernel->gram(xd.slice(0, i, std::min(xd.size(0), i + 4096)), points).mm(proj));
+  return torch::cat(parts);
+}
+
+}  // namespace rkhs::spectral

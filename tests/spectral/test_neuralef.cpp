@@ -1,0 +1,85 @@
+// NeuralEF: eq. 18 equals autograd of eq. 17 in float64, L2BN, and a short run recovers the top eigenpairs of
+// a small RBF problem (against the exact eigendecomposition).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "rkhs/data/synthetic.h"
+#include "rkhs/error.h"
+#include "rkhs/kernels/kernel.h"
+#include "rkhs/spectral/neuralef.h"
+#include "rkhs/spectral/nystrom.h"
+#include "rkhs/spectral/quality.h"
+
+using namespace rkhs::spectral;
+
+TEST(NeuralEF, ClosedFormGradientEqualsAutogradOfTheLoss) {
+  torch::manual_seed(1);
+  const int64_t b = 17, k = 5;
+  auto a = torch::randn({b, b}, torch::kFloat64);
+  auto kmat = a.mm(a.t()) / double(b);
+  auto psi = torch::randn({b, k}, torch::kFloat64).requires_grad_(true);
+  neuralef_loss(kmat, psi).backward();
+  auto closed = neuralef_output_gradient(kmat, psi.detach());
+  EXPECT_TRUE(torch::allclose(psi.grad(), closed, 1e-12, 1e-12)) << (psi.grad() - closed).abs().max().item<double>();
+  // The first eigenfunction's gradient is the plain -(2/B^2) K psi_1 (no deflation).
+  EXPECT_TRUE(torch::allclose(closed.select(1, 0), kmat.mv(psi.detach().select(1, 0)) * (-2.0 / (b * b)), 1e-12, 1e-14));
+}
+
+TEST(NeuralEF, L2BatchNormGivesUnitMeanSquareAndTracksAnEma) {
+  NeuralEFOptions o;
+  o.k = 4;
+  o.input_dim = 2;
+  NeuralEF net(o);
+  auto x = torch::randn({64, 2});
+  auto psi = net->forward(x);
+  EXPECT_TRUE(torch::allclose(psi.square().mean(0), torch::ones({4}), 1e-4, 1e-5));
+  auto norms = net->raw(x).square().mean(0).sqrt().detach();
+  EXPECT_TRUE(torch::allclose(net->norm_ema, norms, 1e-5, 1e-6));  // the first batch is copied
+  auto norms2 = net->raw(2 * x).square().mean(0).sqrt().detach();
+  net->forward(2 * x);  // EMA: 0.9 old + 0.1 new
+  auto ema = 0.9 * norms + 0.1 * norms2;
+  EXPECT_TRUE(torch::allclose(net->norm_ema, ema, 1e-5, 1e-6));
+  net->eval();
+  EXPECT_TRUE(torch::allclose(net->forward(x), net->raw(x) / ema, 1e-5, 1e-6));
+  // The networks are separate: changing network 0's weights changes column 0 only.
+  auto before = net->raw(x).detach();
+  {
+    torch::NoGradGuard g;
+    net->weights[0][0].add_(1.0);
+  }
+  auto after = net->raw(x).detach();
+  EXPECT_FALSE(torch::allclose(before.select(1, 0), after.select(1, 0)));
+  EXPECT_TRUE(torch::allclose(before.slice(1, 1), after.slice(1, 1)));
+}
+
+TEST(NeuralEF, ShortRunRecoversTheTopEigenpairsOfASmallRbfProblem) {
+  const auto kernel = rkhs::kernels::make_kernel("rbf:gamma=0.5");
+  auto x = rkhs::data::make_uniform(512, -2, 2, 3).x;
+  auto held = rkhs::data::make_uniform(300, -2, 2, 4).x;
+  auto ref = nystrom_eigen(kernel, x.to(torch::kFloat64), 3);
+  NeuralEFOptions o;
+  o.k = 3;
+  torch::manual_seed(5);
+  NeuralEF net(o);
+  NeuralEFTrainOptions t;
+  t.iterations = 1000;
+  t.seed = 5;
+  auto rep = train_neuralef(net, kernel, x, t);
+  auto err = eigenvalue_relative_error(rep.eigenvalues, ref.eigenvalues);
+  EXPECT_LT(err.max().item<double>(), 0.05) << err;
+  torch::NoGradGuard g;
+  auto al = alignment(net->forward(held).to(torch::kFloat64), ref(held.to(torch::kFloat64)));
+  EXPECT_GT(al.min().item<double>(), 0.95) << al;
+  EXPECT_FALSE(net->is_training());
+}
+
+TEST(NeuralEF, RejectsBadInput) {
+  NeuralEFOptions o;
+  o.activation = "sigmoid";
+  EXPECT_THROW(NeuralEF{o}, rkhs::Error);
+  NeuralEF net(NeuralEFOptions{});
+  EXPECT_THROW(net->forward(torch::randn({4, 3})), rkhs::Error);
+  auto x = torch::randn({10, 1});
+  x[3][0] = NAN;
+  EXPECT_THROW(train_neuralef(net, rkhs::kernels::make_kernel("rbf"), x, NeuralEFTrainOptions{}), rkhs::Error);
+}
