@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -14,6 +15,7 @@
 #include "rkhs/error.h"
 #include "rkhs/spectral/nystrom.h"
 #include "rkhs/spectral/quality.h"
+#include "rkhs/train/run_folder.h"
 
 namespace rkhs::jobs {
 
@@ -112,6 +114,34 @@ EigenResult run_eigen(EigenConfig c) {
     r.alignment = to_vector(spectral::alignment(psi_held, (*reference)(held)));
     // Eigenpairs whose reference eigenvalue is numerically zero have no eigenfunction to compare with: NaN (null).
     for (int64_t j = c.k - r.null_pairs; j < c.k; ++j) r.rel_error[j] = r.alignment[j] = NAN;
+  }
+  if (!c.out_dir.empty()) {
+    train::RunFolder run(c.out_dir);
+    auto order = std::get<1>(held.select(1, 0).sort());
+    auto cols = std::vector<at::Tensor>{held.index({order}), psi_held.index({order})};
+    const int64_t d = held.size(1);
+    std::string header;
+    for (int64_t i = 1; i <= d; ++i) header += (i > 1 ? ",x_" : "x_") + std::to_string(i);
+    for (int64_t j = 1; j <= c.k; ++j) header += ",psi_" + std::to_string(j);
+    if (reference) {
+      auto ref = (*reference)(held);
+      auto sign = torch::sign((ref * psi_held).sum(0));
+      cols.push_back((ref * torch::where(sign == 0, torch::ones_like(sign), sign)).index({order}));
+      for (int64_t j = 1; j <= c.k; ++j) header += ",ref_" + std::to_string(j);
+    }
+    auto table = torch::cat(cols, 1).contiguous();
+    auto a = table.accessor<double, 2>();
+    std::string csv = header + "\n";
+    char num[32];
+    for (int64_t i = 0; i < table.size(0); ++i) {
+      for (int64_t j = 0; j < table.size(1); ++j) {
+        std::snprintf(num, sizeof num, j ? ",%.8g" : "%.8g", a[i][j]);
+        csv += num;
+      }
+      csv += "\n";
+    }
+    run.write_text("eigenfunctions.csv", csv);
+    run.write_text("config.json", r.to_json(c) + "\n");
   }
   return r;
 }

@@ -174,6 +174,24 @@ awk -v a="$acc" 'BEGIN { exit !(a >= 0.8) }' && ok || bad "ckn stripes: test acc
   --mode supervised --epochs 1 --batch-size 32 --lambdas 0.01 --json >"$TMP/out" 2>"$TMP/err"
 [[ "$(tail -n 1 "$TMP/out")" == *'"supervised_loss":['* ]] && ok || bad "ckn supervised: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
 
+# rkhs eigen (paper 002): one-line errors, a short NeuralEF run and a Nystrom run with the documented keys.
+expect_error eigen-bad-method 'neuralef or nystrom' eigen --method svd --n 64
+expect_error eigen-bad-data 'uniform1d, moons' eigen --data nosuch --n 64
+expect_error eigen-bad-k 'k must be' eigen --n 64 --k 65
+expect_error eigen-bad-kernel 'nosuch' eigen --kernel nosuch --n 64
+"$RKHS" eigen --kernel rbf --data uniform1d --n 128 --k 3 --iterations 50 --seed 1 --out "$TMP/eig" --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[ "$(head -n 1 "$TMP/eig/eigenfunctions.csv")" = "x_1,psi_1,psi_2,psi_3,ref_1,ref_2,ref_3" ] &&
+  [ "$(wc -l <"$TMP/eig/eigenfunctions.csv")" -eq 1001 ] && [ -s "$TMP/eig/config.json" ] && ok || bad "eigen --out files"
+for key in '"eigenvalues":[' '"reference_eigenvalues":[' '"eigenvalue_rel_error":[' '"alignment":[' '"train_seconds":'; do
+  [[ "$last" == *"$key"* ]] && ok || bad "eigen --json lacks $key: $last $(head -c 300 "$TMP/err")"
+done
+"$RKHS" eigen --kernel polynomial --data uniform1d --n 100 --k 7 --method nystrom --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+# The degree-4 polynomial kernel in 1-D has rank 5: pairs 6 and 7 have no reference (null) and a warning says so.
+[[ "$last" == *'"null_pairs":2'* && "$last" == *'null,null]'* ]] && grep -q 'numerically zero' "$TMP/err" && ok ||
+  bad "eigen nystrom polynomial: $last $(head -c 300 "$TMP/err")"
+
 # Distillation and active learning run end to end and report their keys.
 "$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --distill-from mlp --head kernelized --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")

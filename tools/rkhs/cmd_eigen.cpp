@@ -22,9 +22,9 @@ void run(EigenFlags& f) {
   const bool progress = setup_runtime(f.common);
   auto& c = f.config;
   RKHS_CHECK(f.common.device == "cpu", "rkhs eigen runs on the CPU only (--device " + f.common.device + ")");
-  RKHS_CHECK(f.common.out.empty(), "rkhs eigen does not write a run folder yet (--out)");
   c.seed = f.common.seed;
   c.progress = progress;
+  c.out_dir = f.common.out;
   auto r = jobs::run_eigen(c);
   if (!f.common.json || isatty(STDOUT_FILENO)) {
     std::cout << "data     " << r.data_description << "\nkernel   " << r.kernel_spec << "\n"

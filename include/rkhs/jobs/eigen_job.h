@@ -21,6 +21,9 @@ struct EigenConfig {
   int64_t reference_limit = 10000;  // exact reference eigendecomposition up to this N
   uint64_t seed = 0;
   bool progress = true;
+  // Optional run folder: config.json (the JSON) and eigenfunctions.csv (held-out points sorted by their first
+  // coordinate: x_1..x_d, psi_1..psi_k and, with a reference, ref_1..ref_k sign-matched to psi).
+  std::string out_dir;
 };
 
 struct EigenResult {

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Paper 002, Figure 2 and the issue's 1-D targets: NeuralEF (k = 10 separate 3-layer MLPs of width 32, sin/cos
+# units, Adam 1e-3 with a cosine schedule, batch 256, 2000 iterations) and the Nystrom method on the RBF kernel
+# exp(-(x - x')^2 / 2) on U[-2, 2] and the polynomial kernel (x x' + 1.5)^4 on U[-1, 1], against the exact
+# eigendecomposition of the same sample (N <= 10000), evaluated on 1000 held-out points; training time vs N.
+# Resumable. Environment: SEEDS (default "1 2 3"), THREADS (default 2), PARTS (default "accuracy time lr"),
+# OUT (default bench/results/neuralef_1d.jsonl).
+# Summary: python3 bench/summarize_neuralef.py bench/results/neuralef_1d.jsonl
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+OUT=${OUT:-$RESULTS/neuralef_1d.jsonl}
+THREADS=${THREADS:-2}
+for part in ${PARTS:-accuracy time lr}; do
+  case "$part" in
+    accuracy)  # every N of Figure 2 and the target's N = 2048, NeuralEF over seeds, Nystrom once
+      for kernel in rbf polynomial; do
+        for n in 64 512 2048 8192; do
+          for seed in ${SEEDS:-1 2 3}; do
+            record "$OUT" "neuralef-$kernel" eigen --kernel "$kernel" --data uniform1d --n "$n" --k 10 --method neuralef \
+              --seed "$seed" --threads "$THREADS"
+          done
+          record "$OUT" "nystrom-$kernel" eigen --kernel "$kernel" --data uniform1d --n "$n" --k 10 --method nystrom \
+            --seed 1 --threads "$THREADS"
+        done
+      done ;;
+    time)  # beyond the exact reference: NeuralEF's time stays flat, Nystrom's grows cubically
+      for n in 16384 65536; do
+        record "$OUT" neuralef-rbf eigen --kernel rbf --data uniform1d --n "$n" --k 10 --method neuralef --seed 1 \
+          --threads "$THREADS"
+      done
+      record "$OUT" nystrom-rbf eigen --kernel rbf --data uniform1d --n 16384 --k 10 --method nystrom --seed 1 \
+        --threads "$THREADS" ;;
+    lr)  # a larger learning rate (not the paper's) for the small eigenvalues
+      for seed in ${SEEDS:-1 2 3}; do
+        record "$OUT" neuralef-rbf-lr3e-3 eigen --kernel rbf --data uniform1d --n 2048 --k 10 --method neuralef \
+          --lr 0.003 --seed "$seed" --threads "$THREADS"
+      done ;;
+  esac
+done
