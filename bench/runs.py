@@ -36,3 +36,11 @@ def best_per_seed(path):
         if old is None or rec["result"]["validation_accuracy"] > old["result"]["validation_accuracy"]:
             best[key] = rec
     return best
+
+
+def mean_std(xs, digits=4):
+    """"m" for one value, "mean ± std" (sample std) for several, with `digits` decimals."""
+    import statistics
+    if len(xs) == 1:
+        return f"{xs[0]:.{digits}f}"
+    return f"{statistics.mean(xs):.{digits}f} ± {statistics.stdev(xs):.{digits}f}"

@@ -3,11 +3,10 @@
 (mean +- std over seeds), the cross-validated lambda of each seed, the feature dimension and the times (training,
 and end to end: loading, training, scoring the test set).
 Usage: python3 bench/summarize_ckn.py bench/results/ckn_fashion.jsonl"""
-import statistics
 import sys
 from collections import OrderedDict
 
-from runs import read_failed, read_runs
+from runs import mean_std, read_failed, read_runs
 
 NAMES = {
     "5k-ckn-3layer": "CKN 3 layers 64/64/128, sub. 2/2/2, σ 0.6 (5,000 train)",
@@ -23,10 +22,7 @@ NAMES = {
 
 
 def fmt(xs, scale=100, digits=2):
-    xs = [x * scale for x in xs]
-    if len(xs) == 1:
-        return f"{xs[0]:.{digits}f}"
-    return f"{statistics.mean(xs):.{digits}f} ± {statistics.stdev(xs):.{digits}f}"
+    return mean_std([x * scale for x in xs], digits)
 
 
 def main(path):
@@ -40,7 +36,7 @@ def main(path):
         print(f"| {NAMES.get(tag, tag)} | {len(rs)} | {fmt([r['test_accuracy'] for r in rs])} | "
               f"{fmt([r['train_accuracy'] for r in rs])} | {lambdas} | {rs[0]['feature_dim']} | "
               f"{fmt([r['train_seconds'] for r in rs], 1, 1)} | {fmt([r['total_seconds'] for r in rs], 1, 1)} |")
-    for cmd, err in read_failed(path):
+    for cmd, err in read_failed(path).items():
         print(f"\nFAILED: `{cmd}`: {err}")
 
 

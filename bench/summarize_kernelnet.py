@@ -8,18 +8,12 @@ import statistics
 import sys
 from collections import OrderedDict
 
-from runs import read_failed, read_runs
+from runs import mean_std as fmt_mean, read_failed, read_runs
 
 ORDER = ["bias", "autorec-1", "autorec-2", "kernelnet-1", "kernelnet-2", "sparse-fc-1", "sparse-fc-2"]
 NAMES = {"bias": "user+item bias (λ on validation)", "autorec-1": "I-AutoRec (1)", "autorec-2": "I-AutoRec (2)",
          "kernelnet-1": "I-KernelNet (1), tanh, d=50", "kernelnet-2": "I-KernelNet (2), tanh, d=50",
          "sparse-fc-1": "Sparse FC (1), d=5", "sparse-fc-2": "Sparse FC (2), d=5"}
-
-
-def fmt_mean(xs, digits=4):
-    if len(xs) == 1:
-        return f"{xs[0]:.{digits}f}"
-    return f"{statistics.mean(xs):.{digits}f} ± {statistics.stdev(xs):.{digits}f}"
 
 
 def main(path):

@@ -7,7 +7,7 @@ import statistics
 import sys
 from collections import OrderedDict
 
-from runs import read_failed, read_runs
+from runs import mean_std, read_failed, read_runs
 
 
 def mean_col(rows, key, j):
@@ -19,35 +19,31 @@ def fmt(x, spec):
     return "-" if x is None else format(x, spec)
 
 
+def table(groups, key, title):
+    """One row per (tag, N) with a reference: the mean over seeds of result[key][j] for every j."""
+    print(title + "\n")
+    print("| method | N | seeds | " + " | ".join(str(j) for j in range(1, 11)) + " |")
+    print("|---|---|---|" + "---|" * 10)
+    for (tag, n), rows in groups.items():
+        if rows[0].get(key) is None:
+            continue
+        k = len(rows[0]["eigenvalues"])
+        print(f"| {tag} | {n} | {len(rows)} | " + " | ".join(fmt(mean_col(rows, key, j), ".4f") for j in range(k)) + " |")
+
+
 def main(path):
     groups = OrderedDict()
     for rec in read_runs(path):
         r = rec["result"]
         groups.setdefault((rec["tag"], r["n"]), []).append(r)
-    print("### Eigenvalue relative error (mean over seeds), j = 1..10\n")
-    print("| method | N | seeds | " + " | ".join(str(j) for j in range(1, 11)) + " |")
-    print("|---|---|---|" + "---|" * 10)
-    for (tag, n), rows in groups.items():
-        if rows[0].get("eigenvalue_rel_error") is None:
-            continue
-        k = len(rows[0]["eigenvalues"])
-        print(f"| {tag} | {n} | {len(rows)} | " + " | ".join(fmt(mean_col(rows, "eigenvalue_rel_error", j), ".4f") for j in range(k)) + " |")
-    print("\n### Alignment |cos| with the exact eigenfunctions on 1000 held-out points (mean over seeds)\n")
-    print("| method | N | seeds | " + " | ".join(str(j) for j in range(1, 11)) + " |")
-    print("|---|---|---|" + "---|" * 10)
-    for (tag, n), rows in groups.items():
-        if rows[0].get("alignment") is None:
-            continue
-        k = len(rows[0]["eigenvalues"])
-        print(f"| {tag} | {n} | {len(rows)} | " + " | ".join(fmt(mean_col(rows, "alignment", j), ".4f") for j in range(k)) + " |")
+    table(groups, "eigenvalue_rel_error", "### Eigenvalue relative error (mean over seeds), j = 1..10")
+    table(groups, "alignment", "\n### Alignment |cos| with the exact eigenfunctions on 1000 held-out points (mean over seeds)")
     print("\n### Training time (s; NeuralEF: 2000 iterations; Nystrom: kernel matrix + eigendecomposition)\n")
     print("| method | N | seeds | time (s) |")
     print("|---|---|---|---|")
     for (tag, n), rows in groups.items():
-        ts = [r["train_seconds"] for r in rows]
-        t = f"{ts[0]:.2f}" if len(ts) == 1 else f"{statistics.mean(ts):.2f} ± {statistics.stdev(ts):.2f}"
-        print(f"| {tag} | {n} | {len(rows)} | {t} |")
-    for cmd, err in read_failed(path):
+        print(f"| {tag} | {n} | {len(rows)} | {mean_std([r['train_seconds'] for r in rows], 2)} |")
+    for cmd, err in read_failed(path).items():
         print(f"\nFAILED: `{cmd}`: {err}")
 
 
