@@ -51,7 +51,7 @@ LogisticModel fit_logistic(const at::Tensor& raw, const at::Tensor& y, int64_t c
   b.set_requires_grad(true);
   torch::optim::LBFGS opt({w, b}, torch::optim::LBFGSOptions(1.0)
                                       .max_iter(o.max_iterations)
-                                      .history_size(10)
+                                      .history_size(o.history)
                                       .tolerance_grad(o.tolerance)
                                       .tolerance_change(1e-10)
                                       .line_search_fn("strong_wolfe"));

@@ -52,10 +52,10 @@ LayerOptions NetworkOptions::layer(size_t i) const {
   return o;
 }
 
-at::Tensor standardize_images(const at::Tensor& x) {
+at::Tensor standardize_images(const at::Tensor& x, bool centre) {
   RKHS_CHECK(x.dim() >= 2 && x.size(0) > 0, "standardize_images: expected (n, ...) images");
   auto flat = x.reshape({x.size(0), -1});
-  auto centred = flat - flat.mean(1, true);
+  auto centred = centre ? flat - flat.mean(1, true) : flat;
   auto sd = centred.square().mean(1, true).sqrt();
   return torch::where(sd > 1e-8, centred / sd.clamp_min(1e-8), torch::zeros_like(centred)).view(x.sizes());
 }

@@ -116,7 +116,6 @@ CknResult run_baseline(const CknConfig& c, const at::Tensor& images, const at::T
   r.cv_accuracy = clf.cv_accuracy;
   r.train_accuracy = ckn::accuracy(clf.predict(f), y);
   r.test_accuracy = ckn::accuracy(clf.predict(tf), ty);
-  if (!c.out_dir.empty()) train::RunFolder(c.out_dir).write_text("config.json", r.to_json(c) + "\n");
   return r;
 }
 
@@ -142,9 +141,12 @@ CknResult run_ckn(CknConfig c) {
   RKHS_CHECK(c.baseline == "none" || c.baseline == "linear" || c.baseline == "rbf",
              "--baseline must be none, linear or rbf, got '" + c.baseline + "'");
   RKHS_CHECK(c.baseline == "none" || c.load.empty(), "--baseline and --load exclude each other");
+  RKHS_CHECK(c.image_norm == "standardize" || c.image_norm == "scale",
+             "--image-norm must be standardize or scale, got '" + c.image_norm + "'");
   RKHS_CHECK(c.rbf_landmarks >= 1 && c.rbf_gamma >= 0, "--rbf-landmarks must be >= 1 and --rbf-gamma >= 0");
   c.supervised.seed = c.unsupervised.seed = c.logistic.seed = c.seed;
   const auto device = compat::parse_device(c.device);
+  const auto begin = std::chrono::steady_clock::now();
   c.data.standardize = false;  // per-image standardisation below
   c.data.seed = c.seed;
   DataSplit data = load_data(c.data);
@@ -166,15 +168,21 @@ CknResult run_ckn(CknConfig c) {
   RKHS_CHECK(shape.size() == 3, "--data " + c.data.spec + ": the samples are not images; give --image-shape CxHxW");
   r.image_shape = shape;
   const std::vector<int64_t> full = {-1, shape[0], shape[1], shape[2]};
-  auto x = ckn::standardize_images(data.train.x.reshape(full)).to(device);
-  auto tx = ckn::standardize_images(data.test.x.reshape(full)).to(device);
+  const bool centre = c.image_norm == "standardize";
+  auto x = ckn::standardize_images(data.train.x.reshape(full), centre).to(device);
+  auto tx = ckn::standardize_images(data.test.x.reshape(full), centre).to(device);
   const auto y = data.train.y.to(device);
   const auto ty = data.test.y.to(device);
   const int64_t classes = data.train.num_classes;
   r.train_size = x.size(0);
   r.test_size = tx.size(0);
 
-  if (c.baseline != "none") return run_baseline(c, x, y, tx, ty, classes, std::move(r));
+  if (c.baseline != "none") {
+    r = run_baseline(c, x, y, tx, ty, classes, std::move(r));
+    r.total_seconds = since(begin);
+    if (!c.out_dir.empty()) train::RunFolder(c.out_dir).write_text("config.json", r.to_json(c) + "\n");
+    return r;
+  }
   if (!c.load.empty()) c.net = read_saved_options(c.load + "/model.json");
   c.net.in_channels = shape[0];
   torch::manual_seed(c.seed);
@@ -225,6 +233,7 @@ CknResult run_ckn(CknConfig c) {
   r.lambdas = c.logistic.lambdas;
   r.train_accuracy = ckn::accuracy(clf.predict(train_features), y);
   r.test_accuracy = ckn::accuracy(clf.predict(net->extract(tx, c.batch_size, c.progress)), ty);
+  r.total_seconds = since(begin);
 
   if (!c.out_dir.empty()) {
     train::RunFolder run(c.out_dir);
@@ -253,6 +262,7 @@ std::string CknResult::to_json(const CknConfig& c) const {
   j["test_size"] = test_size;
   j["mode"] = c.baseline != "none" ? "baseline" : c.load.empty() ? c.mode : "loaded";
   j["baseline"] = c.baseline;
+  j["image_norm"] = c.image_norm;
   if (c.baseline == "rbf") {
     j["rbf_landmarks"] = c.rbf_landmarks;
     j["rbf_gamma"] = rbf_gamma;
@@ -276,6 +286,7 @@ std::string CknResult::to_json(const CknConfig& c) const {
   j["train_accuracy"] = train_accuracy;
   j["test_accuracy"] = test_accuracy;
   j["train_seconds"] = train_seconds;
+  j["total_seconds"] = total_seconds;
   j["kmeans_seconds"] = kmeans_seconds;
   j["feature_seconds"] = feature_seconds;
   j["classifier_seconds"] = classifier_seconds;

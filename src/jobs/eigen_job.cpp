@@ -13,6 +13,7 @@
 #include "rkhs/data/synthetic.h"
 #include "rkhs/data/transform.h"
 #include "rkhs/error.h"
+#include "rkhs/spectral/nngp.h"
 #include "rkhs/spectral/nystrom.h"
 #include "rkhs/spectral/quality.h"
 #include "rkhs/train/run_folder.h"
@@ -58,10 +59,18 @@ std::tuple<at::Tensor, at::Tensor, std::string> load_points(const EigenConfig& c
   return {train, held, c.data + ": " + std::to_string(c.n) + " training and " + std::to_string(c.heldout) + " held-out points"};
 }
 
-std::string kernel_spec(const std::string& name, const std::string& data) {
-  if (name == "rbf") return data == "uniform1d" ? "rbf:gamma=0.5" : "rbf:gamma=1";
-  if (name == "polynomial") return "polynomial:degree=4,offset=1.5,scale=1";
-  return name;  // a registry spec
+// The named kernels of `rkhs eigen` for points of dimension d, else a registry spec.
+kernels::KernelPtr make_eigen_kernel(const std::string& name, const std::string& data, int64_t d, uint64_t seed) {
+  if (name == "rbf") return kernels::make_kernel(data == "uniform1d" ? "rbf:gamma=0.5" : "rbf:gamma=1");
+  if (name == "polynomial") return kernels::make_kernel("polynomial:degree=4,offset=1.5,scale=1");
+  if (name == "nngp-mlp" || name == "nngp-relu") {
+    spectral::NNGPOptions o;  // 2 hidden ReLU layers, width 16, S = 10000, w ~ N(0, 2 / fan_in), b ~ N(0, 1)
+    o.input_dim = d;
+    o.seed = seed + 104729;
+    if (name == "nngp-relu") return std::make_shared<spectral::NNGPReluKernel>(o);
+    return std::make_shared<spectral::NNGPMonteCarloKernel>(o);
+  }
+  return kernels::make_kernel(name);
 }
 
 }  // namespace
@@ -70,10 +79,10 @@ EigenResult run_eigen(EigenConfig c) {
   RKHS_CHECK(c.method == "neuralef" || c.method == "nystrom", "--method must be neuralef or nystrom, got '" + c.method + "'");
   RKHS_CHECK(c.k >= 1 && c.k <= c.n, "--k must be in [1, --n]");
   EigenResult r;
-  r.kernel_spec = kernel_spec(c.kernel, c.data);
-  const auto kernel = kernels::make_kernel(r.kernel_spec);
   auto [train, held, desc] = load_points(c, c.kernel);
   r.data_description = desc;
+  const auto kernel = make_eigen_kernel(c.kernel, c.data, train.size(1), c.seed);
+  r.kernel_spec = kernel->name();
 
   // The exact reference: eigendecomposition of the same sample, extended to the held-out points (eq. 8).
   std::optional<spectral::NystromEigen> reference;
@@ -97,6 +106,8 @@ EigenResult run_eigen(EigenConfig c) {
     c.net.input_dim = train.size(1);
     c.train.seed = c.seed;
     c.train.progress = c.progress;
+    if (const auto* mc = dynamic_cast<const spectral::NNGPMonteCarloKernel*>(kernel.get()))
+      c.train.kernel_features = mc->features(train.to(torch::kFloat32)) / std::sqrt(double(mc->samples()));  // K = Phi Phi^T
     torch::manual_seed(c.seed);
     spectral::NeuralEF net(c.net);
     auto rep = spectral::train_neuralef(net, kernel, train.to(torch::kFloat32), c.train);

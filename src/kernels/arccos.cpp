@@ -46,6 +46,11 @@ struct ArcCosJ : public torch::autograd::Function<ArcCosJ> {
 
 }  // namespace
 
+at::Tensor arccos_j(const at::Tensor& cosine, int64_t order) {
+  RKHS_CHECK(order == 0 || order == 1, "arccos_j: order must be 0 or 1, got " + std::to_string(order));
+  return ArcCosJ::apply(cosine, order);
+}
+
 ArcCosKernel::ArcCosKernel(int64_t order) : order_(order) {
   RKHS_CHECK(order == 0 || order == 1, "arccos: order must be 0 or 1, got " + std::to_string(order));
 }

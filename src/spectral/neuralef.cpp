@@ -105,7 +105,10 @@ at::Tensor neuralef_output_gradient(const at::Tensor& kmat, const at::Tensor& ps
 
 NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
                               const NeuralEFTrainOptions& o) {
-  RKHS_CHECK(kernel, "NeuralEF: no kernel");
+  const bool features = o.kernel_features.defined();
+  RKHS_CHECK(kernel || features, "NeuralEF: no kernel");
+  RKHS_CHECK(!features || (o.kernel_features.dim() == 2 && o.kernel_features.size(0) == x.size(0)),
+             "NeuralEF: kernel_features must have one row per training point");
   RKHS_CHECK(x.dim() == 2 && x.size(0) >= 2 && x.size(1) == net->options.input_dim,
              "NeuralEF: expected at least 2 training points of dimension " + std::to_string(net->options.input_dim));
   RKHS_CHECK(o.iterations >= 1 && o.batch_size >= 2 && o.lr > 0, "NeuralEF: iterations, batch size and lr must be positive");
@@ -124,14 +127,20 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
       perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(x.device());
       pos = 0;
     }
-    auto xb = x.index({perm.slice(0, pos, pos + bsz)});
+    const auto idx = perm.slice(0, pos, pos + bsz);
+    auto xb = x.index({idx});
     pos += bsz;
     const double lr = 0.5 * o.lr * (1 + std::cos(M_PI * double(it) / double(o.iterations)));
     static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr);
     at::Tensor kb;
     {
       torch::NoGradGuard g;
-      kb = kernel->gram(xb, xb).to(xb.scalar_type());
+      if (features) {
+        auto fb = o.kernel_features.index({idx});
+        kb = fb.mm(fb.t()).to(xb.scalar_type());
+      } else {
+        kb = kernel->gram(xb, xb).to(xb.scalar_type());
+      }
     }
     auto psi = net->forward(xb);
     auto grad = neuralef_output_gradient(kb, psi.detach());
@@ -159,15 +168,21 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   net->eval();
   {
     torch::NoGradGuard g;
-    auto xs = x;
+    auto sel = torch::arange(n, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
     if (n > o.rayleigh_points)
-      xs = x.index({torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, o.rayleigh_points).to(x.device())});
+      sel = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, o.rayleigh_points).to(x.device());
+    auto xs = x.index({sel});
     auto psi = net->forward(xs).to(torch::kFloat64);
     auto xd = xs.to(torch::kFloat64);
     auto num = torch::zeros({k}, torch::kFloat64);
-    for (int64_t i = 0; i < xd.size(0); i += 2048) {
-      auto rows = kernel->gram(xd.slice(0, i, std::min(xd.size(0), i + 2048)), xd);  // (b, m)
-      num += (psi.slice(0, i, i + rows.size(0)) * rows.mm(psi)).sum(0);
+    if (features) {  // psi^T Phi Phi^T psi
+      auto proj = o.kernel_features.index({sel}).to(torch::kFloat64).t().mm(psi);  // (F, k)
+      num = proj.square().sum(0);
+    } else {
+      for (int64_t i = 0; i < xd.size(0); i += 2048) {
+        auto rows = kernel->gram(xd.slice(0, i, std::min(xd.size(0), i + 2048)), xd);  // (b, m)
+        num += (psi.slice(0, i, i + rows.size(0)) * rows.mm(psi)).sum(0);
+      }
     }
     const double m = double(xd.size(0));
     r.eigenvalues = num / (m * psi.square().sum(0));

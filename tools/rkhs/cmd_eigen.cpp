@@ -52,7 +52,9 @@ void register_eigen(CLI::App& app) {
                                  "compared with the exact eigendecomposition of the same sample");
   add_common_flags(*cmd, f->common);
   cmd->add_option("--kernel", c.kernel,
-                  "rbf (exp(-(x-x')^2/2)) | polynomial ((x x' + 1.5)^4) | any registry spec (rkhs kernels)")
+                  "rbf (exp(-(x-x')^2/2)) | polynomial ((x x' + 1.5)^4) | nngp-mlp (NN-GP of a 2-hidden-layer ReLU MLP, Monte "
+                  "Carlo over 10000 networks of width 16) | nngp-relu (its infinite-width limit, analytic) | any "
+                  "registry spec (rkhs kernels)")
       ->capture_default_str()->group("Problem");
   cmd->add_option("--data", c.data, "uniform1d (U[-2,2] for rbf, U[-1,1] for polynomial) | moons | circles | csv:PATH")
       ->capture_default_str()->group("Problem");

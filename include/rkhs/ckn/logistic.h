@@ -17,6 +17,7 @@ struct LogisticOptions {
   std::vector<double> lambdas = {1e-2, 1e-3, 1e-4, 1e-5};  // cross-validated grid (one value: no CV)
   int64_t folds = 3;             // 1: a single hold-out split of a fifth of the data (large sets)
   int64_t max_iterations = 300;  // L-BFGS iterations per fit
+  int64_t history = 10;          // L-BFGS memory
   double tolerance = 1e-6;       // on the gradient's max entry
   uint64_t seed = 0;             // fold assignment
   bool standardize = true;       // fit on per-feature standardised features

@@ -14,6 +14,7 @@ namespace rkhs::jobs {
 struct CknConfig {
   DataRequest data;                 // default fashion-mnist; images are standardised per image, not per feature
   std::string image_shape;          // "CxHxW" for flat data (csv:, libsvm:); empty: the data's own shape
+  std::string image_norm = "standardize";  // per image: "standardize" (minus mean, / std) | "scale" (/ RMS only)
   ckn::NetworkOptions net;          // in_channels is taken from the data
   std::string mode = "unsupervised";  // | "supervised"
   ckn::UnsupervisedOptions unsupervised;
@@ -36,6 +37,7 @@ struct CknConfig {
 struct CknResult {
   double test_accuracy = 0, train_accuracy = 0;
   double train_seconds = 0;         // everything but loading data and scoring the test set
+  double total_seconds = 0;         // end to end: loading, preprocessing, training, scoring the test set
   double kmeans_seconds = 0, supervised_seconds = 0, feature_seconds = 0, classifier_seconds = 0;
   int64_t feature_dim = 0;
   double lambda = 0;

@@ -153,4 +153,9 @@ class SeriesKernel : public Kernel {
   double eps_;
 };
 
+// J_n(theta) as a function of the cosine c (clamped to [-1, 1]): pi - arccos c (n = 0) or
+// sin theta + (pi - theta) c (n = 1), with the closed-form derivative that stays finite at c = +-1 for n = 1
+// (the arc-cosine kernel's building block, also used by the NN-GP recursion of rkhs/spectral/nngp.h).
+at::Tensor arccos_j(const at::Tensor& cosine, int64_t order);
+
 }  // namespace rkhs::kernels

@@ -59,6 +59,9 @@ struct NeuralEFTrainOptions {
   uint64_t seed = 0;
   bool progress = false;
   int64_t rayleigh_points = 10000;  // the final Rayleigh quotient uses at most this many data points
+  // Optional (N, F) features of the training points with K = Phi Phi^T (a Monte Carlo NN-GP kernel,
+  // NNGPMonteCarloKernel::features / sqrt(S)): batches then take rows of Phi instead of calling the kernel.
+  at::Tensor kernel_features;
 };
 
 struct NeuralEFReport {

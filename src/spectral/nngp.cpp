@@ -1,0 +1,94 @@
+#include "rkhs/spectral/nngp.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "rkhs/error.h"
+#include "rkhs/kernels/builtin.h"
+
+namespace rkhs::spectral {
+namespace {
+
+void check(const NNGPOptions& o) {
+  RKHS_CHECK(o.input_dim >= 1 && o.depth >= 1 && o.width >= 1 && o.samples >= 1,
+             "NN-GP: input dimension, depth, width and samples must be >= 1");
+  RKHS_CHECK(o.weight_var > 0 && o.bias_var >= 0, "NN-GP: weight variance must be > 0 and bias variance >= 0");
+}
+
+void check_inputs(const NNGPOptions& o, const at::Tensor& x, const at::Tensor& y) {
+  RKHS_CHECK(x.dim() == 2 && y.dim() == 2 && x.size(1) == o.input_dim && y.size(1) == o.input_dim,
+             "NN-GP kernel: expected inputs (n, " + std::to_string(o.input_dim) + ")");
+}
+
+}  // namespace
+
+NNGPReluKernel::NNGPReluKernel(NNGPOptions o) : o_(o) { check(o_); }
+
+std::string NNGPReluKernel::name() const {
+  std::ostringstream s;
+  s << "nngp-relu:depth=" << o_.depth << ",weight_var=" << o_.weight_var << ",bias_var=" << o_.bias_var;
+  return s.str();
+}
+
+at::Tensor NNGPReluKernel::gram(const at::Tensor& x, const at::Tensor& y) const {
+  check_inputs(o_, x, y);
+  const double d = double(o_.input_dim);
+  auto kxy = o_.bias_var + o_.weight_var * x.mm(y.t()) / d;           // (n, m)
+  auto kxx = o_.bias_var + o_.weight_var * x.square().sum(1) / d;      // (n,)
+  auto kyy = o_.bias_var + o_.weight_var * y.square().sum(1) / d;      // (m,)
+  for (int64_t l = 0; l < o_.depth; ++l) {
+    auto norms = (kxx.unsqueeze(1) * kyy.unsqueeze(0)).clamp_min(1e-300).sqrt();
+    kxy = o_.bias_var + o_.weight_var / (2 * M_PI) * norms * kernels::arccos_j(kxy / norms, 1);
+    // On the diagonal theta = 0 and J_1 = pi: K_{l+1}(x, x) = bias_var + weight_var K_l(x, x) / 2.
+    kxx = o_.bias_var + 0.5 * o_.weight_var * kxx;
+    kyy = o_.bias_var + 0.5 * o_.weight_var * kyy;
+  }
+  return kxy;
+}
+
+NNGPMonteCarloKernel::NNGPMonteCarloKernel(NNGPOptions o) : o_(o) {
+  check(o_);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o_.seed);
+  int64_t in = o_.input_dim;
+  for (int64_t l = 0; l <= o_.depth; ++l) {
+    const int64_t out = l == o_.depth ? 1 : o_.width;
+    weights_.push_back(at::normal(0, std::sqrt(o_.weight_var / double(in)), {o_.samples, in, out}, gen));
+    biases_.push_back(at::normal(0, std::sqrt(o_.bias_var), {o_.samples, 1, out}, gen));
+    in = out;
+  }
+}
+
+std::string NNGPMonteCarloKernel::name() const {
+  std::ostringstream s;
+  s << "nngp-mlp-mc:depth=" << o_.depth << ",width=" << o_.width << ",samples=" << o_.samples
+    << ",weight_var=" << o_.weight_var << ",bias_var=" << o_.bias_var << ",seed=" << o_.seed;
+  return s.str();
+}
+
+at::Tensor NNGPMonteCarloKernel::features(const at::Tensor& x) const {
+  RKHS_CHECK(x.dim() == 2 && x.size(1) == o_.input_dim, "NN-GP kernel: expected inputs (n, " + std::to_string(o_.input_dim) + ")");
+  torch::NoGradGuard g;
+  auto xf = x.to(torch::kFloat32);
+  std::vector<at::Tensor> parts;
+  for (int64_t i = 0; i < xf.size(0); i += 256) {
+    auto xb = xf.slice(0, i, std::min(xf.size(0), i + 256));
+    auto h = xb.unsqueeze(0).expand({o_.samples, xb.size(0), xb.size(1)});
+    for (size_t l = 0; l < weights_.size(); ++l) {
+      h = torch::baddbmm(biases_[l], h, weights_[l]);
+      if (l + 1 < weights_.size()) h = h.relu();
+    }
+    parts.push_back(h.squeeze(2).t());  // (b, S)
+  }
+  return torch::cat(parts).to(x.scalar_type());
+}
+
+at::Tensor NNGPMonteCarloKernel::gram(const at::Tensor& x, const at::Tensor& y) const {
+  check_inputs(o_, x, y);
+  auto gx = features(x);
+  auto gy = x.is_same(y) ? gx : features(y);
+  return gx.mm(gy.t()) / double(o_.samples);
+}
+
+}  // namespace rkhs::spectral
