@@ -26,6 +26,23 @@ void run(EigenFlags& f) {
   c.progress = progress;
   c.out_dir = f.common.out;
   auto r = jobs::run_eigen(c);
+  std::string png;
+  if (!c.out_dir.empty() && c.data == "uniform1d") {
+    // Figure 2's layout: learned eigenfunctions (lines) over the reference ones (dashed), the top min(k, 5).
+    const int64_t show = std::min<int64_t>(c.k, 5);
+    std::string plot = "set datafile separator ','\nset key outside right\nset xlabel 'x'\nset ylabel 'psi_j(x)'\n"
+                       "set title '" + std::string(c.method == "neuralef" ? "NeuralEF" : "Nystrom") +
+                       " eigenfunctions (solid) and the exact ones (dashed), " + r.kernel_spec + "'\nplot ";
+    for (int64_t j = 1; j <= show; ++j) {
+      const std::string file = "'" + c.out_dir + "/eigenfunctions.csv' every ::1";
+      plot += (j > 1 ? ", " : "") + file + " using 1:" + std::to_string(1 + j) + " with lines lw 2 lc " +
+              std::to_string(j) + " title 'psi_" + std::to_string(j) + "'";
+      if (r.has_reference)
+        plot += ", " + file + " using 1:" + std::to_string(1 + c.k + j) + " with lines dt 2 lc " + std::to_string(j) +
+                " notitle";
+    }
+    png = run_gnuplot(c.out_dir, "eigenfunctions", plot + "\n");
+  }
   if (!f.common.json || isatty(STDOUT_FILENO)) {
     std::cout << "data     " << r.data_description << "\nkernel   " << r.kernel_spec << "\n"
               << " j   eigenvalue    reference     rel.error  alignment\n";
@@ -38,6 +55,7 @@ void run(EigenFlags& f) {
       std::cout << "\n";
     }
     std::cout << std::fixed << std::setprecision(2) << "time     " << r.train_seconds << " s (" << c.method << ")\n";
+    if (!png.empty()) std::cout << "plot     " << png << "\n";
   }
   if (f.common.json) std::cout << r.to_json(c) << std::endl;
 }
