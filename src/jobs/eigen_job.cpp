@@ -91,6 +91,7 @@ EigenResult run_eigen(EigenConfig c) {
     reference = spectral::nystrom_eigen(kernel, train, c.k);
     r.reference_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     r.reference_eigenvalues = to_vector(reference->eigenvalues);
+    r.reference_trace = reference->eigenvalues.sum().item<double>();
     r.null_pairs = reference->null_pairs;
     r.has_reference = true;
   }
@@ -114,6 +115,7 @@ EigenResult run_eigen(EigenConfig c) {
     r.train_seconds = rep.train_seconds;
     r.rayleigh_seconds = rep.rayleigh_seconds;
     r.ema_eigenvalues = to_vector(rep.ema_eigenvalues);
+    r.captured_trace = rep.captured_trace;
     eigenvalues = rep.eigenvalues;
     torch::NoGradGuard g;
     psi_held = net->forward(held.to(torch::kFloat32)).to(torch::kFloat64);
@@ -174,9 +176,11 @@ std::string EigenResult::to_json(const EigenConfig& c) const {
     j["batch_size"] = std::min(c.train.batch_size, c.n);
     j["ema_eigenvalues"] = ema_eigenvalues;
     j["rayleigh_seconds"] = rayleigh_seconds;
+    j["captured_trace"] = captured_trace;
   }
   j["eigenvalues"] = eigenvalues;
   j["reference_eigenvalues"] = has_reference ? json(reference_eigenvalues) : json(nullptr);
+  j["reference_trace"] = has_reference ? json(reference_trace) : json(nullptr);
   // NaN entries (numerically zero reference eigenvalues) become null.
   auto nan_to_null = [](const std::vector<double>& v) {
     json a = json::array();

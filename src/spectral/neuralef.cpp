@@ -174,18 +174,24 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
     auto xs = x.index({sel});
     auto psi = net->forward(xs).to(torch::kFloat64);
     auto xd = xs.to(torch::kFloat64);
-    auto num = torch::zeros({k}, torch::kFloat64);
-    if (features) {  // psi^T Phi Phi^T psi
-      auto proj = o.kernel_features.index({sel}).to(torch::kFloat64).t().mm(psi);  // (F, k)
-      num = proj.square().sum(0);
-    } else {
+    // Column j of the result: p_j^T K p_j over the selected points.
+    auto quadratic = [&](const at::Tensor& p) {
+      if (features) {  // p^T Phi Phi^T p
+        return o.kernel_features.index({sel}).to(torch::kFloat64).t().mm(p).square().sum(0);
+      }
+      auto num = torch::zeros({p.size(1)}, torch::kFloat64);
       for (int64_t i = 0; i < xd.size(0); i += 2048) {
         auto rows = kernel->gram(xd.slice(0, i, std::min(xd.size(0), i + 2048)), xd);  // (b, m)
-        num += (psi.slice(0, i, i + rows.size(0)) * rows.mm(psi)).sum(0);
+        num += (p.slice(0, i, i + rows.size(0)) * rows.mm(p)).sum(0);
       }
-    }
+      return num;
+    };
     const double m = double(xd.size(0));
-    r.eigenvalues = num / (m * psi.square().sum(0));
+    r.eigenvalues = quadratic(psi) / (m * psi.square().sum(0));
+    // Ky Fan: for orthonormal q_1..q_k (unit mean square), sum_j q_j^T K q_j / m^2 <= mu_1 + ... + mu_k, with
+    // equality exactly for the top-k eigenspace. A criterion for comparing runs without any reference.
+    auto q = std::get<0>(at::linalg_qr(psi)) * std::sqrt(m);
+    r.captured_trace = (quadratic(q) / (m * m)).sum().item<double>();
   }
   r.rayleigh_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   return r;

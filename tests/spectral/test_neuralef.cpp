@@ -83,3 +83,20 @@ TEST(NeuralEF, RejectsBadInput) {
   x[3][0] = NAN;
   EXPECT_THROW(train_neuralef(net, rkhs::kernels::make_kernel("rbf"), x, NeuralEFTrainOptions{}), rkhs::Error);
 }
+
+TEST(NeuralEF, CapturedTraceIsBoundedByTheTopEigenvalues) {
+  // Ky Fan: any k orthonormal functions capture at most mu_1 + ... + mu_k; a trained run gets close.
+  const auto kernel = rkhs::kernels::make_kernel("rbf:gamma=0.5");
+  auto x = rkhs::data::make_uniform(256, -2, 2, 6).x;
+  NeuralEFOptions o;
+  o.k = 2;
+  torch::manual_seed(7);
+  NeuralEF net(o);
+  NeuralEFTrainOptions t;
+  t.iterations = 300;
+  t.seed = 7;
+  auto rep = train_neuralef(net, kernel, x, t);
+  const double top = nystrom_eigen(kernel, x.to(torch::kFloat64), 2).eigenvalues.sum().item<double>();
+  EXPECT_LE(rep.captured_trace, top * (1 + 1e-9));
+  EXPECT_GT(rep.captured_trace, 0.99 * top);
+}

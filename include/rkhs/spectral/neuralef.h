@@ -67,6 +67,9 @@ struct NeuralEFTrainOptions {
 struct NeuralEFReport {
   at::Tensor ema_eigenvalues;       // (k,) float64, the training EMA
   at::Tensor eigenvalues;           // (k,) float64, Rayleigh quotients psi_j^T K psi_j / (n psi_j^T psi_j) on data
+  // sum_j q_j^T K q_j / n^2 for Q = the learned functions orthonormalised on the same points: at most
+  // mu_1 + ... + mu_k (Ky Fan), equal for the top-k eigenspace, so larger is better without any reference.
+  double captured_trace = 0;
   double train_seconds = 0;         // the iterations only
   double rayleigh_seconds = 0;
 };
