@@ -74,13 +74,6 @@ at::Tensor CKNLayerImpl::nystrom_map() {
   return map;
 }
 
-at::Tensor CKNLayerImpl::patches(const at::Tensor& x) const {
-  const int64_t h = options.patch;
-  // unfold: (B, C h h, H W) with SAME padding; rows in (C, h, h) order, the layout of the filters.
-  auto cols = F::unfold(x, F::UnfoldFuncOptions({h, h}).padding(h / 2));
-  return cols.transpose(1, 2).reshape({-1, cols.size(1)});
-}
-
 at::Tensor CKNLayerImpl::responses(const at::Tensor& x) {
   RKHS_CHECK(x.dim() == 4 && x.size(1) == options.in_channels,
              "CKN layer: expected input (B, " + std::to_string(options.in_channels) + ", H, W), got " +

@@ -40,8 +40,6 @@ class CKNLayerImpl : public torch::nn::Cloneable<CKNLayerImpl> {
   at::Tensor forward(const at::Tensor& x);
   // Steps 1-2 only: (B, p, H, W).
   at::Tensor responses(const at::Tensor& x);
-  // All patches of x as rows: (B H W, C h h) (SAME padding), in the layout of the filters.
-  at::Tensor patches(const at::Tensor& x) const;
   // L = kappa(Z Z^T)^{-1/2} (p, p); in eval mode the cached value (recomputed after set_filters / train()).
   at::Tensor nystrom_map();
   // Replaces the filters (rows normalised to unit norm) and drops the cache.
