@@ -38,7 +38,7 @@ def main(path):
         groups.setdefault((rec["tag"], r["n"]), []).append(r)
     table(groups, "eigenvalue_rel_error", "### Eigenvalue relative error (mean over seeds), j = 1..10")
     table(groups, "alignment", "\n### Alignment |cos| with the exact eigenfunctions on 1000 held-out points (mean over seeds)")
-    print("\n### Training time (s; NeuralEF: 2000 iterations; Nystrom: kernel matrix + eigendecomposition)\n")
+    print("\n### Training time (s; NeuralEF: 2000 iterations unless the tag says otherwise; Nystrom: kernel matrix + eigendecomposition)\n")
     print("| method | N | seeds | time (s) |")
     print("|---|---|---|---|")
     for (tag, n), rows in groups.items():
