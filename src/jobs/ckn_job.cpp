@@ -64,20 +64,29 @@ std::string filter_matrix(const ckn::CKNLayer& layer) {
   return out.str();
 }
 
-ckn::NetworkOptions read_saved_options(const std::string& path) {
+struct SavedDescription {
+  ckn::NetworkOptions net;
+  double lambda = 0;
+  std::string image_norm = "standardize";
+};
+
+SavedDescription read_saved_description(const std::string& path) {
   std::ifstream in(path);
   RKHS_CHECK(in, "--load: cannot read " + path);
   try {
     const json j = json::parse(in);
     const auto& n = j.at("network");
-    ckn::NetworkOptions o;
+    SavedDescription d;
+    d.lambda = j.at("lambda").get<double>();
+    d.image_norm = j.value("image_norm", std::string("standardize"));
+    auto& o = d.net;
     o.in_channels = n.at("in_channels").get<int64_t>();
     o.filters = n.at("filters").get<std::vector<int64_t>>();
     o.patch = n.at("patch").get<std::vector<int64_t>>();
     o.subsample = n.at("subsample").get<std::vector<int64_t>>();
     o.sigma = n.at("sigma").get<std::vector<double>>();
     o.kernel = n.at("kernel").get<std::string>();
-    return o;
+    return d;
   } catch (const json::exception& e) {
     throw Error("--load: " + path + " is not a CKN model description: " + e.what());
   }
@@ -145,6 +154,12 @@ CknResult run_ckn(CknConfig c) {
              "--image-norm must be standardize or scale, got '" + c.image_norm + "'");
   RKHS_CHECK(c.rbf_landmarks >= 1 && c.rbf_gamma >= 0, "--rbf-landmarks must be >= 1 and --rbf-gamma >= 0");
   c.supervised.seed = c.unsupervised.seed = c.logistic.seed = c.seed;
+  SavedDescription saved;
+  if (!c.load.empty()) {  // the saved architecture and preprocessing replace the flags
+    saved = read_saved_description(c.load + "/model.json");
+    c.net = saved.net;
+    c.image_norm = saved.image_norm;
+  }
   const auto device = compat::parse_device(c.device);
   const auto begin = std::chrono::steady_clock::now();
   c.data.standardize = false;  // per-image standardisation below
@@ -183,7 +198,9 @@ CknResult run_ckn(CknConfig c) {
     if (!c.out_dir.empty()) train::RunFolder(c.out_dir).write_text("config.json", r.to_json(c) + "\n");
     return r;
   }
-  if (!c.load.empty()) c.net = read_saved_options(c.load + "/model.json");
+  RKHS_CHECK(c.load.empty() || c.net.in_channels == shape[0],
+             "--load: the model was trained on images with " + std::to_string(c.net.in_channels) +
+                 " channels, the data has " + std::to_string(shape[0]));
   c.net.in_channels = shape[0];
   torch::manual_seed(c.seed);
   ckn::Network net(c.net);
@@ -194,10 +211,10 @@ CknResult run_ckn(CknConfig c) {
   at::Tensor train_features;
   const auto start = std::chrono::steady_clock::now();
   if (!c.load.empty()) {
-    RKHS_CHECK(c.net.in_channels == shape[0], "--load: the model expects other images");
     train::load_weights(c.load + "/model.pt", *model);
     clf.weight = model->weight;
     clf.bias = model->bias;
+    clf.lambda = saved.lambda;
     train_features = net->extract(x, c.batch_size, c.progress);
   } else {
     c.unsupervised.progress = c.progress;
@@ -244,6 +261,7 @@ CknResult run_ckn(CknConfig c) {
     }
     json sidecar = {{"model", "ckn"}, {"network", network_json(c.net)}, {"image_shape", shape},
                     {"classes", classes}, {"feature_dim", r.feature_dim}, {"lambda", clf.lambda},
+                    {"image_norm", c.image_norm},
                     {"torch", compat::torch_version()}};
     run.save_model(*model, sidecar.dump(2) + "\n");
     run.write_text("filters.dat", filter_matrix(net->layer(0)));
