@@ -5,7 +5,7 @@
 # full training set (unsupervised, supervised, baselines). Every classifier's lambda is cross-validated on the
 # training images only (3 folds on 5,000 images, one hold-out fifth on 60,000); the test set is scored once.
 # Resumable (runs already in the JSONL are skipped). Environment: SEEDS (default "1 2 3", the 5,000-image runs),
-# PARTS (default "small full"), THREADS (default 2), OUT (default bench/results/ckn_fashion.jsonl).
+# PARTS (default "small small-supervised full"), THREADS (default 2), OUT (default bench/results/ckn_fashion.jsonl).
 # Summary: python3 bench/summarize_ckn.py bench/results/ckn_fashion.jsonl
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +20,13 @@ full_lambdas=(--lambdas 0.001,0.0001,0.00001,0.000001 --folds 1)
 # The pixel baselines chose the largest lambda of small_lambdas on the first seed: their grid goes one further.
 baseline_small=(--lambdas 1,0.1,0.01,0.001)
 baseline_full=(--lambdas 0.1,0.01,0.001,0.0001 --folds 1)
-for part in ${PARTS:-small full}; do
-  if [ "$part" = small ]; then
+for part in ${PARTS:-small small-supervised full}; do
+  if [ "$part" = small-supervised ]; then
+    for seed in ${SEEDS:-1 2 3}; do
+      record "$OUT" 5k-ckn-3layer-supervised ckn "${common[@]}" --train-size 5000 "${three[@]}" "${small_lambdas[@]}" \
+        --mode supervised --epochs 8 --lr 0.01 --seed "$seed"
+    done
+  elif [ "$part" = small ]; then
     for seed in ${SEEDS:-1 2 3}; do
       record "$OUT" 5k-ckn-3layer ckn "${common[@]}" --train-size 5000 "${three[@]}" "${small_lambdas[@]}" --seed "$seed"
       record "$OUT" 5k-ckn-2layer ckn "${common[@]}" --train-size 5000 "${two[@]}" "${small_lambdas[@]}" --seed "$seed"
