@@ -1,14 +1,17 @@
 // Uses rkhs as a library: a kernel from the registry, the kernelized classification layer as a drop-in head
-// (one SGD step), and one Kernel SGD step on a linear layer (paper 001).
+// (one SGD step), one Kernel SGD step on a linear layer (paper 001), a CKN layer (paper 003) and Nystrom
+// eigenpairs (paper 002). Every check exits with its own non-zero code on failure.
 #include <torch/torch.h>
 
 #include <cmath>
 #include <iostream>
 
+#include <rkhs/ckn/layer.h>
 #include <rkhs/classify/kcl.h>
 #include <rkhs/kernels/kernel.h>
 #include <rkhs/optim/kernel_preconditioner.h>
 #include <rkhs/optim/kernel_sgd.h>
+#include <rkhs/spectral/nystrom.h>
 
 int main() {
   torch::manual_seed(0);
@@ -48,6 +51,19 @@ int main() {
   auto after = torch::cross_entropy_loss(layer->forward(x), labels);
   std::cout << "kernel-sgd loss " << before.item<double>() << " -> " << after.item<double>() << "\n";
   if (!std::isfinite(after.item<double>()) || !(after.item<double>() < before.item<double>())) return 3;
+
+  // CKN layer: 1 -> 4 filters, 3x3 patches, subsampling 2: (2, 1, 7, 7) -> (2, 4, 4, 4).
+  rkhs::ckn::LayerOptions ckn_options;
+  ckn_options.filters = 4;
+  rkhs::ckn::CKNLayer ckn(ckn_options);
+  auto maps = ckn->forward(torch::randn({2, 1, 7, 7}));
+  if (maps.sizes() != torch::IntArrayRef({2, 4, 4, 4}) || !torch::isfinite(maps).all().item<bool>()) return 4;
+
+  // Nystrom eigenpairs of the linear kernel: mu_j = s_j^2 / N for the singular values s of the data.
+  auto pts = torch::randn({50, 3}, torch::kFloat64);
+  auto eig = rkhs::spectral::nystrom_eigen(rkhs::kernels::make_kernel("linear"), pts, 2);
+  auto s = std::get<1>(at::linalg_svd(pts, false));
+  if (!torch::allclose(eig.eigenvalues, s.slice(0, 0, 2).square() / 50.0)) return 5;
   std::cout << "consumer ok\n";
   return 0;
 }
