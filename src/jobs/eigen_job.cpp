@@ -4,12 +4,15 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "rkhs/ckn/logistic.h"
 #include "rkhs/data/csv.h"
+#include "rkhs/data/idx.h"
 #include "rkhs/data/synthetic.h"
 #include "rkhs/data/transform.h"
 #include "rkhs/error.h"
@@ -29,21 +32,59 @@ std::vector<double> to_vector(const at::Tensor& t) {
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
+struct Points {
+  at::Tensor train, held;  // (n, d) and (heldout, d) float64
+  std::string description;
+  // fashion-mnist: the classification sets (float32 pixels in [-1, 1], flattened) and their labels.
+  at::Tensor classify_x, classify_y, test_x, test_y;
+};
+
+// Fashion-MNIST with pixels scaled to [-1, 1] (the reference code's MNIST transform), flattened: the N training
+// images and the first `classify_size` of the same seeded permutation of the training set, the held-out images from
+// a seeded permutation of the test set.
+Points load_fashion_mnist_points(const EigenConfig& c) {
+  auto tr = data::load_fashion_mnist(true), te = data::load_fashion_mnist(false);
+  const int64_t classify = c.classify_size == 0 ? tr.size() : c.classify_size;
+  RKHS_CHECK(c.n <= tr.size() && classify >= 1 && classify <= tr.size(),
+             "--n and --classify-size must be at most the " + std::to_string(tr.size()) + " training images");
+  RKHS_CHECK(c.heldout <= te.size(), "--heldout must be at most the " + std::to_string(te.size()) + " test images");
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(c.seed);
+  const auto ix = torch::TensorOptions().dtype(torch::kLong);
+  auto ptr = torch::randperm(tr.size(), gen, ix), pte = torch::randperm(te.size(), gen, ix);
+  auto xtr = tr.x.reshape({tr.size(), -1}).mul(2).sub_(1), xte = te.x.reshape({te.size(), -1}).mul(2).sub_(1);
+  Points p;
+  p.train = xtr.index({ptr.slice(0, 0, c.n)}).to(torch::kFloat64);
+  p.held = xte.index({pte.slice(0, 0, c.heldout)}).to(torch::kFloat64);
+  p.classify_x = xtr.index({ptr.slice(0, 0, classify)});
+  p.classify_y = tr.y.index({ptr.slice(0, 0, classify)});
+  p.test_x = xte;
+  p.test_y = te.y;
+  p.description = "fashion-mnist (pixels in [-1, 1]): " + std::to_string(c.n) + " training images, " +
+                  std::to_string(c.heldout) + " held-out test images; logistic regression on " +
+                  std::to_string(classify) + " training and " + std::to_string(te.size()) + " test projections";
+  return p;
+}
+
 // Training and held-out points (float64) and a description.
-std::tuple<at::Tensor, at::Tensor, std::string> load_points(const EigenConfig& c, const std::string& kernel) {
+Points load_points(const EigenConfig& c, const std::string& kernel) {
   RKHS_CHECK(c.n >= 2 && c.heldout >= 1, "--n must be >= 2 and --heldout >= 1");
+  if (c.data == "fashion-mnist") return load_fashion_mnist_points(c);
   if (c.data == "uniform1d") {
     // The paper's 1-D settings: U[-2, 2] for the RBF kernel, U[-1, 1] for the polynomial one.
     const double a = kernel == "polynomial" ? 1.0 : 2.0;
     auto train = data::make_uniform(c.n, -a, a, c.seed).x.to(torch::kFloat64);
     auto held = data::make_uniform(c.heldout, -a, a, c.seed + 7919).x.to(torch::kFloat64);
-    return {train, held, "uniform1d: U[-" + std::to_string(a).substr(0, 3) + ", " + std::to_string(a).substr(0, 3) + "]"};
+    Points p;
+    p.train = train;
+    p.held = held;
+    p.description = "uniform1d: U[-" + std::to_string(a).substr(0, 3) + ", " + std::to_string(a).substr(0, 3) + "]";
+    return p;
   }
   data::Dataset all;
   if (c.data == "moons") all = data::make_moons(c.n + c.heldout, 0.1, c.seed);
   else if (c.data == "circles") all = data::make_circles(c.n + c.heldout, 0.05, 0.5, c.seed);
   else if (c.data.rfind("csv:", 0) == 0) all = data::load_csv(c.data.substr(4));
-  else throw Error("--data must be uniform1d, moons, circles or csv:PATH, got '" + c.data + "'");
+  else throw Error("--data must be uniform1d, moons, circles, fashion-mnist or csv:PATH, got '" + c.data + "'");
   auto x = all.x.reshape({all.size(), -1}).to(torch::kFloat64);
   RKHS_CHECK(x.size(0) >= c.n + c.heldout, "--data " + c.data + " has " + std::to_string(x.size(0)) +
                                                 " points, fewer than --n + --heldout = " + std::to_string(c.n + c.heldout));
@@ -56,21 +97,44 @@ std::tuple<at::Tensor, at::Tensor, std::string> load_points(const EigenConfig& c
     train = s.apply(train.to(torch::kFloat32)).to(torch::kFloat64);
     held = s.apply(held.to(torch::kFloat32)).to(torch::kFloat64);
   }
-  return {train, held, c.data + ": " + std::to_string(c.n) + " training and " + std::to_string(c.heldout) + " held-out points"};
+  Points p;
+  p.train = train;
+  p.held = held;
+  p.description = c.data + ": " + std::to_string(c.n) + " training and " + std::to_string(c.heldout) + " held-out points";
+  return p;
 }
 
 // The named kernels of `rkhs eigen` for points of dimension d, else a registry spec.
-kernels::KernelPtr make_eigen_kernel(const std::string& name, const std::string& data, int64_t d, uint64_t seed) {
-  if (name == "rbf") return kernels::make_kernel(data == "uniform1d" ? "rbf:gamma=0.5" : "rbf:gamma=1");
-  if (name == "polynomial") return kernels::make_kernel("polynomial:degree=4,offset=1.5,scale=1");
-  if (name == "nngp-mlp" || name == "nngp-relu") {
-    spectral::NNGPOptions o;  // 2 hidden ReLU layers, width 16, S = 10000, w ~ N(0, 2 / fan_in), b ~ N(0, 1)
+kernels::KernelPtr make_eigen_kernel(const EigenConfig& c, int64_t d) {
+  const std::string& name = c.kernel;
+  const bool images = c.data == "fashion-mnist";
+  // The paper's kernels: 1-D (§4.1) and, on images, its MNIST choices found by grid search (appendix C).
+  if (name == "rbf") return kernels::make_kernel(c.data == "uniform1d" ? "rbf:gamma=0.5" : images ? "rbf:gamma=0.005" : "rbf:gamma=1");
+  if (name == "polynomial")
+    return kernels::make_kernel(images ? "polynomial:degree=10,offset=1,scale=0.001" : "polynomial:degree=4,offset=1.5,scale=1");
+  if (name == "nngp-mlp" || name == "nngp-relu" || name == "nngp-mlp-erf" || name == "nngp-erf") {
+    spectral::NNGPOptions o;  // 2 hidden layers, width 16, S = 10000, w ~ N(0, 2 / fan_in), b ~ N(0, 1)
     o.input_dim = d;
-    o.seed = seed + 104729;
-    if (name == "nngp-relu") return std::make_shared<spectral::NNGPReluKernel>(o);
+    o.seed = c.seed + 104729;
+    o.activation = name == "nngp-mlp" || name == "nngp-relu" ? "relu" : "erf";
+    if (c.mc_samples > 0) o.samples = c.mc_samples;
+    if (name == "nngp-relu" || name == "nngp-erf") return std::make_shared<spectral::NNGPAnalyticKernel>(o);
     return std::make_shared<spectral::NNGPMonteCarloKernel>(o);
   }
+  if (name == "nngp-cnn") {
+    RKHS_CHECK(images, "--kernel nngp-cnn needs images (--data fashion-mnist)");
+    spectral::CNNGPOptions o;  // Conv5-ReLU-MaxPool2-Conv5-ReLU-MaxPool2-Linear-ReLU-Linear, width 16, S = 2000
+    o.seed = c.seed + 104729;
+    if (c.mc_samples > 0) o.samples = c.mc_samples;
+    return std::make_shared<spectral::CNNGPMonteCarloKernel>(o);
+  }
   return kernels::make_kernel(name);
+}
+
+at::Tensor in_blocks(const at::Tensor& x, const std::function<at::Tensor(const at::Tensor&)>& f) {
+  std::vector<at::Tensor> parts;
+  for (int64_t i = 0; i < x.size(0); i += 4096) parts.push_back(f(x.slice(0, i, std::min(x.size(0), i + 4096))));
+  return torch::cat(parts);
 }
 
 }  // namespace
@@ -79,9 +143,11 @@ EigenResult run_eigen(EigenConfig c) {
   RKHS_CHECK(c.method == "neuralef" || c.method == "nystrom", "--method must be neuralef or nystrom, got '" + c.method + "'");
   RKHS_CHECK(c.k >= 1 && c.k <= c.n, "--k must be in [1, --n]");
   EigenResult r;
-  auto [train, held, desc] = load_points(c, c.kernel);
-  r.data_description = desc;
-  const auto kernel = make_eigen_kernel(c.kernel, c.data, train.size(1), c.seed);
+  auto points = load_points(c, c.kernel);
+  const auto& train = points.train;
+  const auto& held = points.held;
+  r.data_description = points.description;
+  const auto kernel = make_eigen_kernel(c, train.size(1));
   r.kernel_spec = kernel->name();
 
   // The exact reference: eigendecomposition of the same sample, extended to the held-out points (eq. 8).
@@ -96,19 +162,24 @@ EigenResult run_eigen(EigenConfig c) {
     r.has_reference = true;
   }
   at::Tensor eigenvalues, psi_held;
+  std::function<at::Tensor(const at::Tensor&)> project;  // (m, d) -> (m, k) float64
   if (c.method == "nystrom") {
     const auto t = std::chrono::steady_clock::now();
     auto nys = reference ? *reference : spectral::nystrom_eigen(kernel, train, c.k);
     r.train_seconds = reference ? r.reference_seconds : std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     eigenvalues = nys.eigenvalues;
-    psi_held = nys(held);
+    project = [nys](const at::Tensor& x) { return nys(x); };
   } else {
     c.net.k = c.k;
     c.net.input_dim = train.size(1);
     c.train.seed = c.seed;
     c.train.progress = c.progress;
-    if (const auto* mc = dynamic_cast<const spectral::NNGPMonteCarloKernel*>(kernel.get()))
-      c.train.kernel_features = mc->features(train.to(torch::kFloat32)) / std::sqrt(double(mc->samples()));  // K = Phi Phi^T
+    if (const auto* mc = dynamic_cast<const spectral::MonteCarloKernel*>(kernel.get())) {
+      const auto t = std::chrono::steady_clock::now();
+      auto phi = reference ? reference->features.to(torch::kFloat32) : mc->features(train);  // the reference's if any
+      c.train.kernel_features = phi / std::sqrt(double(mc->samples()));  // K = Phi Phi^T
+      r.features_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    }
     torch::manual_seed(c.seed);
     spectral::NeuralEF net(c.net);
     auto rep = spectral::train_neuralef(net, kernel, train.to(torch::kFloat32), c.train);
@@ -117,14 +188,34 @@ EigenResult run_eigen(EigenConfig c) {
     r.ema_eigenvalues = to_vector(rep.ema_eigenvalues);
     r.captured_trace = rep.captured_trace;
     eigenvalues = rep.eigenvalues;
-    torch::NoGradGuard g;
-    psi_held = net->forward(held.to(torch::kFloat32)).to(torch::kFloat64);
+    project = [net](const at::Tensor& x) mutable {
+      torch::NoGradGuard g;
+      return net->forward(x.to(torch::kFloat32)).to(torch::kFloat64);
+    };
+  }
+  psi_held = in_blocks(held, project);
+  if (points.classify_x.defined()) {  // Table 1: logistic regression on the k-D projections
+    const auto t = std::chrono::steady_clock::now();
+    auto ztr = in_blocks(points.classify_x, project).to(torch::kFloat32);
+    auto zte = in_blocks(points.test_x, project).to(torch::kFloat32);
+    r.projection_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    RKHS_CHECK(torch::isfinite(ztr).all().item<bool>() && torch::isfinite(zte).all().item<bool>(),
+               "eigen: the projections have NaN or infinite entries");
+    ckn::LogisticOptions lo;
+    lo.seed = c.seed;
+    const auto model = ckn::fit_logistic_cv(ztr, points.classify_y, 10, lo);
+    r.has_classifier = true;
+    r.logistic_lambda = model.lambda;
+    r.logistic_train_accuracy = ckn::accuracy(model.predict(ztr), points.classify_y);
+    r.logistic_test_accuracy = ckn::accuracy(model.predict(zte), points.test_y);
+    r.classify_train_size = ztr.size(0);
+    r.classify_test_size = zte.size(0);
   }
   r.eigenvalues = to_vector(eigenvalues);
   r.orthogonality = spectral::orthogonality_error(psi_held);
   if (reference) {
     r.rel_error = to_vector(spectral::eigenvalue_relative_error(eigenvalues, reference->eigenvalues));
-    r.alignment = to_vector(spectral::alignment(psi_held, (*reference)(held)));
+    r.alignment = to_vector(spectral::alignment(psi_held, in_blocks(held, *reference)));
     // Eigenpairs whose reference eigenvalue is numerically zero have no eigenfunction to compare with: NaN (null).
     for (int64_t j = c.k - r.null_pairs; j < c.k; ++j) r.rel_error[j] = r.alignment[j] = NAN;
   }
@@ -137,7 +228,7 @@ EigenResult run_eigen(EigenConfig c) {
     for (int64_t i = 1; i <= d; ++i) header += (i > 1 ? ",x_" : "x_") + std::to_string(i);
     for (int64_t j = 1; j <= c.k; ++j) header += ",psi_" + std::to_string(j);
     if (reference) {
-      auto ref = (*reference)(held);
+      auto ref = in_blocks(held, *reference);
       auto sign = torch::sign((ref * psi_held).sum(0));
       cols.push_back((ref * torch::where(sign == 0, torch::ones_like(sign), sign)).index({order}));
       for (int64_t j = 1; j <= c.k; ++j) header += ",ref_" + std::to_string(j);
@@ -193,6 +284,16 @@ std::string EigenResult::to_json(const EigenConfig& c) const {
   j["orthogonality"] = orthogonality;
   j["train_seconds"] = train_seconds;
   j["reference_seconds"] = reference_seconds;
+  if (features_seconds > 0) j["features_seconds"] = features_seconds;
+  if (c.mc_samples > 0) j["mc_samples"] = c.mc_samples;
+  if (has_classifier) {
+    j["logistic_train_accuracy"] = logistic_train_accuracy;
+    j["logistic_test_accuracy"] = logistic_test_accuracy;
+    j["logistic_lambda"] = logistic_lambda;
+    j["classify_train_size"] = classify_train_size;
+    j["classify_test_size"] = classify_test_size;
+    j["projection_seconds"] = projection_seconds;
+  }
   return j.dump();
 }
 

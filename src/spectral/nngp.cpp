@@ -15,6 +15,8 @@ void check(const NNGPOptions& o) {
   RKHS_CHECK(o.input_dim >= 1 && o.depth >= 1 && o.width >= 1 && o.samples >= 1,
              "NN-GP: input dimension, depth, width and samples must be >= 1");
   RKHS_CHECK(o.weight_var > 0 && o.bias_var >= 0, "NN-GP: weight variance must be > 0 and bias variance >= 0");
+  RKHS_CHECK(o.activation == "relu" || o.activation == "erf",
+             "NN-GP: activation must be relu or erf, got '" + o.activation + "'");
 }
 
 void check_inputs(const NNGPOptions& o, const at::Tensor& x, const at::Tensor& y) {
@@ -24,26 +26,39 @@ void check_inputs(const NNGPOptions& o, const at::Tensor& x, const at::Tensor& y
 
 }  // namespace
 
-NNGPReluKernel::NNGPReluKernel(NNGPOptions o) : o_(o) { check(o_); }
+at::Tensor MonteCarloKernel::gram(const at::Tensor& x, const at::Tensor& y) const {
+  auto gx = features(x).to(torch::kFloat64);
+  auto gy = x.is_same(y) ? gx : features(y).to(torch::kFloat64);
+  return (gx.mm(gy.t()) / double(samples())).to(x.scalar_type());
+}
 
-std::string NNGPReluKernel::name() const {
+NNGPAnalyticKernel::NNGPAnalyticKernel(NNGPOptions o) : o_(o) { check(o_); }
+
+std::string NNGPAnalyticKernel::name() const {
   std::ostringstream s;
-  s << "nngp-relu:depth=" << o_.depth << ",weight_var=" << o_.weight_var << ",bias_var=" << o_.bias_var;
+  s << "nngp-" << o_.activation << ":depth=" << o_.depth << ",weight_var=" << o_.weight_var << ",bias_var=" << o_.bias_var;
   return s.str();
 }
 
-at::Tensor NNGPReluKernel::gram(const at::Tensor& x, const at::Tensor& y) const {
+at::Tensor NNGPAnalyticKernel::gram(const at::Tensor& x, const at::Tensor& y) const {
   check_inputs(o_, x, y);
-  const double d = double(o_.input_dim);
-  auto kxy = o_.bias_var + o_.weight_var * x.mm(y.t()) / d;           // (n, m)
-  auto kxx = o_.bias_var + o_.weight_var * x.square().sum(1) / d;      // (n,)
-  auto kyy = o_.bias_var + o_.weight_var * y.square().sum(1) / d;      // (m,)
+  const double d = double(o_.input_dim), wv = o_.weight_var, bv = o_.bias_var;
+  auto kxy = bv + wv * x.mm(y.t()) / d;           // (n, m)
+  auto kxx = bv + wv * x.square().sum(1) / d;      // (n,)
+  auto kyy = bv + wv * y.square().sum(1) / d;      // (m,)
   for (int64_t l = 0; l < o_.depth; ++l) {
-    auto norms = (kxx.unsqueeze(1) * kyy.unsqueeze(0)).clamp_min(1e-300).sqrt();
-    kxy = o_.bias_var + o_.weight_var / (2 * M_PI) * norms * kernels::arccos_j(kxy / norms, 1);
-    // On the diagonal theta = 0 and J_1 = pi: K_{l+1}(x, x) = bias_var + weight_var K_l(x, x) / 2.
-    kxx = o_.bias_var + 0.5 * o_.weight_var * kxx;
-    kyy = o_.bias_var + 0.5 * o_.weight_var * kyy;
+    if (o_.activation == "relu") {
+      auto norms = (kxx.unsqueeze(1) * kyy.unsqueeze(0)).clamp_min(1e-300).sqrt();
+      kxy = bv + wv / (2 * M_PI) * norms * kernels::arccos_j(kxy / norms, 1);
+      // On the diagonal theta = 0 and J_1 = pi: K_{l+1}(x, x) = bias_var + weight_var K_l(x, x) / 2.
+      kxx = bv + 0.5 * wv * kxx;
+      kyy = bv + 0.5 * wv * kyy;
+    } else {
+      auto den = ((1 + 2 * kxx).unsqueeze(1) * (1 + 2 * kyy).unsqueeze(0)).sqrt();
+      kxy = bv + wv * (2 / M_PI) * torch::asin((2 * kxy / den).clamp(-1, 1));
+      kxx = bv + wv * (2 / M_PI) * torch::asin(2 * kxx / (1 + 2 * kxx));
+      kyy = bv + wv * (2 / M_PI) * torch::asin(2 * kyy / (1 + 2 * kyy));
+    }
   }
   return kxy;
 }
@@ -62,8 +77,8 @@ NNGPMonteCarloKernel::NNGPMonteCarloKernel(NNGPOptions o) : o_(o) {
 
 std::string NNGPMonteCarloKernel::name() const {
   std::ostringstream s;
-  s << "nngp-mlp-mc:depth=" << o_.depth << ",width=" << o_.width << ",samples=" << o_.samples
-    << ",weight_var=" << o_.weight_var << ",bias_var=" << o_.bias_var << ",seed=" << o_.seed;
+  s << "nngp-mlp-mc:activation=" << o_.activation << ",depth=" << o_.depth << ",width=" << o_.width
+    << ",samples=" << o_.samples << ",weight_var=" << o_.weight_var << ",bias_var=" << o_.bias_var << ",seed=" << o_.seed;
   return s.str();
 }
 
@@ -77,18 +92,11 @@ at::Tensor NNGPMonteCarloKernel::features(const at::Tensor& x) const {
     auto h = xb.unsqueeze(0).expand({o_.samples, xb.size(0), xb.size(1)});
     for (size_t l = 0; l < weights_.size(); ++l) {
       h = torch::baddbmm(biases_[l], h, weights_[l]);
-      if (l + 1 < weights_.size()) h = h.relu();
+      if (l + 1 < weights_.size()) h = o_.activation == "relu" ? h.relu() : h.erf();
     }
     parts.push_back(h.squeeze(2).t());  // (b, S)
   }
-  return torch::cat(parts).to(x.scalar_type());
-}
-
-at::Tensor NNGPMonteCarloKernel::gram(const at::Tensor& x, const at::Tensor& y) const {
-  check_inputs(o_, x, y);
-  auto gx = features(x);
-  auto gy = x.is_same(y) ? gx : features(y);
-  return gx.mm(gy.t()) / double(o_.samples);
+  return torch::cat(parts);
 }
 
 }  // namespace rkhs::spectral

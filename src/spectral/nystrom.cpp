@@ -7,6 +7,7 @@
 
 #include "rkhs/compat.h"
 #include "rkhs/error.h"
+#include "rkhs/spectral/nngp.h"
 #include "rkhs/warn.h"
 
 namespace rkhs::spectral {
@@ -23,7 +24,13 @@ NystromEigen nystrom_eigen(const kernels::KernelPtr& kernel, const at::Tensor& x
   r.kernel = kernel;
   r.points = x.to(torch::kFloat64);
   auto t0 = std::chrono::steady_clock::now();
-  auto kxx = kernel->gram(r.points, r.points);
+  at::Tensor kxx;
+  if (const auto* mc = dynamic_cast<const MonteCarloKernel*>(kernel.get())) {
+    r.features = mc->features(r.points).to(torch::kFloat64);
+    kxx = r.features.mm(r.features.t()) / double(mc->samples());
+  } else {
+    kxx = kernel->gram(r.points, r.points);
+  }
   RKHS_CHECK(torch::isfinite(kxx).all().item<bool>(), "Nystrom: the kernel matrix has NaN or infinite entries");
   kxx = (kxx + kxx.t()) * 0.5;
   auto t1 = std::chrono::steady_clock::now();
@@ -54,8 +61,13 @@ at::Tensor NystromEigen::operator()(const at::Tensor& x) const {
   auto proj = vectors * scale.unsqueeze(0);
   auto xd = x.to(torch::kFloat64);
   std::vector<at::Tensor> parts;
-  for (int64_t i = 0; i < xd.size(0); i += 4096)
-    parts.push_back(kernel->gram(xd.slice(0, i, std::min(xd.size(0), i + 4096)), points).mm(proj));
+  const auto* mc = dynamic_cast<const MonteCarloKernel*>(kernel.get());
+  for (int64_t i = 0; i < xd.size(0); i += 4096) {
+    auto xb = xd.slice(0, i, std::min(xd.size(0), i + 4096));
+    auto kxb = mc && features.defined() ? mc->features(xb).to(torch::kFloat64).mm(features.t()) / double(mc->samples())
+                                        : kernel->gram(xb, points);
+    parts.push_back(kxb.mm(proj));
+  }
   return torch::cat(parts);
 }
 

@@ -55,6 +55,10 @@ void run(EigenFlags& f) {
       std::cout << "\n";
     }
     std::cout << std::fixed << std::setprecision(2) << "time     " << r.train_seconds << " s (" << c.method << ")\n";
+    if (r.has_classifier)
+      std::cout << "logistic regression on the projections: test accuracy " << 100 * r.logistic_test_accuracy
+                << "% (train " << 100 * r.logistic_train_accuracy << "%, " << r.classify_train_size << " training and "
+                << r.classify_test_size << " test images)\n";
     if (!png.empty()) std::cout << "plot     " << png << "\n";
   }
   if (f.common.json) std::cout << r.to_json(c) << std::endl;
@@ -70,16 +74,28 @@ void register_eigen(CLI::App& app) {
                                  "compared with the exact eigendecomposition of the same sample");
   add_common_flags(*cmd, f->common);
   cmd->add_option("--kernel", c.kernel,
-                  "rbf (exp(-(x-x')^2/2)) | polynomial ((x x' + 1.5)^4) | nngp-mlp (NN-GP of a 2-hidden-layer ReLU MLP, Monte "
-                  "Carlo over 10000 networks of width 16) | nngp-relu (its infinite-width limit, analytic) | any "
-                  "registry spec (rkhs kernels)")
+                  "rbf (exp(-(x-x')^2/2); on fashion-mnist exp(-|x-x'|^2/200)) | polynomial ((x x' + 1.5)^4; on "
+                  "fashion-mnist (0.001 x.x' + 1)^10) | nngp-mlp (NN-GP of a 2-hidden-layer ReLU MLP, Monte Carlo over "
+                  "10000 networks of width 16) | nngp-relu (its infinite-width limit, analytic) | nngp-mlp-erf | "
+                  "nngp-erf (the same with erf) | nngp-cnn (CNN-GP kernel, Monte Carlo over 2000 CNNs; fashion-mnist) | "
+                  "any registry spec (rkhs kernels)")
       ->capture_default_str()->group("Problem");
-  cmd->add_option("--data", c.data, "uniform1d (U[-2,2] for rbf, U[-1,1] for polynomial) | moons | circles | csv:PATH")
+  cmd->add_option("--data", c.data,
+                  "uniform1d (U[-2,2] for rbf, U[-1,1] for polynomial) | moons | circles | fashion-mnist (pixels in "
+                  "[-1,1]; held-out points from the test set; adds a logistic regression on the projections) | csv:PATH")
       ->capture_default_str()->group("Problem");
   cmd->add_option("--n", c.n, "Training points")->capture_default_str()->group("Problem");
   cmd->add_option("--heldout", c.heldout, "Held-out points for the alignment")->capture_default_str()->group("Problem");
   cmd->add_option("--k", c.k, "Eigenpairs")->capture_default_str()->group("Problem");
   cmd->add_option("--method", c.method, "neuralef | nystrom")->capture_default_str()->group("Problem");
+  cmd->add_option("--reference-limit", c.reference_limit,
+                  "Compute the exact reference eigendecomposition when N is at most this (0: never)")
+      ->capture_default_str()->group("Problem");
+  cmd->add_option("--mc-samples", c.mc_samples, "Monte Carlo kernels: random networks S (0: 10000 MLPs, 2000 CNNs)")
+      ->capture_default_str()->group("Problem");
+  cmd->add_option("--classify-size", c.classify_size,
+                  "fashion-mnist: training images whose projections train the logistic regression (0: all 60000)")
+      ->capture_default_str()->group("Problem");
   cmd->add_option("--iterations", c.train.iterations, "NeuralEF: Adam iterations (cosine schedule)")
       ->capture_default_str()->group("NeuralEF");
   cmd->add_option("--batch-size", c.train.batch_size, "NeuralEF: batch size (at most N)")->capture_default_str()->group("NeuralEF");
@@ -87,8 +103,12 @@ void register_eigen(CLI::App& app) {
   cmd->add_option("--width", c.net.width, "NeuralEF: hidden units per network")->capture_default_str()->group("NeuralEF");
   cmd->add_option("--hidden-layers", c.net.hidden_layers, "NeuralEF: hidden layers per network")
       ->capture_default_str()->group("NeuralEF");
-  cmd->add_option("--activation", c.net.activation, "NeuralEF: sincos | relu | tanh")->capture_default_str()->group("NeuralEF");
-  cmd->callback([f] { run(*f); });
+  auto* activation = cmd->add_option("--activation", c.net.activation, "NeuralEF: sincos | relu | tanh (fashion-mnist: relu)")
+                          ->capture_default_str()->group("NeuralEF");
+  cmd->callback([f, activation] {
+    if (f->config.data == "fashion-mnist" && activation->count() == 0) f->config.net.activation = "relu";
+    run(*f);
+  });
 }
 
 }  // namespace rkhs::cli

@@ -11,7 +11,7 @@ namespace rkhs::jobs {
 
 struct EigenConfig {
   std::string kernel = "rbf";     // rbf | polynomial (the paper's 1-D kernels on uniform1d) | a registry spec
-  std::string data = "uniform1d";  // uniform1d | moons | circles | csv:PATH
+  std::string data = "uniform1d";  // uniform1d | moons | circles | fashion-mnist | csv:PATH
   int64_t n = 2048;               // training points
   int64_t heldout = 1000;         // held-out points for the alignment
   int64_t k = 10;
@@ -19,6 +19,12 @@ struct EigenConfig {
   spectral::NeuralEFOptions net;    // k and input_dim are filled in
   spectral::NeuralEFTrainOptions train;
   int64_t reference_limit = 10000;  // exact reference eigendecomposition up to this N
+  int64_t mc_samples = 0;           // Monte Carlo kernels: networks S (0 = the paper's: 10000 MLPs, 2000 CNNs)
+  // fashion-mnist (pixels scaled to [-1, 1]): the N training and held-out images come from the training and test
+  // sets; a multinomial logistic regression is fitted on the k-D projections of `classify_size` training images
+  // (0 = all 60000; lambda by 3-fold cross-validation on them) and tested on the projections of all 10000 test
+  // images (Table 1).
+  int64_t classify_size = 0;
   uint64_t seed = 0;
   bool progress = true;
   // Optional run folder: config.json (the JSON) and eigenfunctions.csv (held-out points sorted by their first
@@ -35,7 +41,12 @@ struct EigenResult {
   int64_t null_pairs = 0;          // reference eigenvalues that are numerically zero (rank-deficient kernels)
   double train_seconds = 0;        // NeuralEF iterations, or the Nystrom gram + eigendecomposition
   double reference_seconds = 0, rayleigh_seconds = 0;
+  double features_seconds = 0;     // Monte Carlo kernels: the training points' network outputs (NeuralEF)
   bool has_reference = false;
+  // fashion-mnist: logistic regression on the projections (has_classifier).
+  bool has_classifier = false;
+  double logistic_train_accuracy = 0, logistic_test_accuracy = 0, logistic_lambda = 0, projection_seconds = 0;
+  int64_t classify_train_size = 0, classify_test_size = 0;
   std::string to_json(const EigenConfig& config) const;  // keys: docs/CLI.md
 };
 

@@ -18,12 +18,14 @@ struct NystromEigen {
   at::Tensor points;        // X (N, d), float64
   at::Tensor eigenvalues;   // mu (k,), float64, descending
   at::Tensor vectors;       // U (N, k), float64, unit columns
+  at::Tensor features;      // Monte Carlo kernels (nngp.h): Phi(X) (N, S) float64, so that k(x, X) = Phi(x) Phi(X)^T / S
   int64_t null_pairs = 0;   // trailing eigenpairs with mu_j <= 1e-10 mu_1 (numerically zero): psi_j = 0 there
   double gram_seconds = 0, eigh_seconds = 0;
   // psi(x) for x (m, d): (m, k) float64, in blocks of 4096 rows.
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
+// For a MonteCarloKernel the network outputs of X are computed once and reused for the extension.
 // Throws rkhs::Error for k < 1 or k > N, non-finite kernel values, or N x N above 2^28 entries (2 GiB).
 NystromEigen nystrom_eigen(const kernels::KernelPtr& kernel, const at::Tensor& x, int64_t k);
 

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Paper 002, Table 1 on Fashion-MNIST (pixels in [-1, 1]): a multinomial logistic regression on the 10-D projections
+# given by the top-10 eigenfunctions of a kernel, trained on the projections of all 60,000 training images (lambda by
+# 3-fold CV on them) and tested on the 10,000 test images.
+#   nystrom-polynomial / nystrom-rbf   the paper's baselines: Nystrom on 6,000 random training images with its
+#                                      MNIST kernels (0.001 x.x' + 1)^10 and exp(-|x - x'|^2 / 200)
+#   neuralef-cnngp                     NeuralEF (k = 10 ReLU MLPs 784-256-256-1, Adam 1e-3, cosine, batch 256) on the
+#                                      CNN-GP kernel (Conv5-ReLU-MaxPool2-Conv5-ReLU-MaxPool2-Linear-ReLU-Linear, width
+#                                      16), estimated by Monte Carlo over S = 1000 networks (the paper: 2000) on the
+#                                      same number of training images (6,000; the paper: 60,000, 20,000 iterations)
+#   nystrom-cnngp                      Nystrom on the same Monte Carlo CNN-GP kernel (part "cnngp-nystrom": slow, every
+#                                      projected image needs S network evaluations)
+# Resumable. Environment: SEEDS (default "1"), THREADS (default 2), PARTS (default "baselines neuralef"),
+# ITERATIONS (default 5000), OUT (default bench/results/neuralef_fashion.jsonl).
+# Summary: python3 bench/summarize_neuralef_fashion.py bench/results/neuralef_fashion.jsonl
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+OUT=${OUT:-$RESULTS/neuralef_fashion.jsonl}
+THREADS=${THREADS:-2}
+ITERATIONS=${ITERATIONS:-5000}
+common=(--data fashion-mnist --n 6000 --heldout 1000 --k 10 --threads "$THREADS")
+for part in ${PARTS:-baselines neuralef}; do
+  for seed in ${SEEDS:-1}; do
+    case "$part" in
+      baselines)
+        for kernel in polynomial rbf; do
+          record "$OUT" "nystrom-$kernel" eigen --kernel "$kernel" --method nystrom "${common[@]}" --seed "$seed"
+        done ;;
+      neuralef)
+        record "$OUT" neuralef-cnngp eigen --kernel nngp-cnn --mc-samples 1000 --method neuralef --width 256 \
+          --iterations "$ITERATIONS" "${common[@]}" --seed "$seed" ;;
+      cnngp-nystrom)
+        record "$OUT" nystrom-cnngp eigen --kernel nngp-cnn --mc-samples 1000 --method nystrom "${common[@]}" \
+          --seed "$seed" ;;
+    esac
+  done
+done
