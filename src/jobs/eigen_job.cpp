@@ -19,6 +19,7 @@
 #include "rkhs/spectral/nngp.h"
 #include "rkhs/spectral/nystrom.h"
 #include "rkhs/spectral/quality.h"
+#include "eigen_ntk.h"
 #include "rkhs/train/run_folder.h"
 
 namespace rkhs::jobs {
@@ -35,15 +36,47 @@ std::vector<double> to_vector(const at::Tensor& t) {
 struct Points {
   at::Tensor train, held;  // (n, d) and (heldout, d) float64
   std::string description;
-  // fashion-mnist: the classification sets (float32 pixels in [-1, 1], flattened) and their labels.
-  at::Tensor classify_x, classify_y, test_x, test_y;
+  // fashion-mnist: the classification sets (float32 pixels in [-1, 1], flattened) and their labels, the held-out
+  // labels; --kernel ntk: the two classes' full training set (labels 0/1) instead of classify_x.
+  at::Tensor classify_x, classify_y, test_x, test_y, held_y, ntk_x, ntk_y;
 };
+
+// "a,b" -> two distinct classes in [0, 10).
+std::pair<int64_t, int64_t> parse_two_classes(const std::string& s) {
+  const auto comma = s.find(',');
+  try {
+    RKHS_CHECK(comma != std::string::npos, "");
+    size_t used = 0;
+    const int64_t a = std::stoll(s.substr(0, comma), &used);
+    RKHS_CHECK(used == comma, "");
+    const int64_t b = std::stoll(s.substr(comma + 1), &used);
+    RKHS_CHECK(used == s.size() - comma - 1 && a != b && a >= 0 && b >= 0 && a < 10 && b < 10, "");
+    return {a, b};
+  } catch (const std::exception&) {
+    throw Error("--ntk-classes must be two distinct Fashion-MNIST classes 0..9 like 7,9, got '" + s + "'");
+  }
+}
+
+// The rows of d whose label is a or b, relabelled 0 and 1.
+data::Dataset two_classes(const data::Dataset& d, int64_t a, int64_t b) {
+  auto keep = torch::nonzero(d.y.eq(a).logical_or(d.y.eq(b))).squeeze(1);
+  auto out = d.subset(keep);
+  out.y = out.y.eq(b).to(torch::kLong);
+  out.num_classes = 2;
+  return out;
+}
 
 // Fashion-MNIST with pixels scaled to [-1, 1] (the reference code's MNIST transform), flattened: the N training
 // images and the first `classify_size` of the same seeded permutation of the training set, the held-out images from
 // a seeded permutation of the test set.
 Points load_fashion_mnist_points(const EigenConfig& c) {
   auto tr = data::load_fashion_mnist(true), te = data::load_fashion_mnist(false);
+  const bool ntk = c.kernel == "ntk";
+  if (ntk) {
+    const auto [a, b] = parse_two_classes(c.ntk_classes);
+    tr = two_classes(tr, a, b);
+    te = two_classes(te, a, b);
+  }
   const int64_t classify = c.classify_size == 0 ? tr.size() : c.classify_size;
   RKHS_CHECK(c.n <= tr.size() && classify >= 1 && classify <= tr.size(),
              "--n and --classify-size must be at most the " + std::to_string(tr.size()) + " training images");
@@ -55,10 +88,19 @@ Points load_fashion_mnist_points(const EigenConfig& c) {
   Points p;
   p.train = xtr.index({ptr.slice(0, 0, c.n)}).to(torch::kFloat64);
   p.held = xte.index({pte.slice(0, 0, c.heldout)}).to(torch::kFloat64);
-  p.classify_x = xtr.index({ptr.slice(0, 0, classify)});
-  p.classify_y = tr.y.index({ptr.slice(0, 0, classify)});
+  p.held_y = te.y.index({pte.slice(0, 0, c.heldout)});
   p.test_x = xte;
   p.test_y = te.y;
+  if (ntk) {
+    p.ntk_x = xtr;
+    p.ntk_y = tr.y;
+    p.description = "fashion-mnist classes " + c.ntk_classes + " (pixels in [-1, 1]): " + std::to_string(c.n) +
+                    " of the " + std::to_string(tr.size()) + " training images, " + std::to_string(c.heldout) +
+                    " held-out test images for K-means";
+    return p;
+  }
+  p.classify_x = xtr.index({ptr.slice(0, 0, classify)});
+  p.classify_y = tr.y.index({ptr.slice(0, 0, classify)});
   p.description = "fashion-mnist (pixels in [-1, 1]): " + std::to_string(c.n) + " training images, " +
                   std::to_string(c.heldout) + " held-out test images; logistic regression on " +
                   std::to_string(classify) + " training and " + std::to_string(te.size()) + " test projections";
@@ -128,6 +170,7 @@ kernels::KernelPtr make_eigen_kernel(const EigenConfig& c, int64_t d) {
     if (c.mc_samples > 0) o.samples = c.mc_samples;
     return std::make_shared<spectral::CNNGPMonteCarloKernel>(o);
   }
+  RKHS_CHECK(name != "ntk", "--kernel ntk needs --data fashion-mnist");
   return kernels::make_kernel(name);
 }
 
@@ -147,7 +190,24 @@ EigenResult run_eigen(EigenConfig c) {
   const auto& train = points.train;
   const auto& held = points.held;
   r.data_description = points.description;
-  const auto kernel = make_eigen_kernel(c, train.size(1));
+  kernels::KernelPtr kernel;
+  if (c.kernel == "ntk" && c.data == "fashion-mnist") {
+    spectral::NTKOptions no;
+    no.method = c.ntk_method;
+    no.samples = c.mc_samples > 0 ? c.mc_samples : 4000;
+    no.seed = c.seed + 104729;
+    auto clf = train_ntk_classifier(points.ntk_x, points.ntk_y, points.test_x, points.test_y, c.ntk_epochs, no,
+                                    c.seed, c.progress);
+    r.classifier_test_accuracy = clf.test_accuracy;
+    r.classifier_seconds = clf.train_seconds;
+    r.classifier_parameters = clf.parameters;
+    const auto t = std::chrono::steady_clock::now();
+    clf.kernel->normalise_on(train);  // mean diagonal 1 on the training points; their features are cached
+    r.features_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    kernel = clf.kernel;
+  } else {
+    kernel = make_eigen_kernel(c, train.size(1));
+  }
   r.kernel_spec = kernel->name();
 
   // The exact reference: eigendecomposition of the same sample, extended to the held-out points (eq. 8).
@@ -176,9 +236,9 @@ EigenResult run_eigen(EigenConfig c) {
     c.train.progress = c.progress;
     if (const auto* mc = dynamic_cast<const spectral::MonteCarloKernel*>(kernel.get())) {
       const auto t = std::chrono::steady_clock::now();
-      auto phi = reference ? reference->features.to(torch::kFloat32) : mc->features(train);  // the reference's if any
-      c.train.kernel_features = phi / std::sqrt(double(mc->samples()));  // K = Phi Phi^T
-      r.features_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+      auto phi = reference ? reference->features : mc->features(train);  // the reference's if any
+      c.train.kernel_features = phi.to(torch::kFloat32) / std::sqrt(double(mc->samples()));  // K = Phi Phi^T
+      r.features_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     }
     torch::manual_seed(c.seed);
     spectral::NeuralEF net(c.net);
@@ -194,6 +254,14 @@ EigenResult run_eigen(EigenConfig c) {
     };
   }
   psi_held = in_blocks(held, project);
+  if (points.ntk_x.defined()) {  // §4.2.2: K-means with two clusters on the projections and on the pixels
+    r.has_clusters = true;
+    r.kmeans_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(psi_held, 2, c.seed), points.held_y, 2);
+    r.kmeans_pixels_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(held, 2, c.seed), points.held_y, 2);
+    // Kernel-PCA coordinates psi_j sqrt(mu_j): the feature map of the rank-k approximation K ~ sum_j mu_j psi_j psi_j.
+    auto scaled = psi_held * eigenvalues.to(torch::kFloat64).clamp_min(0).sqrt().unsqueeze(0);
+    r.kmeans_scaled_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(scaled, 2, c.seed), points.held_y, 2);
+  }
   if (points.classify_x.defined()) {  // Table 1: logistic regression on the k-D projections
     const auto t = std::chrono::steady_clock::now();
     auto ztr = in_blocks(points.classify_x, project).to(torch::kFloat32);
@@ -286,6 +354,16 @@ std::string EigenResult::to_json(const EigenConfig& c) const {
   j["reference_seconds"] = reference_seconds;
   if (features_seconds > 0) j["features_seconds"] = features_seconds;
   if (c.mc_samples > 0) j["mc_samples"] = c.mc_samples;
+  if (has_clusters) {
+    j["ntk_classes"] = c.ntk_classes;
+    j["ntk_epochs"] = c.ntk_epochs;
+    j["classifier_test_accuracy"] = classifier_test_accuracy;
+    j["classifier_seconds"] = classifier_seconds;
+    j["classifier_parameters"] = classifier_parameters;
+    j["kmeans_accuracy"] = kmeans_accuracy;
+    j["kmeans_pixels_accuracy"] = kmeans_pixels_accuracy;
+    j["kmeans_scaled_accuracy"] = kmeans_scaled_accuracy;
+  }
   if (has_classifier) {
     j["logistic_train_accuracy"] = logistic_train_accuracy;
     j["logistic_test_accuracy"] = logistic_test_accuracy;

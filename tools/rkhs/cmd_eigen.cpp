@@ -55,6 +55,11 @@ void run(EigenFlags& f) {
       std::cout << "\n";
     }
     std::cout << std::fixed << std::setprecision(2) << "time     " << r.train_seconds << " s (" << c.method << ")\n";
+    if (r.has_clusters)
+      std::cout << "classifier test accuracy " << 100 * r.classifier_test_accuracy << "%; K-means (2 clusters) on the "
+                << "held-out projections " << 100 * r.kmeans_accuracy << "% (scaled by sqrt(mu): "
+                << 100 * r.kmeans_scaled_accuracy << "%), on their pixels "
+                << 100 * r.kmeans_pixels_accuracy << "%\n";
     if (r.has_classifier)
       std::cout << "logistic regression on the projections: test accuracy " << 100 * r.logistic_test_accuracy
                 << "% (train " << 100 * r.logistic_train_accuracy << "%, " << r.classify_train_size << " training and "
@@ -78,6 +83,7 @@ void register_eigen(CLI::App& app) {
                   "fashion-mnist (0.001 x.x' + 1)^10) | nngp-mlp (NN-GP of a 2-hidden-layer ReLU MLP, Monte Carlo over "
                   "10000 networks of width 16) | nngp-relu (its infinite-width limit, analytic) | nngp-mlp-erf | "
                   "nngp-erf (the same with erf) | nngp-cnn (CNN-GP kernel, Monte Carlo over 2000 CNNs; fashion-mnist) | "
+                  "ntk (empirical NTK of a LeNet-5 classifier of two classes, --ntk-classes; fashion-mnist) | "
                   "any registry spec (rkhs kernels)")
       ->capture_default_str()->group("Problem");
   cmd->add_option("--data", c.data,
@@ -92,6 +98,14 @@ void register_eigen(CLI::App& app) {
                   "Compute the exact reference eigendecomposition when N is at most this (0: never)")
       ->capture_default_str()->group("Problem");
   cmd->add_option("--mc-samples", c.mc_samples, "Monte Carlo kernels: random networks S (0: 10000 MLPs, 2000 CNNs)")
+      ->capture_default_str()->group("Problem");
+  cmd->add_option("--ntk-classes", c.ntk_classes, "--kernel ntk: the two Fashion-MNIST classes of the classifier")
+      ->capture_default_str()->group("Problem");
+  cmd->add_option("--ntk-epochs", c.ntk_epochs, "--kernel ntk: the classifier's training epochs")
+      ->capture_default_str()->group("Problem");
+  cmd->add_option("--ntk-method", c.ntk_method,
+                  "--kernel ntk: finite-differences (eq. 20, --mc-samples Rademacher directions, default 4000) | "
+                  "jacobian (exact per-example Jacobians)")
       ->capture_default_str()->group("Problem");
   cmd->add_option("--classify-size", c.classify_size,
                   "fashion-mnist: training images whose projections train the logistic regression (0: all 60000)")

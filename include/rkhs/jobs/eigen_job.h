@@ -25,6 +25,13 @@ struct EigenConfig {
   // (0 = all 60000; lambda by 3-fold cross-validation on them) and tested on the projections of all 10000 test
   // images (Table 1).
   int64_t classify_size = 0;
+  // --kernel ntk (fashion-mnist only): the empirical NTK of a LeNet-5 binary classifier trained for `ntk_epochs` on
+  // the two `ntk_classes`; N training and the held-out images come from those classes, and K-means with 2
+  // clusters on the held-out projections (and on their pixels) gives a cluster accuracy. mc_samples: the number of
+  // Rademacher directions (0: 4000).
+  std::string ntk_classes = "7,9";
+  int64_t ntk_epochs = 3;
+  std::string ntk_method = "finite-differences";  // | "jacobian"
   uint64_t seed = 0;
   bool progress = true;
   // Optional run folder: config.json (the JSON) and eigenfunctions.csv (held-out points sorted by their first
@@ -47,6 +54,10 @@ struct EigenResult {
   bool has_classifier = false;
   double logistic_train_accuracy = 0, logistic_test_accuracy = 0, logistic_lambda = 0, projection_seconds = 0;
   int64_t classify_train_size = 0, classify_test_size = 0;
+  // --kernel ntk: the classifier and K-means on the held-out projections and pixels (has_clusters).
+  bool has_clusters = false;
+  double kmeans_accuracy = 0, kmeans_scaled_accuracy = 0, kmeans_pixels_accuracy = 0, classifier_test_accuracy = 0, classifier_seconds = 0;
+  int64_t classifier_parameters = 0;
   std::string to_json(const EigenConfig& config) const;  // keys: docs/CLI.md
 };
 

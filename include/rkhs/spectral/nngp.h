@@ -29,7 +29,7 @@ namespace rkhs::spectral {
 // g(y, theta_s) = Phi(x) Phi(y)^T / S with Phi(x) = [g(x, theta_1) .. g(x, theta_S)].
 class MonteCarloKernel : public kernels::Kernel {
  public:
-  // (n, ...) inputs -> (n, S) float32 network outputs, no gradient, in blocks of rows.
+  // (n, ...) inputs -> (n, S) network outputs (float32, or float64 for the NTK), no gradient, in blocks of rows.
   virtual at::Tensor features(const at::Tensor& x) const = 0;
   virtual int64_t samples() const = 0;
   // (n, ...) x (m, ...) -> (n, m), no gradient (the kernel is an estimate), in the inputs' dtype.

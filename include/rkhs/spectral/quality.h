@@ -12,4 +12,12 @@ at::Tensor alignment(const at::Tensor& a, const at::Tensor& b);
 // ||Psi^T Psi / m - I||_F for Psi (m, k): 0 for orthonormal eigenfunctions (unit mean square).
 double orthogonality_error(const at::Tensor& psi);
 
+// K-means (Lloyd's algorithm, k-means++ seeding, the best of `restarts` runs by inertia) of the rows of x (m, d)
+// into `clusters` groups: (m,) int64 cluster indices.
+at::Tensor kmeans_labels(const at::Tensor& x, int64_t clusters, uint64_t seed, int64_t restarts = 10,
+                         int64_t iterations = 300);
+// Cluster accuracy: the fraction of points whose cluster, mapped to classes by the best one-to-one matching,
+// equals their label (labels in [0, C), clusters in [0, C), C <= 8: every matching is tried).
+double cluster_accuracy(const at::Tensor& clusters, const at::Tensor& labels, int64_t classes);
+
 }  // namespace rkhs::spectral

@@ -1,0 +1,27 @@
+#pragma once
+// rkhs eigen --kernel ntk (internal to the eigen job): the binary classifier whose empirical NTK is decomposed
+// (paper 002 §4.2.2, on two Fashion-MNIST classes instead of CIFAR-10's airplane and automobile).
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "rkhs/spectral/ntk.h"
+
+namespace rkhs::jobs {
+
+struct NTKClassifier {
+  std::shared_ptr<spectral::NTKKernel> kernel;  // of the trained network's logit, float64 parameters
+  double test_accuracy = 0;
+  double train_seconds = 0;
+  int64_t parameters = 0;
+};
+
+// Trains LeNet-5 (no BatchNorm, so nothing to fold) with a one-logit head by Adam (lr 1e-3, batch 128, `epochs`
+// passes, logistic loss) on x (n, 784) in [-1, 1] with labels y in {0, 1}, measures its test accuracy, and returns
+// the NTK of its logit (parameters converted to float64 for the finite differences).
+NTKClassifier train_ntk_classifier(const at::Tensor& x, const at::Tensor& y, const at::Tensor& test_x,
+                                   const at::Tensor& test_y, int64_t epochs, const spectral::NTKOptions& options,
+                                   uint64_t seed, bool progress);
+
+}  // namespace rkhs::jobs
