@@ -232,6 +232,10 @@ EigenResult run_eigen(EigenConfig c) {
   } else {
     c.net.k = c.k;
     c.net.input_dim = train.size(1);
+    if (c.net.architecture == "cnn") {
+      RKHS_CHECK(c.data == "fashion-mnist", "--arch cnn needs images (--data fashion-mnist)");
+      c.net.image_shape = {1, 28, 28};
+    }
     c.train.seed = c.seed;
     c.train.progress = c.progress;
     if (const auto* mc = dynamic_cast<const spectral::MonteCarloKernel*>(kernel.get())) {
@@ -313,6 +317,24 @@ EigenResult run_eigen(EigenConfig c) {
       csv += "\n";
     }
     run.write_text("eigenfunctions.csv", csv);
+    if (points.held_y.defined()) {  // labelled held-out points: label, psi_1..psi_k (Figure 8's 3-D projections)
+      std::string proj = "label";
+      for (int64_t j = 1; j <= c.k; ++j) proj += ",psi_" + std::to_string(j);
+      proj += "\n";
+      auto pa = psi_held.contiguous();
+      auto pv = pa.accessor<double, 2>();
+      auto yc = points.held_y.to(torch::kLong).contiguous();
+      auto ya = yc.accessor<int64_t, 1>();
+      for (int64_t i = 0; i < pa.size(0); ++i) {
+        proj += std::to_string(ya[i]);
+        for (int64_t j = 0; j < c.k; ++j) {
+          std::snprintf(num, sizeof num, ",%.6g", pv[i][j]);
+          proj += num;
+        }
+        proj += "\n";
+      }
+      run.write_text("projections.csv", proj);
+    }
     run.write_text("config.json", r.to_json(c) + "\n");
   }
   return r;

@@ -6,20 +6,13 @@
 
 #include "rkhs/error.h"
 #include "rkhs/spectral/nngp.h"
+#include "pooling.h"
 
 namespace rkhs::spectral {
 namespace {
 
 constexpr int64_t kGroup = 32;   // networks evaluated together (grouped convolutions)
 constexpr int64_t kRows = 64;    // images per block (conv1 output: kRows x kGroup x width x H x W floats)
-
-// 2x2 max-pooling with stride 2 (floor) as the maximum of four strided views, then ReLU (they commute): about four
-// times faster than max_pool2d on these wide NCHW tensors.
-at::Tensor pool_relu(const at::Tensor& h) {
-  const int64_t ho = 2 * (h.size(2) / 2), wo = 2 * (h.size(3) / 2);
-  auto at = [&](int64_t i, int64_t j) { return h.slice(2, i, ho, 2).slice(3, j, wo, 2); };
-  return torch::max(torch::max(at(0, 0), at(0, 1)), torch::max(at(1, 0), at(1, 1))).relu_();
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "rkhs/error.h"
 #include "rkhs/train/progress.h"
+#include "pooling.h"
 
 namespace rkhs::spectral {
 
@@ -17,6 +18,16 @@ NeuralEFImpl::NeuralEFImpl(NeuralEFOptions o) : options(std::move(o)) {
              "NeuralEF: activation must be sincos, relu or tanh, got '" + options.activation + "'");
   RKHS_CHECK(options.activation != "sincos" || options.width % 2 == 0, "NeuralEF: sincos needs an even width");
   RKHS_CHECK(options.momentum >= 0 && options.momentum < 1, "NeuralEF: momentum must be in [0, 1)");
+  RKHS_CHECK(options.architecture == "mlp" || options.architecture == "cnn",
+             "NeuralEF: architecture must be mlp or cnn, got '" + options.architecture + "'");
+  if (options.architecture == "cnn") {
+    const auto& s = options.image_shape;
+    RKHS_CHECK(s.size() == 3 && s[0] >= 1 && s[0] * s[1] * s[2] == options.input_dim,
+               "NeuralEF: the cnn architecture needs an image shape C x H x W matching the input dimension");
+    RKHS_CHECK(s[1] / 2 - 2 >= 2 && s[2] / 2 - 2 >= 2, "NeuralEF: images too small for the cnn architecture");
+    RKHS_CHECK(options.channels.size() == 2 && options.channels[0] >= 1 && options.channels[1] >= 1,
+               "NeuralEF: the cnn architecture needs two channel counts");
+  }
   reset();
 }
 
@@ -24,9 +35,20 @@ void NeuralEFImpl::reset() {
   weights.clear();
   biases.clear();
   const int64_t k = options.k;
-  int64_t in = options.input_dim;
-  for (int64_t l = 0; l <= options.hidden_layers; ++l) {
-    const int64_t out = l == options.hidden_layers ? 1 : options.width;
+  int64_t in = options.input_dim, layers = options.hidden_layers;
+  if (options.architecture == "cnn") {
+    const int64_t c = options.image_shape[0], c1 = options.channels[0], c2 = options.channels[1];
+    conv1 = register_parameter("conv1", torch::randn({k * c1, c, 3, 3}) * std::sqrt(2.0 / double(c * 9)));
+    conv1_bias = register_parameter("conv1_bias", torch::zeros({k * c1}));
+    conv2 = register_parameter("conv2", torch::randn({k * c2, c1, 3, 3}) * std::sqrt(2.0 / double(c1 * 9)));
+    conv2_bias = register_parameter("conv2_bias", torch::zeros({k * c2}));
+    bn1 = register_module("bn1", torch::nn::BatchNorm2d(k * c1));
+    bn2 = register_module("bn2", torch::nn::BatchNorm2d(k * c2));
+    in = c2 * ((options.image_shape[1] / 2 - 2) / 2) * ((options.image_shape[2] / 2 - 2) / 2);
+    layers = 1;
+  }
+  for (int64_t l = 0; l <= layers; ++l) {
+    const int64_t out = l == layers ? 1 : options.width;
     weights.push_back(register_parameter("w" + std::to_string(l), torch::randn({k, in, out}) * std::sqrt(2.0 / double(in))));
     biases.push_back(register_parameter("b" + std::to_string(l), torch::zeros({k, 1, out})));
     in = out;
@@ -40,11 +62,24 @@ at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
   RKHS_CHECK(x.dim() == 2 && x.size(1) == options.input_dim,
              "NeuralEF: expected inputs (B, " + std::to_string(options.input_dim) + ")");
   // (k, B, d): the same batch for every network.
-  auto h = x.unsqueeze(0).expand({options.k, x.size(0), x.size(1)});
+  at::Tensor h;
+  const bool cnn = options.architecture == "cnn";
+  if (cnn) {
+    const auto& s = options.image_shape;
+    auto img = x.reshape({x.size(0), s[0], s[1], s[2]});
+    auto c = pool_relu(bn1->forward(torch::conv2d(img, conv1, conv1_bias, 1, 1)));
+    c = pool_relu(bn2->forward(torch::conv2d(c, conv2, conv2_bias, at::IntArrayRef{1}, at::IntArrayRef{0},
+                                             at::IntArrayRef{1}, options.k)));  // (B, k * c2, h, w)
+    h = c.reshape({x.size(0), options.k, -1}).transpose(0, 1);                  // (k, B, F)
+  } else {
+    h = x.unsqueeze(0).expand({options.k, x.size(0), x.size(1)});
+  }
   for (size_t l = 0; l < weights.size(); ++l) {
     h = torch::baddbmm(biases[l], h, weights[l]);
     if (l + 1 == weights.size()) break;
-    if (options.activation == "sincos") {
+    if (cnn) {
+      h = h.relu();
+    } else if (options.activation == "sincos") {
       const int64_t half = options.width / 2;
       h = torch::cat({h.slice(2, 0, half).sin(), h.slice(2, half).cos()}, 2);
     } else if (options.activation == "relu") {
@@ -113,7 +148,7 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
              "NeuralEF: expected at least 2 training points of dimension " + std::to_string(net->options.input_dim));
   RKHS_CHECK(o.iterations >= 1 && o.batch_size >= 2 && o.lr > 0, "NeuralEF: iterations, batch size and lr must be positive");
   RKHS_CHECK(torch::isfinite(x).all().item<bool>(), "NeuralEF: the training points have NaN or infinite entries");
-  const int64_t n = x.size(0), bsz = std::min(o.batch_size, n), k = net->options.k;
+  const int64_t n = x.size(0), bsz = std::min(o.batch_size, n);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(o.lr));
   net->train();

@@ -100,3 +100,56 @@ TEST(NeuralEF, CapturedTraceIsBoundedByTheTopEigenvalues) {
   EXPECT_LE(rep.captured_trace, top * (1 + 1e-9));
   EXPECT_GT(rep.captured_trace, 0.99 * top);
 }
+
+TEST(NeuralEF, CnnNetworksAreSeparate) {
+  // k CNNs evaluated together: network 0's parameters move column 0 only.
+  NeuralEFOptions o;
+  o.k = 3;
+  o.input_dim = 64;
+  o.architecture = "cnn";
+  o.image_shape = {1, 8, 8};
+  o.channels = {2, 3};
+  o.width = 8;
+  torch::manual_seed(8);
+  NeuralEF net(o);
+  ASSERT_EQ(net->weights[0].sizes(), (std::vector<int64_t>{3, 3 * 1 * 1, 8}));  // 8 -> 4 -> 2 -> 1
+  net->eval();
+  auto x = torch::randn({5, 64});
+  torch::NoGradGuard g;
+  auto before = net->forward(x);
+  net->conv1.slice(0, 0, 2).add_(0.5);  // network 0's first-layer channels
+  net->conv2.slice(0, 0, 3).mul_(1.5);  // and its second-layer ones
+  auto after = net->forward(x);
+  EXPECT_FALSE(torch::allclose(before.select(1, 0), after.select(1, 0)));
+  EXPECT_TRUE(torch::equal(before.slice(1, 1), after.slice(1, 1)));
+  NeuralEFOptions bad = o;
+  bad.image_shape = {1, 8, 7};
+  EXPECT_THROW(NeuralEF{bad}, rkhs::Error);
+}
+
+TEST(NeuralEF, CnnRunRecoversTheTopEigenpairOfALinearImageKernel) {
+  // Images whose pixels are a random multiple of a fixed pattern plus small noise: the linear kernel's top
+  // eigenfunction is (up to sign) the coefficient of the pattern.
+  torch::manual_seed(9);
+  auto pattern = torch::randn({1, 64});
+  auto x = torch::randn({512, 1}).mm(pattern) + 0.05 * torch::randn({512, 64});
+  const auto kernel = rkhs::kernels::make_kernel("linear");
+  auto ref = nystrom_eigen(kernel, x.to(torch::kFloat64), 1);
+  NeuralEFOptions o;
+  o.k = 1;
+  o.input_dim = 64;
+  o.architecture = "cnn";
+  o.image_shape = {1, 8, 8};
+  o.channels = {4, 4};
+  o.width = 16;
+  NeuralEF net(o);
+  NeuralEFTrainOptions t;
+  t.iterations = 400;
+  t.batch_size = 128;
+  t.seed = 9;
+  auto rep = train_neuralef(net, kernel, x, t);
+  EXPECT_LT(eigenvalue_relative_error(rep.eigenvalues, ref.eigenvalues).item<double>(), 0.05);
+  torch::NoGradGuard g;
+  auto held = torch::randn({200, 1}).mm(pattern) + 0.05 * torch::randn({200, 64});
+  EXPECT_GT(alignment(net->forward(held).to(torch::kFloat64), ref(held.to(torch::kFloat64))).item<double>(), 0.95);
+}

@@ -43,6 +43,17 @@ void run(EigenFlags& f) {
     }
     png = run_gnuplot(c.out_dir, "eigenfunctions", plot + "\n");
   }
+  if (!c.out_dir.empty() && c.data == "fashion-mnist" && c.k >= 3) {
+    // Figure 8's layout: the held-out images projected on the top three eigenfunctions, coloured by class.
+    png = run_gnuplot(c.out_dir, "projections",
+                      "set datafile separator ','\nset xlabel 'psi_1'\nset ylabel 'psi_2'\nset zlabel 'psi_3'\n"
+                      "set ticslevel 0\nset view 60, 30\nset cbrange [-0.5:9.5]\nset cbtics 0, 1, 9\n"
+                      "set cblabel 'class'\nset palette maxcolors 10\nset palette defined (0 '#1f77b4', 1 '#ff7f0e', "
+                      "2 '#2ca02c', 3 '#d62728', 4 '#9467bd', 5 '#8c564b', 6 '#e377c2', 7 '#7f7f7f', 8 '#bcbd22', "
+                      "9 '#17becf')\nset title 'Held-out images on the top three eigenfunctions (" + c.method +
+                      ", --kernel " + c.kernel + ")'\nsplot '" + c.out_dir +
+                      "/projections.csv' every ::1 using 2:3:4:1 with points pt 7 ps 0.5 palette notitle\n");
+  }
   if (!f.common.json || isatty(STDOUT_FILENO)) {
     std::cout << "data     " << r.data_description << "\nkernel   " << r.kernel_spec << "\n"
               << " j   eigenvalue    reference     rel.error  alignment\n";
@@ -117,6 +128,11 @@ void register_eigen(CLI::App& app) {
   cmd->add_option("--width", c.net.width, "NeuralEF: hidden units per network")->capture_default_str()->group("NeuralEF");
   cmd->add_option("--hidden-layers", c.net.hidden_layers, "NeuralEF: hidden layers per network")
       ->capture_default_str()->group("NeuralEF");
+  cmd->add_option("--arch", c.net.architecture,
+                  "NeuralEF: mlp | cnn (images: Conv3-BN-ReLU-MaxPool2-Conv3-BN-ReLU-MaxPool2-Linear(--width)-ReLU-Linear)")
+      ->capture_default_str()->group("NeuralEF");
+  cmd->add_option("--channels", c.net.channels, "NeuralEF --arch cnn: the two convolutions' channels")
+      ->delimiter(',')->expected(2)->capture_default_str()->group("NeuralEF");
   auto* activation = cmd->add_option("--activation", c.net.activation, "NeuralEF: sincos | relu | tanh (fashion-mnist: relu)")
                           ->capture_default_str()->group("NeuralEF");
   cmd->callback([f, activation] {

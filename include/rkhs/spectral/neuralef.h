@@ -7,9 +7,11 @@
 //   gradient (eq. 18)    dl/dpsi_j = -(2/B^2) (K psi_j - sum_{i<j} (R_ij / R_ii) K psi_i),  R = Psi^T K Psi,
 //                        computed in closed form without autograd and back-propagated into the networks.
 //   eigenvalues          EMA (0.9 old, 0.1 new) of diag(R) / B^2, and a final Rayleigh quotient on the data.
-// The k networks are separate, as in the paper, but evaluated together with batched matrix products.
+// The k networks are separate, as in the paper, but evaluated together with batched matrix products (MLPs) or
+// one convolution plus one grouped convolution per layer (CNNs).
 #include <ATen/core/Tensor.h>
 #include <torch/nn/cloneable.h>
+#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
@@ -27,6 +29,12 @@ struct NeuralEFOptions {
   int64_t hidden_layers = 2;       // linear layers = hidden_layers + 1 (the paper's 3-layer MLPs)
   std::string activation = "sincos";  // "sincos" (half sin, half cos units, the paper's 1-D choice) | "relu" | "tanh"
   double momentum = 0.9;           // EMA of the L2BN norms and of the eigenvalues
+  // "mlp" | "cnn": for images (input_dim = C*H*W, image_shape {C, H, W}) each network is Conv3(SAME)-BN-ReLU-
+  // MaxPool2-Conv3(VALID)-BN-ReLU-MaxPool2-Linear(width)-ReLU-Linear(1), the reference code's MNIST architecture
+  // (there with 32/64 channels and width 128); hidden_layers and activation apply to the MLP only.
+  std::string architecture = "mlp";
+  std::vector<int64_t> image_shape;
+  std::vector<int64_t> channels = {8, 16};
 };
 
 class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
@@ -40,6 +48,11 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
 
   NeuralEFOptions options;
   std::vector<at::Tensor> weights, biases;  // layer l: (k, in, out), (k, 1, out); weights N(0, 2 / fan_in), bias 0
+  // cnn: the two convolutions of all k networks, (k * c1, C, 3, 3) and (k * c2, c1, 3, 3) (grouped by network),
+  // their biases and BatchNorms over k * c channels (per channel, so per network); weights/biases are the two linear
+  // layers.
+  at::Tensor conv1, conv1_bias, conv2, conv2_bias;
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
   at::Tensor norm_ema;                      // (k,) buffer, EMA of the L2BN norms
   at::Tensor eigenvalues;                   // (k,) buffer, EMA of the eigenvalue estimates
   at::Tensor initialised;                   // scalar buffer: 0 until the first training batch set norm_ema
