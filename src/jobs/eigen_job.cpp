@@ -18,6 +18,7 @@
 #include "rkhs/error.h"
 #include "rkhs/spectral/nngp.h"
 #include "rkhs/spectral/nystrom.h"
+#include "rkhs/spectral/laplace.h"
 #include "rkhs/spectral/quality.h"
 #include "eigen_ntk.h"
 #include "rkhs/train/run_folder.h"
@@ -38,7 +39,7 @@ struct Points {
   std::string description;
   // fashion-mnist: the classification sets (float32 pixels in [-1, 1], flattened) and their labels, the held-out
   // labels; --kernel ntk: the two classes' full training set (labels 0/1) instead of classify_x.
-  at::Tensor classify_x, classify_y, test_x, test_y, held_y, ntk_x, ntk_y;
+  at::Tensor classify_x, classify_y, test_x, test_y, held_y, ntk_x, ntk_y, ood_x;
 };
 
 // "a,b" -> two distinct classes in [0, 10).
@@ -72,8 +73,11 @@ data::Dataset two_classes(const data::Dataset& d, int64_t a, int64_t b) {
 Points load_fashion_mnist_points(const EigenConfig& c) {
   auto tr = data::load_fashion_mnist(true), te = data::load_fashion_mnist(false);
   const bool ntk = c.kernel == "ntk";
+  at::Tensor ood;  // --kernel ntk: the test images of the other classes (out of distribution for the classifier)
   if (ntk) {
     const auto [a, b] = parse_two_classes(c.ntk_classes);
+    auto others = torch::nonzero(te.y.ne(a).logical_and(te.y.ne(b))).squeeze(1);
+    ood = te.x.index({others}).reshape({others.size(0), -1}).mul(2).sub_(1);
     tr = two_classes(tr, a, b);
     te = two_classes(te, a, b);
   }
@@ -94,6 +98,7 @@ Points load_fashion_mnist_points(const EigenConfig& c) {
   if (ntk) {
     p.ntk_x = xtr;
     p.ntk_y = tr.y;
+    p.ood_x = ood;
     p.description = "fashion-mnist classes " + c.ntk_classes + " (pixels in [-1, 1]): " + std::to_string(c.n) +
                     " of the " + std::to_string(tr.size()) + " training images, " + std::to_string(c.heldout) +
                     " held-out test images for K-means";
@@ -191,6 +196,7 @@ EigenResult run_eigen(EigenConfig c) {
   const auto& held = points.held;
   r.data_description = points.description;
   kernels::KernelPtr kernel;
+  std::optional<NTKClassifier> classifier;
   if (c.kernel == "ntk" && c.data == "fashion-mnist") {
     spectral::NTKOptions no;
     no.method = c.ntk_method;
@@ -205,6 +211,7 @@ EigenResult run_eigen(EigenConfig c) {
     clf.kernel->normalise_on(train);  // mean diagonal 1 on the training points; their features are cached
     r.features_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     kernel = clf.kernel;
+    classifier = clf;
   } else {
     kernel = make_eigen_kernel(c, train.size(1));
   }
@@ -242,7 +249,9 @@ EigenResult run_eigen(EigenConfig c) {
       const auto t = std::chrono::steady_clock::now();
       auto phi = reference ? reference->features : mc->features(train);  // the reference's if any
       c.train.kernel_features = phi.to(torch::kFloat32) / std::sqrt(double(mc->samples()));  // K = Phi Phi^T
-      r.features_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+      // The reference's features were timed in its gram_seconds (and are part of reference_seconds).
+      r.features_seconds += reference ? reference->gram_seconds
+                                      : std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     }
     torch::manual_seed(c.seed);
     spectral::NeuralEF net(c.net);
@@ -265,6 +274,42 @@ EigenResult run_eigen(EigenConfig c) {
     // Kernel-PCA coordinates psi_j sqrt(mu_j): the feature map of the rank-k approximation K ~ sum_j mu_j psi_j psi_j.
     auto scaled = psi_held * eigenvalues.to(torch::kFloat64).clamp_min(0).sqrt().unsqueeze(0);
     r.kmeans_scaled_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(scaled, 2, c.seed), points.held_y, 2);
+    // §4.3: the linearised Laplace approximation with the learned eigenfunctions (eq. 22) against MAP and the exact
+    // last-layer Laplace, in-distribution on the pair's test images and out of distribution on the other classes.
+    const double prior_variance = 1.0 / (double(points.ntk_x.size(0)) * classifier->weight_decay);
+    const double ntk_scale2 = classifier->kernel->scale() * classifier->kernel->scale();  // K = scale^2 K_normalised
+    auto root_mu = (eigenvalues.to(torch::kFloat64).clamp_min(0) * ntk_scale2).sqrt().unsqueeze(0);
+    auto eq22 = [&](const at::Tensor& x) { return in_blocks(x, project) * root_mu; };
+    auto last = [&](const at::Tensor& x) { return in_blocks(x, classifier->last_layer); };
+    const auto train_logits = in_blocks(points.ntk_x, classifier->logits);
+    const auto id_logits = in_blocks(points.test_x, classifier->logits), ood_logits = in_blocks(points.ood_x, classifier->logits);
+    r.prior_variance = prior_variance;
+    auto evaluate = [&](const std::string& name, const std::function<at::Tensor(const at::Tensor&)>& features) {
+      at::Tensor v_id = torch::zeros_like(id_logits), v_ood = torch::zeros_like(ood_logits);
+      if (features) {
+        const auto la = spectral::fit_binary_laplace(features(points.ntk_x), train_logits, prior_variance);
+        v_id = la.variance(features(points.test_x));
+        v_ood = la.variance(features(points.ood_x));
+      }
+      auto p_id = spectral::laplace_predictive(id_logits, v_id, 256, c.seed);
+      auto p_ood = spectral::laplace_predictive(ood_logits, v_ood, 256, c.seed + 1);
+      LaplaceResult l;
+      l.name = name;
+      l.accuracy = (p_id > 0.5).to(torch::kLong).eq(points.test_y).to(torch::kFloat64).mean().item<double>();
+      l.nll = spectral::binary_nll(p_id, points.test_y);
+      l.ece = spectral::binary_ece(p_id, points.test_y);
+      auto h_id = spectral::binary_entropy(p_id), h_ood = spectral::binary_entropy(p_ood);
+      l.entropy_in = h_id.mean().item<double>();
+      l.entropy_out = h_ood.mean().item<double>();
+      l.ood_auroc = spectral::auroc(h_id, h_ood);
+      l.mean_variance_in = v_id.mean().item<double>();
+      l.entropies_in = h_id;
+      l.entropies_out = h_ood;
+      r.laplace.push_back(l);
+    };
+    evaluate("map", nullptr);
+    evaluate("last-layer", last);
+    evaluate("neuralef", eq22);
   }
   if (points.classify_x.defined()) {  // Table 1: logistic regression on the k-D projections
     const auto t = std::chrono::steady_clock::now();
@@ -335,6 +380,31 @@ EigenResult run_eigen(EigenConfig c) {
       }
       run.write_text("projections.csv", proj);
     }
+    if (!r.laplace.empty()) {  // predictive-entropy histograms (fraction of images per bin over [0, ln 2])
+      const int64_t bins = 20;
+      std::string hist = "entropy";
+      std::vector<at::Tensor> cols;
+      for (const auto& l : r.laplace) {
+        for (const auto& [split, h] : {std::pair<std::string, at::Tensor>{"in", l.entropies_in}, {"out", l.entropies_out}}) {
+          hist += "," + l.name + "_" + split;
+          auto idx = (h / std::log(2.0) * double(bins)).floor().clamp(0, bins - 1).to(torch::kLong);
+          cols.push_back(torch::bincount(idx, {}, bins).to(torch::kFloat64) / double(h.numel()));
+        }
+      }
+      hist += "\n";
+      auto table = torch::stack(cols, 1).contiguous();
+      auto t = table.accessor<double, 2>();
+      for (int64_t b = 0; b < bins; ++b) {
+        std::snprintf(num, sizeof num, "%.5f", (double(b) + 0.5) / double(bins) * std::log(2.0));
+        hist += num;
+        for (int64_t j = 0; j < table.size(1); ++j) {
+          std::snprintf(num, sizeof num, ",%.5f", t[b][j]);
+          hist += num;
+        }
+        hist += "\n";
+      }
+      run.write_text("entropy_histograms.csv", hist);
+    }
     run.write_text("config.json", r.to_json(c) + "\n");
   }
   return r;
@@ -385,6 +455,12 @@ std::string EigenResult::to_json(const EigenConfig& c) const {
     j["kmeans_accuracy"] = kmeans_accuracy;
     j["kmeans_pixels_accuracy"] = kmeans_pixels_accuracy;
     j["kmeans_scaled_accuracy"] = kmeans_scaled_accuracy;
+    j["prior_variance"] = prior_variance;
+    json la = json::object();
+    for (const auto& l : laplace)
+      la[l.name] = {{"accuracy", l.accuracy}, {"nll", l.nll}, {"ece", l.ece}, {"entropy_in", l.entropy_in},
+                    {"entropy_out", l.entropy_out}, {"ood_auroc", l.ood_auroc}, {"mean_variance_in", l.mean_variance_in}};
+    j["laplace"] = la;
   }
   if (has_classifier) {
     j["logistic_train_accuracy"] = logistic_train_accuracy;

@@ -29,7 +29,8 @@ NTKClassifier train_ntk_classifier(const at::Tensor& x, const at::Tensor& y, con
   RKHS_CHECK(epochs >= 1, "--ntk-epochs must be >= 1");
   torch::manual_seed(seed);
   LogitNet net;
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
+  NTKClassifier r;
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3).weight_decay(r.weight_decay));
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const int64_t n = x.size(0), batch = 128, steps = epochs * ((n + batch - 1) / batch);
   train::Progress bar("NTK classifier", steps, progress);
@@ -48,7 +49,6 @@ NTKClassifier train_ntk_classifier(const at::Tensor& x, const at::Tensor& y, con
     }
   }
   bar.finish();
-  NTKClassifier r;
   r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   net->eval();
   net->to(torch::kFloat64);
@@ -59,6 +59,15 @@ NTKClassifier train_ntk_classifier(const at::Tensor& x, const at::Tensor& y, con
   }
   auto params = net->parameters();
   for (const auto& p : params) r.parameters += p.numel();
+  r.logits = [net](const at::Tensor& b) mutable {
+    torch::NoGradGuard g;
+    return net->forward(b.to(torch::kFloat64));
+  };
+  r.last_layer = [net](const at::Tensor& b) mutable {
+    torch::NoGradGuard g;
+    auto h = net->body->forward(b.to(torch::kFloat64).reshape({-1, 1, 28, 28}));
+    return torch::cat({h, torch::ones({h.size(0), 1}, h.options())}, 1);
+  };
   r.kernel = std::make_shared<spectral::NTKKernel>([net](const at::Tensor& b) mutable { return net->forward(b); },
                                                    params, options);
   return r;

@@ -4,6 +4,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "rkhs/spectral/ntk.h"
@@ -12,13 +13,16 @@ namespace rkhs::jobs {
 
 struct NTKClassifier {
   std::shared_ptr<spectral::NTKKernel> kernel;  // of the trained network's logit, float64 parameters
+  std::function<at::Tensor(const at::Tensor&)> logits;      // (m, 784) -> (m,) float64, no gradient
+  std::function<at::Tensor(const at::Tensor&)> last_layer;  // (m, 784) -> (m, 85): the head's inputs and 1
+  double weight_decay = 1e-4;
   double test_accuracy = 0;
   double train_seconds = 0;
   int64_t parameters = 0;
 };
 
 // Trains LeNet-5 (no BatchNorm, so nothing to fold) with a one-logit head by Adam (lr 1e-3, batch 128, `epochs`
-// passes, logistic loss) on x (n, 784) in [-1, 1] with labels y in {0, 1}, measures its test accuracy, and returns
+// passes, logistic loss, L2 weight decay 1e-4: a MAP estimate under the prior N(0, 1 / (n * 1e-4))) on x (n, 784) in [-1, 1] with labels y in {0, 1}, measures its test accuracy, and returns
 // the NTK of its logit (parameters converted to float64 for the finite differences).
 NTKClassifier train_ntk_classifier(const at::Tensor& x, const at::Tensor& y, const at::Tensor& test_x,
                                    const at::Tensor& test_y, int64_t epochs, const spectral::NTKOptions& options,

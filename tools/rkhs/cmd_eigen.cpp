@@ -54,6 +54,19 @@ void run(EigenFlags& f) {
                       ", --kernel " + c.kernel + ")'\nsplot '" + c.out_dir +
                       "/projections.csv' every ::1 using 2:3:4:1 with points pt 7 ps 0.5 palette notitle\n");
   }
+  if (!c.out_dir.empty() && !r.laplace.empty()) {
+    // Figure 6's layout: predictive-entropy histograms in (the pair's test images) vs out of distribution.
+    std::string plot = "set datafile separator ','\nset multiplot layout 1," + std::to_string(r.laplace.size()) +
+                       " title 'Predictive entropy: test images of classes " + c.ntk_classes +
+                       " (in) and of the other classes (out)'\nset xlabel 'entropy (nats)'\nset yrange [0:*]\n";
+    for (size_t m = 0; m < r.laplace.size(); ++m) {
+      const std::string file = "'" + c.out_dir + "/entropy_histograms.csv' every ::1";
+      plot += "set title '" + r.laplace[m].name + "'\nplot " + file + " using 1:" + std::to_string(2 + 2 * m) +
+              " with steps lw 2 title 'in', " + file + " using 1:" + std::to_string(3 + 2 * m) +
+              " with steps lw 2 title 'out'\n";
+    }
+    run_gnuplot(c.out_dir, "entropy_histograms", plot + "unset multiplot\n");
+  }
   if (!f.common.json || isatty(STDOUT_FILENO)) {
     std::cout << "data     " << r.data_description << "\nkernel   " << r.kernel_spec << "\n"
               << " j   eigenvalue    reference     rel.error  alignment\n";
@@ -71,6 +84,10 @@ void run(EigenFlags& f) {
                 << "held-out projections " << 100 * r.kmeans_accuracy << "% (scaled by sqrt(mu): "
                 << 100 * r.kmeans_scaled_accuracy << "%), on their pixels "
                 << 100 * r.kmeans_pixels_accuracy << "%\n";
+    for (const auto& l : r.laplace)
+      std::cout << std::setw(11) << l.name << ": NLL " << std::setprecision(4) << l.nll << ", ECE " << l.ece
+                << ", mean entropy in " << l.entropy_in << " / out " << l.entropy_out << ", OOD AUROC " << l.ood_auroc
+                << std::setprecision(2) << "\n";
     if (r.has_classifier)
       std::cout << "logistic regression on the projections: test accuracy " << 100 * r.logistic_test_accuracy
                 << "% (train " << 100 * r.logistic_train_accuracy << "%, " << r.classify_train_size << " training and "

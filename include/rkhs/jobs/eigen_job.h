@@ -2,6 +2,8 @@
 // The `rkhs eigen` job (paper 002): the top-k eigenpairs of a kernel under a data distribution, by NeuralEF or by
 // the Nystrom method, measured against the exact eigendecomposition of the same sample (N <= 10000) on held-out
 // points.
+#include <ATen/core/Tensor.h>
+
 #include <string>
 #include <vector>
 
@@ -39,6 +41,17 @@ struct EigenConfig {
   std::string out_dir;
 };
 
+// --kernel ntk: one predictive method of the binary classifier (MAP, last-layer Laplace, linearised Laplace with
+// NeuralEF, eq. 22) on the pair's test images (in distribution) and the other classes' (out of distribution).
+struct LaplaceResult {
+  std::string name;
+  double accuracy = 0, nll = 0, ece = 0;   // in distribution
+  double entropy_in = 0, entropy_out = 0;  // mean predictive entropy (nats)
+  double ood_auroc = 0;                    // entropy as an out-of-distribution score
+  double mean_variance_in = 0;             // mean posterior variance of the logit
+  at::Tensor entropies_in, entropies_out;  // per image (float64), for the histograms
+};
+
 struct EigenResult {
   std::string kernel_spec, data_description;
   std::vector<double> eigenvalues, ema_eigenvalues, reference_eigenvalues, rel_error, alignment;
@@ -58,6 +71,8 @@ struct EigenResult {
   bool has_clusters = false;
   double kmeans_accuracy = 0, kmeans_scaled_accuracy = 0, kmeans_pixels_accuracy = 0, classifier_test_accuracy = 0, classifier_seconds = 0;
   int64_t classifier_parameters = 0;
+  double prior_variance = 0;                  // sigma0^2 = 1 / (N * weight decay)
+  std::vector<LaplaceResult> laplace;         // map, last-layer, neuralef
   std::string to_json(const EigenConfig& config) const;  // keys: docs/CLI.md
 };
 
