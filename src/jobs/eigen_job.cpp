@@ -18,7 +18,6 @@
 #include "rkhs/error.h"
 #include "rkhs/spectral/nngp.h"
 #include "rkhs/spectral/nystrom.h"
-#include "rkhs/spectral/laplace.h"
 #include "rkhs/spectral/quality.h"
 #include "eigen_ntk.h"
 #include "rkhs/train/run_folder.h"
@@ -179,11 +178,6 @@ kernels::KernelPtr make_eigen_kernel(const EigenConfig& c, int64_t d) {
   return kernels::make_kernel(name);
 }
 
-at::Tensor in_blocks(const at::Tensor& x, const std::function<at::Tensor(const at::Tensor&)>& f) {
-  std::vector<at::Tensor> parts;
-  for (int64_t i = 0; i < x.size(0); i += 4096) parts.push_back(f(x.slice(0, i, std::min(x.size(0), i + 4096))));
-  return torch::cat(parts);
-}
 
 }  // namespace
 
@@ -274,42 +268,11 @@ EigenResult run_eigen(EigenConfig c) {
     // Kernel-PCA coordinates psi_j sqrt(mu_j): the feature map of the rank-k approximation K ~ sum_j mu_j psi_j psi_j.
     auto scaled = psi_held * eigenvalues.to(torch::kFloat64).clamp_min(0).sqrt().unsqueeze(0);
     r.kmeans_scaled_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(scaled, 2, c.seed), points.held_y, 2);
-    // §4.3: the linearised Laplace approximation with the learned eigenfunctions (eq. 22) against MAP and the exact
-    // last-layer Laplace, in-distribution on the pair's test images and out of distribution on the other classes.
-    const double prior_variance = 1.0 / (double(points.ntk_x.size(0)) * classifier->weight_decay);
-    const double ntk_scale2 = classifier->kernel->scale() * classifier->kernel->scale();  // K = scale^2 K_normalised
-    auto root_mu = (eigenvalues.to(torch::kFloat64).clamp_min(0) * ntk_scale2).sqrt().unsqueeze(0);
-    auto eq22 = [&](const at::Tensor& x) { return in_blocks(x, project) * root_mu; };
-    auto last = [&](const at::Tensor& x) { return in_blocks(x, classifier->last_layer); };
-    const auto train_logits = in_blocks(points.ntk_x, classifier->logits);
-    const auto id_logits = in_blocks(points.test_x, classifier->logits), ood_logits = in_blocks(points.ood_x, classifier->logits);
-    r.prior_variance = prior_variance;
-    auto evaluate = [&](const std::string& name, const std::function<at::Tensor(const at::Tensor&)>& features) {
-      at::Tensor v_id = torch::zeros_like(id_logits), v_ood = torch::zeros_like(ood_logits);
-      if (features) {
-        const auto la = spectral::fit_binary_laplace(features(points.ntk_x), train_logits, prior_variance);
-        v_id = la.variance(features(points.test_x));
-        v_ood = la.variance(features(points.ood_x));
-      }
-      auto p_id = spectral::laplace_predictive(id_logits, v_id, 256, c.seed);
-      auto p_ood = spectral::laplace_predictive(ood_logits, v_ood, 256, c.seed + 1);
-      LaplaceResult l;
-      l.name = name;
-      l.accuracy = (p_id > 0.5).to(torch::kLong).eq(points.test_y).to(torch::kFloat64).mean().item<double>();
-      l.nll = spectral::binary_nll(p_id, points.test_y);
-      l.ece = spectral::binary_ece(p_id, points.test_y);
-      auto h_id = spectral::binary_entropy(p_id), h_ood = spectral::binary_entropy(p_ood);
-      l.entropy_in = h_id.mean().item<double>();
-      l.entropy_out = h_ood.mean().item<double>();
-      l.ood_auroc = spectral::auroc(h_id, h_ood);
-      l.mean_variance_in = v_id.mean().item<double>();
-      l.entropies_in = h_id;
-      l.entropies_out = h_ood;
-      r.laplace.push_back(l);
-    };
-    evaluate("map", nullptr);
-    evaluate("last-layer", last);
-    evaluate("neuralef", eq22);
+    // §4.3: MAP, last-layer Laplace and the linearised Laplace approximation with the eigenfunctions (eq. 22).
+    const double scale2 = classifier->kernel->scale() * classifier->kernel->scale();  // K = scale^2 K_normalised
+    auto root_mu = (eigenvalues.to(torch::kFloat64).clamp_min(0) * scale2).sqrt().unsqueeze(0);
+    r.laplace = compare_laplace(*classifier, [&](const at::Tensor& x) { return in_blocks(x, project) * root_mu; },
+                                points.ntk_x, points.test_x, points.test_y, points.ood_x, c.seed, &r.prior_variance);
   }
   if (points.classify_x.defined()) {  // Table 1: logistic regression on the k-D projections
     const auto t = std::chrono::steady_clock::now();

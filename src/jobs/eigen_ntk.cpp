@@ -6,6 +6,7 @@
 
 #include "rkhs/error.h"
 #include "rkhs/nn/backbones.h"
+#include "rkhs/spectral/laplace.h"
 #include "rkhs/train/progress.h"
 
 namespace rkhs::jobs {
@@ -71,6 +72,49 @@ NTKClassifier train_ntk_classifier(const at::Tensor& x, const at::Tensor& y, con
   r.kernel = std::make_shared<spectral::NTKKernel>([net](const at::Tensor& b) mutable { return net->forward(b); },
                                                    params, options);
   return r;
+}
+
+at::Tensor in_blocks(const at::Tensor& x, const FeatureMap& f) {
+  std::vector<at::Tensor> parts;
+  for (int64_t i = 0; i < x.size(0); i += 4096) parts.push_back(f(x.slice(0, i, std::min(x.size(0), i + 4096))));
+  return torch::cat(parts);
+}
+
+std::vector<LaplaceResult> compare_laplace(const NTKClassifier& clf, const FeatureMap& eigen_features,
+                                           const at::Tensor& train_x, const at::Tensor& test_x,
+                                           const at::Tensor& test_y, const at::Tensor& ood_x, uint64_t seed,
+                                           double* prior_variance) {
+  const double prior = 1.0 / (double(train_x.size(0)) * clf.weight_decay);  // sigma0^2 = 1 / (N * weight decay)
+  if (prior_variance) *prior_variance = prior;
+  const auto train_logits = in_blocks(train_x, clf.logits);
+  const auto id_logits = in_blocks(test_x, clf.logits), ood_logits = in_blocks(ood_x, clf.logits);
+  std::vector<LaplaceResult> out;
+  auto evaluate = [&](const std::string& name, const FeatureMap& features) {
+    at::Tensor v_id = torch::zeros_like(id_logits), v_ood = torch::zeros_like(ood_logits);
+    if (features) {
+      const auto la = spectral::fit_binary_laplace(in_blocks(train_x, features), train_logits, prior);
+      v_id = la.variance(in_blocks(test_x, features));
+      v_ood = la.variance(in_blocks(ood_x, features));
+    }
+    auto p_id = spectral::laplace_predictive(id_logits, v_id, 256, seed);  // the paper's 256 draws
+    auto p_ood = spectral::laplace_predictive(ood_logits, v_ood, 256, seed + 1);
+    LaplaceResult l;
+    l.name = name;
+    l.accuracy = (p_id > 0.5).to(torch::kLong).eq(test_y).to(torch::kFloat64).mean().item<double>();
+    l.nll = spectral::binary_nll(p_id, test_y);
+    l.ece = spectral::binary_ece(p_id, test_y);
+    l.entropies_in = spectral::binary_entropy(p_id);
+    l.entropies_out = spectral::binary_entropy(p_ood);
+    l.entropy_in = l.entropies_in.mean().item<double>();
+    l.entropy_out = l.entropies_out.mean().item<double>();
+    l.ood_auroc = spectral::auroc(l.entropies_in, l.entropies_out);
+    l.mean_variance_in = v_id.mean().item<double>();
+    out.push_back(l);
+  };
+  evaluate("map", nullptr);
+  evaluate("last-layer", clf.last_layer);
+  evaluate("neuralef", eigen_features);
+  return out;
 }
 
 }  // namespace rkhs::jobs

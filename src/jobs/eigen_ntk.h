@@ -6,10 +6,17 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
+#include "rkhs/jobs/eigen_job.h"
 #include "rkhs/spectral/ntk.h"
 
 namespace rkhs::jobs {
+
+using FeatureMap = std::function<at::Tensor(const at::Tensor&)>;
+
+// f applied to the rows of x in blocks of 4096 (bounded memory), concatenated.
+at::Tensor in_blocks(const at::Tensor& x, const FeatureMap& f);
 
 struct NTKClassifier {
   std::shared_ptr<spectral::NTKKernel> kernel;  // of the trained network's logit, float64 parameters
@@ -27,5 +34,13 @@ struct NTKClassifier {
 NTKClassifier train_ntk_classifier(const at::Tensor& x, const at::Tensor& y, const at::Tensor& test_x,
                                    const at::Tensor& test_y, int64_t epochs, const spectral::NTKOptions& options,
                                    uint64_t seed, bool progress);
+
+// §4.3 for the classifier: "map" (no variance), "last-layer" (exact Laplace of the head) and "neuralef" (eq. 22
+// with eigen_features(x) = [sqrt(mu_j) psi_j(x)] of the unnormalised NTK), each fitted on train_x and scored on
+// the pair's test images (test_x, test_y) and out of distribution on ood_x; sets *prior_variance.
+std::vector<LaplaceResult> compare_laplace(const NTKClassifier& classifier, const FeatureMap& eigen_features,
+                                           const at::Tensor& train_x, const at::Tensor& test_x,
+                                           const at::Tensor& test_y, const at::Tensor& ood_x, uint64_t seed,
+                                           double* prior_variance);
 
 }  // namespace rkhs::jobs
