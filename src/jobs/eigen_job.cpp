@@ -19,8 +19,8 @@
 #include "rkhs/spectral/nngp.h"
 #include "rkhs/spectral/nystrom.h"
 #include "rkhs/spectral/quality.h"
-#include "eigen_ntk.h"
 #include "rkhs/train/run_folder.h"
+#include "eigen_ntk.h"
 
 namespace rkhs::jobs {
 
@@ -177,7 +177,6 @@ kernels::KernelPtr make_eigen_kernel(const EigenConfig& c, int64_t d) {
   RKHS_CHECK(name != "ntk", "--kernel ntk needs --data fashion-mnist");
   return kernels::make_kernel(name);
 }
-
 
 }  // namespace
 
