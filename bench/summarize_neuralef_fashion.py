@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Paper 002 on Fashion-MNIST from bench/neuralef_fashion.sh's JSONL: Table 1 (logistic regression on the 10-D
 projections; per tag the test accuracy mean +- std over seeds, the training accuracy, the learning time and, where
-an exact reference exists, the alignment of the top eigenfunctions) and the NTK K-means table.
+an exact reference exists, the alignment of the top eigenfunctions), the NTK K-means table and the linearised
+Laplace table.
 Usage: python3 bench/summarize_neuralef_fashion.py bench/results/neuralef_fashion.jsonl"""
 import sys
 from collections import OrderedDict
@@ -52,6 +53,17 @@ def main(path):
                   f"{pct([r['kmeans_accuracy'] for r in rs])} | {pct([r['kmeans_scaled_accuracy'] for r in rs])} | "
                   f"{pct([r['kmeans_pixels_accuracy'] for r in rs])} | "
                   f"{mean_std([r['features_seconds'] for r in rs], 0)} | {mean_std([r['train_seconds'] for r in rs], 0)} |")
+    if ntk:
+        print("\n### Linearised Laplace on the same classifiers (seed 1): the pair's test images (in) and the other "
+              "classes' (out)\n")
+        print("| classes | method | accuracy (%) | NLL | ECE | mean entropy in | mean entropy out | OOD AUROC (entropy) |")
+        print("|---|---|---|---|---|---|---|---|")
+        names = {"map": "MAP", "last-layer": "last-layer Laplace", "neuralef": "NeuralEF linearised Laplace (eq. 22)"}
+        for tag, rs in ntk:
+            for name in ("map", "last-layer", "neuralef"):
+                m = rs[0]["laplace"][name]
+                print(f"| {rs[0]['ntk_classes']} | {names[name]} | {100 * m['accuracy']:.2f} | {m['nll']:.4f} | "
+                      f"{m['ece']:.4f} | {m['entropy_in']:.4f} | {m['entropy_out']:.4f} | {m['ood_auroc']:.4f} |")
     for cmd, err in read_failed(path).items():
         print(f"\nFAILED: `{cmd}`: {err}")
 
