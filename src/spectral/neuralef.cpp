@@ -28,6 +28,7 @@ NeuralEFImpl::NeuralEFImpl(NeuralEFOptions o) : options(std::move(o)) {
     RKHS_CHECK(options.channels.size() == 2 && options.channels[0] >= 1 && options.channels[1] >= 1,
                "NeuralEF: the cnn architecture needs two channel counts");
   }
+  RKHS_CHECK(!options.shared_trunk || options.architecture == "mlp", "NeuralEF: a shared trunk is for the mlp architecture");
   reset();
 }
 
@@ -47,10 +48,12 @@ void NeuralEFImpl::reset() {
     in = c2 * ((options.image_shape[1] / 2 - 2) / 2) * ((options.image_shape[2] / 2 - 2) / 2);
     layers = 1;
   }
+  // Separate networks: a leading dimension of k and one output each; a shared trunk: one network with k outputs.
+  const int64_t nets = options.shared_trunk ? 1 : k, outputs = options.shared_trunk ? k : 1;
   for (int64_t l = 0; l <= layers; ++l) {
-    const int64_t out = l == layers ? 1 : options.width;
-    weights.push_back(register_parameter("w" + std::to_string(l), torch::randn({k, in, out}) * std::sqrt(2.0 / double(in))));
-    biases.push_back(register_parameter("b" + std::to_string(l), torch::zeros({k, 1, out})));
+    const int64_t out = l == layers ? outputs : options.width;
+    weights.push_back(register_parameter("w" + std::to_string(l), torch::randn({nets, in, out}) * std::sqrt(2.0 / double(in))));
+    biases.push_back(register_parameter("b" + std::to_string(l), torch::zeros({nets, 1, out})));
     in = out;
   }
   norm_ema = register_buffer("norm_ema", torch::ones({k}));
@@ -72,7 +75,7 @@ at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
                                              at::IntArrayRef{1}, options.k)));  // (B, k * c2, h, w)
     h = c.reshape({x.size(0), options.k, -1}).transpose(0, 1);                  // (k, B, F)
   } else {
-    h = x.unsqueeze(0).expand({options.k, x.size(0), x.size(1)});
+    h = x.unsqueeze(0).expand({weights[0].size(0), x.size(0), x.size(1)});
   }
   for (size_t l = 0; l < weights.size(); ++l) {
     h = torch::baddbmm(biases[l], h, weights[l]);
@@ -88,7 +91,7 @@ at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
       h = h.tanh();
     }
   }
-  return h.squeeze(2).t();  // (B, k)
+  return options.shared_trunk ? h.squeeze(0) : h.squeeze(2).t();  // (B, k)
 }
 
 at::Tensor NeuralEFImpl::forward(const at::Tensor& x) {

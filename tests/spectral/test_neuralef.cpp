@@ -153,3 +153,42 @@ TEST(NeuralEF, CnnRunRecoversTheTopEigenpairOfALinearImageKernel) {
   auto held = torch::randn({200, 1}).mm(pattern) + 0.05 * torch::randn({200, 64});
   EXPECT_GT(alignment(net->forward(held).to(torch::kFloat64), ref(held.to(torch::kFloat64))).item<double>(), 0.95);
 }
+
+TEST(NeuralEF, SharedTrunkRecoversTheTopEigenpairsToo) {
+  // One trunk with k outputs: every column depends on the trunk, and training still finds the top eigenpairs.
+  const auto kernel = rkhs::kernels::make_kernel("rbf:gamma=0.5");
+  auto x = rkhs::data::make_uniform(512, -2, 2, 3).x;
+  auto held = rkhs::data::make_uniform(300, -2, 2, 4).x;
+  auto ref = nystrom_eigen(kernel, x.to(torch::kFloat64), 3);
+  NeuralEFOptions o;
+  o.k = 3;
+  o.shared_trunk = true;
+  o.width = 64;
+  torch::manual_seed(5);
+  NeuralEF net(o);
+  ASSERT_EQ(net->weights.back().sizes(), (std::vector<int64_t>{1, 64, 3}));
+  {
+    net->eval();
+    torch::NoGradGuard g;
+    auto before = net->forward(held);
+    net->weights[0].add_(0.1);
+    EXPECT_FALSE(torch::allclose(before, net->forward(held)));  // the trunk moves every column
+    net->weights[0].sub_(0.1);
+    net->train();
+  }
+  NeuralEFTrainOptions t;
+  t.iterations = 1500;
+  t.seed = 5;
+  auto rep = train_neuralef(net, kernel, x, t);
+  auto err = eigenvalue_relative_error(rep.eigenvalues, ref.eigenvalues);
+  EXPECT_LT(err.max().item<double>(), 0.05) << err;
+  torch::NoGradGuard g;
+  auto al = alignment(net->forward(held).to(torch::kFloat64), ref(held.to(torch::kFloat64)));
+  EXPECT_GT(al.min().item<double>(), 0.95) << al;
+  NeuralEFOptions bad;
+  bad.shared_trunk = true;
+  bad.architecture = "cnn";
+  bad.input_dim = 64;
+  bad.image_shape = {1, 8, 8};
+  EXPECT_THROW(NeuralEF{bad}, rkhs::Error);
+}

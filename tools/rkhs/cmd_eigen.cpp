@@ -148,6 +148,9 @@ void register_eigen(CLI::App& app) {
   cmd->add_option("--arch", c.net.architecture,
                   "NeuralEF: mlp | cnn (images: Conv3-BN-ReLU-MaxPool2-Conv3-BN-ReLU-MaxPool2-Linear(--width)-ReLU-Linear)")
       ->capture_default_str()->group("NeuralEF");
+  cmd->add_flag("--shared-trunk", c.net.shared_trunk,
+               "NeuralEF --arch mlp: one network with k outputs instead of k separate networks")
+      ->group("NeuralEF");
   cmd->add_option("--channels", c.net.channels, "NeuralEF --arch cnn: the two convolutions' channels")
       ->delimiter(',')->expected(2)->capture_default_str()->group("NeuralEF");
   auto* activation = cmd->add_option("--activation", c.net.activation, "NeuralEF: sincos | relu | tanh (fashion-mnist: relu)")

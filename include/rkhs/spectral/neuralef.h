@@ -33,6 +33,9 @@ struct NeuralEFOptions {
   // MaxPool2-Conv3(VALID)-BN-ReLU-MaxPool2-Linear(width)-ReLU-Linear(1), the reference code's MNIST architecture
   // (there with 32/64 channels and width 128); hidden_layers and activation apply to the MLP only.
   std::string architecture = "mlp";
+  // mlp only: one network whose last layer has k outputs instead of k separate networks (the authors' later
+  // variant); L2BN and the loss are unchanged.
+  bool shared_trunk = false;
   std::vector<int64_t> image_shape;
   std::vector<int64_t> channels = {8, 16};
 };
@@ -47,7 +50,9 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
   at::Tensor raw(const at::Tensor& x);
 
   NeuralEFOptions options;
-  std::vector<at::Tensor> weights, biases;  // layer l: (k, in, out), (k, 1, out); weights N(0, 2 / fan_in), bias 0
+  // layer l: (k, in, out), (k, 1, out) (a shared trunk: (1, in, out) and k outputs in the last layer);
+  // weights N(0, 2 / fan_in), bias 0
+  std::vector<at::Tensor> weights, biases;
   // cnn: the two convolutions of all k networks, (k * c1, C, 3, 3) and (k * c2, c1, 3, 3) (grouped by network),
   // their biases and BatchNorms over k * c channels (per channel, so per network); weights/biases are the two linear
   // layers.
