@@ -1,4 +1,4 @@
-// rkhs embed: the 2-D kernelNet embedding network (paper 004 §3.3) trained as a classifier.
+// rkhs embed: the 2-D kernelNet embedding network (paper 004 §3.3) trained as a classifier or an autoencoder.
 #include "rkhs/jobs/embed_job.h"
 
 #include <torch/torch.h>
@@ -49,7 +49,18 @@ double knn_accuracy(const at::Tensor& train_e, const at::Tensor& train_y, const 
 EmbedResult run_embed(EmbedConfig c) {
   RKHS_CHECK(!c.out_dir.empty(), "rkhs embed needs --out DIR (it writes the embedding and its plot there)");
   RKHS_CHECK(c.epochs >= 1 && c.batch_size >= 1 && c.lr > 0, "embed: epochs, batch size and lr must be positive");
+  const bool autoencoder = c.net.objective == "autoencoder";
+  // The autoencoder reconstructs the raw inputs with a per-pixel cross-entropy: they must lie in [0, 1] (images
+  // do), so they are not standardised.
+  if (autoencoder) c.data.standardize = false;
   DataSplit data = load_data(c.data);
+  if (autoencoder)
+    for (const auto* part : {&data.train, &data.test}) {
+      const double lo = part->x.min().item<double>(), hi = part->x.max().item<double>();
+      RKHS_CHECK(lo >= 0 && hi <= 1, "embed --objective autoencoder: inputs must lie in [0, 1] (per-pixel "
+                                     "cross-entropy), got values in [" + std::to_string(lo) + ", " +
+                                         std::to_string(hi) + "] in " + data.description);
+    }
   EmbedResult r;
   r.description = data.description;
   c.net.input_dim = data.train.x[0].numel();
@@ -73,7 +84,13 @@ EmbedResult run_embed(EmbedConfig c) {
     for (int64_t b = 0; b < n; b += c.batch_size) {
       auto idx = perm.slice(0, b, std::min(b + c.batch_size, n));
       opt.zero_grad();
-      auto loss = torch::cross_entropy_loss(net->forward(x.index({idx})), y.index({idx}));
+      auto xb = x.index({idx});
+      auto out = net->forward(xb);
+      // Classifier: mean categorical cross-entropy; autoencoder: per-pixel cross-entropy summed over the pixels,
+      // mean over the batch.
+      auto loss = autoencoder ? torch::binary_cross_entropy_with_logits(out, xb, {}, {}, at::Reduction::Sum) /
+                                    double(xb.size(0))
+                              : torch::cross_entropy_loss(out, y.index({idx}));
       const double v = loss.item<double>();
       if (!std::isfinite(v))
         throw Error("embed: training diverged: loss is " + std::to_string(v) + " at epoch " + std::to_string(epoch));
@@ -89,28 +106,42 @@ EmbedResult run_embed(EmbedConfig c) {
   r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   net->eval();
   const auto tx = data.test.x.reshape({data.test.size(), -1});
-  at::Tensor logits;
+  at::Tensor outputs;
   {
     torch::NoGradGuard g;
     std::vector<at::Tensor> parts;
     for (int64_t i = 0; i < tx.size(0); i += 1024) parts.push_back(net->forward(tx.slice(0, i, std::min(i + 1024, tx.size(0)))));
-    logits = torch::cat(parts);
+    outputs = torch::cat(parts);
   }
-  const auto pred = logits.argmax(1);
-  r.test_accuracy = pred.eq(data.test.y).to(torch::kDouble).mean().item<double>();
+  at::Tensor pred;
+  if (autoencoder) {
+    r.test_reconstruction_bce =
+        torch::binary_cross_entropy_with_logits(outputs, tx, {}, {}, at::Reduction::Sum).item<double>() /
+        double(tx.size(0));
+    r.test_reconstruction_mse = (outputs.sigmoid() - tx).square().mean().item<double>();
+  } else {
+    pred = outputs.argmax(1);
+    r.test_accuracy = pred.eq(data.test.y).to(torch::kDouble).mean().item<double>();
+  }
   const auto test_e = embed_all(net, tx, &r.empty_test);
   const int64_t m = std::min<int64_t>(n, 10000);  // the first 10,000 training points (already shuffled by the split)
   const auto train_e = embed_all(net, x.slice(0, 0, m), nullptr);
   r.knn_accuracy = knn_accuracy(train_e, y.slice(0, 0, m), test_e, data.test.y, 5, c.net.classes);
 
   train::RunFolder run(c.out_dir);
-  std::string csv = "x,y,label,predicted\n";
+  // The classifier's prediction is a fourth column; the autoencoder has none.
+  std::string csv = autoencoder ? "x,y,label\n" : "x,y,label,predicted\n";
   auto e = test_e.accessor<float, 2>();
   auto ly = data.test.y.accessor<int64_t, 1>();
-  auto lp = pred.accessor<int64_t, 1>();
+  const auto predicted = autoencoder ? torch::zeros({0}, torch::kLong) : pred;
+  auto lp = predicted.accessor<int64_t, 1>();
   char line[96];
   for (int64_t i = 0; i < test_e.size(0); ++i) {
-    std::snprintf(line, sizeof line, "%.6f,%.6f,%lld,%lld\n", e[i][0], e[i][1], (long long)ly[i], (long long)lp[i]);
+    if (autoencoder)
+      std::snprintf(line, sizeof line, "%.6f,%.6f,%lld\n", e[i][0], e[i][1], (long long)ly[i]);
+    else
+      std::snprintf(line, sizeof line, "%.6f,%.6f,%lld,%lld\n", e[i][0], e[i][1], (long long)ly[i],
+                    (long long)lp[i]);
     csv += line;
   }
   run.write_text("embedding.csv", csv);
@@ -131,7 +162,14 @@ std::string EmbedResult::to_json(const EmbedConfig& c) const {
   j["encoder"] = c.net.encoder;
   j["decoder"] = c.net.decoder;
   j["parameters"] = parameters;
-  j["test_accuracy"] = test_accuracy;
+  j["objective"] = c.net.objective;
+  if (c.net.objective == "autoencoder") {
+    j["test_accuracy"] = nullptr;  // an autoencoder has no classifier; the 2-D embedding's 5-NN accuracy remains
+    j["test_reconstruction_bce"] = test_reconstruction_bce;
+    j["test_reconstruction_mse"] = test_reconstruction_mse;
+  } else {
+    j["test_accuracy"] = test_accuracy;
+  }
   j["knn_accuracy"] = knn_accuracy;
   j["empty_test"] = empty_test;
   j["train_seconds"] = train_seconds;

@@ -27,6 +27,8 @@ at::Tensor centre_of_mass(const at::Tensor& x, const at::Tensor& v, int64_t* emp
 
 EmbeddingNetImpl::EmbeddingNetImpl(const EmbeddingOptions& o) : options(o) {
   RKHS_CHECK(o.input_dim > 0 && o.classes >= 2 && o.grid >= 2, "embedding network: bad sizes");
+  RKHS_CHECK(o.objective == "classifier" || o.objective == "autoencoder",
+             "embedding network: objective must be classifier or autoencoder, got '" + o.objective + "'");
   int64_t in = o.input_dim;
   for (size_t i = 0; i < o.encoder.size(); ++i) {
     encoder_.push_back(register_module("enc" + std::to_string(i + 1), torch::nn::Linear(in, o.encoder[i])));
@@ -46,7 +48,8 @@ EmbeddingNetImpl::EmbeddingNetImpl(const EmbeddingOptions& o) : options(o) {
     decoder_.push_back(register_module("dec" + std::to_string(i + 1), torch::nn::Linear(in, o.decoder[i])));
     in = o.decoder[i];
   }
-  decoder_.push_back(register_module("out", torch::nn::Linear(in, o.classes)));
+  const int64_t outputs = o.objective == "autoencoder" ? o.input_dim : o.classes;
+  decoder_.push_back(register_module("out", torch::nn::Linear(in, outputs)));
 }
 
 at::Tensor EmbeddingNetImpl::locations() const { return kernel_layer_->u; }

@@ -146,6 +146,17 @@ expect_error embed-without-out 'needs .-out DIR' embed --data moons --epochs 1
 last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"test_accuracy":'* && "$last" == *'"knn_accuracy":'* && "$last" == *'"train_seconds":'* ]] &&
   [ "$(wc -l <"$TMP/emb/embedding.csv")" -eq 76 ] && ok || bad "embed: $last $(head -c 300 "$TMP/err")"
+# The autoencoder objective (paper Figure 5a) needs inputs in [0, 1] and reports the reconstruction, not accuracy.
+expect_error embed-ae-range 'must lie in \[0, 1\]' embed --data moons --objective autoencoder --epochs 1 --out "$TMP/emb_ae"
+awk 'BEGIN { srand(5); for (n = 0; n < 200; n++) { c = n % 2; line = c;
+  for (i = 0; i < 16; i++) line = line "," sprintf("%.3f", (i < 8) == c ? 0.8 + 0.2 * rand() : 0.2 * rand()); print line } }' \
+  >"$TMP/unit.csv"
+"$RKHS" embed --data "csv:$TMP/unit.csv" --objective autoencoder --epochs 2 --grid 4 --encoder 8 --decoder 8 \
+  --out "$TMP/emb_ae" --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"test_accuracy":null'* && "$last" == *'"test_reconstruction_bce":'[0-9]* &&
+  "$last" == *'"objective":"autoencoder"'* ]] && [ "$(head -n 1 "$TMP/emb_ae/embedding.csv")" = "x,y,label" ] && ok ||
+  bad "embed --objective autoencoder: $last $(head -c 300 "$TMP/err")"
 
 # rkhs ckn (paper 003): one-line errors, a tiny run on CSV images (horizontal vs vertical stripes, 8x8) with the
 # documented keys, its saved model reloaded to the same test accuracy, and a supervised epoch.
@@ -209,9 +220,21 @@ if ls "${RKHS_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}"/train-images-id
   for key in '"kmeans_accuracy":' '"kmeans_pixels_accuracy":' '"classifier_test_accuracy":' '"ntk_classes":"7,9"'; do
     [[ "$last" == *"$key"* ]] && ok || bad "eigen ntk lacks $key: $last $(head -c 300 "$TMP/err")"
   done
+  # paper 004 Table 1: the kernelNet image backbones with and without the pixel-location prior.
+  for model in kernelnet-grid kernelnet-random; do
+    "$RKHS" classify --data fashion-mnist --model "$model" --grid-layers 2x7 --head softmax --normalize none \
+      --optimizer adam --lr 0.01 --train-size 500 --test-size 500 --epochs 5 --json >"$TMP/out" 2>"$TMP/err"
+    last=$(tail -n 1 "$TMP/out")
+    acc=$(sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p' <<<"$last")
+    [[ "$last" == *"\"model\":\"$model\""* ]] && awk -v a="$acc" 'BEGIN { exit !(a > 0.3) }' && ok ||
+      bad "classify --model $model: $last $(head -c 300 "$TMP/err")"
+  done
+  expect_error kernelnet-bad-grid 'MAPSxSIDE' classify --data fashion-mnist --model kernelnet-grid --grid-layers 2x7x \
+    --epochs 1 --train-size 100
 else
-  echo "skip: Fashion-MNIST eigen checks (dataset-fashion-mnist not installed)"
+  echo "skip: Fashion-MNIST eigen and kernelNet image checks (dataset-fashion-mnist not installed)"
 fi
+expect_error kernelnet-needs-images 'square images' classify --data moons --model kernelnet-grid --epochs 1
 
 # Distillation and active learning run end to end and report their keys.
 "$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --distill-from mlp --head kernelized --json >"$TMP/out" 2>"$TMP/err"

@@ -114,7 +114,11 @@ void register_classify(CLI::App& app) {
                   "lenet5 on images, mlp otherwise)")->group("Model");
   cmd->add_option("--hidden", f->hidden, "MLP hidden widths, comma separated; the last is the embedding size")
       ->delimiter(',')->capture_default_str()->group("Model");
-  cmd->add_flag("--final-relu", c.backbone.final_relu, "Keep the ReLU on the embedding (the paper removes it)")->group("Model");
+  cmd->add_flag("--final-relu", c.backbone.final_relu,
+                "Keep the ReLU on the embedding (the paper removes it; kernelnet-* always keep theirs)")->group("Model");
+  cmd->add_option("--grid-layers", c.backbone.grid_layers,
+                  "kernelnet-grid|kernelnet-random (paper 004 Table 1): 2-D RBF kernelNet layers as MAPSxSIDE, comma "
+                  "separated")->capture_default_str()->group("Model");
   cmd->add_option("--head", c.head.name, "Head: " + join(classify::head_names()))->capture_default_str()->group("Head");
   cmd->add_option("--order", c.head.order, "kernelized: order M of the series (eq. 7)")->capture_default_str()->group("Head");
   cmd->add_option("--activation", c.head.activation, "kernelized: coefficient activation relu|sigmoid|softmax|none")

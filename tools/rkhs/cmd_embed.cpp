@@ -36,7 +36,10 @@ void run(EmbedFlags& f) {
   const auto png = run_gnuplot(c.out_dir, "embedding", script);
   if (!f.common.json || isatty(STDOUT_FILENO)) {
     std::cout << std::fixed << std::setprecision(4) << "data            " << r.description << "\n"
-              << "test accuracy   " << r.test_accuracy << " (the network)\n"
+              << (c.net.objective == "autoencoder"
+                      ? "reconstruction  cross-entropy " + std::to_string(r.test_reconstruction_bce) +
+                            " per image, MSE " + std::to_string(r.test_reconstruction_mse) + " (test)\n"
+                      : "test accuracy   " + std::to_string(r.test_accuracy) + " (the network)\n")
               << "5-NN accuracy   " << r.knn_accuracy << " (in the 2-D embedding)\n"
               << "empty rows      " << r.empty_test << "\n"
               << std::setprecision(1) << "time            " << r.train_seconds << " s\n"
@@ -53,7 +56,7 @@ void register_embed(CLI::App& app) {
   auto& c = f->config;
   c.data.spec = "fashion-mnist";
   auto* cmd = app.add_subcommand("embed",
-                                 "Train a classifier with a 2-D RBF kernelNet layer on a grid (paper 004 §3.3) and "
+                                 "Train a classifier or autoencoder with a 2-D RBF kernelNet layer on a grid (paper 004 §3.3) and "
                                  "write the 2-D embedding of the test set (centre of mass, eq. 10) and its plot; "
                                  "needs --out DIR");
   add_common_flags(*cmd, f->common);
@@ -69,6 +72,10 @@ void register_embed(CLI::App& app) {
   cmd->add_option("--encoder", c.net.encoder, "ReLU widths before the kernelNet layer")->delimiter(',')
       ->capture_default_str()->group("Model");
   cmd->add_option("--decoder", c.net.decoder, "ReLU widths after it")->delimiter(',')->capture_default_str()->group("Model");
+  cmd->add_option("--objective", c.net.objective,
+                  "classifier (categorical cross-entropy) | autoencoder (reconstructs the unstandardised inputs in "
+                  "[0, 1], per-pixel cross-entropy; paper Figure 5a)")
+      ->capture_default_str()->group("Model");
   cmd->add_option("--epochs", c.epochs, "Epochs (Adam)")->capture_default_str()->group("Training");
   cmd->add_option("--batch-size", c.batch_size, "Mini-batch size")->capture_default_str()->group("Training");
   cmd->add_option("--lr", c.lr, "Adam learning rate")->capture_default_str()->group("Training");

@@ -1,5 +1,6 @@
 #pragma once
-// The `rkhs embed` job (paper 004 §3.3): train the 2-D kernelNet embedding network as a classifier, embed the test
+// The `rkhs embed` job (paper 004 §3.3): train the 2-D kernelNet embedding network as a classifier or an
+// autoencoder (net.objective; the autoencoder reads unstandardised inputs in [0, 1]), embed the test
 // set by the centre of mass of the grid activations (eq. 10), and write the embedding and its scatter plot.
 #include <string>
 
@@ -20,7 +21,9 @@ struct EmbedConfig {
 };
 
 struct EmbedResult {
-  double test_accuracy = 0;          // of the network's own classifier
+  double test_accuracy = 0;          // of the network's own classifier (classifier objective)
+  double test_reconstruction_bce = 0;  // autoencoder: per-pixel cross-entropy summed over pixels, mean over images
+  double test_reconstruction_mse = 0;  // autoencoder: mean squared error of the sigmoid reconstruction
   double knn_accuracy = 0;           // 5-NN in the 2-D embedding: test points by the embedded training points
   int64_t empty_test = 0;            // test inputs with no active grid unit (placed at the grid's centre)
   double train_seconds = 0;

@@ -1,7 +1,9 @@
 #pragma once
 // kernelNet's extensible 2-D data embedding (paper 004 §3.3): a network with one 2-D RBF kernelNet layer whose
 // output units sit fixed on a g x g grid in [0, 1]^2, followed by the sparsifying nonlinearity of eq. 9; each input
-// is placed at the activation-weighted centre of mass of the grid locations (eq. 10). Trained as a classifier.
+// is placed at the activation-weighted centre of mass of the grid locations (eq. 10). Trained as a classifier
+// (categorical cross-entropy on the logits) or as an autoencoder (the outputs reconstruct the input; per-pixel
+// cross-entropy on sigmoid outputs, paper Figure 5a).
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 
@@ -28,12 +30,14 @@ struct EmbeddingOptions {
   double eta = 0.5;                           // eq. 9
   std::vector<int64_t> decoder = {512};       // ReLU layers after it
   int64_t classes = 10;
+  std::string objective = "classifier";       // "classifier" (classes outputs) | "autoencoder" (input_dim outputs)
 };
 
 class EmbeddingNetImpl : public torch::nn::Module {
  public:
   explicit EmbeddingNetImpl(const EmbeddingOptions& o);
-  // Logits (B, classes); when activations is given it receives the sparsified kernelNet activations (B, g^2).
+  // Logits (B, classes), or for the autoencoder reconstruction logits (B, input_dim) (the reconstruction is their
+  // sigmoid); when activations is given it receives the sparsified kernelNet activations (B, g^2).
   at::Tensor forward(const at::Tensor& x, at::Tensor* activations = nullptr);
   // 2-D embedding (B, 2) of x by eq. 10 (eval mode, no gradient); `empty` counts rows without activation.
   at::Tensor embed(const at::Tensor& x, int64_t* empty = nullptr);

@@ -10,7 +10,8 @@
 namespace rkhs::nn {
 
 struct BackboneOptions {
-  // "identity" (z = flattened x), "mlp", "lenet5", "resnetN" with N = 6n+2 (resnet8, resnet14, resnet20, ...).
+  // "identity" (z = flattened x), "mlp", "lenet5", "resnetN" with N = 6n+2 (resnet8, resnet14, resnet20, ...),
+  // "kernelnet-grid" / "kernelnet-random" (paper 004 §3.2: rkhs/nn/kernelnet_grid.h).
   std::string name = "identity";
   // Shape of one input sample: {d} for vectors, {C, H, W} for images (28x28 and 32x32 for the CNNs).
   std::vector<int64_t> input_shape;
@@ -18,6 +19,8 @@ struct BackboneOptions {
   std::vector<int64_t> hidden = {128, 128};
   // Apply ReLU to the embedding (the usual networks do; the KCL paper removes it, appendix D.4): default off.
   bool final_relu = false;
+  // kernelnet-*: the kernelNet layers as MAPSxSIDE, comma separated (maps of side x side units per layer).
+  std::string grid_layers = "16x14,16x7";
 };
 
 class BackboneImpl : public torch::nn::Module {
