@@ -16,6 +16,13 @@ double accuracy(const at::Tensor& predicted, const at::Tensor& labels) {
   return predicted.eq(labels).to(torch::kFloat64).mean().item<double>();
 }
 
+at::Tensor classifier_loss(const at::Tensor& logits, const at::Tensor& labels, const std::string& loss) {
+  if (loss == "logistic") return torch::cross_entropy_loss(logits, labels);
+  RKHS_CHECK(loss == "squared-hinge", "CKN classifier: loss must be logistic or squared-hinge, got '" + loss + "'");
+  auto t = torch::one_hot(labels, logits.size(1)).to(logits.scalar_type()) * 2 - 1;  // +1 own class, -1 else
+  return (1 - t * logits).clamp_min(0).square().sum(1).mean();
+}
+
 namespace {
 
 void check_inputs(const at::Tensor& f, const at::Tensor& y, int64_t classes) {
@@ -33,6 +40,8 @@ LogisticModel fit_logistic(const at::Tensor& raw, const at::Tensor& y, int64_t c
                            const LogisticOptions& o, const LogisticModel* init) {
   check_inputs(raw, y, classes);
   RKHS_CHECK(lambda >= 0 && std::isfinite(lambda), "logistic regression: lambda must be >= 0");
+  RKHS_CHECK(o.loss == "logistic" || o.loss == "squared-hinge",
+             "CKN classifier: loss must be logistic or squared-hinge, got '" + o.loss + "'");
   // Optimise on standardised features z = (f - mu) / sd (far better conditioned than the raw unit-norm CKN
   // features) and fold the scaling back: W f + b = W_z z + b_z with W = W_z / sd, b = b_z - W mu.
   at::Tensor mu, sd, f = raw;
@@ -57,7 +66,7 @@ LogisticModel fit_logistic(const at::Tensor& raw, const at::Tensor& y, int64_t c
                                       .line_search_fn("strong_wolfe"));
   auto closure = [&] {
     opt.zero_grad();
-    auto loss = torch::cross_entropy_loss(torch::addmm(b, f, w.t()), y) + 0.5 * lambda * w.square().sum();
+    auto loss = classifier_loss(torch::addmm(b, f, w.t()), y, o.loss) + 0.5 * lambda * w.square().sum();
     loss.backward();
     return loss;
   };

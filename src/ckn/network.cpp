@@ -211,7 +211,7 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
     for (int64_t b = 0; b < n; b += o.batch_size) {
       auto idx = perm.slice(0, b, std::min(n, b + o.batch_size));
       opt.zero_grad();
-      auto loss = torch::cross_entropy_loss(classifier.logits(net->features(images.index({idx}))), labels.index({idx}));
+      auto loss = classifier_loss(classifier.logits(net->features(images.index({idx}))), labels.index({idx}), logistic.loss);
       const double v = loss.item<double>();
       if (!std::isfinite(v))
         throw Error("CKN supervised: the loss is " + std::to_string(v) + " at epoch " + std::to_string(epoch) +

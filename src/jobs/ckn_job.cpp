@@ -150,6 +150,8 @@ CknResult run_ckn(CknConfig c) {
   RKHS_CHECK(c.baseline == "none" || c.baseline == "linear" || c.baseline == "rbf",
              "--baseline must be none, linear or rbf, got '" + c.baseline + "'");
   RKHS_CHECK(c.baseline == "none" || c.load.empty(), "--baseline and --load exclude each other");
+  RKHS_CHECK(c.logistic.loss == "logistic" || c.logistic.loss == "squared-hinge",
+             "--classifier must be logistic or squared-hinge, got '" + c.logistic.loss + "'");
   RKHS_CHECK(c.image_norm == "standardize" || c.image_norm == "scale",
              "--image-norm must be standardize or scale, got '" + c.image_norm + "'");
   RKHS_CHECK(c.rbf_landmarks >= 1 && c.rbf_gamma >= 0, "--rbf-landmarks must be >= 1 and --rbf-gamma >= 0");
@@ -292,6 +294,7 @@ std::string CknResult::to_json(const CknConfig& c) const {
   j["kernel"] = c.net.kernel;
   j["seed"] = c.seed;
   j["feature_dim"] = feature_dim;
+  j["classifier"] = c.logistic.loss;
   j["lambda"] = lambda;
   j["lambdas"] = lambdas;
   j["cv_accuracy"] = cv_accuracy;

@@ -171,3 +171,41 @@ TEST(LogisticRegression, RejectsBadInput) {
   x[2][1] = NAN;
   EXPECT_THROW(fit_logistic(x, y, 3, 1e-3, o), rkhs::Error);
 }
+
+// One-vs-rest squared hinge: the loss against an element-by-element float64 formula; at the returned optimum the
+// gradient of the objective, written out by hand (not autograd), vanishes; with two classes the two one-vs-rest
+// problems are mirror images, so the rows of W (and b) are opposite.
+TEST(SquaredHinge, LossOptimumAndSymmetry) {
+  torch::manual_seed(4);
+  auto s = torch::randn({6, 3}, torch::kDouble);
+  auto yl = torch::tensor({0, 2, 1, 1, 0, 2}, torch::kLong);
+  double ref = 0;
+  for (int64_t i = 0; i < 6; ++i)
+    for (int64_t c = 0; c < 3; ++c) {
+      const double t = c == yl[i].item<int64_t>() ? 1 : -1;
+      ref += std::pow(std::max(0.0, 1 - t * s[i][c].item<double>()), 2);
+    }
+  EXPECT_NEAR(classifier_loss(s, yl, "squared-hinge").item<double>(), ref / 6, 1e-12);
+  EXPECT_THROW(classifier_loss(s, yl, "hinge"), rkhs::Error);
+
+  auto x = torch::randn({200, 4}, torch::kDouble);
+  auto y = (x.select(1, 0) + 0.5 * x.select(1, 1) + 0.3 * torch::randn({200}, torch::kDouble) > 0).to(torch::kLong);
+  LogisticOptions o;
+  o.loss = "squared-hinge";
+  o.tolerance = 1e-10;
+  o.standardize = false;  // (standardised fits penalise W * sd, a different objective)
+  const double lambda = 0.01;
+  auto m = fit_logistic(x, y, 2, lambda, o);
+  EXPECT_GT(accuracy(m.predict(x), y), 0.85);
+  EXPECT_TRUE(torch::allclose(m.weight[0], -m.weight[1], 1e-5, 1e-5));
+  EXPECT_NEAR(m.bias[0].item<double>(), -m.bias[1].item<double>(), 1e-5);
+  // d/dW_c = (1/n) sum_i -2 t_ic max(0, 1 - t_ic s_ic) x_i + lambda W_c;  d/db_c without the lambda term.
+  auto t = torch::one_hot(y, 2).to(torch::kDouble) * 2 - 1;
+  auto margin = (1 - t * m.logits(x)).clamp_min(0);
+  auto coef = -2 * t * margin / 200.0;  // (n, 2)
+  auto gw = coef.t().mm(x) + lambda * m.weight, gb = coef.sum(0);
+  EXPECT_LT(gw.abs().max().item<double>(), 1e-5);
+  EXPECT_LT(gb.abs().max().item<double>(), 1e-5);
+  o.loss = "hinge";
+  EXPECT_THROW(fit_logistic(x, y, 2, lambda, o), rkhs::Error);
+}

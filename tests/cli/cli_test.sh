@@ -184,6 +184,17 @@ awk -v a="$acc" 'BEGIN { exit !(a >= 0.8) }' && ok || bad "ckn stripes: test acc
 "$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3 --subsample 2,2 --patches 500 \
   --mode supervised --epochs 1 --batch-size 32 --lambdas 0.01 --json >"$TMP/out" 2>"$TMP/err"
 [[ "$(tail -n 1 "$TMP/out")" == *'"supervised_loss":['* ]] && ok || bad "ckn supervised: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
+# The one-vs-rest squared hinge classifier, unsupervised and as the loss of a supervised epoch.
+for mode in unsupervised supervised; do
+  "$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3 --subsample 2,2 --patches 500 \
+    --mode "$mode" --epochs 1 --batch-size 32 --lambdas 0.01 --classifier squared-hinge --seed 2 --json >"$TMP/out" 2>"$TMP/err"
+  last=$(tail -n 1 "$TMP/out")
+  acc=$(sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p' <<<"$last")
+  [[ "$last" == *'"classifier":"squared-hinge"'* ]] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.8) }' && ok ||
+    bad "ckn --classifier squared-hinge ($mode): $last $(head -c 300 "$TMP/err")"
+done
+expect_error ckn-bad-classifier 'logistic or squared-hinge' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 \
+  --classifier hinge
 
 # rkhs eigen (paper 002): one-line errors, a short NeuralEF run and a Nystrom run with the documented keys.
 expect_error eigen-bad-method 'neuralef or nystrom' eigen --method svd --n 64

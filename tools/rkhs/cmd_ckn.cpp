@@ -93,7 +93,11 @@ void register_ckn(CLI::App& app) {
   cmd->add_option("--momentum", c.supervised.momentum, "Supervised: SGD momentum")->capture_default_str()->group("Training");
   cmd->add_option("--batch-size", c.supervised.batch_size, "Supervised: SGD mini-batch size")
       ->capture_default_str()->group("Training");
-  cmd->add_option("--lambdas", c.logistic.lambdas, "L2 weights of the logistic regression, cross-validated")
+  cmd->add_option("--classifier", c.logistic.loss,
+                  "logistic (multinomial logistic regression) | squared-hinge (one-vs-rest squared hinge); also the "
+                  "loss of the supervised epochs")
+      ->capture_default_str()->group("Classifier");
+  cmd->add_option("--lambdas", c.logistic.lambdas, "L2 weights of the classifier, cross-validated")
       ->delimiter(',')->capture_default_str()->group("Classifier");
   cmd->add_option("--lbfgs-history", c.logistic.history, "L-BFGS memory of the classifier")->capture_default_str()->group("Classifier");
   cmd->add_option("--folds", c.logistic.folds, "Cross-validation folds (1: one hold-out fifth, for large sets)")->capture_default_str()->group("Classifier");

@@ -1,7 +1,8 @@
 #pragma once
-// Multinomial logistic regression on fixed features, the classifier on top of an unsupervised CKN (paper 003 §4,
-// REFERENCE.md §4):
-//   min_{W, b}  (1/n) sum_i CE(W z_i + b, y_i) + (lambda / 2) ||W||^2     (b not penalised)
+// The linear classifier on top of a CKN (paper 003 §4, REFERENCE.md §4): multinomial logistic regression or
+// one-vs-rest squared hinge (options.loss),
+//   min_{W, b}  (1/n) sum_i L(W z_i + b, y_i) + (lambda / 2) ||W||^2     (b not penalised)
+// with L = CE (softmax cross-entropy) or L(s, y) = sum_c max(0, 1 - t_c s_c)^2, t_c = +1 for c = y and -1 else,
 // on the features z_i standardised with the fit's own per-feature mean and standard deviation (optional, on
 // by default: it makes L-BFGS converge on correlated features); the returned model applies to raw features.
 // fitted by full-batch L-BFGS (strong Wolfe line search), lambda chosen by k-fold cross-validation on the
@@ -9,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace rkhs::ckn {
@@ -21,7 +23,12 @@ struct LogisticOptions {
   double tolerance = 1e-6;       // on the gradient's max entry
   uint64_t seed = 0;             // fold assignment
   bool standardize = true;       // fit on per-feature standardised features
+  std::string loss = "logistic";  // "logistic" | "squared-hinge" (one-vs-rest)
 };
+
+// The mean loss over the rows of logits (n, C) for labels (n,): "logistic" (cross-entropy) or "squared-hinge"
+// (one-vs-rest, summed over the classes). Throws rkhs::Error for another name.
+at::Tensor classifier_loss(const at::Tensor& logits, const at::Tensor& labels, const std::string& loss);
 
 struct LogisticModel {
   at::Tensor weight;  // (C, D)
