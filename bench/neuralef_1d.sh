@@ -3,7 +3,7 @@
 # units, Adam 1e-3 with a cosine schedule, batch 256, 2000 iterations) and the Nystrom method on the RBF kernel
 # exp(-(x - x')^2 / 2) on U[-2, 2] and the polynomial kernel (x x' + 1.5)^4 on U[-1, 1], against the exact
 # eigendecomposition of the same sample (N <= 10000), evaluated on 1000 held-out points; training time vs N.
-# Part "long" runs 8000 iterations instead of 2000. Part "select" runs the paper's lr and 3e-3 (seeds 1..5) and reports the Ky Fan captured trace, which ranks
+# Part "long" runs 8000 iterations instead of 2000; part "spin" (not in the default PARTS) the SpIN baseline at N = 2048. Part "select" runs the paper's lr and 3e-3 (seeds 1..5) and reports the Ky Fan captured trace, which ranks
 # them without the reference (summary: "Learning rate chosen without the reference").
 # Resumable. Environment: SEEDS (default "1 2 3"), THREADS (default 2), PARTS (default "accuracy time lr long select"),
 # OUT (default bench/results/neuralef_1d.jsonl).
@@ -40,6 +40,13 @@ for part in ${PARTS:-accuracy time lr long select}; do
       for seed in ${SEEDS:-1 2 3}; do
         record "$OUT" neuralef-rbf-8000it eigen --kernel rbf --data uniform1d --n 2048 --k 10 --method neuralef \
           --iterations 8000 --seed "$seed" --threads "$THREADS"
+      done ;;
+    spin)  # the SpIN baseline (Pfau et al. 2019) on the same networks, batches, optimiser and iterations
+      for kernel in rbf polynomial; do
+        for seed in ${SEEDS:-1 2 3}; do
+          record "$OUT" "spin-$kernel" eigen --kernel "$kernel" --data uniform1d --n 2048 --k 10 --method spin \
+            --seed "$seed" --threads "$THREADS"
+        done
       done ;;
     select)
       for lr in 0.001 0.003; do

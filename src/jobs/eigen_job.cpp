@@ -181,7 +181,10 @@ kernels::KernelPtr make_eigen_kernel(const EigenConfig& c, int64_t d) {
 }  // namespace
 
 EigenResult run_eigen(EigenConfig c) {
-  RKHS_CHECK(c.method == "neuralef" || c.method == "nystrom", "--method must be neuralef or nystrom, got '" + c.method + "'");
+  RKHS_CHECK(c.method == "neuralef" || c.method == "nystrom" || c.method == "spin",
+             "--method must be neuralef, nystrom or spin, got '" + c.method + "'");
+  RKHS_CHECK(c.method != "spin" || (c.kernel != "ntk" && c.net.architecture == "mlp" && !c.net.shared_trunk),
+             "--method spin: implemented for separate MLPs (--arch mlp, no --shared-trunk) and not for --kernel ntk");
   RKHS_CHECK(c.k >= 1 && c.k <= c.n, "--k must be in [1, --n]");
   EigenResult r;
   auto points = load_points(c, c.kernel);
@@ -248,7 +251,8 @@ EigenResult run_eigen(EigenConfig c) {
     }
     torch::manual_seed(c.seed);
     spectral::NeuralEF net(c.net);
-    auto rep = spectral::train_neuralef(net, kernel, train.to(torch::kFloat32), c.train);
+    auto rep = c.method == "spin" ? spectral::train_spin(net, kernel, train.to(torch::kFloat32), c.train, c.spin)
+                                  : spectral::train_neuralef(net, kernel, train.to(torch::kFloat32), c.train);
     r.train_seconds = rep.train_seconds;
     r.rayleigh_seconds = rep.rayleigh_seconds;
     r.ema_eigenvalues = to_vector(rep.ema_eigenvalues);
@@ -387,7 +391,8 @@ std::string EigenResult::to_json(const EigenConfig& c) const {
   j["k"] = c.k;
   j["method"] = c.method;
   j["seed"] = c.seed;
-  if (c.method == "neuralef") {
+  if (c.method != "nystrom") {
+    if (c.method == "spin") j["spin_decay"] = c.spin.decay;
     j["iterations"] = c.train.iterations;
     j["batch_size"] = std::min(c.train.batch_size, c.n);
     j["ema_eigenvalues"] = ema_eigenvalues;

@@ -7,6 +7,7 @@
 
 #include "rkhs/error.h"
 #include "rkhs/train/progress.h"
+#include "eigen_report.h"
 #include "pooling.h"
 
 namespace rkhs::spectral {
@@ -59,6 +60,7 @@ void NeuralEFImpl::reset() {
   norm_ema = register_buffer("norm_ema", torch::ones({k}));
   eigenvalues = register_buffer("eigenvalues", torch::zeros({k}));
   initialised = register_buffer("initialised", torch::zeros({}));
+  whitening = register_buffer("whitening", torch::zeros({0}));
 }
 
 at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
@@ -96,7 +98,10 @@ at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
 
 at::Tensor NeuralEFImpl::forward(const at::Tensor& x) {
   auto psi = raw(x);
-  if (!is_training()) return psi / norm_ema.to(psi.scalar_type());
+  if (!is_training()) {
+    if (whitening.numel() > 0) return psi.mm(whitening.t().to(psi.scalar_type()));  // SpIN: L^-1 f
+    return psi / norm_ema.to(psi.scalar_type());
+  }
   auto norm = psi.square().mean(0).sqrt().clamp_min(1e-8);  // (k,), L2BN (eq. 16)
   {
     torch::NoGradGuard g;
@@ -139,6 +144,45 @@ at::Tensor neuralef_output_gradient(const at::Tensor& kmat, const at::Tensor& ps
   auto u = (r / r.diagonal().unsqueeze(1)).triu(1);
   auto gmat = kpsi - kpsi.mm(u);
   return gmat * (-2.0 / double(b * b));
+}
+
+void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
+                   const NeuralEFTrainOptions& o, at::Generator& gen, NeuralEFReport& r,
+                   const std::function<void(const at::Tensor&)>& prepare) {
+  const bool features = o.kernel_features.defined();
+  const int64_t n = x.size(0);
+  // Rayleigh quotients on (a random subset of) the data, in evaluation mode, float64.
+  const auto t = std::chrono::steady_clock::now();
+  net->eval();
+  {
+    torch::NoGradGuard g;
+    auto sel = torch::arange(n, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+    if (n > o.rayleigh_points)
+      sel = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, o.rayleigh_points).to(x.device());
+    auto xs = x.index({sel});
+    if (prepare) prepare(xs);
+    auto psi = net->forward(xs).to(torch::kFloat64);
+    auto xd = xs.to(torch::kFloat64);
+    // Column j of the result: p_j^T K p_j over the selected points.
+    auto quadratic = [&](const at::Tensor& p) {
+      if (features) {  // p^T Phi Phi^T p
+        return o.kernel_features.index({sel}).to(torch::kFloat64).t().mm(p).square().sum(0);
+      }
+      auto num = torch::zeros({p.size(1)}, torch::kFloat64);
+      for (int64_t i = 0; i < xd.size(0); i += 2048) {
+        auto rows = kernel->gram(xd.slice(0, i, std::min(xd.size(0), i + 2048)), xd);  // (b, m)
+        num += (p.slice(0, i, i + rows.size(0)) * rows.mm(p)).sum(0);
+      }
+      return num;
+    };
+    const double m = double(xd.size(0));
+    r.eigenvalues = quadratic(psi) / (m * psi.square().sum(0));
+    // Ky Fan: for orthonormal q_1..q_k (unit mean square), sum_j q_j^T K q_j / m^2 <= mu_1 + ... + mu_k, with
+    // equality exactly for the top-k eigenspace. A criterion for comparing runs without any reference.
+    auto q = std::get<0>(at::linalg_qr(psi)) * std::sqrt(m);
+    r.captured_trace = (quadratic(q) / (m * m)).sum().item<double>();
+  }
+  r.rayleigh_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
@@ -201,37 +245,7 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   bar.finish();
   r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.ema_eigenvalues = net->eigenvalues.to(torch::kFloat64).clone();
-  // Rayleigh quotients on (a random subset of) the data, in evaluation mode, float64.
-  const auto t = std::chrono::steady_clock::now();
-  net->eval();
-  {
-    torch::NoGradGuard g;
-    auto sel = torch::arange(n, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
-    if (n > o.rayleigh_points)
-      sel = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, o.rayleigh_points).to(x.device());
-    auto xs = x.index({sel});
-    auto psi = net->forward(xs).to(torch::kFloat64);
-    auto xd = xs.to(torch::kFloat64);
-    // Column j of the result: p_j^T K p_j over the selected points.
-    auto quadratic = [&](const at::Tensor& p) {
-      if (features) {  // p^T Phi Phi^T p
-        return o.kernel_features.index({sel}).to(torch::kFloat64).t().mm(p).square().sum(0);
-      }
-      auto num = torch::zeros({p.size(1)}, torch::kFloat64);
-      for (int64_t i = 0; i < xd.size(0); i += 2048) {
-        auto rows = kernel->gram(xd.slice(0, i, std::min(xd.size(0), i + 2048)), xd);  // (b, m)
-        num += (p.slice(0, i, i + rows.size(0)) * rows.mm(p)).sum(0);
-      }
-      return num;
-    };
-    const double m = double(xd.size(0));
-    r.eigenvalues = quadratic(psi) / (m * psi.square().sum(0));
-    // Ky Fan: for orthonormal q_1..q_k (unit mean square), sum_j q_j^T K q_j / m^2 <= mu_1 + ... + mu_k, with
-    // equality exactly for the top-k eigenspace. A criterion for comparing runs without any reference.
-    auto q = std::get<0>(at::linalg_qr(psi)) * std::sqrt(m);
-    r.captured_trace = (quadratic(q) / (m * m)).sum().item<double>();
-  }
-  r.rayleigh_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  finish_report(net, kernel, x, o, gen, r);
   return r;
 }
 

@@ -197,7 +197,12 @@ expect_error ckn-bad-classifier 'logistic or squared-hinge' ckn --data "csv:$TMP
   --classifier hinge
 
 # rkhs eigen (paper 002): one-line errors, a short NeuralEF run and a Nystrom run with the documented keys.
-expect_error eigen-bad-method 'neuralef or nystrom' eigen --method svd --n 64
+expect_error eigen-bad-method 'neuralef, nystrom or spin' eigen --method svd --n 64
+expect_error eigen-spin-trunk 'separate MLPs' eigen --method spin --shared-trunk --n 64
+"$RKHS" eigen --kernel rbf --data uniform1d --n 128 --k 3 --iterations 30 --method spin --seed 1 --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"method":"spin"'* && "$last" == *'"spin_decay":0.99'* && "$last" == *'"alignment":['* ]] && ok ||
+  bad "eigen --method spin: $last $(head -c 300 "$TMP/err")"
 expect_error eigen-bad-data 'uniform1d, moons' eigen --data nosuch --n 64
 expect_error eigen-bad-k 'k must be' eigen --n 64 --k 65
 expect_error eigen-bad-kernel 'nosuch' eigen --kernel nosuch --n 64

@@ -31,7 +31,7 @@ void run(EigenFlags& f) {
     // Figure 2's layout: learned eigenfunctions (lines) over the reference ones (dashed), the top min(k, 5).
     const int64_t show = std::min<int64_t>(c.k, 5);
     std::string plot = "set datafile separator ','\nset key outside right\nset xlabel 'x'\nset ylabel 'psi_j(x)'\n"
-                       "set title '" + std::string(c.method == "neuralef" ? "NeuralEF" : "Nystrom") +
+                       "set title '" + std::string(c.method == "neuralef" ? "NeuralEF" : c.method == "spin" ? "SpIN" : "Nystrom") +
                        " eigenfunctions (solid) and the exact ones (dashed), " + r.kernel_spec + "'\nplot ";
     for (int64_t j = 1; j <= show; ++j) {
       const std::string file = "'" + c.out_dir + "/eigenfunctions.csv' every ::1";
@@ -121,7 +121,10 @@ void register_eigen(CLI::App& app) {
   cmd->add_option("--n", c.n, "Training points")->capture_default_str()->group("Problem");
   cmd->add_option("--heldout", c.heldout, "Held-out points for the alignment")->capture_default_str()->group("Problem");
   cmd->add_option("--k", c.k, "Eigenpairs")->capture_default_str()->group("Problem");
-  cmd->add_option("--method", c.method, "neuralef | nystrom")->capture_default_str()->group("Problem");
+  cmd->add_option("--method", c.method, "neuralef | nystrom | spin (the SpIN baseline on the same networks)")
+      ->capture_default_str()->group("Problem");
+  cmd->add_option("--spin-decay", c.spin.decay, "spin: decay of the moving averages of Sigma, Pi and their Jacobians")
+      ->capture_default_str()->group("Training");
   cmd->add_option("--reference-limit", c.reference_limit,
                   "Compute the exact reference eigendecomposition when N is at most this (0: never)")
       ->capture_default_str()->group("Problem");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rkhs/spectral/neuralef.h"
+#include "rkhs/spectral/spin.h"
 
 namespace rkhs::jobs {
 
@@ -17,7 +18,8 @@ struct EigenConfig {
   int64_t n = 2048;               // training points
   int64_t heldout = 1000;         // held-out points for the alignment
   int64_t k = 10;
-  std::string method = "neuralef";  // | "nystrom"
+  std::string method = "neuralef";  // | "nystrom" | "spin" (the SpIN baseline, spectral/spin.h, same networks)
+  spectral::SpINOptions spin;
   spectral::NeuralEFOptions net;    // k and input_dim are filled in
   spectral::NeuralEFTrainOptions train;
   int64_t reference_limit = 10000;  // exact reference eigendecomposition up to this N

@@ -44,7 +44,8 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
  public:
   explicit NeuralEFImpl(NeuralEFOptions options);
   void reset() override;
-  // x (B, d) -> (B, k): the k eigenfunctions after L2BN (batch norms in training, EMA norms in evaluation).
+  // x (B, d) -> (B, k): the k eigenfunctions after L2BN (batch norms in training, EMA norms in evaluation; after
+  // SpIN training the whitened outputs L^-1 f instead).
   at::Tensor forward(const at::Tensor& x);
   // The networks' outputs before L2BN: (B, k).
   at::Tensor raw(const at::Tensor& x);
@@ -61,6 +62,7 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
   at::Tensor norm_ema;                      // (k,) buffer, EMA of the L2BN norms
   at::Tensor eigenvalues;                   // (k,) buffer, EMA of the eigenvalue estimates
   at::Tensor initialised;                   // scalar buffer: 0 until the first training batch set norm_ema
+  at::Tensor whitening;                     // SpIN (spin.h): (k, k) L^-1 applied in evaluation; empty for NeuralEF
 };
 TORCH_MODULE(NeuralEF);
 

@@ -1,0 +1,162 @@
+// SpIN (Pfau et al. 2019), the baseline of paper 002 §2.3; see rkhs/spectral/spin.h.
+#include "rkhs/spectral/spin.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "eigen_report.h"
+#include "rkhs/error.h"
+#include "rkhs/train/progress.h"
+
+namespace rkhs::spectral {
+
+namespace {
+
+// Lower Cholesky factor of a symmetric matrix, with growing jitter if it is not numerically positive definite.
+at::Tensor robust_cholesky(const at::Tensor& a) {
+  const double scale = std::max(a.diagonal().abs().max().item<double>(), 1e-30);
+  for (double jitter = 0; jitter <= 1e-2 * scale; jitter = jitter == 0 ? 1e-10 * scale : jitter * 10) {
+    auto [l, info] = at::linalg_cholesky_ex(a + jitter * torch::eye(a.size(0), a.options()));
+    if (info.item<int64_t>() == 0) return l;
+  }
+  throw Error("SpIN: the covariance of the network outputs is singular (the outputs are linearly dependent)");
+}
+
+}  // namespace
+
+std::pair<at::Tensor, at::Tensor> spin_contraction(const at::Tensor& sigma_in, const at::Tensor& pi_in) {
+  const int64_t k = sigma_in.size(0);
+  RKHS_CHECK(sigma_in.dim() == 2 && sigma_in.size(1) == k && pi_in.sizes() == sigma_in.sizes(),
+             "SpIN: Sigma and Pi must be k x k");
+  torch::AutoGradMode enable(true);
+  auto sigma = sigma_in.detach().to(torch::kFloat64).requires_grad_(true);
+  auto pi = pi_in.detach().to(torch::kFloat64).requires_grad_(true);
+  // Jitter as robust_cholesky would add, held constant.
+  auto l = robust_cholesky(sigma.detach());
+  const auto jitter = (l.mm(l.t()) - sigma.detach()).diagonal().mean().item<double>();
+  l = torch::linalg_cholesky(sigma + jitter * torch::eye(k, sigma.options()));
+  // Lambda = L^-1 Pi L^-T by two triangular solves.
+  auto a = at::linalg_solve_triangular(l, pi, /*upper=*/false);
+  auto lambda = at::linalg_solve_triangular(l, a.t(), /*upper=*/false);
+  auto c_sigma = torch::zeros({k, k}, torch::kFloat64), c_pi = torch::zeros({k, k}, torch::kFloat64);
+  for (int64_t j = 0; j < k; ++j) {
+    auto g = torch::autograd::grad({lambda[j][j]}, {sigma, pi}, {}, /*retain_graph=*/true);
+    c_sigma[j] = (g[0] + g[0].t())[j];
+    c_pi[j] = (g[1] + g[1].t())[j];
+  }
+  return {c_sigma, c_pi};
+}
+
+NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
+                          const NeuralEFTrainOptions& o, const SpINOptions& spin) {
+  const bool features = o.kernel_features.defined();
+  RKHS_CHECK(kernel || features, "SpIN: no kernel");
+  RKHS_CHECK(net->options.architecture == "mlp" && !net->options.shared_trunk,
+             "SpIN: implemented for k separate MLPs (the Jacobian moving average is kept per network)");
+  RKHS_CHECK(!features || (o.kernel_features.dim() == 2 && o.kernel_features.size(0) == x.size(0)),
+             "SpIN: kernel_features must have one row per training point");
+  RKHS_CHECK(x.dim() == 2 && x.size(0) >= 2 && x.size(1) == net->options.input_dim,
+             "SpIN: expected at least 2 training points of dimension " + std::to_string(net->options.input_dim));
+  RKHS_CHECK(o.iterations >= 1 && o.batch_size >= 2 && o.lr > 0, "SpIN: iterations, batch size and lr must be positive");
+  RKHS_CHECK(spin.decay >= 0 && spin.decay < 1, "SpIN: the moving-average decay must be in [0, 1)");
+  RKHS_CHECK(torch::isfinite(x).all().item<bool>(), "SpIN: the training points have NaN or infinite entries");
+  const int64_t n = x.size(0), bsz = std::min(o.batch_size, n), k = net->options.k;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  std::vector<at::Tensor> params;
+  for (auto& w : net->weights) params.push_back(w);
+  for (auto& b : net->biases) params.push_back(b);
+  torch::optim::Adam opt(params, torch::optim::AdamOptions(o.lr));
+  net->train();
+  // Moving averages: Sigma, Pi (k, k) and, per parameter tensor p of shape (k, ...), the Jacobians
+  // J[b][a] = d Sigma_ab / d p[a] (and of Pi), stored as (k_b, k_a, ...).
+  at::Tensor sigma_bar, pi_bar;
+  std::vector<at::Tensor> jac_sigma(params.size()), jac_pi(params.size());
+  NeuralEFReport r;
+  train::Progress bar("SpIN", o.iterations, o.progress);
+  const auto start = std::chrono::steady_clock::now();
+  at::Tensor perm;
+  int64_t pos = n;
+  for (int64_t it = 0; it < o.iterations; ++it) {
+    if (pos + bsz > n) {
+      perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(x.device());
+      pos = 0;
+    }
+    const auto idx = perm.slice(0, pos, pos + bsz);
+    auto xb = x.index({idx});
+    pos += bsz;
+    const double lr = 0.5 * o.lr * (1 + std::cos(M_PI * double(it) / double(o.iterations)));
+    static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr);
+    at::Tensor kb;
+    {
+      torch::NoGradGuard g;
+      if (features) {
+        auto fb = o.kernel_features.index({idx});
+        kb = fb.mm(fb.t()).to(xb.scalar_type());
+      } else {
+        kb = kernel->gram(xb, xb).to(xb.scalar_type());
+      }
+    }
+    auto f = net->raw(xb);  // (B, k)
+    const auto fd = f.detach(), kf = kb.mm(fd);
+    const double beta = it == 0 ? 0.0 : spin.decay;
+    // Batch Jacobians: backward pass b weights f_a(x_i) by f_b(x_i) / B (Sigma) or by (K f_b)(x_i) / B^2 (Pi);
+    // slice a of the gradient is d Sigma_ab / d theta_a through f_a.
+    for (int64_t b = 0; b < k; ++b) {
+      for (int which = 0; which < 2; ++which) {
+        auto weight = which == 0 ? fd.select(1, b) / double(bsz) : kf.select(1, b) / double(bsz * bsz);
+        auto grads = torch::autograd::grad({(f * weight.unsqueeze(1)).sum()}, params, {}, /*retain_graph=*/true);
+        auto& jac = which == 0 ? jac_sigma : jac_pi;
+        for (size_t p = 0; p < params.size(); ++p) {
+          if (!jac[p].defined()) {
+            auto shape = params[p].sizes().vec();
+            shape.insert(shape.begin(), k);
+            jac[p] = torch::zeros(shape, params[p].options());
+          }
+          jac[p][b].mul_(beta).add_(grads[p], 1 - beta);
+        }
+      }
+    }
+    {
+      torch::NoGradGuard g;
+      auto sigma = fd.t().mm(fd) / double(bsz), pi = fd.t().mm(kf) / double(bsz * bsz);
+      sigma_bar = it == 0 ? sigma.clone() : sigma_bar.mul_(beta).add_(sigma, 1 - beta);
+      pi_bar = it == 0 ? pi.clone() : pi_bar.mul_(beta).add_(pi, 1 - beta);
+    }
+    auto [c_sigma, c_pi] = spin_contraction(sigma_bar, pi_bar);
+    c_sigma = c_sigma.to(f.scalar_type());
+    c_pi = c_pi.to(f.scalar_type());
+    // Masked gradient of -Tr(Lambda) for network a: -sum_b C[a, b] J[b][a].
+    for (size_t p = 0; p < params.size(); ++p) {
+      auto flat_s = jac_sigma[p].reshape({k, k, -1}).transpose(0, 1);  // (a, b, rest)
+      auto flat_p = jac_pi[p].reshape({k, k, -1}).transpose(0, 1);
+      auto g = -((c_sigma.unsqueeze(2) * flat_s).sum(1) + (c_pi.unsqueeze(2) * flat_p).sum(1));
+      RKHS_CHECK(torch::isfinite(g).all().item<bool>(),
+                 "SpIN: the gradient is not finite at iteration " + std::to_string(it + 1) + " (lower --lr?)");
+      params[p].mutable_grad() = g.reshape(params[p].sizes()).clone();
+    }
+    opt.step();
+    {
+      torch::NoGradGuard g;
+      auto l = robust_cholesky(sigma_bar.to(torch::kFloat64));
+      auto a = at::linalg_solve_triangular(l, pi_bar.to(torch::kFloat64), false);
+      auto lambda = at::linalg_solve_triangular(l, a.t(), false);
+      net->eigenvalues.copy_(lambda.diagonal().to(net->eigenvalues.scalar_type()));
+    }
+    bar.update(it + 1);
+  }
+  bar.finish();
+  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.ema_eigenvalues = net->eigenvalues.to(torch::kFloat64).clone();
+  // The eigenfunctions Psi = L^-1 f with Sigma from the final networks on the evaluation points.
+  finish_report(net, kernel, x, o, gen, r, [&net](const at::Tensor& xs) {
+    auto f = net->raw(xs).to(torch::kFloat64);
+    auto l = robust_cholesky(f.t().mm(f) / double(f.size(0)));
+    auto inv = at::linalg_solve_triangular(l, torch::eye(l.size(0), l.options()), false);
+    net->whitening.resize_(inv.sizes()).copy_(inv.to(net->whitening.scalar_type()));
+  });
+  return r;
+}
+
+}  // namespace rkhs::spectral
