@@ -7,7 +7,7 @@
 
 #include "rkhs/error.h"
 #include "rkhs/train/progress.h"
-#include "eigen_report.h"
+#include "eigen_training.h"
 #include "pooling.h"
 
 namespace rkhs::spectral {
@@ -146,6 +146,43 @@ at::Tensor neuralef_output_gradient(const at::Tensor& kmat, const at::Tensor& ps
   return gmat * (-2.0 / double(b * b));
 }
 
+void check_training_inputs(const NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
+                           const NeuralEFTrainOptions& o, const std::string& who) {
+  const bool features = o.kernel_features.defined();
+  RKHS_CHECK(kernel || features, who + ": no kernel");
+  RKHS_CHECK(!features || (o.kernel_features.dim() == 2 && o.kernel_features.size(0) == x.size(0)),
+             who + ": kernel_features must have one row per training point");
+  RKHS_CHECK(x.dim() == 2 && x.size(0) >= 2 && x.size(1) == net->options.input_dim,
+             who + ": expected at least 2 training points of dimension " + std::to_string(net->options.input_dim));
+  RKHS_CHECK(o.iterations >= 1 && o.batch_size >= 2 && o.lr > 0, who + ": iterations, batch size and lr must be positive");
+  RKHS_CHECK(torch::isfinite(x).all().item<bool>(), who + ": the training points have NaN or infinite entries");
+}
+
+EigenBatches::EigenBatches(const at::Tensor& x, const kernels::KernelPtr& kernel, const NeuralEFTrainOptions& o,
+                           at::Generator gen)
+    : x_(x), kernel_(kernel), o_(o), gen_(std::move(gen)), n_(x.size(0)), bsz_(std::min(o.batch_size, x.size(0))),
+      pos_(x.size(0)) {}
+
+std::pair<at::Tensor, at::Tensor> EigenBatches::next() {
+  if (pos_ + bsz_ > n_) {
+    perm_ = torch::randperm(n_, gen_, torch::TensorOptions().dtype(torch::kLong)).to(x_.device());
+    pos_ = 0;
+  }
+  const auto idx = perm_.slice(0, pos_, pos_ + bsz_);
+  pos_ += bsz_;
+  auto xb = x_.index({idx});
+  torch::NoGradGuard g;
+  if (o_.kernel_features.defined()) {
+    auto fb = o_.kernel_features.index({idx});
+    return {xb, fb.mm(fb.t()).to(xb.scalar_type())};
+  }
+  return {xb, kernel_->gram(xb, xb).to(xb.scalar_type())};
+}
+
+double cosine_lr(const NeuralEFTrainOptions& o, int64_t it) {
+  return 0.5 * o.lr * (1 + std::cos(M_PI * double(it) / double(o.iterations)));
+}
+
 void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
                    const NeuralEFTrainOptions& o, at::Generator& gen, NeuralEFReport& r,
                    const std::function<void(const at::Tensor&)>& prepare) {
@@ -187,43 +224,18 @@ void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Te
 
 NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
                               const NeuralEFTrainOptions& o) {
-  const bool features = o.kernel_features.defined();
-  RKHS_CHECK(kernel || features, "NeuralEF: no kernel");
-  RKHS_CHECK(!features || (o.kernel_features.dim() == 2 && o.kernel_features.size(0) == x.size(0)),
-             "NeuralEF: kernel_features must have one row per training point");
-  RKHS_CHECK(x.dim() == 2 && x.size(0) >= 2 && x.size(1) == net->options.input_dim,
-             "NeuralEF: expected at least 2 training points of dimension " + std::to_string(net->options.input_dim));
-  RKHS_CHECK(o.iterations >= 1 && o.batch_size >= 2 && o.lr > 0, "NeuralEF: iterations, batch size and lr must be positive");
-  RKHS_CHECK(torch::isfinite(x).all().item<bool>(), "NeuralEF: the training points have NaN or infinite entries");
-  const int64_t n = x.size(0), bsz = std::min(o.batch_size, n);
+  check_training_inputs(net, kernel, x, o, "NeuralEF");
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  EigenBatches batches(x, kernel, o, gen);
+  const int64_t bsz = batches.size();
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(o.lr));
   net->train();
   NeuralEFReport r;
   train::Progress bar("NeuralEF", o.iterations, o.progress);
   const auto start = std::chrono::steady_clock::now();
-  at::Tensor perm;
-  int64_t pos = n;
   for (int64_t it = 0; it < o.iterations; ++it) {
-    if (pos + bsz > n) {  // batches without replacement; a new permutation per pass
-      perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(x.device());
-      pos = 0;
-    }
-    const auto idx = perm.slice(0, pos, pos + bsz);
-    auto xb = x.index({idx});
-    pos += bsz;
-    const double lr = 0.5 * o.lr * (1 + std::cos(M_PI * double(it) / double(o.iterations)));
-    static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr);
-    at::Tensor kb;
-    {
-      torch::NoGradGuard g;
-      if (features) {
-        auto fb = o.kernel_features.index({idx});
-        kb = fb.mm(fb.t()).to(xb.scalar_type());
-      } else {
-        kb = kernel->gram(xb, xb).to(xb.scalar_type());
-      }
-    }
+    auto [xb, kb] = batches.next();
+    static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(cosine_lr(o, it));
     auto psi = net->forward(xb);
     auto grad = neuralef_output_gradient(kb, psi.detach());
     RKHS_CHECK(torch::isfinite(grad).all().item<bool>(),

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "eigen_report.h"
+#include "eigen_training.h"
 #include "rkhs/error.h"
 #include "rkhs/train/progress.h"
 
@@ -51,19 +51,14 @@ std::pair<at::Tensor, at::Tensor> spin_contraction(const at::Tensor& sigma_in, c
 
 NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
                           const NeuralEFTrainOptions& o, const SpINOptions& spin) {
-  const bool features = o.kernel_features.defined();
-  RKHS_CHECK(kernel || features, "SpIN: no kernel");
+  check_training_inputs(net, kernel, x, o, "SpIN");
   RKHS_CHECK(net->options.architecture == "mlp" && !net->options.shared_trunk,
              "SpIN: implemented for k separate MLPs (the Jacobian moving average is kept per network)");
-  RKHS_CHECK(!features || (o.kernel_features.dim() == 2 && o.kernel_features.size(0) == x.size(0)),
-             "SpIN: kernel_features must have one row per training point");
-  RKHS_CHECK(x.dim() == 2 && x.size(0) >= 2 && x.size(1) == net->options.input_dim,
-             "SpIN: expected at least 2 training points of dimension " + std::to_string(net->options.input_dim));
-  RKHS_CHECK(o.iterations >= 1 && o.batch_size >= 2 && o.lr > 0, "SpIN: iterations, batch size and lr must be positive");
   RKHS_CHECK(spin.decay >= 0 && spin.decay < 1, "SpIN: the moving-average decay must be in [0, 1)");
-  RKHS_CHECK(torch::isfinite(x).all().item<bool>(), "SpIN: the training points have NaN or infinite entries");
-  const int64_t n = x.size(0), bsz = std::min(o.batch_size, n), k = net->options.k;
+  const int64_t k = net->options.k;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  EigenBatches batches(x, kernel, o, gen);
+  const int64_t bsz = batches.size();
   std::vector<at::Tensor> params;
   for (auto& w : net->weights) params.push_back(w);
   for (auto& b : net->biases) params.push_back(b);
@@ -76,28 +71,9 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
   NeuralEFReport r;
   train::Progress bar("SpIN", o.iterations, o.progress);
   const auto start = std::chrono::steady_clock::now();
-  at::Tensor perm;
-  int64_t pos = n;
   for (int64_t it = 0; it < o.iterations; ++it) {
-    if (pos + bsz > n) {
-      perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(x.device());
-      pos = 0;
-    }
-    const auto idx = perm.slice(0, pos, pos + bsz);
-    auto xb = x.index({idx});
-    pos += bsz;
-    const double lr = 0.5 * o.lr * (1 + std::cos(M_PI * double(it) / double(o.iterations)));
-    static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr);
-    at::Tensor kb;
-    {
-      torch::NoGradGuard g;
-      if (features) {
-        auto fb = o.kernel_features.index({idx});
-        kb = fb.mm(fb.t()).to(xb.scalar_type());
-      } else {
-        kb = kernel->gram(xb, xb).to(xb.scalar_type());
-      }
-    }
+    auto [xb, kb] = batches.next();
+    static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(cosine_lr(o, it));
     auto f = net->raw(xb);  // (B, k)
     const auto fd = f.detach(), kf = kb.mm(fd);
     const double beta = it == 0 ? 0.0 : spin.decay;
