@@ -14,8 +14,6 @@ SEEDS=${SEEDS:-"1 2 3"}
 LRS=${LRS:-"0.001 0.003 0.01"}
 GRID_LAYERS=${GRID_LAYERS:-16x14,16x7}
 MODELS=${MODELS:-"kernelnet-grid kernelnet-random identity"}
-THREAD_ARGS=()
-if [ -n "${THREADS:-}" ]; then THREAD_ARGS=(--threads "$THREADS"); fi
 for seed in $SEEDS; do
   for model in $MODELS; do
     for lr in $LRS; do

@@ -2,6 +2,9 @@
 RKHS=${RKHS:-build/rkhs}
 RESULTS=${RESULTS:-bench/results}
 mkdir -p "$RESULTS"
+# --threads THREADS for the scripts that take THREADS from the environment (empty: rkhs's default, all cores).
+THREAD_ARGS=()
+if [ -n "${THREADS:-}" ]; then THREAD_ARGS=(--threads "$THREADS"); fi
 
 # record FILE TAG ARGS...: runs `rkhs ARGS... --json`, appends {"tag": TAG, "command": ..., "result": {...}}
 # to FILE; a failed run goes to FILE's .failed.tsv with its error line instead. Skips a run whose command is
