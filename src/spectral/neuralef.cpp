@@ -7,6 +7,7 @@
 
 #include "rkhs/error.h"
 #include "rkhs/train/progress.h"
+#include "rkhs/warn.h"
 #include "eigen_training.h"
 #include "pooling.h"
 
@@ -213,7 +214,13 @@ void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Te
       return num;
     };
     const double m = double(xd.size(0));
-    r.eigenvalues = quadratic(psi) / (m * psi.square().sum(0));
+    const auto mass = psi.square().sum(0);
+    // An eigenfunction that is identically zero on the data (a dead network) has no Rayleigh quotient: 0, said.
+    const auto dead = mass <= 0;
+    if (dead.any().item<bool>())
+      warn("eigenfunction network(s) " + std::to_string(dead.sum().item<int64_t>()) + " of " +
+           std::to_string(psi.size(1)) + " output exactly zero on the data; their eigenvalues are reported as 0");
+    r.eigenvalues = torch::where(dead, torch::zeros_like(mass), quadratic(psi) / (m * mass.clamp_min(1e-300)));
     // Ky Fan: for orthonormal q_1..q_k (unit mean square), sum_j q_j^T K q_j / m^2 <= mu_1 + ... + mu_k, with
     // equality exactly for the top-k eigenspace. A criterion for comparing runs without any reference.
     auto q = std::get<0>(at::linalg_qr(psi)) * std::sqrt(m);

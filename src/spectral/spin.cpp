@@ -9,34 +9,49 @@
 #include "eigen_training.h"
 #include "rkhs/error.h"
 #include "rkhs/train/progress.h"
+#include "rkhs/warn.h"
 
 namespace rkhs::spectral {
 
 namespace {
 
-// Lower Cholesky factor of a symmetric matrix, with growing jitter if it is not numerically positive definite.
-at::Tensor robust_cholesky(const at::Tensor& a) {
+// Lower Cholesky factor of a symmetric matrix; when it is not numerically positive definite, the smallest jitter
+// (10^-10 .. 10^-2 of its largest diagonal entry, growing tenfold) that makes it so is added and returned in
+// *jitter. Throws rkhs::Error when even the largest does not help.
+at::Tensor robust_cholesky(const at::Tensor& a, double* jitter_used) {
   const double scale = std::max(a.diagonal().abs().max().item<double>(), 1e-30);
   for (double jitter = 0; jitter <= 1e-2 * scale; jitter = jitter == 0 ? 1e-10 * scale : jitter * 10) {
     auto [l, info] = at::linalg_cholesky_ex(a + jitter * torch::eye(a.size(0), a.options()));
-    if (info.item<int64_t>() == 0) return l;
+    if (info.item<int64_t>() == 0) {
+      if (jitter_used) *jitter_used = jitter;
+      return l;
+    }
   }
   throw Error("SpIN: the covariance of the network outputs is singular (the outputs are linearly dependent)");
 }
 
+// One warning per training run when jitter had to be added.
+void warn_jitter(double jitter, bool& warned, const char* what) {
+  if (jitter > 0 && !warned) {
+    warn(std::string("SpIN: ") + what + " is not numerically positive definite; jitter " + std::to_string(jitter) +
+         " added to its diagonal (reported once per run)");
+    warned = true;
+  }
+}
+
 }  // namespace
 
-std::pair<at::Tensor, at::Tensor> spin_contraction(const at::Tensor& sigma_in, const at::Tensor& pi_in) {
+std::pair<at::Tensor, at::Tensor> spin_contraction(const at::Tensor& sigma_in, const at::Tensor& pi_in,
+                                                   double jitter) {
   const int64_t k = sigma_in.size(0);
   RKHS_CHECK(sigma_in.dim() == 2 && sigma_in.size(1) == k && pi_in.sizes() == sigma_in.sizes(),
              "SpIN: Sigma and Pi must be k x k");
   torch::AutoGradMode enable(true);
   auto sigma = sigma_in.detach().to(torch::kFloat64).requires_grad_(true);
   auto pi = pi_in.detach().to(torch::kFloat64).requires_grad_(true);
-  // Jitter as robust_cholesky would add, held constant.
-  auto l = robust_cholesky(sigma.detach());
-  const auto jitter = (l.mm(l.t()) - sigma.detach()).diagonal().mean().item<double>();
-  l = torch::linalg_cholesky(sigma + jitter * torch::eye(k, sigma.options()));
+  auto [l, info] = at::linalg_cholesky_ex(sigma + jitter * torch::eye(k, sigma.options()));
+  RKHS_CHECK(info.item<int64_t>() == 0, "SpIN: Sigma + jitter is not positive definite (jitter " +
+                                            std::to_string(jitter) + ")");
   // Lambda = L^-1 Pi L^-T by two triangular solves.
   auto a = at::linalg_solve_triangular(l, pi, /*upper=*/false);
   auto lambda = at::linalg_solve_triangular(l, a.t(), /*upper=*/false);
@@ -69,6 +84,7 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
   at::Tensor sigma_bar, pi_bar;
   std::vector<at::Tensor> jac_sigma(params.size()), jac_pi(params.size());
   NeuralEFReport r;
+  bool warned = false;
   train::Progress bar("SpIN", o.iterations, o.progress);
   const auto start = std::chrono::steady_clock::now();
   for (int64_t it = 0; it < o.iterations; ++it) {
@@ -100,7 +116,10 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
       sigma_bar = it == 0 ? sigma.clone() : sigma_bar.mul_(beta).add_(sigma, 1 - beta);
       pi_bar = it == 0 ? pi.clone() : pi_bar.mul_(beta).add_(pi, 1 - beta);
     }
-    auto [c_sigma, c_pi] = spin_contraction(sigma_bar, pi_bar);
+    double jitter = 0;
+    auto l = robust_cholesky(sigma_bar.to(torch::kFloat64), &jitter);
+    warn_jitter(jitter, warned, "the moving-average covariance of the outputs");
+    auto [c_sigma, c_pi] = spin_contraction(sigma_bar, pi_bar, jitter);
     c_sigma = c_sigma.to(f.scalar_type());
     c_pi = c_pi.to(f.scalar_type());
     // Masked gradient of -Tr(Lambda) for network a: -sum_b C[a, b] J[b][a].
@@ -115,7 +134,6 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
     opt.step();
     {
       torch::NoGradGuard g;
-      auto l = robust_cholesky(sigma_bar.to(torch::kFloat64));
       auto a = at::linalg_solve_triangular(l, pi_bar.to(torch::kFloat64), false);
       auto lambda = at::linalg_solve_triangular(l, a.t(), false);
       net->eigenvalues.copy_(lambda.diagonal().to(net->eigenvalues.scalar_type()));
@@ -126,9 +144,11 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
   r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.ema_eigenvalues = net->eigenvalues.to(torch::kFloat64).clone();
   // The eigenfunctions Psi = L^-1 f with Sigma from the final networks on the evaluation points.
-  finish_report(net, kernel, x, o, gen, r, [&net](const at::Tensor& xs) {
+  finish_report(net, kernel, x, o, gen, r, [&net, &warned](const at::Tensor& xs) {
     auto f = net->raw(xs).to(torch::kFloat64);
-    auto l = robust_cholesky(f.t().mm(f) / double(f.size(0)));
+    double jitter = 0;
+    auto l = robust_cholesky(f.t().mm(f) / double(f.size(0)), &jitter);
+    warn_jitter(jitter, warned, "the covariance of the final outputs");
     auto inv = at::linalg_solve_triangular(l, torch::eye(l.size(0), l.options()), false);
     net->whitening.resize_(inv.sizes()).copy_(inv.to(net->whitening.scalar_type()));
   });

@@ -7,6 +7,7 @@
 #include "rkhs/error.h"
 #include "rkhs/kernels/kernel.h"
 #include "rkhs/spectral/spin.h"
+#include "rkhs/warn.h"
 
 using namespace rkhs::spectral;
 
@@ -74,4 +75,34 @@ TEST(SpIN, RecoversTheTopEigenpairOfASmallRBFProblem) {
   cnn.shared_trunk = true;
   NeuralEF shared(cnn);
   EXPECT_THROW(train_spin(shared, kernel, x, to), rkhs::Error);
+}
+
+// A network whose output is identically zero (last layer zeroed: by symmetry Lambda_aa is stationary there, so it
+// stays dead) makes Sigma singular: the trainer adds jitter instead of failing and says so once, and the dead
+// eigenfunction's eigenvalue is reported as 0 with a warning, not as NaN.
+TEST(SpIN, SingularCovarianceGetsJitterAndOneWarning) {
+  torch::manual_seed(3);
+  auto x = torch::rand({128, 1}) * 4 - 2;
+  NeuralEFOptions no;
+  no.k = 2;
+  NeuralEF net(no);
+  {
+    torch::NoGradGuard g;
+    net->weights.back()[1].zero_();
+    net->biases.back()[1].zero_();
+  }
+  std::vector<std::string> warnings;
+  auto previous = rkhs::set_warning_handler([&](const std::string& m) { warnings.push_back(m); });
+  NeuralEFTrainOptions to;
+  to.iterations = 20;
+  auto rep = train_spin(net, rkhs::kernels::make_kernel("rbf:gamma=0.5"), x, to);
+  rkhs::set_warning_handler(previous);
+  ASSERT_EQ(warnings.size(), 2u);  // jitter (once per run, though needed again for the whitening), the dead output
+  EXPECT_NE(warnings[0].find("jitter"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[1].find("exactly zero"), std::string::npos) << warnings[1];
+  EXPECT_EQ(rep.eigenvalues[1].item<double>(), 0.0);
+  EXPECT_TRUE(torch::isfinite(rep.eigenvalues).all().item<bool>()) << rep.eigenvalues << rep.ema_eigenvalues;
+  // The contraction refuses a Sigma that is not positive definite with a clear error.
+  auto bad = torch::tensor({1.0, 2.0, 2.0, 1.0}, torch::kDouble).view({2, 2});
+  EXPECT_THROW(spin_contraction(bad, bad), rkhs::Error);
 }

@@ -30,6 +30,8 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
 // d Lambda_aa / d Sigma and d Lambda_aa / d Pi for every a, as the k x k matrices C_Sigma, C_Pi whose row a holds
 // the symmetrised derivative (G + G^T)[a, :] of Lambda_aa (Sigma and Pi treated as symmetric): the masked
 // gradient of network a is sum_b C[a, b] * (Jacobian of Sigma_ab or Pi_ab in network a's parameters).
-std::pair<at::Tensor, at::Tensor> spin_contraction(const at::Tensor& sigma, const at::Tensor& pi);
+// jitter is added to Sigma's diagonal before the Cholesky factorisation (the trainer finds the smallest that
+// works and warns once); throws rkhs::Error if Sigma + jitter is not positive definite.
+std::pair<at::Tensor, at::Tensor> spin_contraction(const at::Tensor& sigma, const at::Tensor& pi, double jitter = 0);
 
 }  // namespace rkhs::spectral
