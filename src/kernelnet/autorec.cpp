@@ -3,13 +3,47 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <numeric>
+#include <optional>
 
 #include "rkhs/error.h"
+#include "rkhs/kernelnet/sparse_ops.h"
 
 namespace rkhs::kernelnet {
+
+ObservedRatings observed_ratings(const data::Ratings& r) {
+  const int64_t n = r.size();
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return r.item[a] != r.item[b] ? r.item[a] < r.item[b] : r.user[a] < r.user[b];
+  });
+  ObservedRatings o;
+  o.num_items = r.num_items();
+  o.num_users = r.num_users();
+  o.item = torch::empty({n}, torch::kLong);
+  o.user = torch::empty({n}, torch::kLong);
+  o.rating = torch::empty({n}, torch::kFloat);
+  auto pi = o.item.accessor<int64_t, 1>();
+  auto pu = o.user.accessor<int64_t, 1>();
+  auto pr = o.rating.accessor<float, 1>();
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t j = order[static_cast<size_t>(k)];
+    RKHS_CHECK(r.item[j] >= 0 && r.item[j] < o.num_items && r.user[j] >= 0 && r.user[j] < o.num_users,
+               "ratings '" + r.name + "': entry " + std::to_string(j) + " has an index outside the id tables");
+    if (k > 0 && r.item[j] == pi[k - 1] && r.user[j] == pu[k - 1])
+      throw Error("ratings '" + r.name + "': user " + std::to_string(r.user_ids[r.user[j]]) + " rated item " +
+                  std::to_string(r.item_ids[r.item[j]]) + " twice");
+    pi[k] = r.item[j];
+    pu[k] = r.user[j];
+    pr[k] = r.rating[j];
+  }
+  return o;
+}
 
 AutoRecImpl::AutoRecImpl(int64_t n_users, const AutoRecOptions& o) {
   RKHS_CHECK(n_users > 0, "AutoRec: no users");
@@ -32,6 +66,27 @@ at::Tensor AutoRecImpl::forward(const at::Tensor& r) {
     if (l + 1 < layers.size()) y = torch::sigmoid(y);
   }
   return y;
+}
+
+at::Tensor AutoRecImpl::encode(const ObservedRatings& input) {
+  const auto& first = layers.front();
+  auto w = first->weight();  // (hidden, users)
+  RKHS_CHECK(input.num_users == w.size(1), "AutoRec: the input has " + std::to_string(input.num_users) +
+                                               " users, the model was built for " + std::to_string(w.size(1)));
+  // Row i of R W^T = sum over item i's ratings r_iu of W[:, u] (only the observed entries of R multiply).
+  auto y = sparse_matmul(input.item, input.user, input.rating.to(w.scalar_type()), input.num_items, w.t());
+  y = torch::sigmoid(y + first->bias);
+  for (size_t l = 1; l + 1 < layers.size(); ++l) y = torch::sigmoid(layers[l]->forward(y));
+  return y;
+}
+
+at::Tensor AutoRecImpl::decode_pairs(const at::Tensor& hidden, const at::Tensor& item, const at::Tensor& user) {
+  const auto& out = layers.back();
+  return pair_dot(hidden, out->weight(), item, user) + out->bias.index_select(0, user);
+}
+
+at::Tensor AutoRecImpl::forward_observed(const ObservedRatings& input, const at::Tensor& item, const at::Tensor& user) {
+  return decode_pairs(encode(input), item, user);
 }
 
 at::Tensor AutoRecImpl::penalty() const {
@@ -86,6 +141,11 @@ double rmse(const at::Tensor& predictions, const data::Ratings& r, float lo, flo
   return std::sqrt(sum / double(r.size()));
 }
 
+double rmse(const at::Tensor& p, const at::Tensor& t, float lo, float hi) {
+  RKHS_CHECK(p.numel() > 0 && p.numel() == t.numel(), "RMSE: predictions and targets must be non-empty and match");
+  return (p.to(torch::kDouble).clamp(lo, hi) - t.to(torch::kDouble)).square().mean().sqrt().item<double>();
+}
+
 AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
                           const std::function<void(const LoopRecord&)>& on_loop, const data::Ratings* validation) {
   RKHS_CHECK(o.outer_loops >= 1 && o.lbfgs_iterations >= 1 && o.lbfgs_history >= 1,
@@ -94,7 +154,13 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
   RKHS_CHECK(split.train.num_users() == model->layers.front()->weight().size(1),
              "AutoRec: the model was built for another number of users");
   const float lo = split.train.min_rating(), hi = split.train.max_rating();
-  auto [r, mask] = rating_matrix(split.train);
+  RKHS_CHECK(split.test.num_items() == split.train.num_items() && split.test.num_users() == split.train.num_users() &&
+                 (!validation || (validation->num_items() == split.train.num_items() &&
+                                  validation->num_users() == split.train.num_users())),
+             "AutoRec: training, test and validation ratings must share one table of users and items");
+  const ObservedRatings train = observed_ratings(split.train), test = observed_ratings(split.test);
+  std::optional<ObservedRatings> valid;
+  if (validation) valid = observed_ratings(*validation);
 
   AutoRecResult result;
   result.cold_start_test = cold_start_ratings(split);
@@ -112,8 +178,8 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
     double last_loss = 0;
     auto closure = [&]() -> at::Tensor {
       opt.zero_grad();
-      auto p = model->forward(r);
-      auto loss = 0.5 * (mask * (r - p)).square().sum() + model->penalty();
+      auto p = model->forward_observed(train, train.item, train.user);
+      auto loss = 0.5 * (p - train.rating).square().sum() + model->penalty();
       last_loss = loss.item<double>();
       if (!std::isfinite(last_loss))
         throw Error("AutoRec training diverged: loss is " + std::to_string(last_loss) + " in outer loop " +
@@ -127,10 +193,11 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
     rec.loss = last_loss;
     {
       torch::NoGradGuard no_grad;
-      auto p = model->forward(r).contiguous();
-      rec.train_rmse = rmse(p, split.train, lo, hi);
-      rec.test_rmse = rmse(p, split.test, lo, hi);
-      if (validation) rec.validation_rmse = rmse(p, *validation, lo, hi);
+      auto h = model->encode(train);
+      auto score = [&](const ObservedRatings& s) { return rmse(model->decode_pairs(h, s.item, s.user), s.rating, lo, hi); };
+      rec.train_rmse = score(train);
+      rec.test_rmse = score(test);
+      if (valid) rec.validation_rmse = score(*valid);
     }
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.history.push_back(rec);

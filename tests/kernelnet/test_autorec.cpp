@@ -9,6 +9,7 @@
 
 #include "rkhs/data/ratings.h"
 #include "rkhs/error.h"
+#include "rkhs/gradcheck.h"
 #include "rkhs/kernelnet/autorec.h"
 #include "rkhs/kernelnet/bias_baseline.h"
 
@@ -139,4 +140,112 @@ TEST(BiasBaseline, RecoversAdditiveRatingsAndSelectsOnValidation) {
   EXPECT_EQ(sel.validation_rmse.size(), 3u);
   EXPECT_LT(sel.lambda, 100);  // heavy shrinkage is worse on noiseless data
   EXPECT_THROW(fit_bias(train, -1), rkhs::Error);
+}
+
+// The sparse training path (embedding bag in, pair products out) against the dense network, in float64.
+TEST(AutoRecSparsePath, PairDotGradcheckIncludingRepeatedIndices) {
+  torch::manual_seed(3);
+  auto opts = torch::TensorOptions().dtype(torch::kDouble).requires_grad(true);
+  auto h = torch::randn({5, 3}, opts), w = torch::randn({4, 3}, opts);
+  auto rows = torch::tensor({0, 0, 4, 2, 2, 1}, torch::kLong), cols = torch::tensor({3, 1, 0, 0, 3, 3}, torch::kLong);
+  auto ref = (h.detach() * 1).mm(w.detach().t());
+  auto p = pair_dot(h, w, rows, cols);
+  for (int64_t k = 0; k < rows.size(0); ++k)
+    EXPECT_NEAR(p[k].item<double>(), ref[rows[k].item<int64_t>()][cols[k].item<int64_t>()].item<double>(), 1e-12);
+  auto res = rkhs::gradcheck([&](const std::vector<at::Tensor>& in) { return pair_dot(in[0], in[1], rows, cols); },
+                             {h, w});
+  EXPECT_TRUE(res.ok) << res.message;
+  EXPECT_THROW(pair_dot(h, w, rows, torch::tensor({3, 1, 0, 0, 3, 4}, torch::kLong)), rkhs::Error);
+  EXPECT_THROW(pair_dot(h, w.t(), rows, cols), rkhs::Error);
+}
+
+TEST(AutoRecSparsePath, SparseMatmulMatchesTheDenseProductAndGradchecks) {
+  torch::manual_seed(4);
+  auto x = torch::randn({4, 3}, torch::TensorOptions().dtype(torch::kDouble).requires_grad(true));
+  auto rows = torch::tensor({0, 2, 2, 2, 4}, torch::kLong), cols = torch::tensor({1, 0, 3, 0, 3}, torch::kLong);
+  auto values = torch::tensor({0.5, -1.0, 2.0, 3.0, 1.5}, torch::kDouble);
+  auto s = torch::zeros({5, 4}, torch::kDouble);  // the same matrix, dense (the repeated (2, 0) adds up)
+  s[0][1] = 0.5;
+  s[2][0] = 2.0;
+  s[2][3] = 2.0;
+  s[4][3] = 1.5;
+  auto y = sparse_matmul(rows, cols, values, 5, x);
+  EXPECT_LT((y - s.mm(x.detach())).abs().max().item<double>(), 1e-14);
+  auto res = rkhs::gradcheck([&](const std::vector<at::Tensor>& in) { return sparse_matmul(rows, cols, values, 5, in[0]); },
+                             {x});
+  EXPECT_TRUE(res.ok) << res.message;
+  EXPECT_THROW(sparse_matmul(rows, cols, values, 4, x), rkhs::Error);                      // row 4 of 4
+  EXPECT_THROW(sparse_matmul(rows, cols, values.to(torch::kFloat), 5, x), rkhs::Error);    // dtype
+  EXPECT_THROW(sparse_matmul(rows, cols, values.clone().requires_grad_(), 5, x), rkhs::Error);
+}
+
+class AutoRecSparseMatchesDense : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(AutoRecSparseMatchesDense, PredictionsLossAndGradients) {
+  const auto split = low_rank(9, 13, 2);
+  AutoRecOptions o;
+  o.layer = GetParam();
+  o.layers = 2;
+  o.hidden = 6;
+  o.layer_options.dim = 3;
+  torch::manual_seed(1);
+  AutoRec model(split.train.num_users(), o);
+  model->to(torch::kDouble);
+  if (o.layer == std::string("sparse")) {  // spread the locations so that part of the kernel is zero
+    torch::NoGradGuard g;
+    for (auto& l : model->layers) {
+      auto* s = dynamic_cast<SparseKernelLinearImpl*>(l.get());
+      s->u.normal_(0, 0.5);
+      s->v.normal_(0, 0.5);
+    }
+  }
+  auto [r, mask] = rating_matrix(split.train);
+  r = r.to(torch::kDouble);
+  mask = mask.to(torch::kDouble);
+  const auto obs = observed_ratings(split.train);
+  const auto test = observed_ratings(split.test);
+
+  auto dense = model->forward(r);
+  auto sparse_test = model->forward_observed(obs, test.item, test.user);
+  ASSERT_EQ(sparse_test.size(0), split.test.size());
+  for (int64_t k = 0; k < test.item.size(0); ++k)
+    EXPECT_NEAR(sparse_test[k].item<double>(), dense[test.item[k].item<int64_t>()][test.user[k].item<int64_t>()].item<double>(),
+                1e-12);
+
+  auto grads = [&](bool sparse) {
+    model->zero_grad();
+    auto loss = sparse ? 0.5 * (model->forward_observed(obs, obs.item, obs.user) - obs.rating.to(torch::kDouble)).square().sum()
+                       : 0.5 * (mask * (r - model->forward(r))).square().sum();
+    loss.backward();
+    std::vector<at::Tensor> g{loss.detach().reshape({1})};
+    for (const auto& p : model->parameters()) g.push_back(p.grad().clone().flatten());
+    return torch::cat(g);
+  };
+  auto gd = grads(false), gs = grads(true);
+  EXPECT_LT((gd - gs).abs().max().item<double>(), 1e-10 * (1 + gd.abs().max().item<double>()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Layers, AutoRecSparseMatchesDense, ::testing::Values("dense", "kernel", "sparse"));
+
+TEST(AutoRecSparsePath, ObservedRatingsSortedWithOffsetsAndDuplicatesRejected) {
+  Ratings r;
+  r.name = "tiny";
+  r.user_ids = {10, 20};
+  r.item_ids = {1, 2, 3, 4};
+  r.user = {1, 0, 1, 0};
+  r.item = {2, 2, 0, 3};
+  r.rating = {4, 2, 5, 1};
+  const auto o = observed_ratings(r);
+  EXPECT_TRUE(torch::equal(o.item, torch::tensor({0, 2, 2, 3}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(o.user, torch::tensor({1, 0, 1, 0}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(o.rating, torch::tensor({5.f, 2.f, 4.f, 1.f})));
+  r.user.push_back(0);
+  r.item.push_back(3);
+  r.rating.push_back(3);
+  try {
+    observed_ratings(r);
+    FAIL() << "no error";
+  } catch (const rkhs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("user 10 rated item 4 twice"), std::string::npos) << e.what();
+  }
 }

@@ -3,6 +3,9 @@
 // each item's vector of user ratings r (0 = missing) goes n_users -> hidden (sigmoid) x layers -> n_users
 // (identity). Loss: a sum over observed training ratings, 0.5 * sum mask (R - P)^2 + sum of the layers' penalties,
 // minimised by full-batch L-BFGS in outer loops with a fresh optimiser each (the official code's schedule).
+// Training touches only the observed entries (forward_observed): the first layer sums the rated users' weight
+// columns (sparse_matmul) and the output layer is evaluated at the observed (item, user) pairs only, so a
+// loss + gradient costs O(ratings x hidden) there instead of O(items x users x hidden); same loss as the dense form.
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 
@@ -14,6 +17,7 @@
 
 #include "rkhs/data/ratings.h"
 #include "rkhs/kernelnet/layers.h"
+#include "rkhs/kernelnet/sparse_ops.h"
 
 namespace rkhs::kernelnet {
 
@@ -29,10 +33,23 @@ struct AutoRecOptions {
   bool progress = true;  // one line per outer loop on stderr
 };
 
+// The observed entries of a ratings set as tensors sorted by (item, user): item, user (int64), rating (float).
+struct ObservedRatings {
+  at::Tensor item, user, rating;
+  int64_t num_items = 0, num_users = 0;
+};
+// Throws rkhs::Error on a (user, item) pair that occurs twice.
+ObservedRatings observed_ratings(const data::Ratings& r);
+
 class AutoRecImpl : public torch::nn::Module {
  public:
   AutoRecImpl(int64_t n_users, const AutoRecOptions& o);
   at::Tensor forward(const at::Tensor& r);  // (items, n_users) -> (items, n_users)
+  // The same network on the sparse input: the last hidden layer of every item (items, hidden), and the predictions
+  // at (item, user) pairs from it. forward_observed(in, i, u)[k] == forward(dense in)[i[k], u[k]].
+  at::Tensor encode(const ObservedRatings& input);
+  at::Tensor decode_pairs(const at::Tensor& hidden, const at::Tensor& item, const at::Tensor& user);
+  at::Tensor forward_observed(const ObservedRatings& input, const at::Tensor& item, const at::Tensor& user);
   at::Tensor penalty() const;
   int64_t parameter_count() const;
   // Expected multiply-accumulates of one prediction (paper Table 4): non-zero weights of every layer, the first
@@ -74,5 +91,7 @@ int64_t cold_start_ratings(const data::RatingsSplit& split);
 
 // RMSE of clipped predictions P (items, users) over the ratings r.
 double rmse(const at::Tensor& predictions, const data::Ratings& r, float lo, float hi);
+// RMSE of clipped predictions p (n,) against targets t (n,).
+double rmse(const at::Tensor& p, const at::Tensor& t, float lo, float hi);
 
 }  // namespace rkhs::kernelnet
