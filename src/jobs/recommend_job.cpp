@@ -28,6 +28,8 @@ std::string strip_prefix(const std::string& spec, bool required) {
 RecommendResult run_recommend(RecommendConfig c) {
   const std::string train_path = strip_prefix(c.data, true);
   const std::string test_path = c.test.empty() ? "" : strip_prefix(c.test, false);
+  RKHS_CHECK(!c.autorec.keep_best || c.validation_fraction > 0, "--keep-best needs --validation-fraction > 0");
+  RKHS_CHECK(!c.autorec.keep_best || c.model != "bias", "--keep-best applies to the AutoRec models, not to bias");
   auto split = data::load_ratings_split(train_path, test_path, c.test_fraction, c.autorec.seed);
   std::optional<data::Ratings> validation;
   if (c.validation_fraction > 0) {
@@ -115,6 +117,8 @@ std::string RecommendResult::to_json(const RecommendConfig& c) const {
     if (c.model != "autorec") j["dim"] = dim;
     if (c.model == "kernelnet") j["kernel"] = lo.kernel;
     j["outer_loops"] = a.outer_loops;
+    j["keep_best"] = a.keep_best;
+    j["loop"] = fit.loop;
     j["lbfgs_iterations"] = a.lbfgs_iterations;
     j["weights"] = fit.weights;
     j["nonzero_weights"] = fit.nonzero_weights;

@@ -151,6 +151,8 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
   RKHS_CHECK(o.outer_loops >= 1 && o.lbfgs_iterations >= 1 && o.lbfgs_history >= 1,
              "AutoRec: outer loops, L-BFGS iterations and history must be >= 1");
   RKHS_CHECK(split.train.size() > 0 && split.test.size() > 0, "AutoRec: empty training or test ratings");
+  RKHS_CHECK(!o.keep_best || (validation && validation->size() > 0),
+             "AutoRec: keeping the best loop needs validation ratings (e.g. --validation-fraction 0.1)");
   RKHS_CHECK(split.train.num_users() == model->layers.front()->weight().size(1),
              "AutoRec: the model was built for another number of users");
   const float lo = split.train.min_rating(), hi = split.train.max_rating();
@@ -166,6 +168,8 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
   result.cold_start_test = cold_start_ratings(split);
   const auto start = std::chrono::steady_clock::now();
   model->train();
+  std::vector<at::Tensor> best;  // keep_best: the parameters after the loop with the lowest validation RMSE
+  size_t best_index = 0;
   for (int64_t loop = 1; loop <= o.outer_loops; ++loop) {
     // A fresh optimiser every loop, as the official code (scipy's L-BFGS-B restarted with maxiter per call).
     torch::optim::LBFGS opt(model->parameters(), torch::optim::LBFGSOptions(1.0)
@@ -201,6 +205,11 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
     }
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.history.push_back(rec);
+    if (o.keep_best && (best.empty() || rec.validation_rmse < result.history[best_index].validation_rmse)) {
+      best_index = result.history.size() - 1;
+      best.clear();
+      for (const auto& p : model->parameters()) best.push_back(p.detach().clone());
+    }
     if (o.progress)
       std::fprintf(stderr, "loop %lld/%lld  loss %.6g  train RMSE %.4f  validation RMSE %s  test RMSE %.4f  %.1f s\n",
                    (long long)loop, (long long)o.outer_loops, rec.loss, rec.train_rmse,
@@ -209,9 +218,17 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
   }
   model->eval();
   result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.test_rmse = result.history.back().test_rmse;
-  result.train_rmse = result.history.back().train_rmse;
-  result.validation_rmse = result.history.back().validation_rmse;
+  if (!o.keep_best) best_index = result.history.size() - 1;
+  if (o.keep_best) {
+    torch::NoGradGuard no_grad;
+    auto params = model->parameters();
+    for (size_t k = 0; k < params.size(); ++k) params[k].copy_(best[k]);
+  }
+  const auto& chosen = result.history[best_index];
+  result.loop = chosen.loop;
+  result.test_rmse = chosen.test_rmse;
+  result.train_rmse = chosen.train_rmse;
+  result.validation_rmse = chosen.validation_rmse;
   result.parameters = model->parameter_count();
   result.macs = model->macs();
   for (const auto& l : model->layers) {

@@ -134,6 +134,12 @@ for model in bias sparse-fc kernelnet autorec; do
     "$last" == *'"test_ratings":80'* && "$last" == *'"train_ratings":576'* && "$last" == *'"validation_rmse":'[0-9]* ]] &&
     ok || bad "recommend --model $model: $last $(head -c 300 "$TMP/err")"
 done
+expect_error recommend-keep-best-without-validation 'keep-best needs --validation-fraction' recommend \
+  --data "movielens:$TMP/ratings.csv" --model autorec --keep-best
+"$RKHS" recommend --data "movielens:$TMP/ratings.csv" --model autorec --layers 1 --hidden 8 --outer-loops 3 \
+  --lbfgs-iterations 5 --validation-fraction 0.2 --keep-best --seed 2 --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"keep_best":true'* && "$last" == *'"loop":'[123]* ]] && ok || bad "recommend --keep-best: $last $(head -c 300 "$TMP/err")"
 "$RKHS" recommend --data "movielens:$FIXTURES/ml100k_u1.base" --test "$FIXTURES/ml100k_u1.test" --model bias --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"test_ratings":2'* && "$last" == *'"users":3'* && "$last" == *'"cold_start_test":0'* ]] && ok ||

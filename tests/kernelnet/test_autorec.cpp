@@ -249,3 +249,41 @@ TEST(AutoRecSparsePath, ObservedRatingsSortedWithOffsetsAndDuplicatesRejected) {
     EXPECT_NE(std::string(e.what()).find("user 10 rated item 4 twice"), std::string::npos) << e.what();
   }
 }
+
+// Noisy ratings and no regularisation: later loops overfit, and keep_best returns (and restores) the loop with the
+// lowest validation RMSE.
+TEST(AutoRec, KeepBestRestoresTheLoopWithTheLowestValidationRmse) {
+  auto split = low_rank(40, 60, 7);
+  std::mt19937_64 rng(9);
+  std::normal_distribution<float> noise(0, 1);
+  for (auto& r : split.train.rating) r += noise(rng);
+  auto [fit_part, validation] = rkhs::data::split_ratings(split.train, 0.2, 3);
+  split.train = fit_part;
+  AutoRecOptions o;
+  o.layer = "dense";
+  o.layers = 1;
+  o.hidden = 32;
+  o.layer_options.lambda2 = 0;
+  o.outer_loops = 6;
+  o.lbfgs_iterations = 20;
+  o.progress = false;
+  o.keep_best = true;
+  torch::manual_seed(0);
+  AutoRec model(split.train.num_users(), o);
+  EXPECT_THROW(fit_autorec(model, split, o), rkhs::Error);  // keep_best without validation ratings
+  auto r = fit_autorec(model, split, o, {}, &validation);
+  ASSERT_EQ(r.history.size(), 6u);
+  size_t best = 0;
+  for (size_t k = 1; k < r.history.size(); ++k)
+    if (r.history[k].validation_rmse < r.history[best].validation_rmse) best = k;
+  ASSERT_LT(best, 5u) << "the setting should overfit after the first loops";
+  EXPECT_EQ(r.loop, r.history[best].loop);
+  EXPECT_EQ(r.test_rmse, r.history[best].test_rmse);
+  EXPECT_LT(r.validation_rmse, r.history.back().validation_rmse);
+  // The returned model is that loop's: its predictions give the recorded RMSEs again.
+  const auto obs = observed_ratings(split.train), val = observed_ratings(validation);
+  const float lo = split.train.min_rating(), hi = split.train.max_rating();
+  torch::NoGradGuard g;
+  EXPECT_NEAR(rmse(model->forward_observed(obs, val.item, val.user), val.rating, lo, hi), r.validation_rmse, 1e-6);
+  EXPECT_NEAR(rmse(model->forward_observed(obs, obs.item, obs.user), obs.rating, lo, hi), r.train_rmse, 1e-6);
+}

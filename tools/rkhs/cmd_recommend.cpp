@@ -82,6 +82,8 @@ void register_recommend(CLI::App& app) {
   cmd->add_option("--lbfgs-iterations", a.lbfgs_iterations, "L-BFGS iterations per outer loop")
       ->capture_default_str()->group("Training");
   cmd->add_option("--lbfgs-history", a.lbfgs_history, "L-BFGS history size")->capture_default_str()->group("Training");
+  cmd->add_flag("--keep-best", a.keep_best, "Return the model of the outer loop with the lowest validation RMSE "
+                "(needs --validation-fraction; default: the last loop, as the official code)")->group("Training");
   cmd->callback([f] { run(*f); });
 }
 

@@ -31,6 +31,9 @@ struct AutoRecOptions {
   int64_t lbfgs_history = 10;
   uint64_t seed = 0;
   bool progress = true;  // one line per outer loop on stderr
+  // With a validation set: after the last loop, restore the parameters of the loop with the lowest validation
+  // RMSE (early stopping chosen on validation; the official code reports the last loop).
+  bool keep_best = false;
 };
 
 // The observed entries of a ratings set as tensors sorted by (item, user): item, user (int64), rating (float).
@@ -66,8 +69,9 @@ struct LoopRecord {
 };
 
 struct AutoRecResult {
-  double test_rmse = 0, train_rmse = 0;  // after the last loop (no early stopping)
-  double validation_rmse = -1;           // after the last loop, when a validation set is given
+  double test_rmse = 0, train_rmse = 0;  // of the returned model: after the last loop, or the best one (keep_best)
+  double validation_rmse = -1;           // likewise, when a validation set is given
+  int64_t loop = 0;                      // the outer loop whose model is returned
   double train_seconds = 0;
   int64_t parameters = 0;
   double macs = 0;
@@ -80,7 +84,7 @@ struct AutoRecResult {
 std::pair<at::Tensor, at::Tensor> rating_matrix(const data::Ratings& r);
 
 // Predictions are clipped to [min, max] of the training ratings. Throws rkhs::Error when the loss becomes NaN/Inf
-// (naming the outer loop). on_loop, when set, is called after every outer loop. validation, when given (same id
+// (naming the outer loop), and when o.keep_best is set without a validation set. on_loop, when set, is called after every outer loop. validation, when given (same id
 // tables, disjoint from split.train), is scored after every loop for model selection.
 AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
                           const std::function<void(const LoopRecord&)>& on_loop = {},
