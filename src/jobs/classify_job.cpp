@@ -90,7 +90,8 @@ ClassifyResult run_classify(ClassifyConfig config) {
     th.classes = config.head.classes;
     train::TrainOptions to = config.train;
     to.epochs = config.teacher_epochs > 0 ? config.teacher_epochs : config.train.epochs;
-    to.checkpoint_path.clear();
+    to.checkpoint_path = config.teacher_checkpoint;
+    to.resume = !config.teacher_checkpoint.empty();
     to.on_epoch = nullptr;
     auto [teacher, teacher_fit] = train_model(config, tb, th, to, data.train, validation);
     train::Trainer tt(teacher, to);
@@ -268,6 +269,7 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
                  {"seed", c.train.seed},
                  {"distill_from", c.distill_from},
                  {"teacher_epochs", c.teacher_epochs},
+                 {"teacher_checkpoint", c.teacher_checkpoint},
                  {"distill_temperature", c.train.distill_temperature},
                  {"distill_weight", c.train.distill_weight},
                  {"active", c.active},

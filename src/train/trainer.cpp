@@ -131,6 +131,13 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
       auto meta = nlohmann::json::parse(info.meta_json);
       result.history = history_from_json(meta.at("history").dump());
       best_epoch = meta.at("best_epoch").get<int64_t>();
+      const auto seed = meta.at("seed").get<uint64_t>();
+      const auto batch = meta.at("batch_size").get<int64_t>();
+      const auto optimizer = meta.at("optimizer").get<std::string>();
+      RKHS_CHECK(seed == o.seed && batch == o.batch_size && optimizer == o.optimizer,
+                 "checkpoint " + o.checkpoint_path + " was written by a run with seed " + std::to_string(seed) +
+                     ", batch size " + std::to_string(batch) + " and optimizer " + optimizer + "; this run has " +
+                     std::to_string(o.seed) + ", " + std::to_string(o.batch_size) + " and " + o.optimizer);
     } catch (const nlohmann::json::exception& e) {
       throw Error("checkpoint " + o.checkpoint_path + ": invalid metadata: " + e.what());
     }

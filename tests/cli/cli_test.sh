@@ -265,6 +265,19 @@ last=$(tail -n 1 "$TMP/out")
 "$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --active kcenter --active-budget 0.2 --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"labelled":180'* ]] && ok || bad "active learning: $last $(head -c 300 "$TMP/err")"
+# A teacher checkpoint is written by the first student's run and reused, not rewritten, by the second.
+stamp=""
+for head in softmax kernelized; do
+  "$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --distill-from mlp --head "$head" \
+    --teacher-checkpoint "$TMP/teacher.ckpt" --json >"$TMP/out_$head" 2>"$TMP/err"
+  [ -n "$stamp" ] || stamp=$(stat -c %y "$TMP/teacher.ckpt" 2>/dev/null)
+done
+t1=$(tail -n 1 "$TMP/out_softmax" | grep -o '"teacher_test_accuracy":[0-9.e-]*')
+t2=$(tail -n 1 "$TMP/out_kernelized" | grep -o '"teacher_test_accuracy":[0-9.e-]*')
+[[ -n "$stamp" && "$stamp" == "$(stat -c %y "$TMP/teacher.ckpt")" && -n "$t1" && "$t1" == "$t2" ]] && ok ||
+  bad "teacher checkpoint: '$t1' vs '$t2', written $stamp / $(stat -c %y "$TMP/teacher.ckpt") $(head -c 300 "$TMP/err")"
+expect_error teacher-checkpoint-other-seed 'was written by a run with seed' classify --data sphere --train-size 600 \
+  --test-size 400 --epochs 2 --distill-from mlp --teacher-checkpoint "$TMP/teacher.ckpt" --seed 5
 "$RKHS" classify --data sphere --teacher-epochs 3 --epochs 1 >/dev/null 2>&1; [ $? -ne 0 ] && ok || bad "--teacher-epochs without --distill-from accepted"
 
 # Paper 001's optimizers: the documented command line, the extra JSON keys, flags bound to one optimizer.

@@ -204,6 +204,28 @@ TEST(Checkpoint, ResumeIntoAnotherArchitectureFails) {
   EXPECT_THROW(Trainer(toy::linear_model(2, 3), o).fit(d3), rkhs::Error);
 }
 
+TEST(Checkpoint, ResumeWithAnotherSeedOrBatchSizeFailsNamingBoth) {
+  TempDir dir;
+  auto data = toy::separable(40, 1);
+  auto o = options(1);
+  o.checkpoint_path = (dir.path / "c.ckpt").string();
+  Trainer(toy::linear_model(2, 2), o).fit(data);
+  o.resume = true;
+  o.epochs = 2;
+  auto other_seed = o;
+  other_seed.seed = o.seed + 1;
+  try {
+    Trainer(toy::linear_model(2, 2), other_seed).fit(data);
+    FAIL() << "no error";
+  } catch (const rkhs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("seed " + std::to_string(o.seed)), std::string::npos) << e.what();
+  }
+  auto other_batch = o;
+  other_batch.batch_size = o.batch_size + 1;
+  EXPECT_THROW(Trainer(toy::linear_model(2, 2), other_batch).fit(data), rkhs::Error);
+  EXPECT_NO_THROW(Trainer(toy::linear_model(2, 2), o).fit(data));  // the same settings resume
+}
+
 TEST(Checkpoint, HistoryJsonRoundTrip) {
   rkhs::train::EpochRecord r;
   r.epoch = 3;

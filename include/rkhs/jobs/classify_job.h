@@ -22,6 +22,10 @@ struct ClassifyConfig {
   // logits at train.distill_temperature.
   std::string distill_from;
   int64_t teacher_epochs = 0;  // 0 = train.epochs
+  // The teacher's training checkpoint: written after every teacher epoch and, when it exists, resumed (a complete
+  // one is reused without training), so several students can share one teacher. Seed, batch size and optimiser
+  // must match the run that wrote it (checked).
+  std::string teacher_checkpoint;
 
   // Active learning (paper §6.5 / appendix C): "random", "margin" or "kcenter". A seed model is trained on
   // a random active_seed_fraction of the training set, then active_budget (fraction of the training set) is
