@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "rkhs/classify/head.h"
+#include "rkhs/classify/kcl.h"
 
 namespace {
 
@@ -29,6 +30,27 @@ void run_head(benchmark::State& state, const std::string& name, const std::strin
   state.SetItemsProcessed(state.iterations() * batch);
 }
 
+// The kernelized head's logits as the composition of ATen ops (kcl_logits_reference, the head's implementation
+// before the fused function): the "before" column of the fused CPU path.
+void BM_kernelized_unfused(benchmark::State& state) {
+  torch::set_num_threads(static_cast<int>(std::max<int64_t>(1, std::getenv("RKHS_BENCH_THREADS")
+                                                                    ? std::atoi(std::getenv("RKHS_BENCH_THREADS"))
+                                                                    : 1)));
+  const int64_t d = state.range(0), classes = state.range(1), batch = 128;
+  torch::manual_seed(0);
+  rkhs::classify::KernelizedHead head(rkhs::classify::KernelizedOptions(d, classes));
+  auto z = torch::randn({batch, d}).requires_grad_(true);
+  auto y = torch::randint(classes, {batch}, torch::kLong);
+  for (auto _ : state) {
+    auto logits = rkhs::classify::kcl_logits_reference(z, head->weight, head->alpha(), head->options().indicator_eps(),
+                                                       head->temperature());
+    auto loss = torch::cross_entropy_loss(logits, y);
+    loss.backward();
+    benchmark::DoNotOptimize(loss.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+
 void args(benchmark::internal::Benchmark* b) {
   for (int64_t d : {64, 256, 768})
     for (int64_t c : {10, 100, 1000}) b->Args({d, c});
@@ -42,7 +64,6 @@ void BM_kernelized(benchmark::State& s) { run_head(s, "kernelized"); }
 BENCHMARK(BM_softmax)->Apply(args);
 BENCHMARK(BM_cosine)->Apply(args);
 BENCHMARK(BM_kernelized)->Apply(args);
+BENCHMARK(BM_kernelized_unfused)->Apply(args);
 
 }  // namespace
-
-BENCHMARK_MAIN();

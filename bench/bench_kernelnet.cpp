@@ -64,4 +64,3 @@ void BM_AutoRecLossAndGradient(benchmark::State& state, const char* layer, int64
 RKHS_AUTOREC_BENCH(dense, "dense", 5);
 RKHS_AUTOREC_BENCH(kernelnet_d50, "kernel", 50);
 RKHS_AUTOREC_BENCH(sparse_fc_d5, "sparse", 5);
-BENCHMARK_MAIN();

@@ -101,4 +101,3 @@ BENCHMARK(BM_step_esgd)->Apply(args);
 BENCHMARK(BM_step_adahessian)->Apply(args);
 BENCHMARK(BM_update_sgd)->Apply(args);
 BENCHMARK(BM_update_kernel_sgd_faithful)->Apply(args);
-BENCHMARK_MAIN();

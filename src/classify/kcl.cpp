@@ -56,7 +56,7 @@ torch::Tensor KernelizedHeadImpl::cosines(const torch::Tensor& z) const { return
 
 torch::Tensor KernelizedHeadImpl::forward(const torch::Tensor& z) {
   detail::check_input(z, options_.dim(), "kernelized");
-  return kernels::series_kernel(cosines(z), alpha(), options_.indicator_eps()) / temperature_;
+  return kcl_logits(z, weight, alpha(), options_.indicator_eps(), temperature_);
 }
 
 std::vector<std::pair<std::string, double>> KernelizedHeadImpl::weight_decay_overrides() const {

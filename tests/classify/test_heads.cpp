@@ -367,3 +367,51 @@ TEST(Baselines, SphereKernelsAndMkl) {
   auto tm = torch::matmul(zh, l2_normalize_rows(mkl->weight).t());
   EXPECT_TRUE(torch::allclose(mkl->forward(z), tm + tm * tm + torch::exp(tm - 1), 1e-9, 1e-12));
 }
+
+// The fused CPU function against the reference composition: logits and first-order gradients in z, w and alpha
+// (float64, including t = +-1 with the indicators firing, a clamped cosine and a zero embedding), and the
+// create_graph path (Hessian-vector products, as ESGD/AdaHessian take them).
+TEST(Kernelized, FusedFunctionMatchesTheReferenceIncludingHessianVectorProducts) {
+  torch::manual_seed(5);
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64).requires_grad(true);
+  auto w = torch::randn({4, 5}, opts);
+  auto z = torch::randn({7, 5}, torch::kFloat64);
+  z[1].copy_(w.detach()[2] * 3.0);   // t = 1
+  z[2].copy_(w.detach()[0] * -0.5);  // t = -1
+  z[3].zero_();                      // zero embedding
+  z.requires_grad_(true);
+  auto alpha = (torch::rand({9}, torch::kFloat64) + 0.1).requires_grad_(true);
+  const double eps = 1e-6, temperature = 0.7;
+  auto fused = rkhs::classify::kcl_logits(z, w, alpha, eps, temperature);
+  auto ref = rkhs::classify::kcl_logits_reference(z, w, alpha, eps, temperature);
+  EXPECT_LT((fused - ref).abs().max().item<double>(), 1e-13);
+  auto weights = torch::randn({7, 4}, torch::kFloat64);
+  auto gf = torch::autograd::grad({(fused * weights).sum()}, {z, w, alpha});
+  auto gr = torch::autograd::grad({(ref * weights).sum()}, {z, w, alpha});
+  // (The zero embedding's gradient is huge, 1/1e-12, in both: compare relative to the largest entry.)
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_LT((gf[i] - gr[i]).abs().max().item<double>(), 1e-12 * (1 + gr[i].abs().max().item<double>())) << "input " << i;
+
+  // Finite differences away from z = 0, where the normalisation is not differentiable.
+  auto zc = z.detach().clone();
+  zc[3].copy_(torch::randn({5}, torch::kFloat64));
+  zc.requires_grad_(true);
+  auto r = rkhs::gradcheck([&](const std::vector<at::Tensor>& in) {
+    return rkhs::classify::kcl_logits(in[0], in[1], in[2], eps, temperature);
+  }, {zc, w, alpha});
+  EXPECT_TRUE(r.ok) << r.message;
+
+  // H v through the create_graph backward equals the reference's.
+  auto hvp = [&](bool use_fused) {
+    auto out = use_fused ? rkhs::classify::kcl_logits(z, w, alpha, eps, temperature)
+                         : rkhs::classify::kcl_logits_reference(z, w, alpha, eps, temperature);
+    auto loss = torch::cross_entropy_loss(out, torch::tensor({0, 1, 2, 3, 0, 1, 2}, torch::kLong));
+    auto g = torch::autograd::grad({loss}, {w, alpha}, {}, true, true);
+    auto gv = (g[0] * torch::ones_like(w)).sum() + (g[1] * torch::linspace(-1, 1, 9, torch::kFloat64)).sum();
+    return torch::autograd::grad({gv}, {w, alpha});
+  };
+  auto hf = hvp(true), hr = hvp(false);
+  for (size_t i = 0; i < 2; ++i) EXPECT_LT((hf[i] - hr[i]).abs().max().item<double>(), 1e-11) << "Hv block " << i;
+  EXPECT_THROW(rkhs::classify::kcl_logits(z, w.t(), alpha, eps, temperature), rkhs::Error);
+  EXPECT_THROW(rkhs::classify::kcl_logits(z, w, alpha, eps, 0.0), rkhs::Error);
+}

@@ -1,6 +1,5 @@
 // rkhs: kernel methods inside deep networks — the command-line tool. Thin: all logic lives in librkhs.
 #include <c10/util/Exception.h>
-#include <malloc.h>
 
 #include <algorithm>
 #include <iostream>
@@ -8,6 +7,7 @@
 #include "cli.h"
 #include "rkhs/compat.h"
 #include "rkhs/error.h"
+#include "rkhs/memory.h"
 
 namespace {
 
@@ -20,12 +20,7 @@ std::string first_line(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Keep freed tensor memory in the process: by default glibc serves every allocation above ~32 MiB with a fresh
-  // mmap and unmaps it on free, so each large temporary page-faults anew (measured: `rkhs ckn` on 5000 images
-  // 29.4 s -> 17.8 s, system time 37 s -> 2 s; docs/RESULTS.md, "CKN").
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  mallopt(M_TOP_PAD, 64 << 20);
+  rkhs::keep_freed_memory();  // large temporaries stay mapped between batches (rkhs/memory.h)
   CLI::App app{"rkhs " + std::string("0.1.0") + " (LibTorch " + rkhs::compat::torch_version() +
                "): kernel methods inside deep networks.\nRun `rkhs <command> --help` for the options of a command."};
   app.require_subcommand(1);

@@ -63,6 +63,17 @@ class KernelizedHeadImpl : public HeadImpl {
 };
 TORCH_MODULE(KernelizedHead);
 
+// The layer as a function of the embeddings z (B, d), class vectors w (C, d) and effective coefficients alpha
+// (M + 3,): logits (B, C) of eq. 3-7. On the CPU one fused autograd function (forward and first-order backward
+// in single passes over the (B, C) cosines; a create_graph backward differentiates the reference instead, so
+// Hessian-vector products work); on other devices the reference composition. Gradcheck and agreement with the
+// reference: tests/classify/test_heads.cpp.
+torch::Tensor kcl_logits(const torch::Tensor& z, const torch::Tensor& w, const torch::Tensor& alpha, double eps,
+                         double temperature);
+// The same logits as a composition of ATen ops: kernels::series_kernel(sphere_cosines(z, w), alpha, eps) / T.
+torch::Tensor kcl_logits_reference(const torch::Tensor& z, const torch::Tensor& w, const torch::Tensor& alpha,
+                                   double eps, double temperature);
+
 // Default temperature for a coefficient activation (relu 1, sigmoid 0.1, softmax 0.005, none 1); throws
 // rkhs::Error for an unknown activation.
 double kcl_default_temperature(const std::string& activation);
