@@ -6,6 +6,12 @@ mkdir -p "$RESULTS"
 THREAD_ARGS=()
 if [ -n "${THREADS:-}" ]; then THREAD_ARGS=(--threads "$THREADS"); fi
 
+# head_args HEAD: sets HEAD_ARGS to the classify options of a head name of the bench scripts; "softmax-plain" is
+# the usual softmax layer (--head softmax --normalize none), "softmax" the paper's baseline (normalised embedding).
+head_args() {
+  if [ "$1" = softmax-plain ]; then HEAD_ARGS=(--head softmax --normalize none); else HEAD_ARGS=(--head "$1"); fi
+}
+
 # record FILE TAG ARGS...: runs `rkhs ARGS... --json`, appends {"tag": TAG, "command": ..., "result": {...}}
 # to FILE; a failed run goes to FILE's .failed.tsv with its error line instead. Skips a run whose command is
 # already in FILE, or in the .failed.tsv unless RETRY_FAILED=1 (so an interrupted sweep can be resumed).

@@ -14,10 +14,9 @@ HEADS=${HEADS:-"softmax cosine sop kervo-poly kervo-rbf kernelized"}
 for model in $BACKBONES; do
   for seed in $SEEDS; do
     for head in $HEADS; do
-      head_args=(--head "$head")
-      if [ "$head" = softmax-plain ]; then head_args=(--head softmax --normalize none); fi
+      head_args "$head"
       record "$RESULTS/${OUT:-table3_fashion}.jsonl" "$model|$head" classify --data fashion-mnist --model "$model" \
-        "${head_args[@]}" --train-size "$TRAIN_SIZE" --epochs "$EPOCHS" --lr 0.05 --warmup-epochs 1 --seed "$seed" "${THREAD_ARGS[@]}"
+        "${HEAD_ARGS[@]}" --train-size "$TRAIN_SIZE" --epochs "$EPOCHS" --lr 0.05 --warmup-epochs 1 --seed "$seed" "${THREAD_ARGS[@]}"
     done
   done
 done

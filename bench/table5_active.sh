@@ -16,11 +16,10 @@ HEADS=${HEADS:-"softmax softmax-plain kernelized"}
 for seed in $SEEDS; do
   for budget in $BUDGETS; do
     for head in $HEADS; do
-      head_args=(--head "$head")
-      if [ "$head" = softmax-plain ]; then head_args=(--head softmax --normalize none); fi
+      head_args "$head"
       for method in random margin kcenter; do
         record "$RESULTS/${OUT:-table5_active}.jsonl" "$head, +$budget|$method" classify --data fashion-mnist \
-          --model lenet5 "${head_args[@]}" --train-size "$POOL" --active "$method" --active-seed-fraction 0.1 \
+          --model lenet5 "${HEAD_ARGS[@]}" --train-size "$POOL" --active "$method" --active-seed-fraction 0.1 \
           --active-budget "$budget" --epochs "$EPOCHS" --lr 0.05 --warmup-epochs 1 --seed "$seed" "${THREAD_ARGS[@]}"
       done
     done
