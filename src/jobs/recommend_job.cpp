@@ -3,7 +3,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -46,6 +48,7 @@ RecommendResult run_recommend(RecommendConfig c) {
   r.rating_min = split.train.min_rating();
   r.rating_max = split.train.max_rating();
 
+  std::vector<double> test_predictions;  // clipped, in the order of split.test (for --out)
   if (c.model == "bias") {
     const auto start = std::chrono::steady_clock::now();
     auto sel = kernelnet::select_bias(split.train, c.bias_lambdas, 0.1, c.autorec.seed);
@@ -57,6 +60,9 @@ RecommendResult run_recommend(RecommendConfig c) {
     r.fit.parameters = 1 + r.users + r.items;
     r.fit.macs = 2;
     r.fit.cold_start_test = kernelnet::cold_start_ratings(split);
+    for (int64_t k = 0; k < split.test.size(); ++k)
+      test_predictions.push_back(std::clamp(sel.model.predict(split.test.user[k], split.test.item[k]),
+                                            double(r.rating_min), double(r.rating_max)));
   } else {
     if (c.model == "autorec") c.autorec.layer = "dense";
     else if (c.model == "kernelnet") c.autorec.layer = "kernel";
@@ -67,6 +73,15 @@ RecommendResult run_recommend(RecommendConfig c) {
     torch::manual_seed(c.autorec.seed);
     kernelnet::AutoRec model(split.train.num_users(), c.autorec);
     r.fit = kernelnet::fit_autorec(model, split, c.autorec, {}, validation ? &*validation : nullptr);
+    if (!c.out_dir.empty()) {
+      torch::NoGradGuard no_grad;
+      auto p = model->decode_pairs(model->encode(kernelnet::observed_ratings(split.train)),
+                                   torch::tensor(split.test.item, torch::kLong), torch::tensor(split.test.user, torch::kLong))
+                   .to(torch::kDouble)
+                   .clamp(r.rating_min, r.rating_max)
+                   .contiguous();
+      test_predictions.assign(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+    }
   }
   if (!c.out_dir.empty()) {
     train::RunFolder run(c.out_dir);
@@ -77,6 +92,18 @@ RecommendResult run_recommend(RecommendConfig c) {
              (h.validation_rmse >= 0 ? std::to_string(h.validation_rmse) : "") + "," + std::to_string(h.test_rmse) +
              "," + std::to_string(h.seconds) + "\n";
     run.write_text("history.csv", csv);
+    // Test predictions with the item's number of training ratings (for error analyses by popularity).
+    std::vector<int64_t> item_count(static_cast<size_t>(split.train.num_items()), 0);
+    for (int64_t i : split.train.item) ++item_count[static_cast<size_t>(i)];
+    std::string pred = "user_id,item_id,rating,prediction,item_train_ratings\n";
+    for (int64_t k = 0; k < split.test.size(); ++k) {
+      char line[160];
+      std::snprintf(line, sizeof line, "%lld,%lld,%g,%.6f,%lld\n", (long long)split.test.user_ids[split.test.user[k]],
+                    (long long)split.test.item_ids[split.test.item[k]], double(split.test.rating[k]),
+                    test_predictions[static_cast<size_t>(k)], (long long)item_count[static_cast<size_t>(split.test.item[k])]);
+      pred += line;
+    }
+    run.write_text("predictions.csv", pred);
   }
   return r;
 }

@@ -134,6 +134,12 @@ for model in bias sparse-fc kernelnet autorec; do
     "$last" == *'"test_ratings":80'* && "$last" == *'"train_ratings":576'* && "$last" == *'"validation_rmse":'[0-9]* ]] &&
     ok || bad "recommend --model $model: $last $(head -c 300 "$TMP/err")"
 done
+for model in bias autorec; do
+  "$RKHS" recommend --data "movielens:$TMP/ratings.csv" --model "$model" --layers 1 --hidden 8 --outer-loops 1 \
+    --lbfgs-iterations 5 --seed 2 --out "$TMP/rec_$model" >/dev/null 2>"$TMP/err"
+  [[ "$(head -n 1 "$TMP/rec_$model/predictions.csv" 2>/dev/null)" == "user_id,item_id,rating,prediction,item_train_ratings" &&
+    "$(wc -l <"$TMP/rec_$model/predictions.csv")" -eq 81 ]] && ok || bad "recommend --out $model: predictions.csv $(head -c 300 "$TMP/err")"
+done
 expect_error recommend-keep-best-without-validation 'keep-best needs --validation-fraction' recommend \
   --data "movielens:$TMP/ratings.csv" --model autorec --keep-best
 "$RKHS" recommend --data "movielens:$TMP/ratings.csv" --model autorec --layers 1 --hidden 8 --outer-loops 3 \
