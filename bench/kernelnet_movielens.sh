@@ -5,7 +5,8 @@
 # training ratings; the model trains on the rest): every value of LAMBDAS is run and the summary keeps the one with
 # the lowest validation RMSE (bench/summarize_kernelnet.py). Resumable (runs already in the JSONL are skipped).
 # Environment: SEEDS (default "1 2 3 4 5"), MODELS (default "bias autorec sparse-fc kernelnet"), LAYERS
-# (default "1 2"), LAMBDAS (default "20 100 300 1000"), LAMBDAS_S (sparse-fc's sparsity weights, default
+# (default "1 2"), LAMBDAS (default "20 100 300 1000"; LAMBDAS_KERNELNET, when set, replaces it for kernelnet, whose
+# weights are alpha K(u, v) and take smaller values), LAMBDAS_S (sparse-fc's sparsity weights, default
 # "0.006"), VALIDATION (default 0.1), OUTER_LOOPS (default 20, the
 # official schedule), THREADS (default 2), DATA (default data/dslabs, exported by
 # scripts/export_dslabs_movielens.sh when missing), OUT (default bench/results/kernelnet_dslabs.jsonl).
@@ -26,7 +27,9 @@ for seed in ${SEEDS:-1 2 3 4 5}; do
       continue
     fi
     for layers in ${LAYERS:-1 2}; do
-      for lambda in ${LAMBDAS:-20 100 300 1000}; do
+      lambdas=${LAMBDAS:-20 100 300 1000}
+      [ "$model" = kernelnet ] && lambdas=${LAMBDAS_KERNELNET:-$lambdas}
+      for lambda in $lambdas; do
         for lambda_s in ${LAMBDAS_S:-0.006}; do
           sparsity=()
           # The default lambda_s is not passed, so the commands of earlier runs stay the same (resume).
