@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "common.h"
@@ -22,14 +23,14 @@ constexpr double kMinNorm = 1e-12;  // as l2_normalize_rows
 
 constexpr int64_t kBlock = 256;  // elements per block: the loops over a block vectorise (no cross-element chains)
 
-// Sum of v[0..n) with eight independent partial sums (a plain loop is one long dependency chain).
+static_assert(kBlock % 8 == 0, "sum_block sums eight lanes at a time");
+
+// Sum of the kBlock entries of v with eight independent partial sums (a plain loop is one long dependency chain).
 template <typename T>
-T sum8(const T* v, int64_t n) {
+T sum_block(const T* v) {
   T s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
+  for (int64_t k = 0; k < kBlock; k += 8)
     for (int j = 0; j < 8; ++j) s[j] += v[k + j];
-  for (; k < n; ++k) s[0] += v[k];
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
@@ -95,22 +96,24 @@ void series_backward(const T* t, const T* raw, const T* g, const T* alpha, int64
         }
       }
     }
-    for (int64_t m = 0; m < m3; ++m) rows[begin * m3 + m] = sum8(lanes.data() + m * kBlock, kBlock);
+    for (int64_t m = 0; m < m3; ++m) rows[begin * m3 + m] = sum_block(lanes.data() + m * kBlock);
     for (int64_t i = begin + 1; i < end; ++i)
       for (int64_t m = 0; m < m3; ++m) rows[i * m3 + m] = 0;
   });
 }
 
-// y = x / c, c = max(|x|, 1e-12) per row: dx = (dy - [|x| >= 1e-12] y (y . dy)) / c.
-at::Tensor normalize_backward(const at::Tensor& y, const at::Tensor& c, const at::Tensor& dy) {
-  auto pass = (c >= kMinNorm).to(y.scalar_type());  // c is clamped, so c >= 1e-12 holds exactly when |x| >= 1e-12
+// y = x / c, c = max(|x|, 1e-12) per row, norm = |x|: dx = (dy - [|x| >= 1e-12] y (y . dy)) / c (below the clamp
+// c is a constant, as clamp_min's backward passes nothing there).
+at::Tensor normalize_backward(const at::Tensor& y, const at::Tensor& norm, const at::Tensor& c, const at::Tensor& dy) {
+  auto pass = (norm >= kMinNorm).to(y.scalar_type());
   return (dy - y * ((y * dy).sum(-1, true) * pass)) / c;
 }
 
 struct FusedKcl : public torch::autograd::Function<FusedKcl> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& z, const at::Tensor& w,
                             const at::Tensor& alpha, double eps, double temperature) {
-    auto cz = z.norm(2, {-1}, true).clamp_min(kMinNorm), cw = w.norm(2, {-1}, true).clamp_min(kMinNorm);
+    auto nz = z.norm(2, {-1}, true), nw = w.norm(2, {-1}, true);
+    auto cz = nz.clamp_min(kMinNorm), cw = nw.clamp_min(kMinNorm);
     auto zn = z / cz, wn = w / cw;
     auto raw = zn.mm(wn.t());
     auto t = raw.clamp(-1.0, 1.0);
@@ -120,7 +123,7 @@ struct FusedKcl : public torch::autograd::Function<FusedKcl> {
       series_forward<scalar_t>(t.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), t.numel(), a.numel(), eps,
                                1.0 / temperature, out.data_ptr<scalar_t>());
     });
-    ctx->save_for_backward({z, w, alpha, zn, wn, cz, cw, raw, t});
+    ctx->save_for_backward({z, w, alpha, zn, wn, cz, cw, raw, t, nz, nw});
     ctx->saved_data["eps"] = eps;
     ctx->saved_data["temperature"] = temperature;
     return out;
@@ -149,6 +152,7 @@ struct FusedKcl : public torch::autograd::Function<FusedKcl> {
       return result;
     }
     const auto &alpha = s[2], &zn = s[3], &wn = s[4], &cz = s[5], &cw = s[6], &raw = s[7], &t = s[8];
+    const auto &nz = s[9], &nw = s[10];
     auto g = grads[0].contiguous();
     auto a = alpha.contiguous();
     const int64_t b = t.size(0), c = t.size(1), m3 = a.numel();
@@ -160,8 +164,8 @@ struct FusedKcl : public torch::autograd::Function<FusedKcl> {
                                 rows.data_ptr<scalar_t>());
     });
     at::Tensor dz, dw, dalpha;
-    if (ctx->needs_input_grad(0)) dz = normalize_backward(zn, cz, dt.mm(wn));
-    if (ctx->needs_input_grad(1)) dw = normalize_backward(wn, cw, dt.t().mm(zn));
+    if (ctx->needs_input_grad(0)) dz = normalize_backward(zn, nz, cz, dt.mm(wn));
+    if (ctx->needs_input_grad(1)) dw = normalize_backward(wn, nw, cw, dt.t().mm(zn));
     if (ctx->needs_input_grad(2)) dalpha = rows.sum(0);
     return {dz, dw, dalpha, at::Tensor(), at::Tensor()};
   }
@@ -184,7 +188,8 @@ torch::Tensor kcl_logits(const torch::Tensor& z, const torch::Tensor& w, const t
              "kcl_logits: z, w and alpha must share one floating dtype");
   RKHS_CHECK(eps >= 0 && eps < 1, "kcl_logits: indicator eps must be in [0, 1)");
   RKHS_CHECK(std::isfinite(temperature) && temperature > 0, "kcl_logits: temperature must be positive");
-  if (!z.device().is_cpu() || !w.device().is_cpu() || !alpha.device().is_cpu())
+  const bool fused_dtype = z.scalar_type() == torch::kFloat || z.scalar_type() == torch::kDouble;
+  if (!fused_dtype || !z.device().is_cpu() || !w.device().is_cpu() || !alpha.device().is_cpu())
     return kcl_logits_reference(z, w, alpha, eps, temperature);
   return FusedKcl::apply(z, w, alpha, eps, temperature);
 }

@@ -64,6 +64,8 @@ ClassifyResult run_classify(ClassifyConfig config) {
   RKHS_CHECK(std::isfinite(config.train.lr) && config.train.lr > 0, "--lr must be a positive number");
   RKHS_CHECK(std::isfinite(config.train.step_gamma) && config.train.step_gamma > 0, "--step-gamma must be > 0");
   RKHS_CHECK(config.teacher_epochs >= 0, "--teacher-epochs must be >= 0");
+  RKHS_CHECK(config.teacher_checkpoint.empty() || config.teacher_checkpoint != config.train.checkpoint_path,
+             "--teacher-checkpoint and --checkpoint must be different files");
   RKHS_CHECK(config.distill_from.empty() || config.active.empty(),
              "--distill-from and --active cannot be combined in one run");
   DataSplit data = load_data(config.data);

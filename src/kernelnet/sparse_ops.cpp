@@ -89,6 +89,7 @@ struct PairDot : public torch::autograd::Function<PairDot> {
   // d/dh[r] = sum over pairs (r, c) of g * w[c]; d/dw[c] = sum over pairs (r, c) of g * h[r].
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    RKHS_CHECK(!torch::GradMode::is_enabled(), "pair_dot: second-order gradients (create_graph) are not supported");
     auto saved = ctx->get_saved_variables();
     const auto &h = saved[0], &w = saved[1], &rows = saved[2], &cols = saved[3];
     const auto g = grads[0].contiguous();
@@ -117,6 +118,7 @@ struct SparseMatmul : public torch::autograd::Function<SparseMatmul> {
   // dL/dx[c] = sum over entries (r, c) of values * dL/dy[r]: the same scatter with the roles swapped (S^T g).
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    RKHS_CHECK(!torch::GradMode::is_enabled(), "sparse_matmul: second-order gradients (create_graph) are not supported");
     auto saved = ctx->get_saved_variables();
     const auto g = grads[0].contiguous();
     auto gx = torch::zeros({ctx->saved_data["x_rows"].toInt(), g.size(1)}, g.options());
@@ -125,9 +127,11 @@ struct SparseMatmul : public torch::autograd::Function<SparseMatmul> {
   }
 };
 
-void check_index(const char* who, const char* what, const at::Tensor& i, int64_t n, int64_t limit) {
+void check_index(const char* who, const char* what, const at::Tensor& i, int64_t n, int64_t limit,
+                 const at::Tensor& operand) {
   RKHS_CHECK(i.dim() == 1 && i.size(0) == n && i.scalar_type() == torch::kLong,
              std::string(who) + ": " + what + " must be an int64 vector of length " + std::to_string(n));
+  RKHS_CHECK(i.device() == operand.device(), std::string(who) + ": " + what + " must be on the operands' device");
   if (n > 0)
     RKHS_CHECK(i.min().item<int64_t>() >= 0 && i.max().item<int64_t>() < limit,
                std::string(who) + ": " + what + " has an index outside [0, " + std::to_string(limit) + ")");
@@ -140,8 +144,8 @@ at::Tensor pair_dot(const at::Tensor& h, const at::Tensor& w, const at::Tensor& 
              "pair_dot: h and w must be (n, d) and (m, d) with the same d");
   RKHS_CHECK(at::isFloatingType(h.scalar_type()) && h.scalar_type() == w.scalar_type() && h.device() == w.device(),
              "pair_dot: h and w must share one floating dtype and device");
-  check_index("pair_dot", "rows", rows, rows.numel(), h.size(0));
-  check_index("pair_dot", "cols", cols, rows.numel(), w.size(0));
+  check_index("pair_dot", "rows", rows, rows.numel(), h.size(0), h);
+  check_index("pair_dot", "cols", cols, rows.numel(), w.size(0), h);
   return PairDot::apply(h.contiguous(), w.contiguous(), rows.contiguous(), cols.contiguous());
 }
 
@@ -153,8 +157,8 @@ at::Tensor sparse_matmul(const at::Tensor& rows, const at::Tensor& cols, const a
   RKHS_CHECK(values.dim() == 1 && values.scalar_type() == x.scalar_type() && values.device() == x.device(),
              "sparse_matmul: values must be a vector of x's dtype on x's device");
   RKHS_CHECK(!values.requires_grad(), "sparse_matmul: values are constants (no gradient is computed for them)");
-  check_index("sparse_matmul", "rows", rows, n, n_rows);
-  check_index("sparse_matmul", "cols", cols, n, x.size(0));
+  check_index("sparse_matmul", "rows", rows, n, n_rows, x);
+  check_index("sparse_matmul", "cols", cols, n, x.size(0), x);
   return SparseMatmul::apply(rows.contiguous(), cols.contiguous(), values.contiguous(), n_rows, x.contiguous());
 }
 

@@ -138,6 +138,16 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
                  "checkpoint " + o.checkpoint_path + " was written by a run with seed " + std::to_string(seed) +
                      ", batch size " + std::to_string(batch) + " and optimizer " + optimizer + "; this run has " +
                      std::to_string(o.seed) + ", " + std::to_string(o.batch_size) + " and " + o.optimizer);
+      // Written since checkpoints carry them (older checkpoints are not checked for these two).
+      if (meta.contains("train_examples"))
+        RKHS_CHECK(meta.at("train_examples").get<int64_t>() == n,
+                   "checkpoint " + o.checkpoint_path + " was trained on " +
+                       std::to_string(meta.at("train_examples").get<int64_t>()) + " examples; this run has " +
+                       std::to_string(n));
+      if (meta.contains("lr"))
+        RKHS_CHECK(meta.at("lr").get<double>() == o.lr, "checkpoint " + o.checkpoint_path +
+                                                            " was written with another learning rate (" +
+                                                            fmt("%.6g", meta.at("lr").get<double>()) + ")");
     } catch (const nlohmann::json::exception& e) {
       throw Error("checkpoint " + o.checkpoint_path + ": invalid metadata: " + e.what());
     }
@@ -149,6 +159,8 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
       if (key == kRngCpu) set_cpu_rng_state(t);
     }
     if (!best_state.empty()) check_state(*model_, best_state, "checkpoint " + o.checkpoint_path + " (best epoch)");
+    RKHS_CHECK(info.epoch <= o.epochs, "checkpoint " + o.checkpoint_path + " has " + std::to_string(info.epoch) +
+                                           " epochs, more than the " + std::to_string(o.epochs) + " asked for");
     first_epoch = info.epoch + 1;
   }
 
@@ -244,6 +256,7 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
     if (!o.checkpoint_path.empty()) {
       nlohmann::json meta{{"format", kCheckpointFormat}, {"optimizer", o.optimizer},   {"epochs", o.epochs},
                           {"batch_size", o.batch_size},  {"seed", o.seed},             {"best_epoch", best_epoch},
+                          {"lr", o.lr},                  {"train_examples", n},
                           {"history", nlohmann::json::parse(history_to_json(result.history))}};
       std::map<std::string, at::Tensor> extra;
       extra[kRngCpu] = cpu_rng_state();

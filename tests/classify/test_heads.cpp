@@ -369,7 +369,7 @@ TEST(Baselines, SphereKernelsAndMkl) {
 }
 
 // The fused CPU function against the reference composition: logits and first-order gradients in z, w and alpha
-// (float64, including t = +-1 with the indicators firing, a clamped cosine and a zero embedding), and the
+// (float64, including t = +-1 with the indicators firing and a zero embedding), and the
 // create_graph path (Hessian-vector products, as ESGD/AdaHessian take them).
 TEST(Kernelized, FusedFunctionMatchesTheReferenceIncludingHessianVectorProducts) {
   torch::manual_seed(5);
@@ -388,9 +388,13 @@ TEST(Kernelized, FusedFunctionMatchesTheReferenceIncludingHessianVectorProducts)
   auto weights = torch::randn({7, 4}, torch::kFloat64);
   auto gf = torch::autograd::grad({(fused * weights).sum()}, {z, w, alpha});
   auto gr = torch::autograd::grad({(ref * weights).sum()}, {z, w, alpha});
-  // (The zero embedding's gradient is huge, 1/1e-12, in both: compare relative to the largest entry.)
-  for (size_t i = 0; i < 3; ++i)
-    EXPECT_LT((gf[i] - gr[i]).abs().max().item<double>(), 1e-12 * (1 + gr[i].abs().max().item<double>())) << "input " << i;
+  // Row by row, relative to the row's largest entry (the zero embedding's gradient is huge, 1/1e-12, in both).
+  for (size_t i = 0; i < 3; ++i) {
+    auto f = gf[i].reshape({gf[i].size(0), -1}), g = gr[i].reshape({gr[i].size(0), -1});
+    if (i == 2) f = f.reshape({1, -1}), g = g.reshape({1, -1});
+    auto err = (f - g).abs().amax(1), scale = 1 + g.abs().amax(1);
+    EXPECT_TRUE((err <= 1e-12 * scale).all().item<bool>()) << "input " << i << ": " << err;
+  }
 
   // Finite differences away from z = 0, where the normalisation is not differentiable.
   auto zc = z.detach().clone();

@@ -282,6 +282,8 @@ t1=$(tail -n 1 "$TMP/out_softmax" | grep -o '"teacher_test_accuracy":[0-9.e-]*')
 t2=$(tail -n 1 "$TMP/out_kernelized" | grep -o '"teacher_test_accuracy":[0-9.e-]*')
 [[ -n "$stamp" && "$stamp" == "$(stat -c %y "$TMP/teacher.ckpt")" && -n "$t1" && "$t1" == "$t2" ]] && ok ||
   bad "teacher checkpoint: '$t1' vs '$t2', written $stamp / $(stat -c %y "$TMP/teacher.ckpt") $(head -c 300 "$TMP/err")"
+expect_error teacher-checkpoint-same-file 'must be different files' classify --data sphere --epochs 1 --distill-from mlp \
+  --teacher-checkpoint "$TMP/t.ckpt" --checkpoint "$TMP/t.ckpt"
 expect_error teacher-checkpoint-other-seed 'was written by a run with seed' classify --data sphere --train-size 600 \
   --test-size 400 --epochs 2 --distill-from mlp --teacher-checkpoint "$TMP/teacher.ckpt" --seed 5
 "$RKHS" classify --data sphere --teacher-epochs 3 --epochs 1 >/dev/null 2>&1; [ $? -ne 0 ] && ok || bad "--teacher-epochs without --distill-from accepted"

@@ -227,7 +227,7 @@ TEST_P(AutoRecSparseMatchesDense, PredictionsLossAndGradients) {
 
 INSTANTIATE_TEST_SUITE_P(Layers, AutoRecSparseMatchesDense, ::testing::Values("dense", "kernel", "sparse"));
 
-TEST(AutoRecSparsePath, ObservedRatingsSortedWithOffsetsAndDuplicatesRejected) {
+TEST(AutoRecSparsePath, ObservedRatingsSortedAndDuplicatesRejected) {
   Ratings r;
   r.name = "tiny";
   r.user_ids = {10, 20};

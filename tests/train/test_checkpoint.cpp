@@ -223,7 +223,24 @@ TEST(Checkpoint, ResumeWithAnotherSeedOrBatchSizeFailsNamingBoth) {
   auto other_batch = o;
   other_batch.batch_size = o.batch_size + 1;
   EXPECT_THROW(Trainer(toy::linear_model(2, 2), other_batch).fit(data), rkhs::Error);
-  EXPECT_NO_THROW(Trainer(toy::linear_model(2, 2), o).fit(data));  // the same settings resume
+  auto other_lr = o;
+  other_lr.lr = o.lr * 2;
+  EXPECT_THROW(Trainer(toy::linear_model(2, 2), other_lr).fit(data), rkhs::Error);
+  EXPECT_THROW(Trainer(toy::linear_model(2, 2), o).fit(toy::separable(30, 1)), rkhs::Error);  // other data size
+  {
+    auto o3 = o;
+    o3.epochs = 3;
+    Trainer(toy::linear_model(2, 2), o3).fit(data);  // the checkpoint now has 3 epochs
+  }
+  try {
+    Trainer(toy::linear_model(2, 2), o).fit(data);  // asks for 2
+    FAIL() << "no error";
+  } catch (const rkhs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than the 2 asked for"), std::string::npos) << e.what();
+  }
+  auto o4 = o;
+  o4.epochs = 4;
+  EXPECT_NO_THROW(Trainer(toy::linear_model(2, 2), o4).fit(data));  // the same settings resume
 }
 
 TEST(Checkpoint, HistoryJsonRoundTrip) {

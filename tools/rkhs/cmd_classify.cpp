@@ -187,7 +187,7 @@ void register_classify(CLI::App& app) {
                   "it into the model (paper §6.4)")->group("Distillation");
   cmd->add_option("--teacher-epochs", c.teacher_epochs, "Teacher epochs (0 = --epochs)")->group("Distillation")->needs(distill);
   cmd->add_option("--teacher-checkpoint", c.teacher_checkpoint, "Teacher checkpoint: written after every teacher "
-                  "epoch, resumed (or reused when complete) if it exists; seed, batch size and optimiser must match")
+                  "epoch, resumed (or reused when complete) if it exists; seed, batch size, optimiser, lr and data size must match")
       ->group("Distillation")->needs(distill);
   cmd->add_option("--distill-temperature", t.distill_temperature, "Temperature of the soft targets")
       ->capture_default_str()->group("Distillation")->needs(distill);

@@ -64,10 +64,10 @@ class KernelizedHeadImpl : public HeadImpl {
 TORCH_MODULE(KernelizedHead);
 
 // The layer as a function of the embeddings z (B, d), class vectors w (C, d) and effective coefficients alpha
-// (M + 3,): logits (B, C) of eq. 3-7. On the CPU one fused autograd function (forward and first-order backward
+// (M + 3,): logits (B, C) of eq. 3-7. On the CPU in float32/float64 one fused autograd function (forward and first-order backward
 // in single passes over the (B, C) cosines; a create_graph backward differentiates the reference instead, so
-// Hessian-vector products work); on other devices the reference composition. Gradcheck and agreement with the
-// reference: tests/classify/test_heads.cpp.
+// Hessian-vector products work). Gradcheck and agreement with the
+// reference: tests/classify/test_heads.cpp. Other devices and dtypes use the reference composition.
 torch::Tensor kcl_logits(const torch::Tensor& z, const torch::Tensor& w, const torch::Tensor& alpha, double eps,
                          double temperature);
 // The same logits as a composition of ATen ops: kernels::series_kernel(sphere_cosines(z, w), alpha, eps) / T.

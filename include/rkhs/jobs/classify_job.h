@@ -23,8 +23,9 @@ struct ClassifyConfig {
   std::string distill_from;
   int64_t teacher_epochs = 0;  // 0 = train.epochs
   // The teacher's training checkpoint: written after every teacher epoch and, when it exists, resumed (a complete
-  // one is reused without training), so several students can share one teacher. Seed, batch size and optimiser
-  // must match the run that wrote it (checked).
+  // one is reused without training), so several students can share one teacher. Seed, batch size, optimiser,
+  // learning rate and the number of training examples must match the run that wrote it, and it may not have more
+  // epochs than the teacher is given (checked, as for every resumed checkpoint).
   std::string teacher_checkpoint;
 
   // Active learning (paper §6.5 / appendix C): "random", "margin" or "kcenter". A seed model is trained on

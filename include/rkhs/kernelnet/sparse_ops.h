@@ -3,6 +3,8 @@
 // paper 004 trains on 1-2% of a rating matrix). Both are custom autograd functions, gradchecked in float64 in
 // tests/kernelnet/test_autorec.cpp. On the CPU they run as fused loops over the pairs that never materialise the
 // gathered rows (the dense operands stay in cache); on other devices they fall back to index_select/index_add.
+// First-order gradients only: a create_graph backward through them is an error. Index tensors must be on the
+// operands' device.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
