@@ -36,7 +36,8 @@ T sum_block(const T* v) {
 
 // k(t) * inv_t for every entry of t (n entries), alpha = (a_-2, a_-1, a_0..a_M): contiguous CPU arrays.
 template <typename T>
-void series_forward(const T* t, const T* alpha, int64_t n, int64_t m3, double eps, double inv_t, T* out) {
+void series_forward(const T* __restrict t, const T* alpha, int64_t n, int64_t m3, double eps, double inv_t,
+                    T* __restrict out) {
   const T one_minus = static_cast<T>(1.0 - eps), minus_one_plus = static_cast<T>(-1.0 + eps);
   const T it = static_cast<T>(inv_t);
   at::parallel_for(0, n, 16 * kBlock, [&](int64_t begin, int64_t end) {
@@ -61,8 +62,8 @@ void series_forward(const T* t, const T* alpha, int64_t n, int64_t m3, double ep
 // first row and zeros into the others. Inside a chunk the sums run per lane of a block (vectorisable) and are
 // reduced once at the end.
 template <typename T>
-void series_backward(const T* t, const T* raw, const T* g, const T* alpha, int64_t b, int64_t c, int64_t m3,
-                     double eps, double inv_t, T* dt, T* rows) {
+void series_backward(const T* __restrict t, const T* __restrict raw, const T* __restrict g, const T* alpha, int64_t b,
+                     int64_t c, int64_t m3, double eps, double inv_t, T* __restrict dt, T* __restrict rows) {
   const T one_minus = static_cast<T>(1.0 - eps), minus_one_plus = static_cast<T>(-1.0 + eps);
   const T it = static_cast<T>(inv_t);
   at::parallel_for(0, b, 1, [&](int64_t begin, int64_t end) {
@@ -76,20 +77,22 @@ void series_backward(const T* t, const T* raw, const T* g, const T* alpha, int64
         for (int64_t k = 0; k < nb; ++k) deriv[k] = 0;
         for (int64_t m = m3 - 1; m >= 3; --m)
           for (int64_t k = 0; k < nb; ++k) deriv[k] = deriv[k] * x[k] + static_cast<T>(m - 2) * alpha[m];
+        // Branch-free bodies (both sides computed, then selected) so that the loops vectorise.
         for (int64_t k = 0; k < nb; ++k) {
-          p[k] = g[k0 + k] * it;  // g t^0, then times t per power
-          const bool passed = raw[k0 + k] >= T(-1) && raw[k0 + k] <= T(1);  // torch.clamp's backward
-          dt[k0 + k] = passed ? p[k] * deriv[k] : T(0);
+          const T pk = g[k0 + k] * it, v = pk * deriv[k];
+          p[k] = pk;  // g t^0, then times t per power
+          dt[k0 + k] = std::abs(raw[k0 + k]) <= T(1) ? v : T(0);  // torch.clamp's backward passes -1 <= raw <= 1
         }
-        T* l0 = lanes.data();
-        T* l1 = l0 + kBlock;
+        T* __restrict l0 = lanes.data();
+        T* __restrict l1 = l0 + kBlock;
         for (int64_t k = 0; k < nb; ++k) {
-          const T top = x[k] >= one_minus ? p[k] : T(0), bottom = x[k] <= minus_one_plus ? p[k] : T(0);
+          const T pk = p[k], xk = x[k];
+          const T top = xk >= one_minus ? pk : T(0), bottom = xk <= minus_one_plus ? pk : T(0);
           l0[k] += top + bottom;
           l1[k] += top - bottom;
         }
         for (int64_t m = 2; m < m3; ++m) {
-          T* lm = l0 + m * kBlock;
+          T* __restrict lm = l0 + m * kBlock;
           for (int64_t k = 0; k < nb; ++k) lm[k] += p[k];
           if (m + 1 < m3)
             for (int64_t k = 0; k < nb; ++k) p[k] *= x[k];
