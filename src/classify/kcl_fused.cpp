@@ -22,6 +22,9 @@ namespace {
 constexpr double kMinNorm = 1e-12;  // as l2_normalize_rows
 
 constexpr int64_t kBlock = 256;  // elements per block: the loops over a block vectorise (no cross-element chains)
+// Entries per parallel chunk, ATen's own grain (at::internal::GRAIN_SIZE): smaller heads run on one thread, as the
+// unfused ATen ops did (a fork-join per call costs more than the work, and much more on an oversubscribed machine).
+constexpr int64_t kGrain = 32768;
 
 static_assert(kBlock % 8 == 0, "sum_block sums eight lanes at a time");
 
@@ -40,7 +43,7 @@ void series_forward(const T* __restrict t, const T* alpha, int64_t n, int64_t m3
                     T* __restrict out) {
   const T one_minus = static_cast<T>(1.0 - eps), minus_one_plus = static_cast<T>(-1.0 + eps);
   const T it = static_cast<T>(inv_t);
-  at::parallel_for(0, n, 16 * kBlock, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
     T poly[kBlock];
     for (int64_t k0 = begin; k0 < end; k0 += kBlock) {
       const int64_t nb = std::min(kBlock, end - k0);
@@ -66,7 +69,7 @@ void series_backward(const T* __restrict t, const T* __restrict raw, const T* __
                      int64_t c, int64_t m3, double eps, double inv_t, T* __restrict dt, T* __restrict rows) {
   const T one_minus = static_cast<T>(1.0 - eps), minus_one_plus = static_cast<T>(-1.0 + eps);
   const T it = static_cast<T>(inv_t);
-  at::parallel_for(0, b, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, b, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, c)), [&](int64_t begin, int64_t end) {
     T deriv[kBlock], p[kBlock];
     std::vector<T> lanes(static_cast<size_t>(m3 * kBlock), T(0));  // lanes[m * kBlock + k]
     for (int64_t i = begin; i < end; ++i) {

@@ -419,3 +419,20 @@ TEST(Kernelized, FusedFunctionMatchesTheReferenceIncludingHessianVectorProducts)
   EXPECT_THROW(rkhs::classify::kcl_logits(z, w.t(), alpha, eps, temperature), rkhs::Error);
   EXPECT_THROW(rkhs::classify::kcl_logits(z, w, alpha, eps, 0.0), rkhs::Error);
 }
+
+// Large enough for several parallel chunks (each chunk's partial coefficient gradient lands in its first row).
+TEST(Kernelized, FusedFunctionMatchesTheReferenceAcrossParallelChunks) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  torch::manual_seed(6);
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64).requires_grad(true);
+  auto z = torch::randn({96, 8}, opts), w = torch::randn({1024, 8}, opts);
+  auto alpha = (torch::rand({13}, torch::kFloat64) + 0.1).requires_grad_(true);
+  auto weights = torch::randn({96, 1024}, torch::kFloat64);
+  auto gf = torch::autograd::grad({(rkhs::classify::kcl_logits(z, w, alpha, 1e-6, 0.5) * weights).sum()}, {z, w, alpha});
+  auto gr = torch::autograd::grad({(rkhs::classify::kcl_logits_reference(z, w, alpha, 1e-6, 0.5) * weights).sum()},
+                                  {z, w, alpha});
+  at::set_num_threads(threads);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_LT((gf[i] - gr[i]).abs().max().item<double>(), 1e-10 * (1 + gr[i].abs().max().item<double>())) << "input " << i;
+}
