@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 export RKHS="$BUILD/rkhs"
-"$BUILD/bench/bench_heads" --benchmark_out=bench/results/heads.json --benchmark_out_format=json
+RKHS_BENCH_THREADS=1 "$BUILD/bench/bench_heads" --benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_out=bench/results/heads.json --benchmark_out_format=json
 "$BUILD/bench/bench_optim" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_out=bench/results/optim_step.json --benchmark_out_format=json
 bash bench/table1_sphere.sh
 bash bench/table3_fashion.sh
