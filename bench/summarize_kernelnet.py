@@ -52,7 +52,8 @@ def main(path, best_loop=False):
         lam = ",".join(str(r.get("lambda2", r.get("lambda", "—"))) + (f"/{r['lambda_s']}" if "lambda_s" in r else "")
                        for r in rs)
         val = fmt_mean([r["validation_rmse"] for r in rs]) if all(r.get("validation_rmse") is not None for r in rs) else "—"
-        loops = ",".join(str(r["loop"]) for r in rs) if all("loop" in r for r in rs) else "—"
+        # The returned model's outer loop (runs written before the "loop" key existed returned the last one).
+        loops = ",".join(str(r.get("loop", r.get("outer_loops", "—"))) for r in rs)
         print(f"| {NAMES.get(t, t)} | {','.join(str(r['seed']) for r in rs)} | {lam} | {loops} | {val} | {fmt_mean([r['test_rmse'] for r in rs])} | "
               f"{fmt_mean([r['train_rmse'] for r in rs])} | {fmt_mean([r['parameters'] for r in rs], 0)} | "
               f"{fmt_mean([r['macs'] for r in rs], 0)} | {nz} | {fmt_mean([r['train_seconds'] for r in rs], 0)} |")
