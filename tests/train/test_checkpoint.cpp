@@ -191,14 +191,21 @@ TEST(Checkpoint, ResumeGivesTheSameResultAsAnUninterruptedRun) {
   EXPECT_EQ(again.best_epoch, full.best_epoch);
 }
 
-TEST(Checkpoint, ResumeIntoAnotherArchitectureFails) {
-  TempDir dir;
-  auto data = toy::separable(40, 1);
+// Writes a one-epoch checkpoint of a 2-class linear model on data into dir and returns the options that resume it
+// for a second epoch.
+TrainOptions one_epoch_then_resume(const TempDir& dir, const rkhs::data::Dataset& data) {
   auto o = options(1);
   o.checkpoint_path = (dir.path / "c.ckpt").string();
   Trainer(toy::linear_model(2, 2), o).fit(data);
   o.resume = true;
   o.epochs = 2;
+  return o;
+}
+
+TEST(Checkpoint, ResumeIntoAnotherArchitectureFails) {
+  TempDir dir;
+  auto data = toy::separable(40, 1);
+  auto o = one_epoch_then_resume(dir, data);
   rkhs::data::Dataset d3 = data;
   d3.num_classes = 3;
   EXPECT_THROW(Trainer(toy::linear_model(2, 3), o).fit(d3), rkhs::Error);
@@ -207,11 +214,7 @@ TEST(Checkpoint, ResumeIntoAnotherArchitectureFails) {
 TEST(Checkpoint, ResumeWithAnotherSeedOrBatchSizeFailsNamingBoth) {
   TempDir dir;
   auto data = toy::separable(40, 1);
-  auto o = options(1);
-  o.checkpoint_path = (dir.path / "c.ckpt").string();
-  Trainer(toy::linear_model(2, 2), o).fit(data);
-  o.resume = true;
-  o.epochs = 2;
+  auto o = one_epoch_then_resume(dir, data);
   auto other_seed = o;
   other_seed.seed = o.seed + 1;
   try {
