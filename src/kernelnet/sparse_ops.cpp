@@ -12,6 +12,9 @@ namespace rkhs::kernelnet {
 
 namespace {
 
+// Pairs per block of the non-CPU fallbacks: bounds their (block, d) temporaries to 2^22 elements.
+int64_t fallback_block(int64_t d) { return std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, d)); }
+
 // out[oi[k]] += coef[k] * src[si[k]] (rows of length d), in place. Serial on the CPU: pairs may share an output
 // row, and the rows being read are few enough to stay in cache.
 void scatter_rows(at::Tensor& out, const at::Tensor& oi, const at::Tensor& src, const at::Tensor& si,
@@ -19,7 +22,7 @@ void scatter_rows(at::Tensor& out, const at::Tensor& oi, const at::Tensor& src, 
   const int64_t n = oi.size(0), d = src.size(1);
   if (n == 0) return;
   if (!out.device().is_cpu()) {
-    const int64_t block = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, d));
+    const int64_t block = fallback_block(d);
     for (int64_t s = 0; s < n; s += block) {
       const int64_t m = std::min(block, n - s);
       out.index_add_(0, oi.narrow(0, s, m), src.index_select(0, si.narrow(0, s, m)) * coef.narrow(0, s, m).unsqueeze(1));
@@ -46,7 +49,7 @@ at::Tensor pair_dot_forward(const at::Tensor& h, const at::Tensor& w, const at::
   auto out = at::empty({n}, h.options());
   if (n == 0) return out;
   if (!h.device().is_cpu()) {
-    const int64_t block = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, d));
+    const int64_t block = fallback_block(d);
     for (int64_t s = 0; s < n; s += block) {
       const int64_t m = std::min(block, n - s);
       out.narrow(0, s, m).copy_((h.index_select(0, rows.narrow(0, s, m)) * w.index_select(0, cols.narrow(0, s, m))).sum(1));
