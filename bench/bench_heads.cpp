@@ -3,15 +3,14 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "bench_common.h"
 #include "rkhs/classify/head.h"
 #include "rkhs/classify/kcl.h"
 
 namespace {
 
 void run_head(benchmark::State& state, const std::string& name, const std::string& normalize = "embedding") {
-  torch::set_num_threads(static_cast<int>(std::max<int64_t>(1, std::getenv("RKHS_BENCH_THREADS")
-                                                                    ? std::atoi(std::getenv("RKHS_BENCH_THREADS"))
-                                                                    : 1)));
+  rkhs::bench::set_threads();
   const int64_t d = state.range(0), classes = state.range(1), batch = 128;
   torch::manual_seed(0);
   rkhs::classify::HeadOptions o;
@@ -33,9 +32,7 @@ void run_head(benchmark::State& state, const std::string& name, const std::strin
 // The kernelized head's logits as the composition of ATen ops (kcl_logits_reference, the head's implementation
 // before the fused function): the "before" column of the fused CPU path.
 void BM_kernelized_unfused(benchmark::State& state) {
-  torch::set_num_threads(static_cast<int>(std::max<int64_t>(1, std::getenv("RKHS_BENCH_THREADS")
-                                                                    ? std::atoi(std::getenv("RKHS_BENCH_THREADS"))
-                                                                    : 1)));
+  rkhs::bench::set_threads();
   const int64_t d = state.range(0), classes = state.range(1), batch = 128;
   torch::manual_seed(0);
   rkhs::classify::KernelizedHead head(rkhs::classify::KernelizedOptions(d, classes));

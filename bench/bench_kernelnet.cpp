@@ -7,20 +7,14 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include <cstdlib>
-
+#include "bench_common.h"
 #include "rkhs/kernelnet/autorec.h"
 
 namespace {
 
-void threads() {
-  const char* t = std::getenv("RKHS_BENCH_THREADS");
-  torch::set_num_threads(t ? std::max(1, std::atoi(t)) : 1);
-}
-
 // state.range(0): hidden layers (1 or 2); state.range(1): 1 = observed form, 0 = dense form.
 void BM_AutoRecLossAndGradient(benchmark::State& state, const char* layer, int64_t dim) {
-  threads();
+  rkhs::bench::set_threads();
   torch::manual_seed(0);
   const int64_t items = 9066, users = 671;
   auto mask = (torch::rand({items, users}) < 0.016).to(torch::kFloat);

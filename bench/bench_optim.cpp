@@ -5,9 +5,9 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include <cstdlib>
 #include <memory>
 
+#include "bench_common.h"
 #include "rkhs/optim/curvature.h"
 #include "rkhs/optim/kernel_preconditioner.h"
 #include "rkhs/optim/kernel_sgd.h"
@@ -27,11 +27,6 @@ struct Mlp {
   }
 };
 
-void threads() {
-  const char* t = std::getenv("RKHS_BENCH_THREADS");
-  torch::set_num_threads(t ? std::max(1, std::atoi(t)) : 1);
-}
-
 std::unique_ptr<torch::optim::Optimizer> make(Kind kind, Mlp& net) {
   std::vector<torch::optim::OptimizerParamGroup> groups{net.parameters()};
   rkhs::optim::GroupOptions o(0.01, 1e-4);
@@ -49,7 +44,7 @@ std::unique_ptr<torch::optim::Optimizer> make(Kind kind, Mlp& net) {
 }
 
 void run(benchmark::State& state, Kind kind, bool update_only) {
-  threads();
+  rkhs::bench::set_threads();
   const int64_t batch = state.range(0);
   torch::manual_seed(0);
   Mlp net;
