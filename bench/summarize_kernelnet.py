@@ -60,14 +60,20 @@ def main(path, best_loop=False):
     cold = [r["cold_start_test"] / r["test_ratings"] for rs in by_tag.values() for r in rs]
     if cold:
         print(f"\nTest ratings on movies without a training rating: {100 * statistics.mean(cold):.1f} % on average.")
-    grid = [(r.get("lambda2"), r["lambda_s"], r["validation_rmse"], r["test_rmse"], 100.0 * r["nonzero_weights"] / r["weights"])
-            for rec in read_runs(path) for r in [rec["result"]] if "lambda_s" in r and r.get("validation_rmse") is not None]
+    # Every sparse FC setting tried, averaged over the seeds that ran it (the selection above used validation only).
+    grid = OrderedDict()
+    for rec in read_runs(path):
+        r = rec["result"]
+        if "lambda_s" in r and r.get("validation_rmse") is not None:
+            grid.setdefault((r.get("layers"), r.get("lambda2"), r["lambda_s"]), []).append(r)
     if grid:
-        print("\nSparse FC runs (every λ₂/λ_s tried; selection above is by validation RMSE only):\n")
-        print("| λ₂ | λ_s | validation RMSE | test RMSE | non-zero connections |")
-        print("|---|---|---|---|---|")
-        for l2, ls, v, t, nz in grid:
-            print(f"| {l2} | {ls} | {v:.4f} | {t:.4f} | {nz:.1f} % |")
+        print("\nSparse FC runs (every λ₂/λ_s tried, mean over the seeds that ran it):\n")
+        print("| hidden layers | λ₂ | λ_s | seeds | validation RMSE | test RMSE | non-zero connections |")
+        print("|---|---|---|---|---|---|---|")
+        for (layers, l2, ls), rs in sorted(grid.items(), key=lambda kv: tuple(x if x is not None else -1 for x in kv[0])):
+            nz = fmt_mean([100.0 * r["nonzero_weights"] / r["weights"] for r in rs], 1)
+            print(f"| {layers} | {l2} | {ls} | {','.join(str(r['seed']) for r in rs)} | "
+                  f"{fmt_mean([r['validation_rmse'] for r in rs])} | {fmt_mean([r['test_rmse'] for r in rs])} | {nz} % |")
     failed = read_failed(path)
     if failed:
         print("\nFailed runs:")
