@@ -244,6 +244,9 @@ CknResult run_ckn(CknConfig c) {
       auto sup = ckn::train_supervised(net, x, y, classes, clf, c.logistic, c.supervised);
       r.supervised_seconds = sup.seconds;
       r.supervised_loss = sup.train_loss;
+      r.supervised_start_loss = sup.start_loss;
+      r.supervised_lr = sup.lr;
+      r.supervised_restarts = sup.restarts;
       train_features = net->extract(x, c.batch_size, false);
     }
   }
@@ -303,6 +306,9 @@ std::string CknResult::to_json(const CknConfig& c) const {
   if (c.mode == "supervised") {
     j["epochs"] = c.supervised.epochs;
     j["supervised_loss"] = supervised_loss;
+    j["supervised_start_loss"] = supervised_start_loss;
+    j["supervised_lr"] = supervised_lr;
+    j["supervised_restarts"] = supervised_restarts;
   }
   j["train_accuracy"] = train_accuracy;
   j["test_accuracy"] = test_accuracy;

@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdio>
+#include <string>
 #include <unistd.h>
+#include <vector>
 
 #include "rkhs/ckn/logistic.h"
 #include "rkhs/ckn/network.h"
 #include "rkhs/error.h"
 #include "rkhs/train/state.h"
+#include "rkhs/warn.h"
 
 using namespace rkhs::ckn;
 
@@ -131,15 +135,63 @@ TEST(CKNNetwork, SupervisedTrainingLowersTheLossAndKeepsUnitFilters) {
   auto clf = fit_logistic(net->extract(x), y, 3, 1e-3, lo);
   SupervisedOptions so;
   so.epochs = 3;
-  so.lr = 0.1;
+  so.lr = 1e-4;
   so.batch_size = 32;
   auto rep = train_supervised(net, x, y, 3, clf, lo, so);
+  EXPECT_EQ(rep.restarts, 0);
   ASSERT_EQ(rep.train_loss.size(), 3u);
   EXPECT_LT(rep.train_loss.back(), rep.train_loss.front());
   for (size_t l = 0; l < net->depth(); ++l)
     EXPECT_TRUE(torch::allclose(net->layer(l)->filters.norm(2, 1), torch::ones({net->layer(l)->options.filters}),
                                 1e-5, 1e-5));
   EXPECT_FALSE(net->is_training());
+}
+
+// The divergence guard: with a learning rate far too large the first epoch blows up; the filters are restored and
+// the epoch rerun with lr / 10 until the loss stays sane, and without restarts left the run throws instead of
+// returning a network trained into garbage.
+TEST(CKNNetwork, SupervisedTrainingRestartsADivergedEpochWithASmallerRate) {
+  auto [x, y] = stripes(300, 7);
+  auto o = small_net();
+  o.filters = {4, 8};
+  UnsupervisedOptions uo;
+  uo.patches = 1000;
+  LogisticOptions lo;
+  lo.lambdas = {1e-3};
+  lo.max_iterations = 50;
+  SupervisedOptions so;
+  so.epochs = 2;
+  so.lr = 1e4;
+  so.batch_size = 16;
+  {
+    Network net(o);
+    train_unsupervised(net, x, uo);
+    auto clf = fit_logistic(net->extract(x), y, 3, 1e-3, lo);
+    std::vector<std::string> warnings;
+    auto previous = rkhs::set_warning_handler([&](const std::string& w) { warnings.push_back(w); });
+    so.max_restarts = 8;
+    auto rep = train_supervised(net, x, y, 3, clf, lo, so);
+    rkhs::set_warning_handler(previous);
+    EXPECT_GE(rep.restarts, 1);
+    ASSERT_EQ(rep.train_loss.size(), 2u);
+    ASSERT_EQ(rep.lr.size(), 2u);
+    EXPECT_LE(rep.lr[0], so.lr * 0.1);
+    EXPECT_EQ(warnings.size(), size_t(rep.restarts));
+    for (size_t e = 0; e < 2; ++e) {
+      EXPECT_TRUE(std::isfinite(rep.train_loss[e]));
+      EXPECT_LE(rep.train_loss[e], std::max(std::log(3.0), 2 * rep.start_loss[e]));
+    }
+    EXPECT_TRUE(torch::isfinite(clf.weight).all().item<bool>());
+  }
+  {
+    Network net(o);
+    train_unsupervised(net, x, uo);
+    auto clf = fit_logistic(net->extract(x), y, 3, 1e-3, lo);
+    auto previous = rkhs::set_warning_handler([](const std::string&) {});
+    so.max_restarts = 0;
+    EXPECT_THROW(train_supervised(net, x, y, 3, clf, lo, so), rkhs::Error);
+    rkhs::set_warning_handler(previous);
+  }
 }
 
 TEST(LogisticRegression, SeparableDataAndCrossValidation) {
