@@ -210,66 +210,67 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
   double backoff = 1;  // the divergence guard's factor on the learning rate
   SupervisedReport r;
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
-    double lr = o.lr * backoff;
-    for (auto m : milestones)
-      if (epoch > m) lr *= 0.1;
-    static_cast<torch::optim::SGDOptions&>(opt->param_groups()[0].options()).lr(lr);
-    const auto features = net->extract(images);
-    classifier = fit_logistic(features, labels, classes, classifier.lambda, logistic, &classifier);
-    const double before = classifier_loss(classifier.logits(features), labels, logistic.loss).item<double>();
+    double before;  // the refitted classifier's loss; the features are freed before the SGD steps
+    {
+      const auto features = net->extract(images);
+      classifier = fit_logistic(features, labels, classes, classifier.lambda, logistic, &classifier);
+      before = classifier_loss(classifier.logits(features), labels, logistic.loss).item<double>();
+    }
     const double limit = std::max(zero_loss, o.divergence_factor * before);
     std::vector<at::Tensor> saved;
     for (size_t l = 0; l < net->depth(); ++l) saved.push_back(net->layer(l)->filters.detach().clone());
-    net->train();
-    auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(images.device());
-    train::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), n, o.progress);
-    double loss_sum = 0;
-    bool diverged = false;
-    int64_t batches = 0;
-    for (int64_t b = 0; b < n && !diverged; b += o.batch_size) {
-      auto idx = perm.slice(0, b, std::min(n, b + o.batch_size));
-      opt->zero_grad();
-      auto loss = classifier_loss(classifier.logits(net->features(images.index({idx}))), labels.index({idx}), logistic.loss);
-      const double v = loss.item<double>();
-      loss_sum += v * double(idx.size(0));
-      const double mean = loss_sum / double(std::min(n, b + o.batch_size));
-      ++batches;
-      // A non-finite loss at once; a large one once the running mean covers a few batches.
-      diverged = !std::isfinite(v) || (batches >= 5 && mean > limit);
-      if (diverged) break;
-      loss.backward();
-      opt->step();
-      for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->normalize_filters();
-      char suffix[48];
-      std::snprintf(suffix, sizeof suffix, "loss %.4f", mean);
-      bar.update(std::min(n, b + o.batch_size), suffix);
-    }
-    bar.finish();
-    if (diverged) {
+    while (true) {  // the epoch, rerun at a 10x smaller rate while it diverges
+      double lr = o.lr * backoff;
+      for (auto m : milestones)
+        if (epoch > m) lr *= 0.1;
+      static_cast<torch::optim::SGDOptions&>(opt->param_groups()[0].options()).lr(lr);
+      net->train();
+      auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(images.device());
+      train::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), n, o.progress);
+      double loss_sum = 0;
+      bool diverged = false;
+      int64_t seen = 0, batches = 0;
+      for (int64_t b = 0; b < n; b += o.batch_size) {
+        auto idx = perm.slice(0, b, std::min(n, b + o.batch_size));
+        opt->zero_grad();
+        auto loss =
+            classifier_loss(classifier.logits(net->features(images.index({idx}))), labels.index({idx}), logistic.loss);
+        const double v = loss.item<double>();
+        loss_sum += v * double(idx.size(0));
+        seen += idx.size(0);
+        ++batches;
+        // A non-finite loss at once; a large one once the running mean covers a few batches.
+        diverged = !std::isfinite(v) || (batches >= 5 && loss_sum / double(seen) > limit);
+        if (diverged) break;
+        loss.backward();
+        opt->step();
+        for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->normalize_filters();
+        char suffix[48];
+        std::snprintf(suffix, sizeof suffix, "loss %.4f", loss_sum / double(seen));
+        bar.update(seen, suffix);
+      }
+      bar.finish();
+      if (!diverged) {
+        r.train_loss.push_back(loss_sum / double(n));
+        r.start_loss.push_back(before);
+        r.lr.push_back(lr);
+        break;
+      }
       char what[320];
       std::snprintf(what, sizeof what,
                     "CKN supervised: the training loss diverged in epoch %lld at lr %g (running mean %.4g after %lld "
                     "batches; before the epoch %.4g)",
-                    (long long)epoch, lr, loss_sum / double(std::min(n, batches * o.batch_size)), (long long)batches,
-                    before);
+                    (long long)epoch, lr, loss_sum / double(seen), (long long)batches, before);
       if (r.restarts >= o.max_restarts)
         throw Error(std::string(what) + " and " + std::to_string(r.restarts) + " restarts did not help (lower --lr)");
-      {
-        torch::NoGradGuard g;
-        for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->set_filters(saved[l]);
-      }
+      for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->set_filters(saved[l]);
       opt = make_optimizer();  // no momentum from the diverged steps
       backoff *= 0.1;
       ++r.restarts;
       char rerun[64];
       std::snprintf(rerun, sizeof rerun, ": filters restored, the epoch is rerun with lr %g", lr * 0.1);
       warn(what + std::string(rerun));
-      --epoch;
-      continue;
     }
-    r.train_loss.push_back(loss_sum / double(n));
-    r.start_loss.push_back(before);
-    r.lr.push_back(lr);
   }
   net->eval();
   classifier = fit_logistic(net->extract(images), labels, classes, classifier.lambda, logistic, &classifier);
