@@ -187,6 +187,50 @@ UnsupervisedReport train_unsupervised(Network& net, const at::Tensor& images, co
   return r;
 }
 
+namespace {
+
+// One pass of SGD over the images in a random order with the classifier fixed, filters re-projected onto the sphere
+// after every step. Stops early (diverged) when a loss is not finite or the running mean exceeds `limit` after at
+// least 5 batches.
+struct EpochPass {
+  double mean_loss = 0;  // over the images seen
+  int64_t batches = 0;
+  bool diverged = false;
+};
+
+EpochPass sgd_pass(Network& net, torch::optim::Optimizer& opt, const at::Tensor& images, const at::Tensor& labels,
+                   const LogisticModel& classifier, const std::string& loss_name, int64_t batch_size, double limit,
+                   at::Generator& gen, train::Progress& bar) {
+  const int64_t n = images.size(0);
+  net->train();
+  auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(images.device());
+  EpochPass p;
+  double loss_sum = 0;
+  int64_t seen = 0;
+  for (int64_t b = 0; b < n; b += batch_size) {
+    auto idx = perm.slice(0, b, std::min(n, b + batch_size));
+    opt.zero_grad();
+    auto loss = classifier_loss(classifier.logits(net->features(images.index({idx}))), labels.index({idx}), loss_name);
+    const double v = loss.item<double>();
+    loss_sum += v * double(idx.size(0));
+    seen += idx.size(0);
+    ++p.batches;
+    p.mean_loss = loss_sum / double(seen);
+    p.diverged = !std::isfinite(v) || (p.batches >= 5 && p.mean_loss > limit);
+    if (p.diverged) break;
+    loss.backward();
+    opt.step();
+    for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->normalize_filters();
+    char suffix[48];
+    std::snprintf(suffix, sizeof suffix, "loss %.4f", p.mean_loss);
+    bar.update(seen, suffix);
+  }
+  bar.finish();
+  return p;
+}
+
+}  // namespace
+
 SupervisedReport train_supervised(Network& net, const at::Tensor& images, const at::Tensor& labels, int64_t classes,
                                   LogisticModel& classifier, const LogisticOptions& logistic,
                                   const SupervisedOptions& o) {
@@ -224,34 +268,10 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
       for (auto m : milestones)
         if (epoch > m) lr *= 0.1;
       static_cast<torch::optim::SGDOptions&>(opt->param_groups()[0].options()).lr(lr);
-      net->train();
-      auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(images.device());
       train::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), n, o.progress);
-      double loss_sum = 0;
-      bool diverged = false;
-      int64_t seen = 0, batches = 0;
-      for (int64_t b = 0; b < n; b += o.batch_size) {
-        auto idx = perm.slice(0, b, std::min(n, b + o.batch_size));
-        opt->zero_grad();
-        auto loss =
-            classifier_loss(classifier.logits(net->features(images.index({idx}))), labels.index({idx}), logistic.loss);
-        const double v = loss.item<double>();
-        loss_sum += v * double(idx.size(0));
-        seen += idx.size(0);
-        ++batches;
-        // A non-finite loss at once; a large one once the running mean covers a few batches.
-        diverged = !std::isfinite(v) || (batches >= 5 && loss_sum / double(seen) > limit);
-        if (diverged) break;
-        loss.backward();
-        opt->step();
-        for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->normalize_filters();
-        char suffix[48];
-        std::snprintf(suffix, sizeof suffix, "loss %.4f", loss_sum / double(seen));
-        bar.update(seen, suffix);
-      }
-      bar.finish();
-      if (!diverged) {
-        r.train_loss.push_back(loss_sum / double(n));
+      const auto pass = sgd_pass(net, *opt, images, labels, classifier, logistic.loss, o.batch_size, limit, gen, bar);
+      if (!pass.diverged) {
+        r.train_loss.push_back(pass.mean_loss);
         r.start_loss.push_back(before);
         r.lr.push_back(lr);
         break;
@@ -260,7 +280,7 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
       std::snprintf(what, sizeof what,
                     "CKN supervised: the training loss diverged in epoch %lld at lr %g (running mean %.4g after %lld "
                     "batches; before the epoch %.4g)",
-                    (long long)epoch, lr, loss_sum / double(seen), (long long)batches, before);
+                    (long long)epoch, lr, pass.mean_loss, (long long)pass.batches, before);
       if (r.restarts >= o.max_restarts)
         throw Error(std::string(what) + " and " + std::to_string(r.restarts) + " restarts did not help (lower --lr)");
       for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->set_filters(saved[l]);

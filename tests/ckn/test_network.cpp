@@ -13,7 +13,7 @@
 #include "rkhs/ckn/network.h"
 #include "rkhs/error.h"
 #include "rkhs/train/state.h"
-#include "rkhs/warn.h"
+#include "warning_capture.h"
 
 using namespace rkhs::ckn;
 
@@ -167,11 +167,10 @@ TEST(CKNNetwork, SupervisedTrainingRestartsADivergedEpochWithASmallerRate) {
     Network net(o);
     train_unsupervised(net, x, uo);
     auto clf = fit_logistic(net->extract(x), y, 3, 1e-3, lo);
-    std::vector<std::string> warnings;
-    auto previous = rkhs::set_warning_handler([&](const std::string& w) { warnings.push_back(w); });
+    rkhs::testing::WarningCapture capture;
     so.max_restarts = 8;
     auto rep = train_supervised(net, x, y, 3, clf, lo, so);
-    rkhs::set_warning_handler(previous);
+    const auto& warnings = capture.messages;
     EXPECT_GE(rep.restarts, 1);
     ASSERT_EQ(rep.train_loss.size(), 2u);
     ASSERT_EQ(rep.lr.size(), 2u);
@@ -187,10 +186,9 @@ TEST(CKNNetwork, SupervisedTrainingRestartsADivergedEpochWithASmallerRate) {
     Network net(o);
     train_unsupervised(net, x, uo);
     auto clf = fit_logistic(net->extract(x), y, 3, 1e-3, lo);
-    auto previous = rkhs::set_warning_handler([](const std::string&) {});
+    rkhs::testing::WarningCapture capture;  // keeps the expected warnings off the test output
     so.max_restarts = 0;
     EXPECT_THROW(train_supervised(net, x, y, 3, clf, lo, so), rkhs::Error);
-    rkhs::set_warning_handler(previous);
   }
 }
 

@@ -8,7 +8,7 @@
 #include "rkhs/error.h"
 #include "rkhs/optim/kernel_preconditioner.h"
 #include "rkhs/optim/kernel_sgd.h"
-#include "rkhs/warn.h"
+#include "warning_capture.h"
 
 using rkhs::optim::GroupOptions;
 using rkhs::optim::KernelPreconditioner;
@@ -173,14 +173,13 @@ TEST(KernelPreconditioner, RbfGramOfTheFlattenedBatch) {
 }
 
 TEST(KernelPreconditioner, DuplicateInputsGiveAFiniteUpdateAndOneWarning) {
-  std::vector<std::string> warnings;
-  auto previous = rkhs::set_warning_handler([&](const std::string& w) { warnings.push_back(w); });
+  rkhs::testing::WarningCapture capture;
+  const auto& warnings = capture.messages;
   KernelPreconditioner pre({"rbf:gamma=0.5", 0, 0});
   auto row = torch::randn({1, 4});
   auto xb = torch::cat({row, row, torch::randn({2, 4})});  // two identical inputs: H is exactly singular
   auto inv = pre.inverse(xb, 7);
   pre.inverse(xb, 8);
-  rkhs::set_warning_handler(previous);
   EXPECT_TRUE(torch::isfinite(inv).all().item<bool>());
   EXPECT_EQ(pre.pseudo_inverses(), 2);
   ASSERT_EQ(warnings.size(), 1u);

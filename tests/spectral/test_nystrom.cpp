@@ -9,7 +9,7 @@
 #include "rkhs/kernels/kernel.h"
 #include "rkhs/spectral/nystrom.h"
 #include "rkhs/spectral/quality.h"
-#include "rkhs/warn.h"
+#include "warning_capture.h"
 
 using namespace rkhs::spectral;
 
@@ -35,10 +35,9 @@ TEST(Nystrom, LinearKernelMatchesTheSvd) {
 TEST(Nystrom, RankDeficientKernelWarnsAndZeroesTheNullPairs) {
   torch::manual_seed(2);
   auto x = torch::randn({30, 2}, torch::kFloat64);
-  std::string warning;
-  auto old = rkhs::set_warning_handler([&](const std::string& m) { warning = m; });
+  rkhs::testing::WarningCapture capture;
   auto nys = nystrom_eigen(rkhs::kernels::make_kernel("linear"), x, 4);  // rank 2
-  rkhs::set_warning_handler(old);
+  const std::string warning = capture.messages.empty() ? "" : capture.messages.back();
   EXPECT_EQ(nys.null_pairs, 2);
   EXPECT_NE(warning.find("numerically zero"), std::string::npos);
   auto psi = nys(torch::randn({5, 2}, torch::kFloat64));

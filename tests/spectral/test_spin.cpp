@@ -7,7 +7,7 @@
 #include "rkhs/error.h"
 #include "rkhs/kernels/kernel.h"
 #include "rkhs/spectral/spin.h"
-#include "rkhs/warn.h"
+#include "warning_capture.h"
 
 using namespace rkhs::spectral;
 
@@ -91,12 +91,11 @@ TEST(SpIN, SingularCovarianceGetsJitterAndOneWarning) {
     net->weights.back()[1].zero_();
     net->biases.back()[1].zero_();
   }
-  std::vector<std::string> warnings;
-  auto previous = rkhs::set_warning_handler([&](const std::string& m) { warnings.push_back(m); });
+  rkhs::testing::WarningCapture capture;
   NeuralEFTrainOptions to;
   to.iterations = 20;
   auto rep = train_spin(net, rkhs::kernels::make_kernel("rbf:gamma=0.5"), x, to);
-  rkhs::set_warning_handler(previous);
+  const auto& warnings = capture.messages;
   ASSERT_EQ(warnings.size(), 2u);  // jitter (once per run, though needed again for the whitening), the dead output
   EXPECT_NE(warnings[0].find("jitter"), std::string::npos) << warnings[0];
   EXPECT_NE(warnings[1].find("exactly zero"), std::string::npos) << warnings[1];
