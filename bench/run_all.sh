@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 export RKHS="$BUILD/rkhs"
 # Microbenchmarks (Google Benchmark; built when libbenchmark-dev is installed).
-RKHS_BENCH_THREADS=1 "$BUILD/bench/bench_heads" --benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_out=bench/results/heads.json --benchmark_out_format=json
+RKHS_BENCH_THREADS=1 "$BUILD/bench/bench_heads" --benchmark_min_time=0.5 --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true --benchmark_out=bench/results/heads.json --benchmark_out_format=json
 "$BUILD/bench/bench_optim" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_out=bench/results/optim_step.json --benchmark_out_format=json
 RKHS_BENCH_THREADS=1 "$BUILD/bench/bench_kernelnet" --benchmark_min_time=1 --benchmark_out=bench/results/kernelnet_step.json --benchmark_out_format=json
 RKHS_BENCH_THREADS=1 "$BUILD/bench/bench_ckn" --benchmark_min_time=2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_out=bench/results/ckn_step.json --benchmark_out_format=json

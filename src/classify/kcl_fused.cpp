@@ -2,18 +2,22 @@
 // Forward: normalise z and w, t = clamp(z_hat w_hat^T, -1, 1), then the series k(t) / T in one pass over the
 // (B, C) cosines. Backward by hand: the series derivative and the coefficient gradients in one pass, then the two
 // products and the normalisations' Jacobians. This replaces ~40 small autograd nodes (M = 10 Horner steps, the
-// indicators, normalisations) by one, which is what the head's cost was made of for small heads.
+// indicators, normalisations) by one, which is what the head's cost was made of for small heads. The loops over
+// entries and rows are in kcl_kernels.cpp (vectorised, AVX2 where the CPU has it); this file splits them across
+// threads and does the matrix products.
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "common.h"
 #include "rkhs/classify/heads.h"
 #include "rkhs/classify/kcl.h"
 #include "rkhs/kernels/series.h"
+#include "kcl_kernels.h"
 
 namespace rkhs::classify {
 
@@ -21,115 +25,60 @@ namespace {
 
 constexpr double kMinNorm = 1e-12;  // as l2_normalize_rows
 
-constexpr int64_t kBlock = 256;  // elements per block: the loops over a block vectorise (no cross-element chains)
 // Entries per parallel chunk, ATen's own grain (at::internal::GRAIN_SIZE): smaller heads run on one thread, as the
 // unfused ATen ops did (a fork-join per call costs more than the work, and much more on an oversubscribed machine).
 constexpr int64_t kGrain = 32768;
 
-static_assert(kBlock % 8 == 0, "sum_block sums eight lanes at a time");
+// Rows per parallel chunk for row-wise work on (rows, cols) arrays.
+int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, kGrain / std::max<int64_t>(1, cols)); }
 
-// Sum of the kBlock entries of v with eight independent partial sums (a plain loop is one long dependency chain).
-template <typename T>
-T sum_block(const T* v) {
-  T s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int64_t k = 0; k < kBlock; k += 8)
-    for (int j = 0; j < 8; ++j) s[j] += v[k + j];
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
-
-// k(t) * inv_t for every entry of t (n entries), alpha = (a_-2, a_-1, a_0..a_M): contiguous CPU arrays.
-template <typename T>
-void series_forward(const T* __restrict t, const T* alpha, int64_t n, int64_t m3, double eps, double inv_t,
-                    T* __restrict out) {
-  const T one_minus = static_cast<T>(1.0 - eps), minus_one_plus = static_cast<T>(-1.0 + eps);
-  const T it = static_cast<T>(inv_t);
-  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-    T poly[kBlock];
-    for (int64_t k0 = begin; k0 < end; k0 += kBlock) {
-      const int64_t nb = std::min(kBlock, end - k0);
-      const T* x = t + k0;
-      for (int64_t k = 0; k < nb; ++k) poly[k] = alpha[m3 - 1];
-      for (int64_t m = m3 - 2; m >= 2; --m)  // Horner over a_M .. a_0
-        for (int64_t k = 0; k < nb; ++k) poly[k] = poly[k] * x[k] + alpha[m];
-      for (int64_t k = 0; k < nb; ++k) {
-        const T top = x[k] >= one_minus ? T(1) : T(0), bottom = x[k] <= minus_one_plus ? T(1) : T(0);
-        out[k0 + k] = (alpha[0] * (top + bottom) + alpha[1] * (top - bottom) + poly[k]) * it;
-      }
-    }
+// (y, |x|) of rows x / max(|x|, 1e-12): eq. 3-4's normalised embeddings and class weights.
+std::pair<at::Tensor, at::Tensor> normalize_rows(const at::Tensor& x_in) {
+  auto x = x_in.contiguous();
+  const int64_t rows = x.size(0), d = x.size(1);
+  auto y = at::empty_like(x), norm = at::empty({rows}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rkhs::kcl_normalize", [&] {
+    const scalar_t* px = x.data_ptr<scalar_t>();
+    scalar_t *py = y.data_ptr<scalar_t>(), *pn = norm.data_ptr<scalar_t>();
+    at::parallel_for(0, rows, row_grain(d), [&](int64_t begin, int64_t end) {
+      cpu::normalize_rows(px + begin * d, end - begin, d, kMinNorm, py + begin * d, pn + begin);
+    });
   });
+  return {y, norm};
 }
 
-// For g = dL/dlogits (B, C): dt (B, C) = g * k'(t) / T where the clamp passed the cosine (|raw| <= 1), and the
-// coefficient gradients sum_ij g_ij basis(t_ij) / T (basis: the two indicator terms, then t^m), as partial sums in
-// rows (B, M + 3) whose column sums are the gradient: each parallel chunk of rows writes its partial sum into its
-// first row and zeros into the others. Inside a chunk the sums run per lane of a block (vectorisable) and are
-// reduced once at the end.
-template <typename T>
-void series_backward(const T* __restrict t, const T* __restrict raw, const T* __restrict g, const T* alpha, int64_t b,
-                     int64_t c, int64_t m3, double eps, double inv_t, T* __restrict dt, T* __restrict rows) {
-  const T one_minus = static_cast<T>(1.0 - eps), minus_one_plus = static_cast<T>(-1.0 + eps);
-  const T it = static_cast<T>(inv_t);
-  at::parallel_for(0, b, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, c)), [&](int64_t begin, int64_t end) {
-    T deriv[kBlock], p[kBlock];
-    std::vector<T> lanes(static_cast<size_t>(m3 * kBlock), T(0));  // lanes[m * kBlock + k]
-    for (int64_t i = begin; i < end; ++i) {
-      for (int64_t j0 = 0; j0 < c; j0 += kBlock) {
-        const int64_t nb = std::min(kBlock, c - j0), k0 = i * c + j0;
-        const T* x = t + k0;
-        // k'(t) = sum_{m>=1} m a_m t^(m-1) by Horner.
-        for (int64_t k = 0; k < nb; ++k) deriv[k] = 0;
-        for (int64_t m = m3 - 1; m >= 3; --m)
-          for (int64_t k = 0; k < nb; ++k) deriv[k] = deriv[k] * x[k] + static_cast<T>(m - 2) * alpha[m];
-        // Branch-free bodies (both sides computed, then selected) so that the loops vectorise.
-        for (int64_t k = 0; k < nb; ++k) {
-          const T pk = g[k0 + k] * it, v = pk * deriv[k];
-          p[k] = pk;  // g t^0, then times t per power
-          dt[k0 + k] = std::abs(raw[k0 + k]) <= T(1) ? v : T(0);  // torch.clamp's backward passes -1 <= raw <= 1
-        }
-        T* __restrict l0 = lanes.data();
-        T* __restrict l1 = l0 + kBlock;
-        for (int64_t k = 0; k < nb; ++k) {
-          const T pk = p[k], xk = x[k];
-          const T top = xk >= one_minus ? pk : T(0), bottom = xk <= minus_one_plus ? pk : T(0);
-          l0[k] += top + bottom;
-          l1[k] += top - bottom;
-        }
-        for (int64_t m = 2; m < m3; ++m) {
-          T* __restrict lm = l0 + m * kBlock;
-          for (int64_t k = 0; k < nb; ++k) lm[k] += p[k];
-          if (m + 1 < m3)
-            for (int64_t k = 0; k < nb; ++k) p[k] *= x[k];
-        }
-      }
-    }
-    for (int64_t m = 0; m < m3; ++m) rows[begin * m3 + m] = sum_block(lanes.data() + m * kBlock);
-    for (int64_t i = begin + 1; i < end; ++i)
-      for (int64_t m = 0; m < m3; ++m) rows[i * m3 + m] = 0;
+at::Tensor normalize_rows_backward(const at::Tensor& y, const at::Tensor& norm, const at::Tensor& dy_in) {
+  auto dy = dy_in.contiguous();
+  const int64_t rows = y.size(0), d = y.size(1);
+  auto dx = at::empty_like(y);
+  AT_DISPATCH_FLOATING_TYPES(y.scalar_type(), "rkhs::kcl_normalize_backward", [&] {
+    const scalar_t *py = y.data_ptr<scalar_t>(), *pn = norm.data_ptr<scalar_t>(), *pdy = dy.data_ptr<scalar_t>();
+    scalar_t* pdx = dx.data_ptr<scalar_t>();
+    at::parallel_for(0, rows, row_grain(d), [&](int64_t begin, int64_t end) {
+      cpu::normalize_rows_backward(py + begin * d, pn + begin, pdy + begin * d, end - begin, d, kMinNorm,
+                                   pdx + begin * d);
+    });
   });
-}
-
-// y = x / c, c = max(|x|, 1e-12) per row, norm = |x|: dx = (dy - [|x| >= 1e-12] y (y . dy)) / c (below the clamp
-// c is a constant, as clamp_min's backward passes nothing there).
-at::Tensor normalize_backward(const at::Tensor& y, const at::Tensor& norm, const at::Tensor& c, const at::Tensor& dy) {
-  auto pass = (norm >= kMinNorm).to(y.scalar_type());
-  return (dy - y * ((y * dy).sum(-1, true) * pass)) / c;
+  return dx;
 }
 
 struct FusedKcl : public torch::autograd::Function<FusedKcl> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& z, const at::Tensor& w,
                             const at::Tensor& alpha, double eps, double temperature) {
-    auto nz = z.norm(2, {-1}, true), nw = w.norm(2, {-1}, true);
-    auto cz = nz.clamp_min(kMinNorm), cw = nw.clamp_min(kMinNorm);
-    auto zn = z / cz, wn = w / cw;
-    auto raw = zn.mm(wn.t());
-    auto t = raw.clamp(-1.0, 1.0);
+    auto [zn, nz] = normalize_rows(z);
+    auto [wn, nw] = normalize_rows(w);
+    auto raw = zn.mm(wn.t());  // the cosines before the clamp to [-1, 1], which the series loops apply
     auto a = alpha.contiguous();
-    auto out = at::empty_like(t);
-    AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "rkhs::kcl_forward", [&] {
-      series_forward<scalar_t>(t.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), t.numel(), a.numel(), eps,
-                               1.0 / temperature, out.data_ptr<scalar_t>());
+    auto out = at::empty_like(raw);
+    const int64_t n = raw.numel();
+    AT_DISPATCH_FLOATING_TYPES(raw.scalar_type(), "rkhs::kcl_forward", [&] {
+      const scalar_t *pr = raw.data_ptr<scalar_t>(), *pa = a.data_ptr<scalar_t>();
+      scalar_t* po = out.data_ptr<scalar_t>();
+      at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+        cpu::series_forward(pr + begin, pa, a.numel(), eps, 1.0 / temperature, end - begin, po + begin);
+      });
     });
-    ctx->save_for_backward({z, w, alpha, zn, wn, cz, cw, raw, t, nz, nw});
+    ctx->save_for_backward({z, w, alpha, zn, wn, raw, nz, nw});
     ctx->saved_data["eps"] = eps;
     ctx->saved_data["temperature"] = temperature;
     return out;
@@ -157,22 +106,36 @@ struct FusedKcl : public torch::autograd::Function<FusedKcl> {
       for (size_t k = 0; k < which.size(); ++k) result[which[k]] = g[k];
       return result;
     }
-    const auto &alpha = s[2], &zn = s[3], &wn = s[4], &cz = s[5], &cw = s[6], &raw = s[7], &t = s[8];
-    const auto &nz = s[9], &nw = s[10];
+    const auto &alpha = s[2], &zn = s[3], &wn = s[4], &raw = s[5], &nz = s[6], &nw = s[7];
     auto g = grads[0].contiguous();
     auto a = alpha.contiguous();
-    const int64_t b = t.size(0), c = t.size(1), m3 = a.numel();
-    auto dt = at::empty_like(t);
-    auto rows = at::empty({b, m3}, t.options());
-    AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "rkhs::kcl_backward", [&] {
-      series_backward<scalar_t>(t.data_ptr<scalar_t>(), raw.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(),
-                                a.data_ptr<scalar_t>(), b, c, m3, eps, 1.0 / temperature, dt.data_ptr<scalar_t>(),
-                                rows.data_ptr<scalar_t>());
+    const int64_t b = raw.size(0), c = raw.size(1), m3 = a.numel();
+    auto dt = at::empty_like(raw);
+    // Coefficient gradients in double, as partial sums: each parallel chunk of rows adds its sums into the slot of
+    // its first row, and the slots are summed at the end.
+    std::vector<double> partial(static_cast<size_t>(b * m3), 0.0);
+    AT_DISPATCH_FLOATING_TYPES(raw.scalar_type(), "rkhs::kcl_backward", [&] {
+      const scalar_t *pr = raw.data_ptr<scalar_t>(), *pg = g.data_ptr<scalar_t>(), *pa = a.data_ptr<scalar_t>();
+      scalar_t* pdt = dt.data_ptr<scalar_t>();
+      at::parallel_for(0, b, row_grain(c), [&](int64_t begin, int64_t end) {
+        cpu::series_backward(pr + begin * c, pg + begin * c, pa, m3, eps, 1.0 / temperature, (end - begin) * c,
+                             pdt + begin * c, partial.data() + begin * m3);
+      });
     });
     at::Tensor dz, dw, dalpha;
-    if (ctx->needs_input_grad(0)) dz = normalize_backward(zn, nz, cz, dt.mm(wn));
-    if (ctx->needs_input_grad(1)) dw = normalize_backward(wn, nw, cw, dt.t().mm(zn));
-    if (ctx->needs_input_grad(2)) dalpha = rows.sum(0);
+    if (ctx->needs_input_grad(0)) dz = normalize_rows_backward(zn, nz, dt.mm(wn));
+    if (ctx->needs_input_grad(1)) dw = normalize_rows_backward(wn, nw, dt.t().mm(zn));
+    if (ctx->needs_input_grad(2)) {
+      dalpha = at::empty({m3}, alpha.options());
+      AT_DISPATCH_FLOATING_TYPES(alpha.scalar_type(), "rkhs::kcl_dalpha", [&] {
+        scalar_t* pd = dalpha.data_ptr<scalar_t>();
+        for (int64_t m = 0; m < m3; ++m) {
+          double total = 0;
+          for (int64_t i = 0; i < b; ++i) total += partial[i * m3 + m];
+          pd[m] = static_cast<scalar_t>(total);
+        }
+      });
+    }
     return {dz, dw, dalpha, at::Tensor(), at::Tensor()};
   }
 };
