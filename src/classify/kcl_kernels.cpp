@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -96,7 +97,7 @@ RKHS_INLINE void series_forward_impl(const T* raw, const T* alpha, int64_t m3, d
 // U vectors of entries starting at raw and g: dt, and the basis sums of all U added into the m3 accumulator
 // vectors in acc (one load and store per basis function for U vectors).
 template <typename S, int U, typename T>
-RKHS_INLINE void series_backward_step(const T* raw, const T* g, const T* alpha, const T* dalpha, int64_t m3,
+RKHS_INLINE void series_backward_step(const T* raw, const T* g, const T* dalpha, int64_t m3,
                                       T one_minus, T minus_one_plus, T it, T* dt, T* acc) {
   using V = typename S::V;
   constexpr int W = S::kWidth;
@@ -151,7 +152,7 @@ RKHS_INLINE void series_backward_impl(const T* raw, const T* g, const T* alpha, 
   std::vector<T> acc(static_cast<size_t>(m3 * W), T(0));
   int64_t k = 0, since_flush = 0;
   for (; k + kUnroll * W <= n; k += kUnroll * W) {
-    series_backward_step<S, kUnroll>(raw + k, g + k, alpha, dalpha.data(), m3, one_minus, minus_one_plus, it, dt + k,
+    series_backward_step<S, kUnroll>(raw + k, g + k, dalpha.data(), m3, one_minus, minus_one_plus, it, dt + k,
                                      acc.data());
     if (++since_flush == kFlushSteps) {
       flush_sums<S>(acc.data(), m3, grad_alpha);
@@ -159,13 +160,13 @@ RKHS_INLINE void series_backward_impl(const T* raw, const T* g, const T* alpha, 
     }
   }
   for (; k + W <= n; k += W)
-    series_backward_step<S, 1>(raw + k, g + k, alpha, dalpha.data(), m3, one_minus, minus_one_plus, it, dt + k,
+    series_backward_step<S, 1>(raw + k, g + k, dalpha.data(), m3, one_minus, minus_one_plus, it, dt + k,
                                acc.data());
   if (k < n) {  // the tail with g = 0 in the padding, which adds nothing to the sums
     T r[W] = {}, gg[W] = {}, res[W];
     std::copy(raw + k, raw + n, r);
     std::copy(g + k, g + n, gg);
-    series_backward_step<S, 1>(r, gg, alpha, dalpha.data(), m3, one_minus, minus_one_plus, it, res, acc.data());
+    series_backward_step<S, 1>(r, gg, dalpha.data(), m3, one_minus, minus_one_plus, it, res, acc.data());
     std::copy(res, res + (n - k), dt + k);
   }
   flush_sums<S>(acc.data(), m3, grad_alpha);
@@ -229,7 +230,27 @@ RKHS_INLINE void normalize_rows_backward_impl(const T* y, const T* norm, const T
   void normalize_rows_backward_base(const T* y, const T* norm, const T* dy, int64_t rows, int64_t d,                \
                                     double min_norm, T* dx) {                                                       \
     normalize_rows_backward_impl<T, 16 / sizeof(T)>(y, norm, dy, rows, d, min_norm, dx);                            \
-  }                                                                                                                 \
+  }
+
+std::atomic<bool> g_allow_wide{true};
+
+// ATen's own switch: ATEN_CPU_CAPABILITY=default keeps its kernels on the baseline ISA, and these loops too.
+bool aten_allows_wide() {
+  const char* cap = std::getenv("ATEN_CPU_CAPABILITY");
+  return cap == nullptr || std::strcmp(cap, "default") != 0;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RKHS_HAVE_AVX2_VARIANTS 1
+#define RKHS_AVX2 __attribute__((target("avx2,fma")))
+bool cpu_has_avx2() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && aten_allows_wide();
+  }();
+  return yes;
+}
+#define RKHS_KCL_AVX2_VARIANTS(T)                                                                                    \
   RKHS_AVX2 void series_forward_avx2(const T* raw, const T* alpha, int64_t m3, double eps, double inv_t, int64_t n, \
                                      T* out) {                                                                      \
     series_forward_impl<T, 32 / sizeof(T)>(raw, alpha, m3, eps, inv_t, n, out);                                     \
@@ -246,16 +267,10 @@ RKHS_INLINE void normalize_rows_backward_impl(const T* y, const T* norm, const T
     normalize_rows_backward_impl<T, 32 / sizeof(T)>(y, norm, dy, rows, d, min_norm, dx);                            \
   }
 
-std::atomic<bool> g_allow_wide{true};
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define RKHS_AVX2 __attribute__((target("avx2,fma")))
-bool cpu_has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
+RKHS_KCL_AVX2_VARIANTS(float)
+RKHS_KCL_AVX2_VARIANTS(double)
 #else
-#define RKHS_AVX2
+#define RKHS_HAVE_AVX2_VARIANTS 0
 bool cpu_has_avx2() { return false; }
 #endif
 
@@ -266,24 +281,26 @@ RKHS_KCL_VARIANTS(double)
 
 }  // namespace
 
+#if RKHS_HAVE_AVX2_VARIANTS
+#define RKHS_KCL_CALL(name, ...) (use_avx2() ? name##_avx2(__VA_ARGS__) : name##_base(__VA_ARGS__))
+#else
+#define RKHS_KCL_CALL(name, ...) name##_base(__VA_ARGS__)
+#endif
+
 #define RKHS_KCL_DISPATCH(T)                                                                                         \
   void series_forward(const T* raw, const T* alpha, int64_t m3, double eps, double inv_t, int64_t n, T* out) {      \
-    use_avx2() ? series_forward_avx2(raw, alpha, m3, eps, inv_t, n, out)                                            \
-               : series_forward_base(raw, alpha, m3, eps, inv_t, n, out);                                           \
+    RKHS_KCL_CALL(series_forward, raw, alpha, m3, eps, inv_t, n, out);                                              \
   }                                                                                                                 \
   void series_backward(const T* raw, const T* g, const T* alpha, int64_t m3, double eps, double inv_t, int64_t n,   \
                        T* dt, double* grad_alpha) {                                                                 \
-    use_avx2() ? series_backward_avx2(raw, g, alpha, m3, eps, inv_t, n, dt, grad_alpha)                             \
-               : series_backward_base(raw, g, alpha, m3, eps, inv_t, n, dt, grad_alpha);                            \
+    RKHS_KCL_CALL(series_backward, raw, g, alpha, m3, eps, inv_t, n, dt, grad_alpha);                               \
   }                                                                                                                 \
   void normalize_rows(const T* x, int64_t rows, int64_t d, double min_norm, T* y, T* norm) {                        \
-    use_avx2() ? normalize_rows_avx2(x, rows, d, min_norm, y, norm)                                                 \
-               : normalize_rows_base(x, rows, d, min_norm, y, norm);                                                \
+    RKHS_KCL_CALL(normalize_rows, x, rows, d, min_norm, y, norm);                                                   \
   }                                                                                                                 \
   void normalize_rows_backward(const T* y, const T* norm, const T* dy, int64_t rows, int64_t d, double min_norm,    \
                                T* dx) {                                                                             \
-    use_avx2() ? normalize_rows_backward_avx2(y, norm, dy, rows, d, min_norm, dx)                                   \
-               : normalize_rows_backward_base(y, norm, dy, rows, d, min_norm, dx);                                  \
+    RKHS_KCL_CALL(normalize_rows_backward, y, norm, dy, rows, d, min_norm, dx);                                     \
   }
 
 RKHS_KCL_DISPATCH(float)
