@@ -229,6 +229,12 @@ EpochPass sgd_pass(Network& net, torch::optim::Optimizer& opt, const at::Tensor&
   return p;
 }
 
+// |W|_2, the largest singular value of W (C, D), from the eigenvalues of the small C x C matrix W W^T in double.
+double spectral_norm(const at::Tensor& w) {
+  const auto w64 = w.detach().to(torch::kDouble);
+  return std::sqrt(std::max(0.0, at::linalg_eigvalsh(w64.mm(w64.t())).max().item<double>()));
+}
+
 }  // namespace
 
 SupervisedReport train_supervised(Network& net, const at::Tensor& images, const at::Tensor& labels, int64_t classes,
@@ -260,6 +266,7 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
       classifier = fit_logistic(features, labels, classes, classifier.lambda, logistic, &classifier);
       before = classifier_loss(classifier.logits(features), labels, logistic.loss).item<double>();
     }
+    const double norm = spectral_norm(classifier.weight);  // the scale of the gradients into the filters
     const double limit = std::max(zero_loss, o.divergence_factor * before);
     std::vector<at::Tensor> saved;
     for (size_t l = 0; l < net->depth(); ++l) saved.push_back(net->layer(l)->filters.detach().clone());
@@ -274,6 +281,7 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
         r.train_loss.push_back(pass.mean_loss);
         r.start_loss.push_back(before);
         r.lr.push_back(lr);
+        r.classifier_norm.push_back(norm);
         break;
       }
       char what[320];

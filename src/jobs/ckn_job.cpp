@@ -246,6 +246,7 @@ CknResult run_ckn(CknConfig c) {
       r.supervised_loss = sup.train_loss;
       r.supervised_start_loss = sup.start_loss;
       r.supervised_lr = sup.lr;
+      r.supervised_classifier_norm = sup.classifier_norm;
       r.supervised_restarts = sup.restarts;
       train_features = net->extract(x, c.batch_size, false);
     }
@@ -308,6 +309,7 @@ std::string CknResult::to_json(const CknConfig& c) const {
     j["supervised_loss"] = supervised_loss;
     j["supervised_start_loss"] = supervised_start_loss;
     j["supervised_lr"] = supervised_lr;
+    j["supervised_classifier_norm"] = supervised_classifier_norm;
     j["supervised_restarts"] = supervised_restarts;
   }
   j["train_accuracy"] = train_accuracy;

@@ -141,6 +141,13 @@ TEST(CKNNetwork, SupervisedTrainingLowersTheLossAndKeepsUnitFilters) {
   EXPECT_EQ(rep.restarts, 0);
   ASSERT_EQ(rep.train_loss.size(), 3u);
   EXPECT_LT(rep.train_loss.back(), rep.train_loss.front());
+  // |W|_2 of each epoch's refitted classifier: between its largest row norm and its Frobenius norm.
+  ASSERT_EQ(rep.classifier_norm.size(), 3u);
+  for (double v : rep.classifier_norm) EXPECT_TRUE(std::isfinite(v) && v > 0) << v;
+  const double last = rep.classifier_norm.back(), rows = clf.weight.norm(2, 1).max().item<double>();
+  // The final refit starts from the last epoch's classifier and changes it little at this rate.
+  EXPECT_GT(last, 0.5 * rows);
+  EXPECT_LT(last, 2.0 * clf.weight.norm().item<double>());
   for (size_t l = 0; l < net->depth(); ++l)
     EXPECT_TRUE(torch::allclose(net->layer(l)->filters.norm(2, 1), torch::ones({net->layer(l)->options.filters}),
                                 1e-5, 1e-5));

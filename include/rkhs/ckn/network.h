@@ -83,7 +83,7 @@ struct SupervisedOptions {
   // SGD. Mairal 2016 uses 0.1, but here the classifier is fitted on standardised features and folded back, so
   // its weights (and the gradients into the filters) are ~sqrt(D) times larger, more so for small lambda: 0.1
   // diverges in the first epoch on 5000 Fashion-MNIST images, 0.01 on all 60000 (docs/CKN.md; the divergence
-  // guard below then lowers the rate).
+  // guard below then lowers the rate). SupervisedReport::classifier_norm shows the scale.
   double lr = 0.01;
   double momentum = 0.9;
   int64_t batch_size = 128;
@@ -102,6 +102,7 @@ struct SupervisedReport {
   std::vector<double> train_loss;  // per epoch: mean loss of the SGD steps
   std::vector<double> start_loss;  // per epoch: the refitted classifier's mean loss on the features before it
   std::vector<double> lr;          // per epoch: the learning rate of the kept run of the epoch
+  std::vector<double> classifier_norm;  // per epoch: |W|_2 of the classifier refitted before it
   int64_t restarts = 0;            // epochs rerun by the divergence guard
   double seconds = 0;
 };

@@ -45,7 +45,7 @@ struct CknResult {
   std::vector<double> lambdas, cv_accuracy;
   std::vector<double> kmeans_cosine;  // per layer
   std::vector<double> supervised_loss;  // per epoch
-  std::vector<double> supervised_start_loss, supervised_lr;  // per epoch (SupervisedReport)
+  std::vector<double> supervised_start_loss, supervised_lr, supervised_classifier_norm;  // per epoch (SupervisedReport)
   int64_t supervised_restarts = 0;     // epochs rerun by the divergence guard
   std::vector<int64_t> image_shape;   // C, H, W
   int64_t train_size = 0, test_size = 0;
