@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Paper 000 ablations on Fashion-MNIST with LeNet-5 (the paper uses CIFAR-100 + ResNet-56):
 # Table 6 (fixed kernels, MKL vs KCL), Table 7 (normalisation of the softmax baseline), Table 12 (coefficient
-# activation), Figure 2 (order M). Mean ± std over 3 seeds, equal budgets.
+# activation), Figure 2 (order M). Mean ± std over 3 seeds, equal budgets. THREADS (empty: all cores) is passed
+# as --threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -9,7 +10,8 @@ TRAIN_SIZE=${TRAIN_SIZE:-10000}
 EPOCHS=${EPOCHS:-10}
 MODEL=${MODEL:-lenet5}
 SEEDS=${SEEDS:-"1 2 3"}
-common=(--data fashion-mnist --model "$MODEL" --train-size "$TRAIN_SIZE" --epochs "$EPOCHS" --lr 0.05 --warmup-epochs 1)
+common=(--data fashion-mnist --model "$MODEL" --train-size "$TRAIN_SIZE" --epochs "$EPOCHS" --lr 0.05 --warmup-epochs 1
+  "${THREAD_ARGS[@]}")
 for seed in $SEEDS; do
   for head in rbf rbf-learned poly mkl kernelized; do
     record "$RESULTS/table6_kernels.jsonl" "$head|" classify "${common[@]}" --head "$head" --seed "$seed"
