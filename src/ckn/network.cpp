@@ -245,11 +245,14 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
   RKHS_CHECK(o.divergence_factor > 1 && o.max_restarts >= 0,
              "CKN supervised: the divergence factor must be > 1 and the restarts >= 0");
   RKHS_CHECK(classifier.weight.defined(), "CKN supervised: the classifier must be fitted first");
+  RKHS_CHECK(o.optimizer == "sgd" || o.optimizer == "adam",
+             "CKN supervised: the optimizer must be sgd or adam, got '" + o.optimizer + "'");
   const auto start = std::chrono::steady_clock::now();
   std::vector<int64_t> milestones = o.milestones;
   if (milestones.empty()) milestones = {std::max<int64_t>(1, o.epochs / 2), std::max<int64_t>(1, 3 * o.epochs / 4)};
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
-  auto make_optimizer = [&] {
+  auto make_optimizer = [&]() -> std::unique_ptr<torch::optim::Optimizer> {
+    if (o.optimizer == "adam") return std::make_unique<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(o.lr));
     return std::make_unique<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(o.lr).momentum(o.momentum));
   };
   auto opt = make_optimizer();
@@ -274,7 +277,7 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
       double lr = o.lr * backoff;
       for (auto m : milestones)
         if (epoch > m) lr *= 0.1;
-      static_cast<torch::optim::SGDOptions&>(opt->param_groups()[0].options()).lr(lr);
+      opt->param_groups()[0].options().set_lr(lr);
       train::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), n, o.progress);
       const auto pass = sgd_pass(net, *opt, images, labels, classifier, logistic.loss, o.batch_size, limit, gen, bar);
       if (!pass.diverged) {

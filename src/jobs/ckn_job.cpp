@@ -154,6 +154,11 @@ CknResult run_ckn(CknConfig c) {
              "--classifier must be logistic or squared-hinge, got '" + c.logistic.loss + "'");
   RKHS_CHECK(c.image_norm == "standardize" || c.image_norm == "scale",
              "--image-norm must be standardize or scale, got '" + c.image_norm + "'");
+  RKHS_CHECK(c.feature_scaling == "standardized" || c.feature_scaling == "raw",
+             "--feature-scaling must be standardized or raw, got '" + c.feature_scaling + "'");
+  c.logistic.standardize = c.feature_scaling == "standardized";
+  RKHS_CHECK(c.supervised.optimizer == "sgd" || c.supervised.optimizer == "adam",
+             "--optimizer must be sgd or adam, got '" + c.supervised.optimizer + "'");
   RKHS_CHECK(c.rbf_landmarks >= 1 && c.rbf_gamma >= 0, "--rbf-landmarks must be >= 1 and --rbf-gamma >= 0");
   c.supervised.seed = c.unsupervised.seed = c.logistic.seed = c.seed;
   SavedDescription saved;
@@ -299,6 +304,7 @@ std::string CknResult::to_json(const CknConfig& c) const {
   j["seed"] = c.seed;
   j["feature_dim"] = feature_dim;
   j["classifier"] = c.logistic.loss;
+  j["feature_scaling"] = c.feature_scaling;
   j["lambda"] = lambda;
   j["lambdas"] = lambdas;
   j["cv_accuracy"] = cv_accuracy;
@@ -306,6 +312,7 @@ std::string CknResult::to_json(const CknConfig& c) const {
   j["kmeans_cosine"] = kmeans_cosine;
   if (c.mode == "supervised") {
     j["epochs"] = c.supervised.epochs;
+    j["optimizer"] = c.supervised.optimizer;
     j["supervised_loss"] = supervised_loss;
     j["supervised_start_loss"] = supervised_start_loss;
     j["supervised_lr"] = supervised_lr;

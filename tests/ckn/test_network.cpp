@@ -154,6 +154,37 @@ TEST(CKNNetwork, SupervisedTrainingLowersTheLossAndKeepsUnitFilters) {
   EXPECT_FALSE(net->is_training());
 }
 
+// Adam as the filters' optimizer: the loss falls, the filters stay on the sphere, and an unknown name is an error.
+TEST(CKNNetwork, SupervisedTrainingWithAdam) {
+  auto [x, y] = stripes(300, 7);
+  auto o = small_net();
+  o.filters = {4, 8};
+  Network net(o);
+  UnsupervisedOptions uo;
+  uo.patches = 1000;
+  train_unsupervised(net, x, uo);
+  LogisticOptions lo;
+  lo.lambdas = {1e-3};
+  lo.max_iterations = 50;
+  auto clf = fit_logistic(net->extract(x), y, 3, 1e-3, lo);
+  const auto before = net->layer(0)->filters.detach().clone();
+  SupervisedOptions so;
+  so.epochs = 3;
+  so.lr = 1e-3;
+  so.batch_size = 32;
+  so.optimizer = "adam";
+  auto rep = train_supervised(net, x, y, 3, clf, lo, so);
+  EXPECT_EQ(rep.restarts, 0);
+  ASSERT_EQ(rep.train_loss.size(), 3u);
+  EXPECT_LT(rep.train_loss.back(), rep.train_loss.front());
+  EXPECT_FALSE(net->layer(0)->filters.equal(before));  // the steps reached the filters
+  for (size_t l = 0; l < net->depth(); ++l)
+    EXPECT_TRUE(torch::allclose(net->layer(l)->filters.norm(2, 1), torch::ones({net->layer(l)->options.filters}),
+                                1e-5, 1e-5));
+  so.optimizer = "rmsprop";
+  EXPECT_THROW(train_supervised(net, x, y, 3, clf, lo, so), rkhs::Error);
+}
+
 // The divergence guard: with a learning rate far too large the first epoch blows up; the filters are restored and
 // the epoch rerun with lr / 10 until the loss stays sane, and without restarts left the run throws instead of
 // returning a network trained into garbage.

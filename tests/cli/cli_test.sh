@@ -207,6 +207,17 @@ for mode in unsupervised supervised; do
 done
 expect_error ckn-bad-classifier 'logistic or squared-hinge' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 \
   --classifier hinge
+# Supervised epochs with Adam on a classifier fitted on the raw features (the flags reach the run and its JSON).
+"$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3 --subsample 2,2 --patches 500 \
+  --mode supervised --epochs 1 --batch-size 32 --lambdas 0.0001 --optimizer adam --lr 0.001 --feature-scaling raw \
+  --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"feature_scaling":"raw"'* && "$last" == *'"optimizer":"adam"'* && "$last" == *'"supervised_loss":['* ]] &&
+  ok || bad "ckn --optimizer adam --feature-scaling raw: $last $(head -c 300 "$TMP/err")"
+expect_error ckn-bad-optimizer 'sgd or adam' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 \
+  --patch 3 --subsample 2,2 --patches 500 --mode supervised --epochs 1 --lambdas 0.01 --optimizer rmsprop
+expect_error ckn-bad-scaling 'standardized or raw' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 \
+  --feature-scaling whitened
 
 # rkhs eigen (paper 002): one-line errors, a short NeuralEF run and a Nystrom run with the documented keys.
 expect_error eigen-bad-method 'neuralef, nystrom or spin' eigen --method svd --n 64

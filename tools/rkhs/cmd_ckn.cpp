@@ -90,6 +90,9 @@ void register_ckn(CLI::App& app) {
       ->capture_default_str()->group("Training");
   cmd->add_option("--lr", c.supervised.lr, "Supervised: SGD learning rate (x0.1 at 50% and 75% of the epochs)")
       ->capture_default_str()->group("Training");
+  cmd->add_option("--optimizer", c.supervised.optimizer,
+                  "Supervised: sgd (with --momentum, Mairal 2016) | adam (steps independent of the gradient's scale)")
+      ->capture_default_str()->group("Training");
   cmd->add_option("--momentum", c.supervised.momentum, "Supervised: SGD momentum")->capture_default_str()->group("Training");
   cmd->add_option("--batch-size", c.supervised.batch_size, "Supervised: SGD mini-batch size")
       ->capture_default_str()->group("Training");
@@ -99,6 +102,10 @@ void register_ckn(CLI::App& app) {
       ->capture_default_str()->group("Classifier");
   cmd->add_option("--lambdas", c.logistic.lambdas, "L2 weights of the classifier, cross-validated")
       ->delimiter(',')->capture_default_str()->group("Classifier");
+  cmd->add_option("--feature-scaling", c.feature_scaling,
+                  "What lambda penalises: standardized (the weights of per-feature standardised features) | raw (the "
+                  "weights of the features themselves, Mairal 2016's objective)")
+      ->capture_default_str()->group("Classifier");
   cmd->add_option("--lbfgs-history", c.logistic.history, "L-BFGS memory of the classifier")->capture_default_str()->group("Classifier");
   cmd->add_option("--folds", c.logistic.folds, "Cross-validation folds (1: one hold-out fifth, for large sets)")->capture_default_str()->group("Classifier");
   cmd->add_option("--max-iterations", c.logistic.max_iterations, "L-BFGS iterations per fit")

@@ -86,6 +86,9 @@ struct SupervisedOptions {
   // guard below then lowers the rate). SupervisedReport::classifier_norm shows the scale.
   double lr = 0.01;
   double momentum = 0.9;
+  // "sgd" (with momentum, Mairal 2016) or "adam" (beta 0.9/0.999; momentum unused): Adam's steps do not scale with
+  // the gradient, so one rate suits classifiers of very different norms (small and large training sets).
+  std::string optimizer = "sgd";
   int64_t batch_size = 128;
   std::vector<int64_t> milestones;  // lr x 0.1 at these epochs (empty: at 50% and 75% of the epochs)
   // Divergence guard: an epoch whose running mean loss becomes non-finite or exceeds both the loss of all-zero

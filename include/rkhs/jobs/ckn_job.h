@@ -20,6 +20,9 @@ struct CknConfig {
   ckn::UnsupervisedOptions unsupervised;
   ckn::SupervisedOptions supervised;
   ckn::LogisticOptions logistic;
+  // What the classifier's L2 penalty applies to: "standardized" (the weights of per-feature standardised features;
+  // well conditioned for L-BFGS) or "raw" (the weights of the features themselves, the objective of Mairal 2016).
+  std::string feature_scaling = "standardized";
   int64_t batch_size = 256;         // feature extraction
   uint64_t seed = 0;
   std::string device = "cpu";       // "cpu" | "cuda[:N]"
