@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -121,18 +122,36 @@ TEST(CKNNetwork, UnsupervisedBeatsChanceWidely) {
   EXPECT_TRUE(other->extract(tx).equal(net->extract(tx)));
 }
 
-TEST(CKNNetwork, SupervisedTrainingLowersTheLossAndKeepsUnitFilters) {
-  auto [x, y] = stripes(300, 7);
+// A two-layer CKN trained by k-means on the stripes, with a logistic classifier fitted on its features: the start of
+// the supervised tests.
+namespace {
+
+struct SupervisedStart {
+  at::Tensor x, y;
+  Network net{nullptr};
+  LogisticOptions lo;
+  LogisticModel clf;
+};
+
+SupervisedStart supervised_start() {
+  SupervisedStart s;
+  std::tie(s.x, s.y) = stripes(300, 7);
   auto o = small_net();
   o.filters = {4, 8};
-  Network net(o);
+  s.net = Network(o);
   UnsupervisedOptions uo;
   uo.patches = 1000;
-  train_unsupervised(net, x, uo);
-  LogisticOptions lo;
-  lo.lambdas = {1e-3};
-  lo.max_iterations = 50;
-  auto clf = fit_logistic(net->extract(x), y, 3, 1e-3, lo);
+  train_unsupervised(s.net, s.x, uo);
+  s.lo.lambdas = {1e-3};
+  s.lo.max_iterations = 50;
+  s.clf = fit_logistic(s.net->extract(s.x), s.y, 3, 1e-3, s.lo);
+  return s;
+}
+
+}  // namespace
+
+TEST(CKNNetwork, SupervisedTrainingLowersTheLossAndKeepsUnitFilters) {
+  auto [x, y, net, lo, clf] = supervised_start();
   SupervisedOptions so;
   so.epochs = 3;
   so.lr = 1e-4;
@@ -156,17 +175,7 @@ TEST(CKNNetwork, SupervisedTrainingLowersTheLossAndKeepsUnitFilters) {
 
 // Adam as the filters' optimizer: the loss falls, the filters stay on the sphere, and an unknown name is an error.
 TEST(CKNNetwork, SupervisedTrainingWithAdam) {
-  auto [x, y] = stripes(300, 7);
-  auto o = small_net();
-  o.filters = {4, 8};
-  Network net(o);
-  UnsupervisedOptions uo;
-  uo.patches = 1000;
-  train_unsupervised(net, x, uo);
-  LogisticOptions lo;
-  lo.lambdas = {1e-3};
-  lo.max_iterations = 50;
-  auto clf = fit_logistic(net->extract(x), y, 3, 1e-3, lo);
+  auto [x, y, net, lo, clf] = supervised_start();
   const auto before = net->layer(0)->filters.detach().clone();
   SupervisedOptions so;
   so.epochs = 3;
