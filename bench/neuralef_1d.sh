@@ -4,7 +4,9 @@
 # exp(-(x - x')^2 / 2) on U[-2, 2] and the polynomial kernel (x x' + 1.5)^4 on U[-1, 1], against the exact
 # eigendecomposition of the same sample (N <= 10000), evaluated on 1000 held-out points; training time vs N.
 # Part "long" runs 8000 iterations instead of 2000; part "spin" (not in the default PARTS) the SpIN baseline at N = 2048. Part "select" runs the paper's lr and 3e-3 (seeds 1..5) and reports the Ky Fan captured trace, which ranks
-# them without the reference (summary: "Learning rate chosen without the reference").
+# them without the reference (summary: "Learning rate chosen without the reference"). Part "rr" (not in the default
+# PARTS) repeats "accuracy" with --rayleigh-ritz (not in the paper: the k functions rotated within their span after
+# training).
 # Resumable. Environment: SEEDS (default "1 2 3"), THREADS (default 2), PARTS (default "accuracy time lr long select"),
 # OUT (default bench/results/neuralef_1d.jsonl).
 # Summary: python3 bench/summarize_neuralef.py bench/results/neuralef_1d.jsonl
@@ -24,6 +26,15 @@ for part in ${PARTS:-accuracy time lr long select}; do
           done
           record "$OUT" "nystrom-$kernel" eigen --kernel "$kernel" --data uniform1d --n "$n" --k 10 --method nystrom \
             --seed 1 --threads "$THREADS"
+        done
+      done ;;
+    rr)  # the paper's setting plus the Rayleigh-Ritz rotation after training; N = 2048 (the target) first
+      for kernel in rbf polynomial; do
+        for n in 2048 64 512 8192; do
+          for seed in ${SEEDS:-1 2 3}; do
+            record "$OUT" "neuralef-$kernel-rr" eigen --kernel "$kernel" --data uniform1d --n "$n" --k 10 \
+              --method neuralef --rayleigh-ritz --seed "$seed" --threads "$THREADS"
+          done
         done
       done ;;
     time)  # beyond the exact reference: NeuralEF's time stays flat, Nystrom's grows cubically

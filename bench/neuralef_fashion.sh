@@ -19,6 +19,8 @@
 # 4000) on 2,000 training images of the pair, NeuralEF's top 10 eigenfunctions, K-means with 2 clusters on the
 # projections of the pair's 2,000 test images vs K-means on their pixels; pairs 7,9 (sneaker/ankle boot) and 2,4
 # (pullover/coat), fixed before any run.
+# Parts "neuralef-rr" and "ntk-rr" (not in the default PARTS): the "neuralef" and "ntk" runs with --rayleigh-ritz
+# (not in the paper: the 10 functions rotated within their span after training).
 # Resumable. Environment: SEEDS (default "1"), THREADS (default 2), PARTS (default "baselines neuralef
 # neuralef-cnn ntk cnngp-nystrom"),
 # ITERATIONS (default 5000), OUT (default bench/results/neuralef_fashion.jsonl).
@@ -40,6 +42,9 @@ for part in ${PARTS:-baselines neuralef neuralef-cnn ntk cnngp-nystrom}; do
       neuralef)
         record "$OUT" neuralef-cnngp eigen --kernel nngp-cnn --mc-samples 1000 --method neuralef --width 256 \
           --iterations "$ITERATIONS" "${common[@]}" --seed "$seed" ;;
+      neuralef-rr)
+        record "$OUT" neuralef-cnngp-rr eigen --kernel nngp-cnn --mc-samples 1000 --method neuralef --width 256 \
+          --iterations "$ITERATIONS" --rayleigh-ritz "${common[@]}" --seed "$seed" ;;
       neuralef-cnn)
         record "$OUT" neuralef-cnngp-cnn eigen --kernel nngp-cnn --mc-samples 1000 --method neuralef --arch cnn \
           --channels 8,16 --width 64 --iterations 2000 --reference-limit 0 "${common[@]}" --seed "$seed" ;;
@@ -47,6 +52,12 @@ for part in ${PARTS:-baselines neuralef neuralef-cnn ntk cnngp-nystrom}; do
         for pair in 7,9 2,4; do
           record "$OUT" "neuralef-ntk-$pair" eigen --kernel ntk --ntk-classes "$pair" --data fashion-mnist --n 2000 \
             --heldout 2000 --k 10 --mc-samples 1000 --width 256 --iterations 2000 --threads "$THREADS" --seed "$seed"
+        done ;;
+      ntk-rr)
+        for pair in 7,9 2,4; do
+          record "$OUT" "neuralef-ntk-$pair-rr" eigen --kernel ntk --ntk-classes "$pair" --data fashion-mnist --n 2000 \
+            --heldout 2000 --k 10 --mc-samples 1000 --width 256 --iterations 2000 --rayleigh-ritz --threads "$THREADS" \
+            --seed "$seed"
         done ;;
       cnngp-nystrom)
         record "$OUT" nystrom-cnngp eigen --kernel nngp-cnn --mc-samples 1000 --method nystrom --classify-size 10000 \

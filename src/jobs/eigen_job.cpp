@@ -257,6 +257,7 @@ EigenResult run_eigen(EigenConfig c) {
     r.rayleigh_seconds = rep.rayleigh_seconds;
     r.ema_eigenvalues = to_vector(rep.ema_eigenvalues);
     r.captured_trace = rep.captured_trace;
+    r.rayleigh_ritz = rep.rayleigh_ritz;
     eigenvalues = rep.eigenvalues;
     project = [net](const at::Tensor& x) mutable {
       torch::NoGradGuard g;
@@ -398,6 +399,7 @@ std::string EigenResult::to_json(const EigenConfig& c) const {
     j["ema_eigenvalues"] = ema_eigenvalues;
     j["rayleigh_seconds"] = rayleigh_seconds;
     j["captured_trace"] = captured_trace;
+    j["rayleigh_ritz"] = rayleigh_ritz;
   }
   j["eigenvalues"] = eigenvalues;
   j["reference_eigenvalues"] = has_reference ? json(reference_eigenvalues) : json(nullptr);

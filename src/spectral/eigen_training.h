@@ -38,8 +38,9 @@ class EigenBatches {
 double cosine_lr(const NeuralEFTrainOptions& o, int64_t it);
 
 // Puts net in evaluation mode, selects at most o.rayleigh_points training rows (all of them, or a random subset
-// drawn from gen), calls prepare(selected rows, their indices) if given (SpIN fixes its whitening there), and fills
-// r.eigenvalues (Rayleigh quotients, float64), r.captured_trace (Ky Fan) and r.rayleigh_seconds.
+// drawn from gen), calls prepare(selected rows, their indices) if given (SpIN fixes its whitening there), rotates
+// the functions by Rayleigh-Ritz if o.rayleigh_ritz (composing with the whitening), and fills r.eigenvalues
+// (Rayleigh quotients, float64), r.captured_trace (Ky Fan), r.rayleigh_ritz and r.rayleigh_seconds.
 void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
                    const NeuralEFTrainOptions& o, at::Generator& gen, NeuralEFReport& r,
                    const std::function<void(const at::Tensor&)>& prepare = {});

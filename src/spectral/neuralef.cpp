@@ -100,7 +100,7 @@ at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
 at::Tensor NeuralEFImpl::forward(const at::Tensor& x) {
   auto psi = raw(x);
   if (!is_training()) {
-    if (whitening.numel() > 0) return psi.mm(whitening.t().to(psi.scalar_type()));  // SpIN: L^-1 f
+    if (whitening.numel() > 0) return psi.mm(whitening.t().to(psi.scalar_type()));  // SpIN L^-1 f, Rayleigh-Ritz
     return psi / norm_ema.to(psi.scalar_type());
   }
   auto norm = psi.square().mean(0).sqrt().clamp_min(1e-8);  // (k,), L2BN (eq. 16)
@@ -201,30 +201,56 @@ void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Te
     if (prepare) prepare(xs);
     auto psi = net->forward(xs).to(torch::kFloat64);
     auto xd = xs.to(torch::kFloat64);
-    // Column j of the result: p_j^T K p_j over the selected points.
-    auto quadratic = [&](const at::Tensor& p) {
-      if (features) {  // p^T Phi Phi^T p
-        return o.kernel_features.index({sel}).to(torch::kFloat64).t().mm(p).square().sum(0);
-      }
-      auto num = torch::zeros({p.size(1)}, torch::kFloat64);
+    const double m = double(xd.size(0));
+    // A = Psi^T K Psi / m^2 and G = Psi^T Psi / m over the selected points, (k, k): one pass over the kernel.
+    at::Tensor a;
+    if (features) {  // Psi^T Phi Phi^T Psi
+      auto fp = o.kernel_features.index({sel}).to(torch::kFloat64).t().mm(psi);
+      a = fp.t().mm(fp);
+    } else {
+      a = torch::zeros({psi.size(1), psi.size(1)}, torch::kFloat64);
       for (int64_t i = 0; i < xd.size(0); i += 2048) {
         auto rows = kernel->gram(xd.slice(0, i, std::min(xd.size(0), i + 2048)), xd);  // (b, m)
-        num += (p.slice(0, i, i + rows.size(0)) * rows.mm(p)).sum(0);
+        a += psi.slice(0, i, i + rows.size(0)).t().mm(rows.mm(psi));
       }
-      return num;
-    };
-    const double m = double(xd.size(0));
-    const auto mass = psi.square().sum(0);
+    }
+    a = (a + a.t()) / (2 * m * m);
+    auto gm = psi.t().mm(psi) / m;
+    // The span of the learned functions, whitened: W = U S^-1/2 over G's eigenvalues above 1e-10 of the largest
+    // (a dead or duplicated network adds no direction).
+    auto [s, u] = at::linalg_eigh(gm);
+    const auto keep = torch::nonzero(s > 1e-10 * s.max().clamp_min(1e-300)).squeeze(1);
+    auto w = u.index_select(1, keep) / s.index_select(0, keep).sqrt().unsqueeze(0);  // (k, r)
+    auto c = w.t().mm(a).mm(w);
+    c = (c + c.t()) / 2;  // A in an orthonormal basis of the span, (r, r)
+    // Ky Fan: for orthonormal q_1..q_r (unit mean square), sum_j q_j^T K q_j / m^2 <= mu_1 + ... + mu_r, with
+    // equality exactly for the top eigenspace. A criterion for comparing runs without any reference.
+    r.captured_trace = c.trace().item<double>();
+    const int64_t k = psi.size(1), rank = keep.size(0);
+    if (o.rayleigh_ritz && rank < k) {
+      warn("Rayleigh-Ritz skipped: the " + std::to_string(k) + " learned functions span only " + std::to_string(rank) +
+           " dimensions on the data (a dead or duplicated network); the per-network Rayleigh quotients are reported");
+    } else if (o.rayleigh_ritz) {
+      // Rayleigh-Ritz: the k x k problem A v = mu G v; the functions Psi V (V^T G V = I) are orthonormal on the
+      // points and their Rayleigh quotients mu are the best top-k estimates within the span.
+      auto [mu, z] = at::linalg_eigh(c);
+      auto v = w.mm(z.flip(1));  // descending mu
+      // Evaluation maps raw outputs f to f B (B = diag(1 / norm EMA), or SpIN's L^-T); now to f B V.
+      auto b = net->whitening.numel() > 0 ? net->whitening.t().to(torch::kFloat64)
+                                           : torch::diag(1.0 / net->norm_ema.to(torch::kFloat64));
+      auto bv = b.mm(v).t().contiguous();
+      net->whitening.resize_(bv.sizes()).copy_(bv.to(net->whitening.scalar_type()));
+      a = v.t().mm(a).mm(v);
+      gm = v.t().mm(gm).mm(v);
+      r.rayleigh_ritz = true;
+    }
+    const auto mass = gm.diagonal();
     // An eigenfunction that is identically zero on the data (a dead network) has no Rayleigh quotient: 0, said.
     const auto dead = mass <= 0;
     if (dead.any().item<bool>())
       warn("eigenfunction network(s) " + std::to_string(dead.sum().item<int64_t>()) + " of " +
            std::to_string(psi.size(1)) + " output exactly zero on the data; their eigenvalues are reported as 0");
-    r.eigenvalues = torch::where(dead, torch::zeros_like(mass), quadratic(psi) / (m * mass.clamp_min(1e-300)));
-    // Ky Fan: for orthonormal q_1..q_k (unit mean square), sum_j q_j^T K q_j / m^2 <= mu_1 + ... + mu_k, with
-    // equality exactly for the top-k eigenspace. A criterion for comparing runs without any reference.
-    auto q = std::get<0>(at::linalg_qr(psi)) * std::sqrt(m);
-    r.captured_trace = (quadratic(q) / (m * m)).sum().item<double>();
+    r.eigenvalues = torch::where(dead, torch::zeros_like(mass), a.diagonal() / mass.clamp_min(1e-300));
   }
   r.rayleigh_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -237,6 +263,7 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   const int64_t bsz = batches.size();
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(o.lr));
   net->train();
+  net->whitening.resize_({0});  // a Rayleigh-Ritz rotation of an earlier training no longer applies
   NeuralEFReport r;
   train::Progress bar("NeuralEF", o.iterations, o.progress);
   const auto start = std::chrono::steady_clock::now();

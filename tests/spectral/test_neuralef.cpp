@@ -9,6 +9,8 @@
 #include "rkhs/spectral/neuralef.h"
 #include "rkhs/spectral/nystrom.h"
 #include "rkhs/spectral/quality.h"
+#include "rkhs/spectral/spin.h"
+#include "warning_capture.h"
 
 using namespace rkhs::spectral;
 
@@ -105,6 +107,105 @@ TEST(NeuralEF, CapturedTraceIsBoundedByTheTopEigenvalues) {
   const double top = nystrom_eigen(kernel, x.to(torch::kFloat64), 2).eigenvalues.sum().item<double>();
   EXPECT_LE(rep.captured_trace, top * (1 + 1e-9));
   EXPECT_GT(rep.captured_trace, 0.99 * top);
+}
+
+// Rayleigh-Ritz after training, checked against an independent float64 computation: the Ritz values are the
+// eigenvalues of Q^T K Q / m^2 for an orthonormal basis Q (QR) of the learned functions on the m points.
+static void expect_rayleigh_ritz(NeuralEF& net, const NeuralEFReport& rep, const rkhs::kernels::KernelPtr& kernel,
+                                 const at::Tensor& x, const at::Tensor& before) {
+  ASSERT_TRUE(rep.rayleigh_ritz);
+  torch::NoGradGuard g;
+  const double m = double(x.size(0));
+  const int64_t k = before.size(1);
+  auto xd = x.to(torch::kFloat64);
+  auto kmat = kernel->gram(xd, xd);
+  auto q = std::get<0>(at::linalg_qr(before)) * std::sqrt(m);
+  auto ritz = at::linalg_eigvalsh(q.t().mm(kmat).mm(q) / (m * m)).flip(0);
+  EXPECT_TRUE(torch::allclose(rep.eigenvalues, ritz, 1e-4, 1e-8)) << rep.eigenvalues << ritz;
+  // Cauchy interlacing: the j-th Ritz value is at most the j-th eigenvalue of K / m.
+  auto exact = at::linalg_eigvalsh(kmat / m).flip(0).slice(0, 0, k);
+  EXPECT_TRUE((rep.eigenvalues <= exact * (1 + 1e-6)).all().item<bool>()) << rep.eigenvalues << exact;
+  // The evaluated functions: orthonormal on the points, K-orthogonal with the Ritz values, in the old span.
+  auto psi = net->forward(x).to(torch::kFloat64);
+  EXPECT_TRUE(torch::allclose(psi.t().mm(psi) / m, torch::eye(k, torch::kFloat64), 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(psi.t().mm(kmat).mm(psi) / (m * m), torch::diag(rep.eigenvalues), 1e-4, 1e-5));
+  auto coef = std::get<0>(at::linalg_lstsq(before, psi));
+  EXPECT_LT((before.mm(coef) - psi).abs().max().item<double>(), 1e-3);
+  EXPECT_NEAR(rep.captured_trace, ritz.sum().item<double>(), 1e-6);
+}
+
+TEST(NeuralEF, RayleighRitzRotatesWithinTheSpanToTheRitzPairs) {
+  const auto kernel = rkhs::kernels::make_kernel("rbf:gamma=0.5");
+  auto x = rkhs::data::make_uniform(300, -2, 2, 8).x;
+  NeuralEFOptions o;
+  o.k = 4;
+  torch::manual_seed(9);
+  NeuralEF net(o);
+  NeuralEFTrainOptions t;
+  t.iterations = 50;
+  t.seed = 9;
+  // The same training twice from the same start: without and with the rotation.
+  auto start = net->clone();
+  auto plain = train_neuralef(net, kernel, x, t);
+  EXPECT_FALSE(plain.rayleigh_ritz);
+  const auto before = net->forward(x).detach().to(torch::kFloat64);
+  auto rotated_net = std::dynamic_pointer_cast<NeuralEFImpl>(start);
+  NeuralEF rotated(rotated_net);
+  t.rayleigh_ritz = true;
+  auto rep = train_neuralef(rotated, kernel, x, t);
+  EXPECT_NEAR(rep.captured_trace, plain.captured_trace, 1e-6);  // the span is the same
+  expect_rayleigh_ritz(rotated, rep, kernel, x, before);
+  // Training again drops the rotation until the next one.
+  t.rayleigh_ritz = false;
+  t.iterations = 1;
+  train_neuralef(rotated, kernel, x, t);
+  EXPECT_EQ(rotated->whitening.numel(), 0);
+}
+
+TEST(NeuralEF, RayleighRitzComposesWithSpinsWhitening) {
+  const auto kernel = rkhs::kernels::make_kernel("rbf:gamma=0.5");
+  auto x = rkhs::data::make_uniform(200, -2, 2, 10).x;
+  NeuralEFOptions o;
+  o.k = 3;
+  torch::manual_seed(11);
+  NeuralEF net(o);
+  NeuralEFTrainOptions t;
+  t.iterations = 5;
+  t.seed = 11;
+  auto start = net->clone();
+  train_spin(net, kernel, x, t);
+  const auto before = net->forward(x).detach().to(torch::kFloat64);  // L^-1 f
+  NeuralEF rotated(std::dynamic_pointer_cast<NeuralEFImpl>(start));
+  t.rayleigh_ritz = true;
+  auto rep = train_spin(rotated, kernel, x, t);
+  expect_rayleigh_ritz(rotated, rep, kernel, x, before);
+}
+
+TEST(NeuralEF, RayleighRitzIsSkippedWithAWarningWhenTwoNetworksAreEqual) {
+  const auto kernel = rkhs::kernels::make_kernel("rbf:gamma=0.5");
+  auto x = rkhs::data::make_uniform(100, -2, 2, 12).x;
+  NeuralEFOptions o;
+  o.k = 3;
+  torch::manual_seed(13);
+  NeuralEF net(o);
+  NeuralEFTrainOptions t;
+  t.iterations = 1;
+  t.lr = 1e-12;  // the networks barely move: network 1 stays a copy of network 0
+  t.rayleigh_ritz = true;
+  {
+    torch::NoGradGuard g;
+    for (size_t l = 0; l < net->weights.size(); ++l) {
+      net->weights[l][1].copy_(net->weights[l][0]);
+      net->biases[l][1].copy_(net->biases[l][0]);
+    }
+  }
+  rkhs::testing::WarningCapture capture;
+  auto rep = train_neuralef(net, kernel, x, t);
+  EXPECT_FALSE(rep.rayleigh_ritz);
+  ASSERT_EQ(capture.messages.size(), 1u);
+  EXPECT_NE(capture.messages[0].find("Rayleigh-Ritz skipped"), std::string::npos) << capture.messages[0];
+  EXPECT_EQ(net->whitening.numel(), 0);
+  EXPECT_TRUE(torch::isfinite(rep.eigenvalues).all().item<bool>());
 }
 
 TEST(NeuralEF, CnnNetworksAreSeparate) {

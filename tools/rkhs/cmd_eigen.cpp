@@ -145,6 +145,11 @@ void register_eigen(CLI::App& app) {
       ->capture_default_str()->group("NeuralEF");
   cmd->add_option("--batch-size", c.train.batch_size, "NeuralEF: batch size (at most N)")->capture_default_str()->group("NeuralEF");
   cmd->add_option("--lr", c.train.lr, "NeuralEF: Adam learning rate")->capture_default_str()->group("NeuralEF");
+  cmd->add_flag("--rayleigh-ritz", c.train.rayleigh_ritz,
+                "NeuralEF/SpIN, not in the paper: after training, rotate the k functions within their span by "
+                "Rayleigh-Ritz on (up to 10000 of) the training points (a k x k eigenproblem; the eigenvalues become "
+                "its Ritz values)")
+      ->group("NeuralEF");
   cmd->add_option("--width", c.net.width, "NeuralEF: hidden units per network")->capture_default_str()->group("NeuralEF");
   cmd->add_option("--hidden-layers", c.net.hidden_layers, "NeuralEF: hidden layers per network")
       ->capture_default_str()->group("NeuralEF");

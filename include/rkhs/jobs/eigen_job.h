@@ -59,6 +59,7 @@ struct EigenResult {
   std::vector<double> eigenvalues, ema_eigenvalues, reference_eigenvalues, rel_error, alignment;
   double orthogonality = 0;        // on the held-out points
   double captured_trace = 0;       // NeuralEF: Ky Fan trace of the orthonormalised functions (<= reference_trace)
+  bool rayleigh_ritz = false;      // NeuralEF/SpIN: the functions were rotated by Rayleigh-Ritz (--rayleigh-ritz)
   double reference_trace = 0;      // mu_1 + ... + mu_k of the reference
   int64_t null_pairs = 0;          // reference eigenvalues that are numerically zero (rank-deficient kernels)
   double train_seconds = 0;        // NeuralEF iterations, or the Nystrom gram + eigendecomposition

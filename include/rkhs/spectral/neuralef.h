@@ -7,6 +7,8 @@
 //   gradient (eq. 18)    dl/dpsi_j = -(2/B^2) (K psi_j - sum_{i<j} (R_ij / R_ii) K psi_i),  R = Psi^T K Psi,
 //                        computed in closed form without autograd and back-propagated into the networks.
 //   eigenvalues          EMA (0.9 old, 0.1 new) of diag(R) / B^2, and a final Rayleigh quotient on the data.
+//   Rayleigh-Ritz        optional, not in the paper: the functions rotated within their span after training
+//                        (NeuralEFTrainOptions::rayleigh_ritz).
 // The k networks are separate, as in the paper, but evaluated together with batched matrix products (MLPs) or
 // one convolution plus one grouped convolution per layer (CNNs).
 #include <ATen/core/Tensor.h>
@@ -44,8 +46,8 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
  public:
   explicit NeuralEFImpl(NeuralEFOptions options);
   void reset() override;
-  // x (B, d) -> (B, k): the k eigenfunctions after L2BN (batch norms in training, EMA norms in evaluation; after
-  // SpIN training the whitened outputs L^-1 f instead).
+  // x (B, d) -> (B, k): the k eigenfunctions after L2BN (batch norms in training, EMA norms in evaluation; in
+  // evaluation after SpIN training or a Rayleigh-Ritz rotation the outputs mapped by `whitening` instead).
   at::Tensor forward(const at::Tensor& x);
   // The networks' outputs before L2BN: (B, k).
   at::Tensor raw(const at::Tensor& x);
@@ -62,7 +64,9 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
   at::Tensor norm_ema;                      // (k,) buffer, EMA of the L2BN norms
   at::Tensor eigenvalues;                   // (k,) buffer, EMA of the eigenvalue estimates
   at::Tensor initialised;                   // scalar buffer: 0 until the first training batch set norm_ema
-  at::Tensor whitening;                     // SpIN (spin.h): (k, k) L^-1 applied in evaluation; empty for NeuralEF
+  // (k, k) output map T applied in evaluation instead of the L2BN norms (forward returns raw(x) T^T): SpIN's L^-1
+  // (spin.h), and/or the Rayleigh-Ritz rotation (NeuralEFTrainOptions::rayleigh_ritz); empty otherwise.
+  at::Tensor whitening;
 };
 TORCH_MODULE(NeuralEF);
 
@@ -79,6 +83,11 @@ struct NeuralEFTrainOptions {
   uint64_t seed = 0;
   bool progress = false;
   int64_t rayleigh_points = 10000;  // the final Rayleigh quotient uses at most this many data points
+  // After training, rotate the k learned functions within their span by the Rayleigh-Ritz method on the same
+  // points (not in the paper): the k x k generalised eigenproblem (Psi^T K Psi / m^2) v = mu (Psi^T Psi / m) v; the
+  // net then evaluates Psi V (orthonormal on those points, through `whitening`) and the eigenvalues are the mu, in
+  // descending order. Costs what the Rayleigh quotients cost; skipped with a warning if the span has rank < k.
+  bool rayleigh_ritz = false;
   // Optional (N, F) features of the training points with K = Phi Phi^T (a Monte Carlo NN-GP kernel,
   // NNGPMonteCarloKernel::features / sqrt(S)): batches then take rows of Phi instead of calling the kernel.
   at::Tensor kernel_features;
@@ -90,6 +99,7 @@ struct NeuralEFReport {
   // sum_j q_j^T K q_j / n^2 for Q = the learned functions orthonormalised on the same points: at most
   // mu_1 + ... + mu_k (Ky Fan), equal for the top-k eigenspace, so larger is better without any reference.
   double captured_trace = 0;
+  bool rayleigh_ritz = false;       // the Rayleigh-Ritz rotation was applied (requested and the span had rank k)
   double train_seconds = 0;         // the iterations only
   double rayleigh_seconds = 0;
 };
