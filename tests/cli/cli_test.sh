@@ -236,6 +236,9 @@ last=$(tail -n 1 "$TMP/out")
 for key in '"eigenvalues":[' '"reference_eigenvalues":[' '"eigenvalue_rel_error":[' '"alignment":[' '"train_seconds":'; do
   [[ "$last" == *"$key"* ]] && ok || bad "eigen --json lacks $key: $last $(head -c 300 "$TMP/err")"
 done
+[[ "$last" == *'"rayleigh_ritz":false'* ]] && ok || bad "eigen without --rayleigh-ritz: $last"
+"$RKHS" eigen --kernel rbf --data uniform1d --n 128 --k 3 --iterations 50 --seed 1 --rayleigh-ritz --json >"$TMP/out" 2>"$TMP/err"
+[[ "$(tail -n 1 "$TMP/out")" == *'"rayleigh_ritz":true'* ]] && ok || bad "eigen --rayleigh-ritz: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
 "$RKHS" eigen --kernel polynomial --data uniform1d --n 100 --k 7 --method nystrom --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")
 # The degree-4 polynomial kernel in 1-D has rank 5: pairs 6 and 7 have no reference (null) and a warning says so.
