@@ -5,7 +5,7 @@
 # full training set (unsupervised, supervised, baselines). Every classifier's lambda is cross-validated on the
 # training images only (3 folds on 5,000 images, one hold-out fifth on 60,000); the test set is scored once.
 # Resumable (runs already in the JSONL are skipped). Environment: SEEDS (default "1 2 3", the 5,000-image runs),
-# PARTS (default "small small-supervised full"; also small-hinge and full-adam), THREADS (default 2), OUT (default bench/results/ckn_fashion.jsonl).
+# PARTS (default "small small-supervised full"; also small-hinge, full-adam and full-2layer), THREADS (default 2), OUT (default bench/results/ckn_fashion.jsonl).
 # Summary: python3 bench/summarize_ckn.py bench/results/ckn_fashion.jsonl
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,11 @@ for part in ${PARTS:-small small-supervised full}; do
     # for the same k-means network (same seed).
     record "$OUT" full-ckn-3layer-supervised-adam ckn "${common[@]}" "${three[@]}" --lambdas 0.00001 --mode supervised \
       --epochs 8 --optimizer adam --lr 0.001 --seed 1
+  elif [ "$part" = full-2layer ]; then
+    # The report's 2-layer configuration on the full training set, and the same with 4x and 8x the filters.
+    record "$OUT" full-ckn-2layer ckn "${common[@]}" "${two[@]}" "${full_lambdas[@]}" --seed 1
+    record "$OUT" full-ckn-2layer-wide ckn "${common[@]}" --filters 128,256 --patch 3,3 --subsample 2,6 --sigma 0.57735 \
+      --patches 100000 "${full_lambdas[@]}" --seed 1
   elif [ "$part" = small ]; then
     for seed in ${SEEDS:-1 2 3}; do
       record "$OUT" 5k-ckn-3layer ckn "${common[@]}" --train-size 5000 "${three[@]}" "${small_lambdas[@]}" --seed "$seed"

@@ -6,7 +6,9 @@
 # Part "long" runs 8000 iterations instead of 2000; part "spin" (not in the default PARTS) the SpIN baseline at N = 2048. Part "select" runs the paper's lr and 3e-3 (seeds 1..5) and reports the Ky Fan captured trace, which ranks
 # them without the reference (summary: "Learning rate chosen without the reference"). Part "rr" (not in the default
 # PARTS) repeats "accuracy" with --rayleigh-ritz (not in the paper: the k functions rotated within their span after
-# training).
+# training). Part "reconstruction" (not in the default PARTS; run it with its own OUT, since its commands repeat
+# earlier ones): NeuralEF with and without the rotation and Nystrom at N = 2048, for the reconstruction error of the
+# held-out kernel matrix (a key that runs recorded before it existed lack).
 # Resumable. Environment: SEEDS (default "1 2 3"), THREADS (default 2), PARTS (default "accuracy time lr long select"),
 # OUT (default bench/results/neuralef_1d.jsonl).
 # Summary: python3 bench/summarize_neuralef.py bench/results/neuralef_1d.jsonl
@@ -36,6 +38,17 @@ for part in ${PARTS:-accuracy time lr long select}; do
               --method neuralef --rayleigh-ritz --seed "$seed" --threads "$THREADS"
           done
         done
+      done ;;
+    reconstruction)
+      for kernel in rbf polynomial; do
+        for seed in ${SEEDS:-1 2 3}; do
+          record "$OUT" "neuralef-$kernel" eigen --kernel "$kernel" --data uniform1d --n 2048 --k 10 --method neuralef \
+            --seed "$seed" --threads "$THREADS"
+          record "$OUT" "neuralef-$kernel-rr" eigen --kernel "$kernel" --data uniform1d --n 2048 --k 10 \
+            --method neuralef --rayleigh-ritz --seed "$seed" --threads "$THREADS"
+        done
+        record "$OUT" "nystrom-$kernel" eigen --kernel "$kernel" --data uniform1d --n 2048 --k 10 --method nystrom \
+          --seed 1 --threads "$THREADS"
       done ;;
     time)  # beyond the exact reference: NeuralEF's time stays flat, Nystrom's grows cubically
       for n in 16384 65536; do

@@ -55,6 +55,16 @@ def main(path):
             print(f"| {tag} | {len(rows)} | {mean_std([r['captured_trace'] for r in rows], 5)} | "
                   f"{rows[0]['reference_trace']:.5f} | {mean_std(worst, 4)} | "
                   f"{min(r['alignment'][4] for r in rows):.4f} | {mean_std([r['train_seconds'] for r in rows], 2)} |")
+    recon = [(tag, n, rows) for (tag, n), rows in groups.items() if rows[0].get("reconstruction_error") is not None]
+    if recon:
+        print("\n### Reconstruction of the held-out kernel matrix: ||K - Psi diag(mu) Psi^T||_F / ||K||_F (k = 10; mean over seeds)\n")
+        print("| method | N | seeds | reconstruction error | best rank-10 (Eckart-Young) |")
+        print("|---|---|---|---|---|")
+        for tag, n, rows in recon:
+            rec = [r["reconstruction_error"] for r in rows]
+            best = [r["best_rank_k_error"] for r in rows]
+            print(f"| {tag} | {n} | {len(rows)} | {statistics.mean(rec):.2e} (max {max(rec):.2e}) | "
+                  f"{statistics.mean(best):.2e} |")
     target = [(tag, rows) for (tag, n), rows in groups.items()
               if n == 2048 and tag in ("neuralef-rbf", "neuralef-rbf-8000it", "neuralef-rbf-rr")]
     if target:

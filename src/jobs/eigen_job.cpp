@@ -297,6 +297,12 @@ EigenResult run_eigen(EigenConfig c) {
   }
   r.eigenvalues = to_vector(eigenvalues);
   r.orthogonality = spectral::orthogonality_error(psi_held);
+  {  // the rank-k reconstruction of the kernel matrix of the held-out points, and the best any rank k can do
+    torch::NoGradGuard g;
+    const auto kh = kernel->gram(held, held).to(torch::kFloat64);
+    r.reconstruction_error = spectral::reconstruction_error(kh, psi_held, eigenvalues);
+    r.best_rank_k_error = spectral::best_rank_k_error(kh, c.k);
+  }
   // The reference on the held-out points, once (for Monte Carlo kernels each point costs S network evaluations);
   // with --method nystrom it is psi_held itself.
   at::Tensor ref_held;
@@ -414,6 +420,8 @@ std::string EigenResult::to_json(const EigenConfig& c) const {
   j["alignment"] = has_reference ? nan_to_null(alignment) : json(nullptr);
   j["null_pairs"] = null_pairs;
   j["orthogonality"] = orthogonality;
+  j["reconstruction_error"] = reconstruction_error;
+  j["best_rank_k_error"] = best_rank_k_error;
   j["train_seconds"] = train_seconds;
   j["reference_seconds"] = reference_seconds;
   if (features_seconds > 0) j["features_seconds"] = features_seconds;

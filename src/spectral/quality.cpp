@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <numeric>
 #include <vector>
@@ -28,6 +29,27 @@ double orthogonality_error(const at::Tensor& psi) {
   RKHS_CHECK(psi.dim() == 2 && psi.size(0) > 0, "orthogonality: expected (m, k)");
   auto p = psi.to(torch::kFloat64);
   return (p.t().mm(p) / double(p.size(0)) - torch::eye(p.size(1), torch::kFloat64)).norm().item<double>();
+}
+
+double reconstruction_error(const at::Tensor& kmat, const at::Tensor& psi, const at::Tensor& mu) {
+  RKHS_CHECK(kmat.dim() == 2 && kmat.size(0) == kmat.size(1) && psi.dim() == 2 && psi.size(0) == kmat.size(0) &&
+                 mu.dim() == 1 && mu.size(0) == psi.size(1),
+             "reconstruction error: expected K (m, m), Psi (m, k) and mu (k,)");
+  auto k = kmat.to(torch::kFloat64), p = psi.to(torch::kFloat64);
+  const double norm = k.norm().item<double>();
+  RKHS_CHECK(norm > 0 && std::isfinite(norm), "reconstruction error: the kernel matrix is zero or not finite");
+  auto approx = (p * mu.to(torch::kFloat64).unsqueeze(0)).mm(p.t());
+  return (k - approx).norm().item<double>() / norm;
+}
+
+double best_rank_k_error(const at::Tensor& kmat, int64_t k) {
+  RKHS_CHECK(kmat.dim() == 2 && kmat.size(0) == kmat.size(1) && k >= 0, "best rank-k error: expected K (m, m), k >= 0");
+  auto km = kmat.to(torch::kFloat64);
+  const double norm = km.norm().item<double>();
+  RKHS_CHECK(norm > 0 && std::isfinite(norm), "best rank-k error: the kernel matrix is zero or not finite");
+  // Descending by magnitude: the best rank-k approximation keeps the k eigenvalues of largest |lambda|.
+  auto lam = std::get<0>(at::linalg_eigvalsh((km + km.t()) / 2).abs().sort(0, /*descending=*/true));
+  return lam.slice(0, std::min(k, lam.size(0))).square().sum().sqrt().item<double>() / norm;
 }
 
 at::Tensor kmeans_labels(const at::Tensor& x, int64_t clusters, uint64_t seed, int64_t restarts, int64_t iterations) {

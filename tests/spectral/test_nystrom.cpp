@@ -66,3 +66,27 @@ TEST(SpectralQuality, Measures) {
   auto q = torch::tensor({{1.0, 1.0}, {1.0, -1.0}});
   EXPECT_NEAR(orthogonality_error(q), 0.0, 1e-12);
 }
+
+TEST(SpectralQuality, ReconstructionErrorAndItsEckartYoungBound) {
+  // By hand: K = diag(3, 2, 1), rank 1: sqrt(2^2 + 1^2) / sqrt(14).
+  auto d = torch::diag(torch::tensor({3.0, 2.0, 1.0}, torch::kFloat64));
+  EXPECT_NEAR(best_rank_k_error(d, 1), std::sqrt(5.0 / 14.0), 1e-12);
+  EXPECT_NEAR(best_rank_k_error(d, 3), 0.0, 1e-12);
+  // psi_1 = sqrt(3) e_1 has unit mean square on the 3 points; mu_1 = 1 reconstructs 3 e_1 e_1^T exactly.
+  auto psi = torch::zeros({3, 1}, torch::kFloat64);
+  psi[0][0] = std::sqrt(3.0);
+  EXPECT_NEAR(reconstruction_error(d, psi, torch::tensor({1.0}, torch::kFloat64)), std::sqrt(5.0 / 14.0), 1e-12);
+  // The exact eigenpairs of the same points (Nystrom, mu = lambda / N, psi = sqrt(N) u) attain the bound, which
+  // matches the singular values of K; other functions do worse.
+  auto x = torch::rand({40, 1}, torch::kFloat64) * 4 - 2;
+  auto kernel = rkhs::kernels::make_kernel("rbf:gamma=0.5");
+  auto kmat = kernel->gram(x, x);
+  auto nys = nystrom_eigen(kernel, x, 3);
+  const double best = best_rank_k_error(kmat, 3);
+  auto sv = at::linalg_svdvals(kmat);
+  EXPECT_NEAR(best, sv.slice(0, 3).square().sum().sqrt().item<double>() / sv.square().sum().sqrt().item<double>(), 1e-10);
+  EXPECT_NEAR(reconstruction_error(kmat, nys(x), nys.eigenvalues), best, 1e-8);
+  EXPECT_GT(reconstruction_error(kmat, torch::randn({40, 3}, torch::kFloat64), nys.eigenvalues), best + 0.01);
+  EXPECT_THROW(reconstruction_error(kmat, nys(x), torch::ones({2}, torch::kFloat64)), rkhs::Error);
+  EXPECT_THROW(best_rank_k_error(torch::zeros({3, 3}), 1), rkhs::Error);
+}

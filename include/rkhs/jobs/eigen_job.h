@@ -58,6 +58,8 @@ struct EigenResult {
   std::string kernel_spec, data_description;
   std::vector<double> eigenvalues, ema_eigenvalues, reference_eigenvalues, rel_error, alignment;
   double orthogonality = 0;        // on the held-out points
+  // ||K - Psi diag(mu) Psi^T||_F / ||K||_F on the held-out points, and the Eckart-Young minimum over rank k.
+  double reconstruction_error = 0, best_rank_k_error = 0;
   double captured_trace = 0;       // NeuralEF: Ky Fan trace of the orthonormalised functions (<= reference_trace)
   bool rayleigh_ritz = false;      // NeuralEF/SpIN: the functions were rotated by Rayleigh-Ritz (--rayleigh-ritz)
   double reference_trace = 0;      // mu_1 + ... + mu_k of the reference
