@@ -13,9 +13,15 @@ NAMES = {
     "nystrom-polynomial": "Nyström, polynomial (0.001·xᵀx′ + 1)¹⁰, 6,000 images",
     "nystrom-rbf": "Nyström, RBF exp(−‖x − x′‖²/200), 6,000 images",
     "neuralef-cnngp": "NeuralEF, CNN-GP kernel (S = 1000), 10 MLPs 784-256-256-1, 6,000 images, 5000 it.",
+    "neuralef-cnngp-rr": "NeuralEF, CNN-GP kernel (S = 1000), 10 MLPs 784-256-256-1, 6,000 images, 5000 it., then Rayleigh–Ritz (--rayleigh-ritz)",
     "neuralef-cnngp-cnn": "NeuralEF, CNN-GP kernel (S = 1000), 10 CNNs 8/16/64, 6,000 images, 2000 it.",
     "nystrom-cnngp": "Nyström, CNN-GP kernel (S = 1000), 6,000 images (LR on 10,000 training projections)",
 }
+
+
+def classes(r):
+    """The NTK pair, marked when the eigenfunctions were rotated by Rayleigh-Ritz."""
+    return r["ntk_classes"] + (" (Rayleigh–Ritz)" if r.get("rayleigh_ritz") else "")
 
 
 def pct(xs):
@@ -49,7 +55,7 @@ def main(path):
               "on projections × √μ (%) | on pixels (%) | NTK features (s) | NeuralEF (s) |")
         print("|---|---|---|---|---|---|---|---|")
         for tag, rs in ntk:
-            print(f"| {rs[0]['ntk_classes']} | {len(rs)} | {pct([r['classifier_test_accuracy'] for r in rs])} | "
+            print(f"| {classes(rs[0])} | {len(rs)} | {pct([r['classifier_test_accuracy'] for r in rs])} | "
                   f"{pct([r['kmeans_accuracy'] for r in rs])} | {pct([r['kmeans_scaled_accuracy'] for r in rs])} | "
                   f"{pct([r['kmeans_pixels_accuracy'] for r in rs])} | "
                   f"{mean_std([r['features_seconds'] for r in rs], 0)} | {mean_std([r['train_seconds'] for r in rs], 0)} |")
@@ -60,9 +66,10 @@ def main(path):
         print("|---|---|---|---|---|---|---|---|")
         names = {"map": "MAP", "last-layer": "last-layer Laplace", "neuralef": "NeuralEF linearised Laplace (eq. 22)"}
         for tag, rs in ntk:
-            for name in ("map", "last-layer", "neuralef"):
+            # MAP and last-layer Laplace do not depend on the eigenfunctions: once per pair.
+            for name in ("neuralef",) if rs[0].get("rayleigh_ritz") else ("map", "last-layer", "neuralef"):
                 m = rs[0]["laplace"][name]
-                print(f"| {rs[0]['ntk_classes']} | {names[name]} | {100 * m['accuracy']:.2f} | {m['nll']:.4f} | "
+                print(f"| {classes(rs[0])} | {names[name]} | {100 * m['accuracy']:.2f} | {m['nll']:.4f} | "
                       f"{m['ece']:.4f} | {m['entropy_in']:.4f} | {m['entropy_out']:.4f} | {m['ood_auroc']:.4f} |")
     for cmd, err in read_failed(path).items():
         print(f"\nFAILED: `{cmd}`: {err}")
