@@ -39,9 +39,12 @@ for part in ${PARTS:-small small-supervised full}; do
     record "$OUT" full-ckn-3layer-supervised-adam ckn "${common[@]}" "${three[@]}" --lambdas 0.00001 --mode supervised \
       --epochs 8 --optimizer adam --lr 0.001 --seed 1
   elif [ "$part" = full-2layer ]; then
-    # The report's 2-layer configuration on the full training set, and the same with 4x and 8x the filters.
+    # The report's 2-layer configuration on the full training set, and the same with more filters.
     record "$OUT" full-ckn-2layer ckn "${common[@]}" "${two[@]}" "${full_lambdas[@]}" --seed 1
     record "$OUT" full-ckn-2layer-wide ckn "${common[@]}" --filters 128,256 --patch 3,3 --subsample 2,6 --sigma 0.57735 \
+      --patches 100000 "${full_lambdas[@]}" --seed 1
+    # Twice as wide again: the 128/256 network had the best hold-out accuracy of the full-data runs (90.73%).
+    record "$OUT" full-ckn-2layer-wider ckn "${common[@]}" --filters 256,512 --patch 3,3 --subsample 2,6 --sigma 0.57735 \
       --patches 100000 "${full_lambdas[@]}" --seed 1
   elif [ "$part" = small ]; then
     for seed in ${SEEDS:-1 2 3}; do

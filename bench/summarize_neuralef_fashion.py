@@ -19,9 +19,13 @@ NAMES = {
 }
 
 
-def classes(r):
-    """The NTK pair, marked when the eigenfunctions were rotated by Rayleigh-Ritz."""
-    return r["ntk_classes"] + (" (Rayleigh–Ritz)" if r.get("rayleigh_ritz") else "")
+def classes(tag, r):
+    """The NTK pair, marked for the runs of part ntk-rr (same classifier with and without the rotation)."""
+    if tag.endswith("-rr"):
+        return r["ntk_classes"] + " (Rayleigh–Ritz)"
+    if tag.endswith("-norr"):
+        return r["ntk_classes"] + " (the Rayleigh–Ritz run's classifier, no rotation)"
+    return r["ntk_classes"]
 
 
 def pct(xs):
@@ -55,7 +59,7 @@ def main(path):
               "on projections × √μ (%) | on pixels (%) | NTK features (s) | NeuralEF (s) |")
         print("|---|---|---|---|---|---|---|---|")
         for tag, rs in ntk:
-            print(f"| {classes(rs[0])} | {len(rs)} | {pct([r['classifier_test_accuracy'] for r in rs])} | "
+            print(f"| {classes(tag, rs[0])} | {len(rs)} | {pct([r['classifier_test_accuracy'] for r in rs])} | "
                   f"{pct([r['kmeans_accuracy'] for r in rs])} | {pct([r['kmeans_scaled_accuracy'] for r in rs])} | "
                   f"{pct([r['kmeans_pixels_accuracy'] for r in rs])} | "
                   f"{mean_std([r['features_seconds'] for r in rs], 0)} | {mean_std([r['train_seconds'] for r in rs], 0)} |")
@@ -67,9 +71,9 @@ def main(path):
         names = {"map": "MAP", "last-layer": "last-layer Laplace", "neuralef": "NeuralEF linearised Laplace (eq. 22)"}
         for tag, rs in ntk:
             # MAP and last-layer Laplace do not depend on the eigenfunctions: once per pair.
-            for name in ("neuralef",) if rs[0].get("rayleigh_ritz") else ("map", "last-layer", "neuralef"):
+            for name in ("neuralef",) if tag.endswith("-rr") else ("map", "last-layer", "neuralef"):
                 m = rs[0]["laplace"][name]
-                print(f"| {classes(rs[0])} | {names[name]} | {100 * m['accuracy']:.2f} | {m['nll']:.4f} | "
+                print(f"| {classes(tag, rs[0])} | {names[name]} | {100 * m['accuracy']:.2f} | {m['nll']:.4f} | "
                       f"{m['ece']:.4f} | {m['entropy_in']:.4f} | {m['entropy_out']:.4f} | {m['ood_auroc']:.4f} |")
     for cmd, err in read_failed(path).items():
         print(f"\nFAILED: `{cmd}`: {err}")
