@@ -134,51 +134,57 @@ static void expect_rayleigh_ritz(NeuralEF& net, const NeuralEFReport& rep, const
   EXPECT_NEAR(rep.captured_trace, ritz.sum().item<double>(), 1e-6);
 }
 
-TEST(NeuralEF, RayleighRitzRotatesWithinTheSpanToTheRitzPairs) {
+// Trains k networks on n points of U[-2, 2] under exp(-(x - x')^2 / 2) twice from the same start with `train`
+// (train_neuralef or train_spin): without the rotation, then with it, and checks the second against the first's
+// functions. Returns both reports and the rotated net.
+struct RotationRun {
+  NeuralEFReport plain, rotated;
+  NeuralEF net{nullptr};
+  NeuralEFTrainOptions options;
+  at::Tensor x;
+};
+template <class Train>
+static RotationRun train_twice(Train train, int64_t n, int64_t k, int64_t iterations, uint64_t seed) {
   const auto kernel = rkhs::kernels::make_kernel("rbf:gamma=0.5");
-  auto x = rkhs::data::make_uniform(300, -2, 2, 8).x;
+  RotationRun run;
+  run.x = rkhs::data::make_uniform(n, -2, 2, seed).x;
   NeuralEFOptions o;
-  o.k = 4;
-  torch::manual_seed(9);
+  o.k = k;
+  torch::manual_seed(seed);
   NeuralEF net(o);
-  NeuralEFTrainOptions t;
-  t.iterations = 50;
-  t.seed = 9;
-  // The same training twice from the same start: without and with the rotation.
+  run.options.iterations = iterations;
+  run.options.seed = seed;
   auto start = net->clone();
-  auto plain = train_neuralef(net, kernel, x, t);
-  EXPECT_FALSE(plain.rayleigh_ritz);
-  const auto before = net->forward(x).detach().to(torch::kFloat64);
-  auto rotated_net = std::dynamic_pointer_cast<NeuralEFImpl>(start);
-  NeuralEF rotated(rotated_net);
-  t.rayleigh_ritz = true;
-  auto rep = train_neuralef(rotated, kernel, x, t);
-  EXPECT_NEAR(rep.captured_trace, plain.captured_trace, 1e-6);  // the span is the same
-  expect_rayleigh_ritz(rotated, rep, kernel, x, before);
+  run.plain = train(net, kernel, run.x, run.options);
+  EXPECT_FALSE(run.plain.rayleigh_ritz);
+  const auto before = net->forward(run.x).detach().to(torch::kFloat64);  // NeuralEF: psi; SpIN: L^-1 f
+  run.net = NeuralEF(std::dynamic_pointer_cast<NeuralEFImpl>(start));
+  run.options.rayleigh_ritz = true;
+  run.rotated = train(run.net, kernel, run.x, run.options);
+  expect_rayleigh_ritz(run.net, run.rotated, kernel, run.x, before);
+  return run;
+}
+
+TEST(NeuralEF, RayleighRitzRotatesWithinTheSpanToTheRitzPairs) {
+  auto run = train_twice(
+      [](NeuralEF& net, const rkhs::kernels::KernelPtr& kernel, const at::Tensor& x, const NeuralEFTrainOptions& t) {
+        return train_neuralef(net, kernel, x, t);
+      },
+      300, 4, 50, 9);
+  EXPECT_NEAR(run.rotated.captured_trace, run.plain.captured_trace, 1e-6);  // the span is the same
   // Training again drops the rotation until the next one.
-  t.rayleigh_ritz = false;
-  t.iterations = 1;
-  train_neuralef(rotated, kernel, x, t);
-  EXPECT_EQ(rotated->whitening.numel(), 0);
+  run.options.rayleigh_ritz = false;
+  run.options.iterations = 1;
+  train_neuralef(run.net, rkhs::kernels::make_kernel("rbf:gamma=0.5"), run.x, run.options);
+  EXPECT_EQ(run.net->whitening.numel(), 0);
 }
 
 TEST(NeuralEF, RayleighRitzComposesWithSpinsWhitening) {
-  const auto kernel = rkhs::kernels::make_kernel("rbf:gamma=0.5");
-  auto x = rkhs::data::make_uniform(200, -2, 2, 10).x;
-  NeuralEFOptions o;
-  o.k = 3;
-  torch::manual_seed(11);
-  NeuralEF net(o);
-  NeuralEFTrainOptions t;
-  t.iterations = 5;
-  t.seed = 11;
-  auto start = net->clone();
-  train_spin(net, kernel, x, t);
-  const auto before = net->forward(x).detach().to(torch::kFloat64);  // L^-1 f
-  NeuralEF rotated(std::dynamic_pointer_cast<NeuralEFImpl>(start));
-  t.rayleigh_ritz = true;
-  auto rep = train_spin(rotated, kernel, x, t);
-  expect_rayleigh_ritz(rotated, rep, kernel, x, before);
+  train_twice(
+      [](NeuralEF& net, const rkhs::kernels::KernelPtr& kernel, const at::Tensor& x, const NeuralEFTrainOptions& t) {
+        return train_spin(net, kernel, x, t);
+      },
+      200, 3, 5, 11);
 }
 
 TEST(NeuralEF, RayleighRitzIsSkippedWithAWarningWhenTwoNetworksAreEqual) {
