@@ -22,9 +22,13 @@ bash bench/kernel_sgd_fashion.sh
 bash bench/kernel_sgd_resnet.sh
 # Paper 002 (NeuralEF).
 bash bench/neuralef_1d.sh
+PARTS="spin rr" THREADS=1 bash bench/neuralef_1d.sh  # the parts outside the default PARTS, as recorded
+OUT=bench/results/neuralef_1d_reconstruction.jsonl PARTS=reconstruction THREADS=1 bash bench/neuralef_1d.sh
 bash bench/neuralef_fashion.sh
+PARTS="neuralef-rr ntk-rr" THREADS=1 bash bench/neuralef_fashion.sh
 # Paper 003 (CKN).
 bash bench/ckn_fashion.sh
+PARTS="small-hinge full-adam full-2layer" THREADS=1 bash bench/ckn_fashion.sh
 # Paper 004 (kernelNet).
 bash bench/kernelnet_movielens.sh
 bash bench/kernelnet_grid_prior.sh
