@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <cmath>
@@ -297,10 +298,13 @@ EigenResult run_eigen(EigenConfig c) {
   }
   r.eigenvalues = to_vector(eigenvalues);
   r.orthogonality = spectral::orthogonality_error(psi_held);
-  {  // the rank-k reconstruction of the kernel matrix of the held-out points, and the best any rank k can do
+  {  // the rank-k reconstruction of the kernel matrix of (at most 2000 of) the held-out points, and the best any
+     // rank k can do there (an m x m eigendecomposition, so m is capped)
     torch::NoGradGuard g;
-    const auto kh = kernel->gram(held, held).to(torch::kFloat64);
-    r.reconstruction_error = spectral::reconstruction_error(kh, psi_held, eigenvalues);
+    const int64_t m = std::min<int64_t>(held.size(0), 2000);
+    const auto hm = held.slice(0, 0, m);
+    const auto kh = kernel->gram(hm, hm).to(torch::kFloat64);
+    r.reconstruction_error = spectral::reconstruction_error(kh, psi_held.slice(0, 0, m), eigenvalues);
     r.best_rank_k_error = spectral::best_rank_k_error(kh, c.k);
   }
   // The reference on the held-out points, once (for Monte Carlo kernels each point costs S network evaluations);
