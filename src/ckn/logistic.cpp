@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "rkhs/error.h"
 
@@ -25,6 +26,15 @@ at::Tensor classifier_loss(const at::Tensor& logits, const at::Tensor& labels, c
 
 namespace {
 
+// The options one fit uses (not the lambda grid nor the folds).
+void check_fit_options(const LogisticOptions& o) {
+  RKHS_CHECK(o.max_iterations >= 1 && o.history >= 1,
+             "CKN classifier: L-BFGS iterations (--max-iterations) and memory (--lbfgs-history) must be >= 1");
+  RKHS_CHECK(o.tolerance >= 0, "CKN classifier: the gradient tolerance must be >= 0");
+  RKHS_CHECK(o.loss == "logistic" || o.loss == "squared-hinge",
+             "CKN classifier: loss (--classifier) must be logistic or squared-hinge, got '" + o.loss + "'");
+}
+
 void check_inputs(const at::Tensor& f, const at::Tensor& y, int64_t classes) {
   RKHS_CHECK(f.dim() == 2 && f.size(0) > 0, "logistic regression: features must be a non-empty (n, D) matrix");
   RKHS_CHECK(y.dim() == 1 && y.size(0) == f.size(0), "logistic regression: one label per feature row expected");
@@ -36,12 +46,23 @@ void check_inputs(const at::Tensor& f, const at::Tensor& y, int64_t classes) {
 
 }  // namespace
 
+void check(const LogisticOptions& o) {
+  check_fit_options(o);
+  RKHS_CHECK(!o.lambdas.empty(), "CKN classifier: no lambda given (--lambdas)");
+  for (double l : o.lambdas) {
+    std::ostringstream text;
+    text << l;
+    RKHS_CHECK(l >= 0 && std::isfinite(l), "CKN classifier: every lambda (--lambdas) must be finite and >= 0, got " +
+                                               text.str());
+  }
+  RKHS_CHECK(o.folds >= 1, "CKN classifier: folds (--folds) must be >= 1, got " + std::to_string(o.folds));
+}
+
 LogisticModel fit_logistic(const at::Tensor& raw, const at::Tensor& y, int64_t classes, double lambda,
                            const LogisticOptions& o, const LogisticModel* init) {
   check_inputs(raw, y, classes);
   RKHS_CHECK(lambda >= 0 && std::isfinite(lambda), "logistic regression: lambda must be >= 0");
-  RKHS_CHECK(o.loss == "logistic" || o.loss == "squared-hinge",
-             "CKN classifier: loss must be logistic or squared-hinge, got '" + o.loss + "'");
+  check_fit_options(o);
   // Optimise on standardised features z = (f - mu) / sd (far better conditioned than the raw unit-norm CKN
   // features) and fold the scaling back: W f + b = W_z z + b_z with W = W_z / sd, b = b_z - W mu.
   at::Tensor mu, sd, f = raw;
@@ -86,12 +107,11 @@ LogisticModel fit_logistic(const at::Tensor& raw, const at::Tensor& y, int64_t c
 
 LogisticModel fit_logistic_cv(const at::Tensor& f, const at::Tensor& y, int64_t classes, const LogisticOptions& o) {
   check_inputs(f, y, classes);
-  RKHS_CHECK(!o.lambdas.empty(), "logistic regression: no lambda given");
+  check(o);
   std::vector<double> lambdas = o.lambdas;
   std::sort(lambdas.rbegin(), lambdas.rend());
   if (lambdas.size() == 1) return fit_logistic(f, y, classes, lambdas[0], o);
   const int64_t n = f.size(0);
-  RKHS_CHECK(o.folds >= 1, "logistic regression: folds must be >= 1");
   // folds >= 2: k-fold cross-validation; folds == 1: one hold-out split of a fifth of the data.
   const bool holdout = o.folds <= 1;
   const int64_t folds = holdout ? 1 : std::min<int64_t>(o.folds, n);

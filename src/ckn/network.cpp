@@ -156,9 +156,14 @@ at::Tensor sample_patches(Network& net, size_t index, const at::Tensor& images, 
   return all;
 }
 
-UnsupervisedReport train_unsupervised(Network& net, const at::Tensor& images, const UnsupervisedOptions& o) {
+void check(const UnsupervisedOptions& o) {
   RKHS_CHECK(o.patches >= 1 && o.kmeans_iterations >= 1 && o.max_images >= 1,
-             "CKN: patches, k-means iterations and images for sampling must be >= 1");
+             "CKN: patches (--patches), k-means iterations (--kmeans-iterations) and images for sampling "
+             "(--sample-images) must be >= 1");
+}
+
+UnsupervisedReport train_unsupervised(Network& net, const at::Tensor& images, const UnsupervisedOptions& o) {
+  check(o);
   const auto start = std::chrono::steady_clock::now();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   auto subset = images;
@@ -237,16 +242,25 @@ double spectral_norm(const at::Tensor& w) {
 
 }  // namespace
 
-SupervisedReport train_supervised(Network& net, const at::Tensor& images, const at::Tensor& labels, int64_t classes,
-                                  LogisticModel& classifier, const LogisticOptions& logistic,
-                                  const SupervisedOptions& o) {
-  RKHS_CHECK(o.epochs >= 1 && o.lr > 0 && o.batch_size >= 1 && o.momentum >= 0,
-             "CKN supervised: epochs, lr and batch size must be positive");
+void check(const SupervisedOptions& o) {
+  RKHS_CHECK(o.epochs >= 1 && o.batch_size >= 1,
+             "CKN supervised: epochs (--epochs) and batch size (--batch-size) must be >= 1");
+  RKHS_CHECK(o.lr > 0 && std::isfinite(o.lr) && o.momentum >= 0 && std::isfinite(o.momentum),
+             "CKN supervised: the learning rate (--lr) must be > 0 and the momentum (--momentum) >= 0");
   RKHS_CHECK(o.divergence_factor > 1 && o.max_restarts >= 0,
              "CKN supervised: the divergence factor must be > 1 and the restarts >= 0");
-  RKHS_CHECK(classifier.weight.defined(), "CKN supervised: the classifier must be fitted first");
   RKHS_CHECK(o.optimizer == "sgd" || o.optimizer == "adam",
-             "CKN supervised: the optimizer must be sgd or adam, got '" + o.optimizer + "'");
+             "CKN supervised: the optimizer (--optimizer) must be sgd or adam, got '" + o.optimizer + "'");
+  for (auto m : o.milestones) RKHS_CHECK(m >= 1, "CKN supervised: learning-rate milestones must be >= 1");
+}
+
+SupervisedReport train_supervised(Network& net, const at::Tensor& images, const at::Tensor& labels, int64_t classes,
+                                  LogisticModel& classifier, const LogisticOptions& logistic,
+                                  const SupervisedOptions& o, at::Tensor start_features) {
+  check(o);
+  RKHS_CHECK(classifier.weight.defined(), "CKN supervised: the classifier must be fitted first");
+  RKHS_CHECK(!start_features.defined() || start_features.size(0) == images.size(0),
+             "CKN supervised: the given features must have one row per image");
   const auto start = std::chrono::steady_clock::now();
   std::vector<int64_t> milestones = o.milestones;
   if (milestones.empty()) milestones = {std::max<int64_t>(1, o.epochs / 2), std::max<int64_t>(1, 3 * o.epochs / 4)};
@@ -265,7 +279,7 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
     double before;  // the refitted classifier's loss; the features are freed before the SGD steps
     {
-      const auto features = net->extract(images);
+      const auto features = start_features.defined() ? std::move(start_features) : net->extract(images);
       classifier = fit_logistic(features, labels, classes, classifier.lambda, logistic, &classifier);
       before = classifier_loss(classifier.logits(features), labels, logistic.loss).item<double>();
     }
@@ -304,7 +318,8 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
     }
   }
   net->eval();
-  classifier = fit_logistic(net->extract(images), labels, classes, classifier.lambda, logistic, &classifier);
+  r.features = net->extract(images);
+  classifier = fit_logistic(r.features, labels, classes, classifier.lambda, logistic, &classifier);
   r.seconds = seconds_since(start);
   return r;
 }

@@ -150,15 +150,12 @@ CknResult run_ckn(CknConfig c) {
   RKHS_CHECK(c.baseline == "none" || c.baseline == "linear" || c.baseline == "rbf",
              "--baseline must be none, linear or rbf, got '" + c.baseline + "'");
   RKHS_CHECK(c.baseline == "none" || c.load.empty(), "--baseline and --load exclude each other");
-  RKHS_CHECK(c.logistic.loss == "logistic" || c.logistic.loss == "squared-hinge",
-             "--classifier must be logistic or squared-hinge, got '" + c.logistic.loss + "'");
   RKHS_CHECK(c.image_norm == "standardize" || c.image_norm == "scale",
              "--image-norm must be standardize or scale, got '" + c.image_norm + "'");
-  RKHS_CHECK(c.feature_scaling == "standardized" || c.feature_scaling == "raw",
-             "--feature-scaling must be standardized or raw, got '" + c.feature_scaling + "'");
-  c.logistic.standardize = c.feature_scaling == "standardized";
-  RKHS_CHECK(c.supervised.optimizer == "sgd" || c.supervised.optimizer == "adam",
-             "--optimizer must be sgd or adam, got '" + c.supervised.optimizer + "'");
+  // Every option is checked before the data are loaded, not when its stage is reached (minutes later).
+  ckn::check(c.logistic);
+  if (c.baseline == "none" && c.load.empty()) ckn::check(c.unsupervised);
+  if (c.baseline == "none" && c.load.empty() && c.mode == "supervised") ckn::check(c.supervised);
   RKHS_CHECK(c.rbf_landmarks >= 1 && c.rbf_gamma >= 0, "--rbf-landmarks must be >= 1 and --rbf-gamma >= 0");
   c.supervised.seed = c.unsupervised.seed = c.logistic.seed = c.seed;
   SavedDescription saved;
@@ -246,14 +243,14 @@ CknResult run_ckn(CknConfig c) {
     }
     if (c.mode == "supervised") {
       c.supervised.progress = c.progress;
-      auto sup = ckn::train_supervised(net, x, y, classes, clf, c.logistic, c.supervised);
+      auto sup = ckn::train_supervised(net, x, y, classes, clf, c.logistic, c.supervised, std::move(train_features));
       r.supervised_seconds = sup.seconds;
       r.supervised_loss = sup.train_loss;
       r.supervised_start_loss = sup.start_loss;
       r.supervised_lr = sup.lr;
       r.supervised_classifier_norm = sup.classifier_norm;
       r.supervised_restarts = sup.restarts;
-      train_features = net->extract(x, c.batch_size, false);
+      train_features = std::move(sup.features);
     }
   }
   r.train_seconds = since(start);
@@ -304,7 +301,7 @@ std::string CknResult::to_json(const CknConfig& c) const {
   j["seed"] = c.seed;
   j["feature_dim"] = feature_dim;
   j["classifier"] = c.logistic.loss;
-  j["feature_scaling"] = c.feature_scaling;
+  j["feature_scaling"] = c.logistic.standardize ? "standardized" : "raw";
   j["lambda"] = lambda;
   j["lambdas"] = lambdas;
   j["cv_accuracy"] = cv_accuracy;

@@ -194,6 +194,66 @@ TEST(CKNNetwork, SupervisedTrainingWithAdam) {
   EXPECT_THROW(train_supervised(net, x, y, 3, clf, lo, so), rkhs::Error);
 }
 
+// The report's features are the final filters' features (what the last refit saw), and handing the start features
+// to train_supervised (saving one extraction) changes nothing: the same filters and classifier come out.
+TEST(CKNNetwork, SupervisedTrainingReturnsItsFeaturesAndAcceptsTheStartFeatures) {
+  SupervisedOptions so;
+  so.epochs = 2;
+  so.lr = 1e-3;
+  so.batch_size = 32;
+  so.optimizer = "adam";
+  auto a = supervised_start();
+  auto rep_a = train_supervised(a.net, a.x, a.y, 3, a.clf, a.lo, so);
+  auto b = supervised_start();
+  const auto start = b.net->extract(b.x);
+  auto rep_b = train_supervised(b.net, b.x, b.y, 3, b.clf, b.lo, so, start);
+  ASSERT_TRUE(rep_a.features.defined());
+  EXPECT_TRUE(torch::allclose(rep_a.features, a.net->extract(a.x), 1e-6, 1e-6));
+  EXPECT_TRUE(rep_a.features.equal(rep_b.features));
+  for (size_t l = 0; l < a.net->depth(); ++l) EXPECT_TRUE(a.net->layer(l)->filters.equal(b.net->layer(l)->filters));
+  EXPECT_TRUE(a.clf.weight.equal(b.clf.weight));
+  EXPECT_EQ(rep_a.start_loss, rep_b.start_loss);
+  EXPECT_THROW(train_supervised(b.net, b.x, b.y, 3, b.clf, b.lo, so, start.slice(0, 0, 10)), rkhs::Error);
+}
+
+// The option checks that run_ckn calls before any work: each names the offending flag.
+TEST(CKNNetwork, OptionChecksNameTheBadOption) {
+  auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const rkhs::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  SupervisedOptions so;
+  EXPECT_EQ(message([&] { check(so); }), "no error");
+  so.epochs = 0;
+  EXPECT_NE(message([&] { check(so); }).find("--epochs"), std::string::npos);
+  so.epochs = 1;
+  so.lr = 0;
+  EXPECT_NE(message([&] { check(so); }).find("--lr"), std::string::npos);
+  so.lr = 0.01;
+  so.optimizer = "rmsprop";
+  EXPECT_NE(message([&] { check(so); }).find("sgd or adam"), std::string::npos);
+  UnsupervisedOptions uo;
+  EXPECT_EQ(message([&] { check(uo); }), "no error");
+  uo.patches = 0;
+  EXPECT_NE(message([&] { check(uo); }).find("--patches"), std::string::npos);
+  LogisticOptions lo;
+  EXPECT_EQ(message([&] { check(lo); }), "no error");
+  lo.lambdas = {1e-3, -1};
+  EXPECT_NE(message([&] { check(lo); }).find("--lambdas"), std::string::npos);
+  lo.lambdas = {};
+  EXPECT_NE(message([&] { check(lo); }).find("--lambdas"), std::string::npos);
+  lo.lambdas = {1e-3};
+  lo.folds = 0;
+  EXPECT_NE(message([&] { check(lo); }).find("--folds"), std::string::npos);
+  lo.folds = 3;
+  lo.loss = "hinge";
+  EXPECT_NE(message([&] { check(lo); }).find("logistic or squared-hinge"), std::string::npos);
+}
+
 // The divergence guard: with a learning rate far too large the first epoch blows up; the filters are restored and
 // the epoch rerun with lr / 10 until the loss stays sane, and without restarts left the run throws instead of
 // returning a network trained into garbage.

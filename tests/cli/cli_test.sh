@@ -218,6 +218,10 @@ expect_error ckn-bad-optimizer 'sgd or adam' ckn --data "csv:$TMP/stripes.csv" -
   --patch 3 --subsample 2,2 --patches 500 --mode supervised --epochs 1 --lambdas 0.01 --optimizer rmsprop
 expect_error ckn-bad-scaling 'standardized or raw' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 \
   --feature-scaling whitened
+# Bad training options fail before anything is loaded or trained (the data file here does not exist).
+expect_error ckn-bad-epochs '\(--epochs\)' ckn --data "csv:$TMP/missing.csv" --mode supervised --epochs 0
+expect_error ckn-bad-lambda '\(--lambdas\)' ckn --data "csv:$TMP/missing.csv" --lambdas 0.01,-1
+expect_error ckn-bad-patches '\(--patches\)' ckn --data "csv:$TMP/missing.csv" --patches 0
 
 # rkhs eigen (paper 002): one-line errors, a short NeuralEF run and a Nystrom run with the documented keys.
 expect_error eigen-bad-method 'neuralef, nystrom or spin' eigen --method svd --n 64

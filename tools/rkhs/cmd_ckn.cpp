@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli.h"
+#include "rkhs/error.h"
 #include "rkhs/jobs/ckn_job.h"
 
 namespace rkhs::cli {
@@ -15,6 +16,7 @@ namespace {
 struct CknFlags {
   CommonFlags common;
   jobs::CknConfig config;
+  std::string feature_scaling = "standardized";  // config.logistic.standardize
 };
 
 void run(CknFlags& f) {
@@ -24,6 +26,9 @@ void run(CknFlags& f) {
   c.device = f.common.device;
   c.progress = progress;
   c.out_dir = f.common.out;
+  RKHS_CHECK(f.feature_scaling == "standardized" || f.feature_scaling == "raw",
+             "--feature-scaling must be standardized or raw, got '" + f.feature_scaling + "'");
+  c.logistic.standardize = f.feature_scaling == "standardized";
   auto r = jobs::run_ckn(c);
   std::string png;
   if (!c.out_dir.empty()) {
@@ -36,7 +41,8 @@ void run(CknFlags& f) {
   if (!f.common.json || isatty(STDOUT_FILENO)) {
     std::cout << std::fixed << std::setprecision(4) << "data            " << r.description << "\n"
               << "feature dim     " << r.feature_dim << "\n"
-              << "lambda          " << std::defaultfloat << r.lambda << std::fixed << " (cross-validated on the training set)\n"
+              << "lambda          " << std::defaultfloat << r.lambda << std::fixed
+              << (r.lambdas.size() > 1 ? " (cross-validated on the training set)\n" : " (given)\n")
               << "train accuracy  " << r.train_accuracy << "\n"
               << "test accuracy   " << r.test_accuracy << "\n"
               << std::setprecision(1) << "time            " << r.train_seconds << " s (k-means " << r.kmeans_seconds
@@ -102,7 +108,7 @@ void register_ckn(CLI::App& app) {
       ->capture_default_str()->group("Classifier");
   cmd->add_option("--lambdas", c.logistic.lambdas, "L2 weights of the classifier, cross-validated")
       ->delimiter(',')->capture_default_str()->group("Classifier");
-  cmd->add_option("--feature-scaling", c.feature_scaling,
+  cmd->add_option("--feature-scaling", f->feature_scaling,
                   "What lambda penalises: standardized (the weights of per-feature standardised features) | raw (the "
                   "weights of the features themselves, Mairal 2016's objective)")
       ->capture_default_str()->group("Classifier");

@@ -26,6 +26,10 @@ struct LogisticOptions {
   std::string loss = "logistic";  // "logistic" | "squared-hinge" (one-vs-rest)
 };
 
+// Throws rkhs::Error naming the first invalid option (empty or negative lambdas, folds / iterations / memory < 1,
+// an unknown loss). The fits call it; a caller can call it first to fail before the features are computed.
+void check(const LogisticOptions& options);
+
 // The mean loss over the rows of logits (n, C) for labels (n,): "logistic" (cross-entropy) or "squared-hinge"
 // (one-vs-rest, summed over the classes). Throws rkhs::Error for another name.
 at::Tensor classifier_loss(const at::Tensor& logits, const at::Tensor& labels, const std::string& loss);

@@ -75,6 +75,9 @@ struct UnsupervisedReport {
   double seconds = 0;
 };
 
+// Throws rkhs::Error naming the first invalid option; train_unsupervised calls it.
+void check(const UnsupervisedOptions& options);
+
 // Sets every layer's filters by spherical k-means on sample_patches, first layer first.
 UnsupervisedReport train_unsupervised(Network& net, const at::Tensor& images, const UnsupervisedOptions& options);
 
@@ -108,15 +111,22 @@ struct SupervisedReport {
   std::vector<double> classifier_norm;  // per epoch: |W|_2 of the classifier refitted before it
   int64_t restarts = 0;            // epochs rerun by the divergence guard
   double seconds = 0;
+  at::Tensor features;             // the training features of the final filters (the last refit's input)
 };
+
+// Throws rkhs::Error naming the first invalid option; train_supervised calls it, a caller can call it first to fail
+// before the unsupervised stage.
+void check(const SupervisedOptions& options);
 
 // Mairal 2016's supervised CKN: from the current (k-means) filters, each epoch refits the classifier on the
 // features (L-BFGS, warm start; lambda fixed to classifier->lambda), then runs one epoch of SGD with momentum on
 // the filters through all layers with the classifier fixed, projecting the filters back onto the unit sphere
 // after every step. After the last epoch the classifier is refitted once more. `classifier` must be fitted
-// (e.g. by fit_logistic_cv on the k-means features); it is updated in place.
+// (e.g. by fit_logistic_cv on the k-means features); it is updated in place. `features`, when given, are the
+// images' features under the current filters (what the classifier was fitted on): the first epoch then does not
+// extract them again (they are released before its SGD steps).
 SupervisedReport train_supervised(Network& net, const at::Tensor& images, const at::Tensor& labels, int64_t classes,
                                   LogisticModel& classifier, const LogisticOptions& logistic,
-                                  const SupervisedOptions& options);
+                                  const SupervisedOptions& options, at::Tensor features = {});
 
 }  // namespace rkhs::ckn

@@ -19,10 +19,9 @@ struct CknConfig {
   std::string mode = "unsupervised";  // | "supervised"
   ckn::UnsupervisedOptions unsupervised;
   ckn::SupervisedOptions supervised;
+  // logistic.standardize: what the classifier's L2 penalty applies to, the weights of per-feature standardised
+  // features (true; well conditioned for L-BFGS) or of the features themselves (false, Mairal 2016's objective).
   ckn::LogisticOptions logistic;
-  // What the classifier's L2 penalty applies to: "standardized" (the weights of per-feature standardised features;
-  // well conditioned for L-BFGS) or "raw" (the weights of the features themselves, the objective of Mairal 2016).
-  std::string feature_scaling = "standardized";
   int64_t batch_size = 256;         // feature extraction
   uint64_t seed = 0;
   std::string device = "cpu";       // "cpu" | "cuda[:N]"
