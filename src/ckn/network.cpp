@@ -252,6 +252,8 @@ void check(const SupervisedOptions& o) {
   RKHS_CHECK(o.optimizer == "sgd" || o.optimizer == "adam",
              "CKN supervised: the optimizer (--optimizer) must be sgd or adam, got '" + o.optimizer + "'");
   for (auto m : o.milestones) RKHS_CHECK(m >= 1, "CKN supervised: learning-rate milestones must be >= 1");
+  RKHS_CHECK(o.validation_fraction >= 0 && o.validation_fraction < 1,
+             "CKN supervised: the hold-out fraction (--validation-fraction) must be in [0, 1)");
 }
 
 SupervisedReport train_supervised(Network& net, const at::Tensor& images, const at::Tensor& labels, int64_t classes,
@@ -259,6 +261,7 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
                                   const SupervisedOptions& o, at::Tensor start_features) {
   check(o);
   RKHS_CHECK(classifier.weight.defined(), "CKN supervised: the classifier must be fitted first");
+  RKHS_CHECK(images.size(0) == labels.size(0), "CKN supervised: one label per image expected");
   RKHS_CHECK(!start_features.defined() || start_features.size(0) == images.size(0),
              "CKN supervised: the given features must have one row per image");
   const auto start = std::chrono::steady_clock::now();
@@ -270,19 +273,59 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
     return std::make_unique<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(o.lr).momentum(o.momentum));
   };
   auto opt = make_optimizer();
-  const int64_t n = images.size(0);
+
+  // The hold-out split (validation_fraction > 0): the epochs train on `x`, every state is scored on `vx`.
+  const bool validate = o.validation_fraction > 0;
+  at::Tensor fit_idx, val_idx, x = images, y = labels, vx, vy, start_val;
+  if (validate) {
+    const int64_t n_all = images.size(0), n_val = std::llround(o.validation_fraction * double(n_all));
+    RKHS_CHECK(n_val >= 1 && n_val < n_all, "CKN supervised: the hold-out fraction (--validation-fraction) " +
+                                                std::to_string(o.validation_fraction) + " of " +
+                                                std::to_string(n_all) + " images leaves no hold-out or no training image");
+    auto split_gen = at::make_generator<at::CPUGeneratorImpl>(o.seed + 1);  // the SGD order does not depend on it
+    auto perm = torch::randperm(n_all, split_gen, torch::TensorOptions().dtype(torch::kLong)).to(images.device());
+    val_idx = perm.slice(0, 0, n_val);
+    fit_idx = perm.slice(0, n_val, n_all);
+    x = images.index({fit_idx});
+    y = labels.index({fit_idx});
+    vx = images.index({val_idx});
+    vy = labels.index({val_idx});
+    if (start_features.defined()) {
+      start_val = start_features.index({val_idx});
+      start_features = start_features.index({fit_idx});
+    }
+  }
+  const int64_t n = x.size(0);
   // The loss of all-zero scores: what a classifier that knows nothing scores (ln C for the logistic loss).
   const double zero_loss =
       classifier_loss(torch::zeros({1, classes}), torch::zeros({1}, torch::kLong), logistic.loss).item<double>();
   double backoff = 1;  // the divergence guard's factor on the learning rate
   SupervisedReport r;
+  r.best_epoch = o.epochs;
+  // The best scored state so far (validation only): its filters and classifier.
+  double best = -1;
+  std::vector<at::Tensor> kept_filters;
+  LogisticModel kept_classifier;
+  auto score = [&](int64_t state, const at::Tensor& val_features) {
+    const double acc = accuracy(classifier.predict(val_features), vy);
+    r.validation_accuracy.push_back(acc);
+    if (o.progress) std::fprintf(stderr, "after epoch %lld: hold-out accuracy %.4f\n", (long long)state, acc);
+    if (acc > best) {  // ties keep the earlier (fewer epochs)
+      best = acc;
+      r.best_epoch = state;
+      kept_filters.clear();
+      for (size_t l = 0; l < net->depth(); ++l) kept_filters.push_back(net->layer(l)->filters.detach().clone());
+      kept_classifier = classifier;
+    }
+  };
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
     double before;  // the refitted classifier's loss; the features are freed before the SGD steps
     {
-      const auto features = start_features.defined() ? std::move(start_features) : net->extract(images);
-      classifier = fit_logistic(features, labels, classes, classifier.lambda, logistic, &classifier);
-      before = classifier_loss(classifier.logits(features), labels, logistic.loss).item<double>();
+      const auto features = start_features.defined() ? std::move(start_features) : net->extract(x);
+      classifier = fit_logistic(features, y, classes, classifier.lambda, logistic, &classifier);
+      before = classifier_loss(classifier.logits(features), y, logistic.loss).item<double>();
     }
+    if (validate) score(epoch - 1, start_val.defined() ? std::move(start_val) : net->extract(vx));
     const double norm = spectral_norm(classifier.weight);  // the scale of the gradients into the filters
     const double limit = std::max(zero_loss, o.divergence_factor * before);
     std::vector<at::Tensor> saved;
@@ -293,7 +336,7 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
         if (epoch > m) lr *= 0.1;
       opt->param_groups()[0].options().set_lr(lr);
       train::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), n, o.progress);
-      const auto pass = sgd_pass(net, *opt, images, labels, classifier, logistic.loss, o.batch_size, limit, gen, bar);
+      const auto pass = sgd_pass(net, *opt, x, y, classifier, logistic.loss, o.batch_size, limit, gen, bar);
       if (!pass.diverged) {
         r.train_loss.push_back(pass.mean_loss);
         r.start_loss.push_back(before);
@@ -318,8 +361,22 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
     }
   }
   net->eval();
-  r.features = net->extract(images);
-  classifier = fit_logistic(r.features, labels, classes, classifier.lambda, logistic, &classifier);
+  r.features = net->extract(x);
+  classifier = fit_logistic(r.features, y, classes, classifier.lambda, logistic, &classifier);
+  if (validate) {
+    const auto val_features = net->extract(vx);
+    score(o.epochs, val_features);
+    if (r.best_epoch < o.epochs) {  // back to the best state; the features of all images under its filters
+      for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->set_filters(kept_filters[l]);
+      classifier = kept_classifier;
+      r.features = net->extract(images);
+    } else {  // the rows of both parts back in the images' order
+      auto all = torch::empty({images.size(0), r.features.size(1)}, r.features.options());
+      all.index_copy_(0, fit_idx, r.features);
+      all.index_copy_(0, val_idx, val_features);
+      r.features = all;
+    }
+  }
   r.seconds = seconds_since(start);
   return r;
 }

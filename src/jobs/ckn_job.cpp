@@ -250,6 +250,8 @@ CknResult run_ckn(CknConfig c) {
       r.supervised_lr = sup.lr;
       r.supervised_classifier_norm = sup.classifier_norm;
       r.supervised_restarts = sup.restarts;
+      r.supervised_validation_accuracy = sup.validation_accuracy;
+      r.supervised_best_epoch = sup.best_epoch;
       train_features = std::move(sup.features);
     }
   }
@@ -315,6 +317,9 @@ std::string CknResult::to_json(const CknConfig& c) const {
     j["supervised_lr"] = supervised_lr;
     j["supervised_classifier_norm"] = supervised_classifier_norm;
     j["supervised_restarts"] = supervised_restarts;
+    j["validation_fraction"] = c.supervised.validation_fraction;
+    j["supervised_validation_accuracy"] = supervised_validation_accuracy;
+    j["supervised_best_epoch"] = supervised_best_epoch;
   }
   j["train_accuracy"] = train_accuracy;
   j["test_accuracy"] = test_accuracy;

@@ -218,6 +218,14 @@ expect_error ckn-bad-optimizer 'sgd or adam' ckn --data "csv:$TMP/stripes.csv" -
   --patch 3 --subsample 2,2 --patches 500 --mode supervised --epochs 1 --lambdas 0.01 --optimizer rmsprop
 expect_error ckn-bad-scaling 'standardized or raw' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 \
   --feature-scaling whitened
+# A supervised hold-out: one accuracy per state (the start and 2 epochs) and the kept epoch.
+"$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3 --subsample 2,2 --patches 500 \
+  --mode supervised --epochs 2 --batch-size 32 --lambdas 0.01 --validation-fraction 0.25 --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" =~ \"supervised_validation_accuracy\":\[[0-9.e-]+,[0-9.e-]+,[0-9.e-]+\] && "$last" == *'"supervised_best_epoch":'* &&
+  "$last" == *'"validation_fraction":0.25'* ]] && ok || bad "ckn --validation-fraction: $last $(head -c 300 "$TMP/err")"
+expect_error ckn-bad-validation '\(--validation-fraction\)' ckn --data "csv:$TMP/missing.csv" --mode supervised \
+  --validation-fraction 1
 # Bad training options fail before anything is loaded or trained (the data file here does not exist).
 expect_error ckn-bad-epochs '\(--epochs\)' ckn --data "csv:$TMP/missing.csv" --mode supervised --epochs 0
 expect_error ckn-bad-lambda '\(--lambdas\)' ckn --data "csv:$TMP/missing.csv" --lambdas 0.01,-1

@@ -102,6 +102,10 @@ void register_ckn(CLI::App& app) {
   cmd->add_option("--momentum", c.supervised.momentum, "Supervised: SGD momentum")->capture_default_str()->group("Training");
   cmd->add_option("--batch-size", c.supervised.batch_size, "Supervised: SGD mini-batch size")
       ->capture_default_str()->group("Training");
+  cmd->add_option("--validation-fraction", c.supervised.validation_fraction,
+                  "Supervised: hold this fraction of the training images out of the epochs, score it after every "
+                  "epoch and keep the best epoch (0 = the k-means start; 0: no hold-out, keep the last)")
+      ->capture_default_str()->group("Training");
   cmd->add_option("--classifier", c.logistic.loss,
                   "logistic (multinomial logistic regression) | squared-hinge (one-vs-rest squared hinge); also the "
                   "loss of the supervised epochs")

@@ -100,6 +100,11 @@ struct SupervisedOptions {
   // learning rate divided by 10 (kept for the later epochs), at most `max_restarts` times in all (then rkhs::Error).
   double divergence_factor = 2.0;
   int64_t max_restarts = 3;
+  // A random fraction of the images (seeded) held out of the epochs and the refits: after every refit (epoch 0 =
+  // the start, before any SGD step, through epoch `epochs`) the classifier's accuracy on it is recorded, and the
+  // state with the best one (filters and classifier; ties: the earlier) is kept at the end. 0: no hold-out, the
+  // last state is kept.
+  double validation_fraction = 0;
   uint64_t seed = 0;
   bool progress = false;
 };
@@ -111,7 +116,9 @@ struct SupervisedReport {
   std::vector<double> classifier_norm;  // per epoch: |W|_2 of the classifier refitted before it
   int64_t restarts = 0;            // epochs rerun by the divergence guard
   double seconds = 0;
-  at::Tensor features;             // the training features of the final filters (the last refit's input)
+  std::vector<double> validation_accuracy;  // per state, epochs 0..E (validation_fraction > 0; else empty)
+  int64_t best_epoch = 0;          // the kept state: E without a hold-out
+  at::Tensor features;             // the features of all the images under the kept filters
 };
 
 // Throws rkhs::Error naming the first invalid option; train_supervised calls it, a caller can call it first to fail
@@ -121,7 +128,9 @@ void check(const SupervisedOptions& options);
 // Mairal 2016's supervised CKN: from the current (k-means) filters, each epoch refits the classifier on the
 // features (L-BFGS, warm start; lambda fixed to classifier->lambda), then runs one epoch of SGD with momentum on
 // the filters through all layers with the classifier fixed, projecting the filters back onto the unit sphere
-// after every step. After the last epoch the classifier is refitted once more. `classifier` must be fitted
+// after every step. After the last epoch the classifier is refitted once more. With a hold-out
+// (options.validation_fraction) the epochs and refits use the rest of the images and the best scored state is
+// kept (its classifier fitted on the rest). `classifier` must be fitted
 // (e.g. by fit_logistic_cv on the k-means features); it is updated in place. `features`, when given, are the
 // images' features under the current filters (what the classifier was fitted on): the first epoch then does not
 // extract them again (they are released before its SGD steps).

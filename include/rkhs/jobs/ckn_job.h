@@ -49,6 +49,8 @@ struct CknResult {
   std::vector<double> supervised_loss;  // per epoch
   std::vector<double> supervised_start_loss, supervised_lr, supervised_classifier_norm;  // per epoch (SupervisedReport)
   int64_t supervised_restarts = 0;     // epochs rerun by the divergence guard
+  std::vector<double> supervised_validation_accuracy;  // per state 0..E with a hold-out (SupervisedReport)
+  int64_t supervised_best_epoch = 0;   // the kept state
   std::vector<int64_t> image_shape;   // C, H, W
   int64_t train_size = 0, test_size = 0;
   std::string description;
