@@ -22,6 +22,7 @@ NAMES = {
     "full-ckn-2layer-wide": "CKN 2 layers 128/256, sub. 2/6, σ 1/√3, unsupervised (60,000 train)",
     "full-ckn-2layer-wider": "CKN 2 layers 256/512, sub. 2/6, σ 1/√3, unsupervised (60,000 train)",
     "full-ckn-2layer-wider-sub4": "CKN 2 layers 256/512, sub. 2/4, σ 1/√3, unsupervised (60,000 train)",
+    "full-ckn-2layer-wider-sub4-supervised-adam": "CKN 2 layers 256/512, sub. 2/4, supervised 3 epochs, Adam lr 1e-4, λ 1e-4 fixed (60,000 train)",
     "full-ckn-3layer-lbfgs1000": "CKN 3 layers 64/64/128, unsupervised, λ 1e-5 fixed, 1000 L-BFGS it. (60,000 train)",
     "full-linear": "linear on pixels (60,000 train)",
     "full-rbf": "RBF on pixels, Nyström 2048 (60,000 train)",
