@@ -29,6 +29,13 @@ PARTS="neuralef-rr ntk-rr" THREADS=1 bash bench/neuralef_fashion.sh
 # Paper 003 (CKN).
 bash bench/ckn_fashion.sh
 PARTS="small-hinge full-adam full-2layer" THREADS=1 bash bench/ckn_fashion.sh
+PARTS=full-2layer-supervised THREADS=2 bash bench/ckn_fashion.sh
+# The reference PyTorch CKN (claying/CKN-Pytorch-image, not part of rkhs): only with CKN_REFERENCE=its checkout.
+if [ -n "${CKN_REFERENCE:-}" ] && [ ! -s bench/results/ckn_reference.jsonl ]; then
+  for s in 1 2 3; do
+    /usr/bin/python3 bench/reference_ckn_fashion.py --reference "$CKN_REFERENCE" --threads 2 --seed "$s" 2>/dev/null
+  done >bench/results/ckn_reference.jsonl
+fi
 # Paper 004 (kernelNet).
 bash bench/kernelnet_movielens.sh
 bash bench/kernelnet_grid_prior.sh
