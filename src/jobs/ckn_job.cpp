@@ -154,8 +154,10 @@ CknResult run_ckn(CknConfig c) {
              "--image-norm must be standardize or scale, got '" + c.image_norm + "'");
   // Every option is checked before the data are loaded, not when its stage is reached (minutes later).
   ckn::check(c.logistic);
-  if (c.baseline == "none" && c.load.empty()) ckn::check(c.unsupervised);
-  if (c.baseline == "none" && c.load.empty() && c.mode == "supervised") ckn::check(c.supervised);
+  if (c.baseline == "none" && c.load.empty()) {  // the options of the stages that will run
+    ckn::check(c.unsupervised);
+    if (c.mode == "supervised") ckn::check(c.supervised);
+  }
   RKHS_CHECK(c.rbf_landmarks >= 1 && c.rbf_gamma >= 0, "--rbf-landmarks must be >= 1 and --rbf-gamma >= 0");
   c.supervised.seed = c.unsupervised.seed = c.logistic.seed = c.seed;
   SavedDescription saved;
