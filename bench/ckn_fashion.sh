@@ -5,7 +5,7 @@
 # full training set (unsupervised, supervised, baselines). Every classifier's lambda is cross-validated on the
 # training images only (3 folds on 5,000 images, one hold-out fifth on 60,000); the test set is scored once.
 # Resumable (runs already in the JSONL are skipped). Environment: SEEDS (default "1 2 3", the 5,000-image runs),
-# PARTS (default "small small-supervised full"; also small-hinge, full-adam, full-2layer and full-2layer-supervised), THREADS (default 2), OUT (default bench/results/ckn_fashion.jsonl).
+# PARTS (default "small small-supervised full"; also small-hinge, small-supervised-holdout, full-adam, full-2layer and full-2layer-supervised), THREADS (default 2), OUT (default bench/results/ckn_fashion.jsonl).
 # Summary: python3 bench/summarize_ckn.py bench/results/ckn_fashion.jsonl
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,10 @@ for part in ${PARTS:-small small-supervised full}; do
       record "$OUT" 5k-ckn-3layer-supervised ckn "${common[@]}" --train-size 5000 "${three[@]}" "${small_lambdas[@]}" \
         --mode supervised --epochs 8 --lr 0.01 --seed "$seed"
     done
+  elif [ "$part" = small-supervised-holdout ]; then
+    # The 5,000-image supervised row with a fifth of its training images held out to choose the epoch.
+    record "$OUT" 5k-ckn-3layer-supervised-holdout ckn "${common[@]}" --train-size 5000 "${three[@]}" "${small_lambdas[@]}" \
+      --mode supervised --epochs 8 --lr 0.01 --validation-fraction 0.2 --seed 1
   elif [ "$part" = small-hinge ]; then
     # The 3-layer row with the one-vs-rest squared hinge classifier instead of logistic regression.
     for seed in ${SEEDS:-1 2 3}; do

@@ -30,6 +30,7 @@ PARTS="neuralef-rr ntk-rr" THREADS=1 bash bench/neuralef_fashion.sh
 bash bench/ckn_fashion.sh
 PARTS="small-hinge full-adam full-2layer" THREADS=1 bash bench/ckn_fashion.sh
 PARTS=full-2layer-supervised THREADS=2 bash bench/ckn_fashion.sh
+PARTS=small-supervised-holdout bash bench/ckn_fashion.sh
 # The reference PyTorch CKN (claying/CKN-Pytorch-image, not part of rkhs): only with CKN_REFERENCE=its checkout.
 if [ -n "${CKN_REFERENCE:-}" ] && [ ! -s bench/results/ckn_reference.jsonl ]; then
   for s in 1 2 3; do

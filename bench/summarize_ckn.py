@@ -12,6 +12,7 @@ NAMES = {
     "5k-ckn-3layer": "CKN 3 layers 64/64/128, sub. 2/2/2, σ 0.6 (5,000 train)",
     "5k-ckn-3layer-hinge": "CKN 3 layers 64/64/128, squared hinge classifier (5,000 train)",
     "5k-ckn-3layer-supervised": "CKN 3 layers 64/64/128, supervised 8 epochs (5,000 train)",
+    "5k-ckn-3layer-supervised-holdout": "CKN 3 layers 64/64/128, supervised 8 epochs, epoch chosen on a 20% hold-out (5,000 train)",
     "5k-ckn-2layer": "CKN 2 layers 32/32, sub. 2/6, σ 1/√3 (5,000 train)",
     "5k-linear": "linear on pixels (5,000 train)",
     "5k-rbf": "RBF on pixels, Nyström 2048 (5,000 train)",
