@@ -56,7 +56,7 @@ for part in ${PARTS:-small small-supervised full}; do
   elif [ "$part" = full-2layer-supervised ]; then
     # The best unsupervised network (full-ckn-2layer-wider-sub4, 91.25%) trained supervised with Adam: lr 1e-4 (1e-3
     # diverged for the 3-layer network on 60,000 images), 3 epochs (1e-4, 1e-5, 1e-6), lambda fixed to the 1e-4 that
-    # its cross-validation chose; same seed, so the same k-means start up to the thread count's rounding.
+    # its cross-validation chose; same seed (its k-means at this thread count can differ slightly from that row's).
     record "$OUT" full-ckn-2layer-wider-sub4-supervised-adam ckn "${common[@]}" --filters 256,512 --patch 3,3 \
       --subsample 2,4 --sigma 0.57735 --patches 100000 --lambdas 0.0001 --mode supervised --epochs 3 --optimizer adam \
       --lr 0.0001 --seed 1
