@@ -7,8 +7,8 @@
 #include <iostream>
 
 #include "fuzz_model.h"
-#include "rkhs/train/checkpoint.h"
-#include "rkhs/train/state.h"
+#include "rkhs/core/checkpoint.h"
+#include "rkhs/core/state.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -19,9 +19,9 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir / "checkpoint");
   std::filesystem::create_directories(dir / "weights");
   rkhs::fuzz::TinyModel m;
-  rkhs::train::save_checkpoint((dir / "checkpoint" / "tiny.ckpt").string(), *m.net, *m.opt, 3, R"({"epoch": 3})",
+  rkhs::core::save_checkpoint((dir / "checkpoint" / "tiny.ckpt").string(), *m.net, *m.opt, 3, R"({"epoch": 3})",
                                {{"rng", torch::arange(4)}});
-  rkhs::train::save_weights((dir / "weights" / "tiny.pt").string(), *m.net);
+  rkhs::core::save_weights((dir / "weights" / "tiny.pt").string(), *m.net);
   std::cout << "wrote " << (dir / "checkpoint" / "tiny.ckpt") << " and " << (dir / "weights" / "tiny.pt") << "\n";
   return 0;
 }

@@ -9,7 +9,8 @@
 
 #include "rkhs/ckn/kmeans.h"
 #include "rkhs/error.h"
-#include "rkhs/train/progress.h"
+#include "rkhs/core/loop.h"
+#include "rkhs/core/progress.h"
 #include "rkhs/warn.h"
 
 namespace rkhs::ckn {
@@ -104,7 +105,7 @@ at::Tensor NetworkImpl::extract(const at::Tensor& images, int64_t batch_size, bo
   torch::NoGradGuard no_grad;
   ModeGuard mode(*this, false);
   const int64_t n = images.size(0);
-  train::Progress bar("features", n, progress);
+  core::Progress bar("features", n, progress);
   std::vector<at::Tensor> parts;
   for (int64_t i = 0; i < n; i += batch_size) {
     parts.push_back(features(images.slice(0, i, std::min(n, i + batch_size))));
@@ -194,46 +195,6 @@ UnsupervisedReport train_unsupervised(Network& net, const at::Tensor& images, co
 
 namespace {
 
-// One pass of SGD over the images in a random order with the classifier fixed, filters re-projected onto the sphere
-// after every step. Stops early (diverged) when a loss is not finite or the running mean exceeds `limit` after at
-// least 5 batches.
-struct EpochPass {
-  double mean_loss = 0;  // over the images seen
-  int64_t batches = 0;
-  bool diverged = false;
-};
-
-EpochPass sgd_pass(Network& net, torch::optim::Optimizer& opt, const at::Tensor& images, const at::Tensor& labels,
-                   const LogisticModel& classifier, const std::string& loss_name, int64_t batch_size, double limit,
-                   at::Generator& gen, train::Progress& bar) {
-  const int64_t n = images.size(0);
-  net->train();
-  auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(images.device());
-  EpochPass p;
-  double loss_sum = 0;
-  int64_t seen = 0;
-  for (int64_t b = 0; b < n; b += batch_size) {
-    auto idx = perm.slice(0, b, std::min(n, b + batch_size));
-    opt.zero_grad();
-    auto loss = classifier_loss(classifier.logits(net->features(images.index({idx}))), labels.index({idx}), loss_name);
-    const double v = loss.item<double>();
-    loss_sum += v * double(idx.size(0));
-    seen += idx.size(0);
-    ++p.batches;
-    p.mean_loss = loss_sum / double(seen);
-    p.diverged = !std::isfinite(v) || (p.batches >= 5 && p.mean_loss > limit);
-    if (p.diverged) break;
-    loss.backward();
-    opt.step();
-    for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->normalize_filters();
-    char suffix[48];
-    std::snprintf(suffix, sizeof suffix, "loss %.4f", p.mean_loss);
-    bar.update(seen, suffix);
-  }
-  bar.finish();
-  return p;
-}
-
 // |W|_2, the largest singular value of W (C, D), from the eigenvalues of the small C x C matrix W W^T in double.
 double spectral_norm(const at::Tensor& w) {
   const auto w64 = w.detach().to(torch::kDouble);
@@ -256,6 +217,196 @@ void check(const SupervisedOptions& o) {
              "CKN supervised: the hold-out fraction (--validation-fraction) must be in [0, 1)");
 }
 
+namespace {
+
+// One call of train_supervised: the hold-out split, the hooks that the training kit's loop calls, the scoring
+// of every state on the hold-out and the report. Each epoch refits the classifier on the current features, then
+// runs SGD over the images in a random order with the classifier fixed, the filters re-projected onto the sphere
+// after every step.
+class SupervisedRun {
+ public:
+  SupervisedRun(Network& net, const at::Tensor& images, const at::Tensor& labels, int64_t classes,
+                LogisticModel& classifier, const LogisticOptions& logistic, const SupervisedOptions& o,
+                at::Tensor start_features)
+      : net_(net), images_(images), classes_(classes), classifier_(classifier), logistic_(logistic), o_(o),
+        gen_(at::make_generator<at::CPUGeneratorImpl>(o.seed)), x_(images), y_(labels),
+        start_features_(std::move(start_features)) {
+    if (o.validation_fraction > 0) split(labels);
+    n_ = x_.size(0);
+    opt_ = make_optimizer();
+    r_.best_epoch = o.epochs;
+  }
+
+  SupervisedReport run() {
+    const core::Stopwatch clock;
+    r_.restarts = core::run_loop(loop_options(), hooks()).restarts;
+    finish();
+    r_.seconds = clock.seconds();
+    return std::move(r_);
+  }
+
+ private:
+  std::unique_ptr<torch::optim::Optimizer> make_optimizer() {
+    if (o_.optimizer == "adam") return std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(o_.lr));
+    return std::make_unique<torch::optim::SGD>(net_->parameters(), torch::optim::SGDOptions(o_.lr).momentum(o_.momentum));
+  }
+
+  // The hold-out split (validation_fraction > 0): the epochs train on x_, every state is scored on vx_.
+  void split(const at::Tensor& labels) {
+    validate_ = true;
+    const int64_t n_all = images_.size(0), n_val = std::llround(o_.validation_fraction * double(n_all));
+    RKHS_CHECK(n_val >= 1 && n_val < n_all, "CKN supervised: the hold-out fraction (--validation-fraction) " +
+                                                std::to_string(o_.validation_fraction) + " of " +
+                                                std::to_string(n_all) + " images leaves no hold-out or no training image");
+    auto split_gen = at::make_generator<at::CPUGeneratorImpl>(o_.seed + 1);  // the SGD order does not depend on it
+    auto perm = torch::randperm(n_all, split_gen, torch::TensorOptions().dtype(torch::kLong)).to(images_.device());
+    val_idx_ = perm.slice(0, 0, n_val);
+    fit_idx_ = perm.slice(0, n_val, n_all);
+    x_ = images_.index({fit_idx_});
+    y_ = labels.index({fit_idx_});
+    vx_ = images_.index({val_idx_});
+    vy_ = labels.index({val_idx_});
+    if (start_features_.defined()) {
+      start_val_ = start_features_.index({val_idx_});
+      start_features_ = start_features_.index({fit_idx_});
+    }
+  }
+
+  core::LoopOptions loop_options() const {
+    core::LoopOptions lo;
+    lo.who = "CKN supervised";
+    lo.epochs = o_.epochs;
+    lo.epoch_label = true;
+    lo.steps = (n_ + o_.batch_size - 1) / o_.batch_size;
+    lo.progress_total = n_;
+    lo.progress = o_.progress;
+    core::Schedule schedule;  // o.lr, divided by 10 after each milestone epoch
+    schedule.kind = core::ScheduleKind::multistep;
+    schedule.lr = o_.lr;
+    schedule.epochs = o_.epochs;
+    schedule.steps_per_epoch = lo.steps;
+    schedule.milestones = o_.milestones;
+    if (schedule.milestones.empty())
+      schedule.milestones = {std::max<int64_t>(1, o_.epochs / 2), std::max<int64_t>(1, 3 * o_.epochs / 4)};
+    lo.schedule = schedule;
+    lo.max_restarts = o_.max_restarts;
+    lo.backoff = 0.1;
+    lo.divergence_factor = o_.divergence_factor;
+    // The loss of all-zero scores: what a classifier that knows nothing scores (ln C for the logistic loss).
+    lo.divergence_floor =
+        classifier_loss(torch::zeros({1, classes_}), torch::zeros({1}, torch::kLong), logistic_.loss).item<double>();
+    lo.hint = "lower the learning rate";
+    return lo;
+  }
+
+  core::LoopHooks hooks() {
+    core::LoopHooks h;
+    h.set_lr = [this](double lr) { opt_->param_groups()[0].options().set_lr(lr); };
+    h.begin_epoch = [this](int64_t epoch) { return begin_epoch(epoch); };
+    h.save = [this] { saved_ = filters(); };
+    h.restore = [this] {
+      set_filters(saved_);
+      opt_ = make_optimizer();  // no momentum from the diverged steps
+    };
+    h.begin_pass = [this](int64_t) {
+      net_->train();
+      perm_ = torch::randperm(n_, gen_, torch::TensorOptions().dtype(torch::kLong)).to(x_.device());
+    };
+    h.step = [this](const core::Step& s) {
+      auto idx = perm_.slice(0, s.index * o_.batch_size, std::min(n_, (s.index + 1) * o_.batch_size));
+      opt_->zero_grad();
+      pending_ = classifier_loss(classifier_.logits(net_->features(x_.index({idx}))), y_.index({idx}), logistic_.loss);
+      core::StepLoss l{pending_.item<double>(), double(idx.size(0))};
+      l.progress = idx.size(0);
+      return l;
+    };
+    h.update = [this](const core::Step&) {
+      pending_.backward();
+      opt_->step();
+      for (size_t l = 0; l < net_->depth(); ++l) net_->layer(l)->normalize_filters();
+    };
+    h.end_epoch = [this](core::EpochSummary& s) {
+      r_.train_loss.push_back(s.mean_loss);
+      r_.start_loss.push_back(before_);
+      r_.lr.push_back(s.lr);
+      r_.classifier_norm.push_back(norm_);
+      return false;
+    };
+    return h;
+  }
+
+  // The classifier refitted on the current features (freed before the SGD steps), the state scored on the
+  // hold-out; returns the refitted classifier's loss (the guard's reference).
+  double begin_epoch(int64_t epoch) {
+    {
+      const auto features = start_features_.defined() ? std::move(start_features_) : net_->extract(x_);
+      classifier_ = fit_logistic(features, y_, classes_, classifier_.lambda, logistic_, &classifier_);
+      before_ = classifier_loss(classifier_.logits(features), y_, logistic_.loss).item<double>();
+    }
+    if (validate_) score(epoch - 1, start_val_.defined() ? std::move(start_val_) : net_->extract(vx_));
+    norm_ = spectral_norm(classifier_.weight);  // the scale of the gradients into the filters
+    return before_;
+  }
+
+  // The hold-out accuracy of the state after `state` epochs; the best one's filters and classifier are kept
+  // (ties keep the earlier, fewer epochs).
+  void score(int64_t state, const at::Tensor& val_features) {
+    const double acc = accuracy(classifier_.predict(val_features), vy_);
+    r_.validation_accuracy.push_back(acc);
+    if (o_.progress) std::fprintf(stderr, "after epoch %lld: hold-out accuracy %.4f\n", (long long)state, acc);
+    if (best_.offer(state, core::Score{acc}, [this] { return std::make_pair(filters(), classifier_); }))
+      r_.best_epoch = state;
+  }
+
+  // The final refit and score; back to the best state when an earlier one scored better on the hold-out.
+  void finish() {
+    net_->eval();
+    r_.features = net_->extract(x_);
+    classifier_ = fit_logistic(r_.features, y_, classes_, classifier_.lambda, logistic_, &classifier_);
+    if (!validate_) return;
+    const auto val_features = net_->extract(vx_);
+    score(o_.epochs, val_features);
+    if (r_.best_epoch < o_.epochs) {  // the features of all images under the kept filters
+      set_filters(best_.state().first);
+      classifier_ = best_.state().second;
+      r_.features = net_->extract(images_);
+    } else {  // the rows of both parts back in the images' order
+      auto all = torch::empty({images_.size(0), r_.features.size(1)}, r_.features.options());
+      all.index_copy_(0, fit_idx_, r_.features);
+      all.index_copy_(0, val_idx_, val_features);
+      r_.features = all;
+    }
+  }
+
+  std::vector<at::Tensor> filters() const {
+    std::vector<at::Tensor> f;
+    for (size_t l = 0; l < net_->depth(); ++l) f.push_back(net_->layer(l)->filters.detach().clone());
+    return f;
+  }
+  void set_filters(const std::vector<at::Tensor>& f) {
+    for (size_t l = 0; l < net_->depth(); ++l) net_->layer(l)->set_filters(f[l]);
+  }
+
+  Network& net_;
+  const at::Tensor& images_;
+  const int64_t classes_;
+  LogisticModel& classifier_;
+  const LogisticOptions& logistic_;
+  const SupervisedOptions& o_;
+  at::Generator gen_;
+  bool validate_ = false;
+  at::Tensor x_, y_, vx_, vy_, fit_idx_, val_idx_, start_features_, start_val_;
+  int64_t n_ = 0;
+  std::unique_ptr<torch::optim::Optimizer> opt_;
+  double before_ = 0, norm_ = 0;  // the refitted classifier's loss and |W|_2
+  std::vector<at::Tensor> saved_;  // the filters at the start of the epoch (the guard's undo)
+  at::Tensor perm_, pending_;
+  core::BestKeeper<std::pair<std::vector<at::Tensor>, LogisticModel>> best_;  // hold-out only
+  SupervisedReport r_;
+};
+
+}  // namespace
+
 SupervisedReport train_supervised(Network& net, const at::Tensor& images, const at::Tensor& labels, int64_t classes,
                                   LogisticModel& classifier, const LogisticOptions& logistic,
                                   const SupervisedOptions& o, at::Tensor start_features) {
@@ -264,121 +415,7 @@ SupervisedReport train_supervised(Network& net, const at::Tensor& images, const 
   RKHS_CHECK(images.size(0) == labels.size(0), "CKN supervised: one label per image expected");
   RKHS_CHECK(!start_features.defined() || start_features.size(0) == images.size(0),
              "CKN supervised: the given features must have one row per image");
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<int64_t> milestones = o.milestones;
-  if (milestones.empty()) milestones = {std::max<int64_t>(1, o.epochs / 2), std::max<int64_t>(1, 3 * o.epochs / 4)};
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
-  auto make_optimizer = [&]() -> std::unique_ptr<torch::optim::Optimizer> {
-    if (o.optimizer == "adam") return std::make_unique<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(o.lr));
-    return std::make_unique<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(o.lr).momentum(o.momentum));
-  };
-  auto opt = make_optimizer();
-
-  // The hold-out split (validation_fraction > 0): the epochs train on `x`, every state is scored on `vx`.
-  const bool validate = o.validation_fraction > 0;
-  at::Tensor fit_idx, val_idx, x = images, y = labels, vx, vy, start_val;
-  if (validate) {
-    const int64_t n_all = images.size(0), n_val = std::llround(o.validation_fraction * double(n_all));
-    RKHS_CHECK(n_val >= 1 && n_val < n_all, "CKN supervised: the hold-out fraction (--validation-fraction) " +
-                                                std::to_string(o.validation_fraction) + " of " +
-                                                std::to_string(n_all) + " images leaves no hold-out or no training image");
-    auto split_gen = at::make_generator<at::CPUGeneratorImpl>(o.seed + 1);  // the SGD order does not depend on it
-    auto perm = torch::randperm(n_all, split_gen, torch::TensorOptions().dtype(torch::kLong)).to(images.device());
-    val_idx = perm.slice(0, 0, n_val);
-    fit_idx = perm.slice(0, n_val, n_all);
-    x = images.index({fit_idx});
-    y = labels.index({fit_idx});
-    vx = images.index({val_idx});
-    vy = labels.index({val_idx});
-    if (start_features.defined()) {
-      start_val = start_features.index({val_idx});
-      start_features = start_features.index({fit_idx});
-    }
-  }
-  const int64_t n = x.size(0);
-  // The loss of all-zero scores: what a classifier that knows nothing scores (ln C for the logistic loss).
-  const double zero_loss =
-      classifier_loss(torch::zeros({1, classes}), torch::zeros({1}, torch::kLong), logistic.loss).item<double>();
-  double backoff = 1;  // the divergence guard's factor on the learning rate
-  SupervisedReport r;
-  r.best_epoch = o.epochs;
-  // The best scored state so far (validation only): its filters and classifier.
-  double best = -1;
-  std::vector<at::Tensor> kept_filters;
-  LogisticModel kept_classifier;
-  auto score = [&](int64_t state, const at::Tensor& val_features) {
-    const double acc = accuracy(classifier.predict(val_features), vy);
-    r.validation_accuracy.push_back(acc);
-    if (o.progress) std::fprintf(stderr, "after epoch %lld: hold-out accuracy %.4f\n", (long long)state, acc);
-    if (acc > best) {  // ties keep the earlier (fewer epochs)
-      best = acc;
-      r.best_epoch = state;
-      kept_filters.clear();
-      for (size_t l = 0; l < net->depth(); ++l) kept_filters.push_back(net->layer(l)->filters.detach().clone());
-      kept_classifier = classifier;
-    }
-  };
-  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
-    double before;  // the refitted classifier's loss; the features are freed before the SGD steps
-    {
-      const auto features = start_features.defined() ? std::move(start_features) : net->extract(x);
-      classifier = fit_logistic(features, y, classes, classifier.lambda, logistic, &classifier);
-      before = classifier_loss(classifier.logits(features), y, logistic.loss).item<double>();
-    }
-    if (validate) score(epoch - 1, start_val.defined() ? std::move(start_val) : net->extract(vx));
-    const double norm = spectral_norm(classifier.weight);  // the scale of the gradients into the filters
-    const double limit = std::max(zero_loss, o.divergence_factor * before);
-    std::vector<at::Tensor> saved;
-    for (size_t l = 0; l < net->depth(); ++l) saved.push_back(net->layer(l)->filters.detach().clone());
-    while (true) {  // the epoch, rerun at a 10x smaller rate while it diverges
-      double lr = o.lr * backoff;
-      for (auto m : milestones)
-        if (epoch > m) lr *= 0.1;
-      opt->param_groups()[0].options().set_lr(lr);
-      train::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), n, o.progress);
-      const auto pass = sgd_pass(net, *opt, x, y, classifier, logistic.loss, o.batch_size, limit, gen, bar);
-      if (!pass.diverged) {
-        r.train_loss.push_back(pass.mean_loss);
-        r.start_loss.push_back(before);
-        r.lr.push_back(lr);
-        r.classifier_norm.push_back(norm);
-        break;
-      }
-      char what[320];
-      std::snprintf(what, sizeof what,
-                    "CKN supervised: the training loss diverged in epoch %lld at lr %g (running mean %.4g after %lld "
-                    "batches; before the epoch %.4g)",
-                    (long long)epoch, lr, pass.mean_loss, (long long)pass.batches, before);
-      if (r.restarts >= o.max_restarts)
-        throw Error(std::string(what) + " and " + std::to_string(r.restarts) + " restarts did not help (lower --lr)");
-      for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->set_filters(saved[l]);
-      opt = make_optimizer();  // no momentum from the diverged steps
-      backoff *= 0.1;
-      ++r.restarts;
-      char rerun[64];
-      std::snprintf(rerun, sizeof rerun, ": filters restored, the epoch is rerun with lr %g", lr * 0.1);
-      warn(what + std::string(rerun));
-    }
-  }
-  net->eval();
-  r.features = net->extract(x);
-  classifier = fit_logistic(r.features, y, classes, classifier.lambda, logistic, &classifier);
-  if (validate) {
-    const auto val_features = net->extract(vx);
-    score(o.epochs, val_features);
-    if (r.best_epoch < o.epochs) {  // back to the best state; the features of all images under its filters
-      for (size_t l = 0; l < net->depth(); ++l) net->layer(l)->set_filters(kept_filters[l]);
-      classifier = kept_classifier;
-      r.features = net->extract(images);
-    } else {  // the rows of both parts back in the images' order
-      auto all = torch::empty({images.size(0), r.features.size(1)}, r.features.options());
-      all.index_copy_(0, fit_idx, r.features);
-      all.index_copy_(0, val_idx, val_features);
-      r.features = all;
-    }
-  }
-  r.seconds = seconds_since(start);
-  return r;
+  return SupervisedRun(net, images, labels, classes, classifier, logistic, o, std::move(start_features)).run();
 }
 
 }  // namespace rkhs::ckn

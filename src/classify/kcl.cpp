@@ -40,15 +40,23 @@ KernelizedHeadImpl::KernelizedHeadImpl(const KernelizedOptions& options) : optio
   RKHS_CHECK(std::isfinite(temperature_), "kernelized head: temperature must be finite");
   weight = register_parameter("weight", detail::sphere_weight_init(options_.classes(), options_.dim()));
   const auto& act = options_.activation();
-  const double init = (act == "relu" || act == "none") ? 1.0 : 0.0;
+  activation_ = act == "relu" ? Activation::relu : act == "sigmoid" ? Activation::sigmoid
+              : act == "softmax" ? Activation::softmax : Activation::none;  // validated above
+  const double init = (activation_ == Activation::relu || activation_ == Activation::none) ? 1.0 : 0.0;
   alpha_raw = register_parameter("alpha_raw", torch::full({options_.order() + 3}, init));
 }
 
 torch::Tensor KernelizedHeadImpl::alpha() const {
-  const auto& act = options_.activation();
-  if (act == "relu") return torch::relu(alpha_raw);
-  if (act == "sigmoid") return torch::sigmoid(alpha_raw);
-  if (act == "softmax") return torch::softmax(alpha_raw, 0);
+  switch (activation_) {
+    case Activation::relu:
+      return torch::relu(alpha_raw);
+    case Activation::sigmoid:
+      return torch::sigmoid(alpha_raw);
+    case Activation::softmax:
+      return torch::softmax(alpha_raw, 0);
+    case Activation::none:
+      break;
+  }
   return alpha_raw;
 }
 

@@ -5,32 +5,40 @@
 
 namespace rkhs::classify {
 
-SoftmaxHeadImpl::SoftmaxHeadImpl(const HeadOptions& o) : normalize_(o.normalize) {
+SoftmaxHeadImpl::SoftmaxHeadImpl(const HeadOptions& o) : normalize_name_(o.normalize) {
   detail::check_dims(o, "softmax");
-  if (normalize_ == "none" || normalize_ == "embedding") {
+  if (o.normalize == "none" || o.normalize == "embedding") {
+    normalize_ = o.normalize == "none" ? Normalize::none : Normalize::embedding;
     auto [w, b] = detail::linear_init(o.classes, o.dim);
     weight = register_parameter("weight", w);
     bias = register_parameter("bias", b);
-  } else if (normalize_ == "both-fixed" || normalize_ == "both-learned") {
+  } else if (o.normalize == "both-fixed" || o.normalize == "both-learned") {
+    normalize_ = o.normalize == "both-fixed" ? Normalize::both_fixed : Normalize::both_learned;
     weight = register_parameter("weight", detail::sphere_weight_init(o.classes, o.dim));
     const double t = o.temperature > 0 ? o.temperature : 0.1;
-    if (normalize_ == "both-fixed")
+    if (normalize_ == Normalize::both_fixed)
       fixed_temperature_ = t;
     else
       log_scale = register_parameter("log_scale", torch::full({}, -std::log(t)));
   } else {
-    throw Error("softmax head: unknown normalize '" + normalize_ +
+    throw Error("softmax head: unknown normalize '" + o.normalize +
                 "' (expected none, embedding, both-fixed or both-learned)");
   }
 }
 
 torch::Tensor SoftmaxHeadImpl::forward(const torch::Tensor& z) {
   detail::check_input(z, weight.size(1), "softmax");
-  if (normalize_ == "none") return torch::addmm(bias, z, weight.t());
-  if (normalize_ == "embedding") return torch::addmm(bias, l2_normalize_rows(z), weight.t());
-  const auto t = sphere_cosines(z, weight);
-  if (normalize_ == "both-fixed") return t / fixed_temperature_;
-  return t * log_scale.exp();
+  switch (normalize_) {
+    case Normalize::none:
+      return torch::addmm(bias, z, weight.t());
+    case Normalize::embedding:
+      return torch::addmm(bias, l2_normalize_rows(z), weight.t());
+    case Normalize::both_fixed:
+      return sphere_cosines(z, weight) / fixed_temperature_;
+    case Normalize::both_learned:
+      break;
+  }
+  return sphere_cosines(z, weight) * log_scale.exp();
 }
 
 std::vector<std::pair<std::string, double>> SoftmaxHeadImpl::weight_decay_overrides() const {
@@ -39,9 +47,9 @@ std::vector<std::pair<std::string, double>> SoftmaxHeadImpl::weight_decay_overri
 }
 
 std::string SoftmaxHeadImpl::describe() const {
-  std::string s = "softmax(normalize=" + normalize_;
-  if (normalize_ == "both-fixed") s += ", T=" + detail::fmt(fixed_temperature_);
-  if (normalize_ == "both-learned") s += ", s=" + detail::fmt(log_scale.exp().item<double>()) + " learned";
+  std::string s = "softmax(normalize=" + normalize_name_;
+  if (normalize_ == Normalize::both_fixed) s += ", T=" + detail::fmt(fixed_temperature_);
+  if (normalize_ == Normalize::both_learned) s += ", s=" + detail::fmt(log_scale.exp().item<double>()) + " learned";
   return s + ")";
 }
 

@@ -12,8 +12,8 @@
 #include "rkhs/ckn/baselines.h"
 #include "rkhs/compat.h"
 #include "rkhs/error.h"
-#include "rkhs/train/run_folder.h"
-#include "rkhs/train/state.h"
+#include "rkhs/core/run_folder.h"
+#include "rkhs/core/state.h"
 
 namespace rkhs::jobs {
 
@@ -117,14 +117,14 @@ CknResult run_baseline(const CknConfig& c, const at::Tensor& images, const at::T
   r.feature_seconds = since(start);
   r.feature_dim = f.size(1);
   auto t = std::chrono::steady_clock::now();
-  auto clf = ckn::fit_logistic_cv(f, y, classes, c.logistic);
+  auto clf = linear::fit_logistic_cv(f, y, classes, c.logistic);
   r.classifier_seconds = since(t);
   r.train_seconds = since(start);
   r.lambda = clf.lambda;
   r.lambdas = c.logistic.lambdas;
   r.cv_accuracy = clf.cv_accuracy;
-  r.train_accuracy = ckn::accuracy(clf.predict(f), y);
-  r.test_accuracy = ckn::accuracy(clf.predict(tf), ty);
+  r.train_accuracy = linear::accuracy(clf.predict(f), y);
+  r.test_accuracy = linear::accuracy(clf.predict(tf), ty);
   return r;
 }
 
@@ -153,7 +153,7 @@ CknResult run_ckn(CknConfig c) {
   RKHS_CHECK(c.image_norm == "standardize" || c.image_norm == "scale",
              "--image-norm must be standardize or scale, got '" + c.image_norm + "'");
   // Every option is checked before the data are loaded, not when its stage is reached (minutes later).
-  ckn::check(c.logistic);
+  linear::check(c.logistic);
   if (c.baseline == "none" && c.load.empty()) {  // the options of the stages that will run
     ckn::check(c.unsupervised);
     if (c.mode == "supervised") ckn::check(c.supervised);
@@ -201,7 +201,7 @@ CknResult run_ckn(CknConfig c) {
   if (c.baseline != "none") {
     r = run_baseline(c, x, y, tx, ty, classes, std::move(r));
     r.total_seconds = since(begin);
-    if (!c.out_dir.empty()) train::RunFolder(c.out_dir).write_text("config.json", r.to_json(c) + "\n");
+    if (!c.out_dir.empty()) core::RunFolder(c.out_dir).write_text("config.json", r.to_json(c) + "\n");
     return r;
   }
   RKHS_CHECK(c.load.empty() || c.net.in_channels == shape[0],
@@ -217,7 +217,7 @@ CknResult run_ckn(CknConfig c) {
   at::Tensor train_features;
   const auto start = std::chrono::steady_clock::now();
   if (!c.load.empty()) {
-    train::load_weights(c.load + "/model.pt", *model);
+    core::load_weights(c.load + "/model.pt", *model);
     clf.weight = model->weight;
     clf.bias = model->bias;
     clf.lambda = saved.lambda;
@@ -231,7 +231,7 @@ CknResult run_ckn(CknConfig c) {
     train_features = net->extract(x, c.batch_size, c.progress);
     r.feature_seconds = since(t);
     t = std::chrono::steady_clock::now();
-    clf = ckn::fit_logistic_cv(train_features, y, classes, c.logistic);
+    clf = linear::fit_logistic_cv(train_features, y, classes, c.logistic);
     r.classifier_seconds = since(t);
     r.cv_accuracy = clf.cv_accuracy;
     if (c.progress && !clf.cv_accuracy.empty()) {
@@ -260,12 +260,12 @@ CknResult run_ckn(CknConfig c) {
   r.train_seconds = since(start);
   r.lambda = clf.lambda;
   r.lambdas = c.logistic.lambdas;
-  r.train_accuracy = ckn::accuracy(clf.predict(train_features), y);
-  r.test_accuracy = ckn::accuracy(clf.predict(net->extract(tx, c.batch_size, c.progress)), ty);
+  r.train_accuracy = linear::accuracy(clf.predict(train_features), y);
+  r.test_accuracy = linear::accuracy(clf.predict(net->extract(tx, c.batch_size, c.progress)), ty);
   r.total_seconds = since(begin);
 
   if (!c.out_dir.empty()) {
-    train::RunFolder run(c.out_dir);
+    core::RunFolder run(c.out_dir);
     {
       torch::NoGradGuard g;
       model->weight.copy_(clf.weight);

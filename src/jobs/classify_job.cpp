@@ -10,7 +10,8 @@
 #include "rkhs/classify/model.h"
 #include "rkhs/compat.h"
 #include "rkhs/error.h"
-#include "rkhs/train/run_folder.h"
+#include "rkhs/core/run_folder.h"
+#include "rkhs/train/history.h"
 
 namespace rkhs::jobs {
 namespace {
@@ -76,9 +77,9 @@ ClassifyResult run_classify(ClassifyConfig config) {
   res.bayes_test_accuracy = data.bayes_test_accuracy;
   const data::Dataset* validation = data.validation ? &*data.validation : nullptr;
 
-  std::unique_ptr<train::RunFolder> run;
+  std::unique_ptr<core::RunFolder> run;
   if (!config.out_dir.empty()) {
-    run = std::make_unique<train::RunFolder>(config.out_dir);
+    run = std::make_unique<core::RunFolder>(config.out_dir);
     // A fresh run starts a fresh metrics.csv (rows of an earlier run in the same folder would mix in).
     if (!config.train.resume) std::remove(run->file("metrics.csv").c_str());
   }
@@ -129,9 +130,9 @@ ClassifyResult run_classify(ClassifyConfig config) {
 
   if (run) {
     auto user_on_epoch = config.train.on_epoch;
-    train::RunFolder* folder = run.get();
+    core::RunFolder* folder = run.get();
     config.train.on_epoch = [folder, user_on_epoch](const train::EpochRecord& r) {
-      folder->append_epoch(r);
+      train::append_epoch(*folder, r);
       if (user_on_epoch) user_on_epoch(r);
     };
   }

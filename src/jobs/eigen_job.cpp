@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "rkhs/ckn/logistic.h"
+#include "rkhs/linear/logistic.h"
 #include "rkhs/data/csv.h"
 #include "rkhs/data/idx.h"
 #include "rkhs/data/synthetic.h"
@@ -20,7 +20,7 @@
 #include "rkhs/spectral/nngp.h"
 #include "rkhs/spectral/nystrom.h"
 #include "rkhs/spectral/quality.h"
-#include "rkhs/train/run_folder.h"
+#include "rkhs/core/run_folder.h"
 #include "eigen_ntk.h"
 
 namespace rkhs::jobs {
@@ -286,13 +286,13 @@ EigenResult run_eigen(EigenConfig c) {
     r.projection_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     RKHS_CHECK(torch::isfinite(ztr).all().item<bool>() && torch::isfinite(zte).all().item<bool>(),
                "eigen: the projections have NaN or infinite entries");
-    ckn::LogisticOptions lo;
+    linear::LogisticOptions lo;
     lo.seed = c.seed;
-    const auto model = ckn::fit_logistic_cv(ztr, points.classify_y, 10, lo);
+    const auto model = linear::fit_logistic_cv(ztr, points.classify_y, 10, lo);
     r.has_classifier = true;
     r.logistic_lambda = model.lambda;
-    r.logistic_train_accuracy = ckn::accuracy(model.predict(ztr), points.classify_y);
-    r.logistic_test_accuracy = ckn::accuracy(model.predict(zte), points.test_y);
+    r.logistic_train_accuracy = linear::accuracy(model.predict(ztr), points.classify_y);
+    r.logistic_test_accuracy = linear::accuracy(model.predict(zte), points.test_y);
     r.classify_train_size = ztr.size(0);
     r.classify_test_size = zte.size(0);
   }
@@ -318,7 +318,7 @@ EigenResult run_eigen(EigenConfig c) {
     for (int64_t j = c.k - r.null_pairs; j < c.k; ++j) r.rel_error[j] = r.alignment[j] = NAN;
   }
   if (!c.out_dir.empty()) {
-    train::RunFolder run(c.out_dir);
+    core::RunFolder run(c.out_dir);
     auto order = std::get<1>(held.select(1, 0).sort());
     auto cols = std::vector<at::Tensor>{held.index({order}), psi_held.index({order})};
     const int64_t d = held.size(1);

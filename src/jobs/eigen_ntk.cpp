@@ -7,7 +7,7 @@
 #include "rkhs/error.h"
 #include "rkhs/nn/backbones.h"
 #include "rkhs/spectral/laplace.h"
-#include "rkhs/train/progress.h"
+#include "rkhs/core/loop.h"
 
 namespace rkhs::jobs {
 namespace {
@@ -34,23 +34,30 @@ NTKClassifier train_ntk_classifier(const at::Tensor& x, const at::Tensor& y, con
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3).weight_decay(r.weight_decay));
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const int64_t n = x.size(0), batch = 128, steps = epochs * ((n + batch - 1) / batch);
-  train::Progress bar("NTK classifier", steps, progress);
-  const auto start = std::chrono::steady_clock::now();
   auto xf = x.to(torch::kFloat32), yf = y.to(torch::kFloat32);
-  int64_t step = 0;
-  for (int64_t e = 0; e < epochs; ++e) {
-    auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
-    for (int64_t i = 0; i < n; i += batch) {
-      auto idx = perm.slice(0, i, std::min(n, i + batch));
-      auto loss = torch::binary_cross_entropy_with_logits(net->forward(xf.index({idx})), yf.index({idx}));
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-      bar.update(++step);
-    }
-  }
-  bar.finish();
-  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  at::Tensor perm, pending;
+  core::LoopOptions lo;
+  lo.label = "NTK classifier";
+  lo.who = "NTK classifier";
+  lo.epochs = epochs;
+  lo.steps = steps / epochs;
+  lo.progress = progress;
+  core::LoopHooks hooks;
+  hooks.begin_pass = [&](int64_t) {
+    perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
+  };
+  hooks.step = [&](const core::Step& s) {
+    auto idx = perm.slice(0, s.index * batch, std::min(n, (s.index + 1) * batch));
+    auto loss = torch::binary_cross_entropy_with_logits(net->forward(xf.index({idx})), yf.index({idx}));
+    pending = loss;
+    return core::StepLoss{loss.item<double>(), double(idx.size(0))};
+  };
+  hooks.update = [&](const core::Step&) {
+    opt.zero_grad();
+    pending.backward();
+    opt.step();
+  };
+  r.train_seconds = core::run_loop(lo, hooks).seconds;
   net->eval();
   net->to(torch::kFloat64);
   {

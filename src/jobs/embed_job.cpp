@@ -9,7 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rkhs/error.h"
-#include "rkhs/train/run_folder.h"
+#include "rkhs/core/loop.h"
+#include "rkhs/core/run_folder.h"
 
 namespace rkhs::jobs {
 
@@ -46,12 +47,13 @@ double knn_accuracy(const at::Tensor& train_e, const at::Tensor& train_y, const 
 
 }  // namespace
 
-EmbedResult run_embed(EmbedConfig c) {
+namespace {
+
+// Stage 1, load: the data (the autoencoder's inputs must lie in [0, 1] and are not standardised: it reconstructs
+// them with a per-pixel cross-entropy).
+DataSplit load_embed_data(EmbedConfig& c, bool autoencoder) {
   RKHS_CHECK(!c.out_dir.empty(), "rkhs embed needs --out DIR (it writes the embedding and its plot there)");
   RKHS_CHECK(c.epochs >= 1 && c.batch_size >= 1 && c.lr > 0, "embed: epochs, batch size and lr must be positive");
-  const bool autoencoder = c.net.objective == "autoencoder";
-  // The autoencoder reconstructs the raw inputs with a per-pixel cross-entropy: they must lie in [0, 1] (images
-  // do), so they are not standardised.
   if (autoencoder) c.data.standardize = false;
   DataSplit data = load_data(c.data);
   if (autoencoder)
@@ -61,51 +63,57 @@ EmbedResult run_embed(EmbedConfig c) {
                                      "cross-entropy), got values in [" + std::to_string(lo) + ", " +
                                          std::to_string(hi) + "] in " + data.description);
     }
-  EmbedResult r;
-  r.description = data.description;
-  c.net.input_dim = data.train.x[0].numel();
-  c.net.classes = data.train.num_classes;
-  torch::manual_seed(c.seed);
-  kernelnet::EmbeddingNet net(c.net);
+  return data;
+}
+
+// Stage 2, fit: Adam on the classifier's mean cross-entropy, or the autoencoder's per-pixel cross-entropy summed
+// over the pixels and averaged over the batch, in the training kit's loop. Returns the training seconds.
+double fit_embedding(kernelnet::EmbeddingNet& net, const at::Tensor& x, const at::Tensor& y, const EmbedConfig& c,
+                     bool autoencoder, int64_t* parameters) {
   std::vector<at::Tensor> params;
   for (auto& p : net->parameters())
     if (p.requires_grad()) params.push_back(p);
-  for (const auto& p : params) r.parameters += p.numel();
+  for (const auto& p : params) *parameters += p.numel();
   torch::optim::Adam opt(params, torch::optim::AdamOptions(c.lr));
-  const auto x = data.train.x.reshape({data.train.size(), -1});
-  const auto y = data.train.y;
   const int64_t n = x.size(0);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(c.seed);
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t epoch = 1; epoch <= c.epochs; ++epoch) {
+  at::Tensor perm, pending;
+  core::LoopOptions lo;
+  lo.who = "embed";
+  lo.epochs = c.epochs;
+  lo.epoch_label = true;
+  lo.steps = (n + c.batch_size - 1) / c.batch_size;
+  lo.progress = c.progress;
+  core::LoopHooks hooks;
+  hooks.begin_pass = [&](int64_t) {
     net->train();
-    auto perm = torch::randperm(n, gen);
-    double loss_sum = 0;
-    for (int64_t b = 0; b < n; b += c.batch_size) {
-      auto idx = perm.slice(0, b, std::min(b + c.batch_size, n));
-      opt.zero_grad();
-      auto xb = x.index({idx});
-      auto out = net->forward(xb);
-      // Classifier: mean categorical cross-entropy; autoencoder: per-pixel cross-entropy summed over the pixels,
-      // mean over the batch.
-      auto loss = autoencoder ? torch::binary_cross_entropy_with_logits(out, xb, {}, {}, at::Reduction::Sum) /
-                                    double(xb.size(0))
-                              : torch::cross_entropy_loss(out, y.index({idx}));
-      const double v = loss.item<double>();
-      if (!std::isfinite(v))
-        throw Error("embed: training diverged: loss is " + std::to_string(v) + " at epoch " + std::to_string(epoch));
-      loss.backward();
-      opt.step();
-      loss_sum += v * double(idx.size(0));
-    }
-    if (c.progress)
-      std::fprintf(stderr, "epoch %lld/%lld  loss %.4f  %.1f s\n", (long long)epoch, (long long)c.epochs,
-                   loss_sum / double(n),
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    perm = torch::randperm(n, gen);
+  };
+  hooks.step = [&](const core::Step& s) {
+    const int64_t b = s.index * c.batch_size;
+    auto idx = perm.slice(0, b, std::min(b + c.batch_size, n));
+    opt.zero_grad();
+    auto xb = x.index({idx});
+    auto out = net->forward(xb);
+    pending = autoencoder ? torch::binary_cross_entropy_with_logits(out, xb, {}, {}, at::Reduction::Sum) /
+                                double(xb.size(0))
+                          : torch::cross_entropy_loss(out, y.index({idx}));
+    return core::StepLoss{pending.item<double>(), double(idx.size(0))};
+  };
+  hooks.update = [&](const core::Step&) {
+    pending.backward();
+    opt.step();
+  };
+  return core::run_loop(lo, hooks).seconds;
+}
+
+// Stage 3, evaluate: test accuracy (classifier) or reconstruction (autoencoder), the test embedding and the
+// k-NN accuracy in the plane. Returns the test predictions (empty for the autoencoder) and the test embedding.
+std::pair<at::Tensor, at::Tensor> evaluate_embedding(kernelnet::EmbeddingNet& net, const at::Tensor& x,
+                                                     const at::Tensor& y, const data::Dataset& test,
+                                                     bool autoencoder, int64_t classes, EmbedResult& r) {
   net->eval();
-  const auto tx = data.test.x.reshape({data.test.size(), -1});
+  const auto tx = test.x.reshape({test.size(), -1});
   at::Tensor outputs;
   {
     torch::NoGradGuard g;
@@ -113,7 +121,7 @@ EmbedResult run_embed(EmbedConfig c) {
     for (int64_t i = 0; i < tx.size(0); i += 1024) parts.push_back(net->forward(tx.slice(0, i, std::min(i + 1024, tx.size(0)))));
     outputs = torch::cat(parts);
   }
-  at::Tensor pred;
+  at::Tensor pred = torch::zeros({0}, torch::kLong);
   if (autoencoder) {
     r.test_reconstruction_bce =
         torch::binary_cross_entropy_with_logits(outputs, tx, {}, {}, at::Reduction::Sum).item<double>() /
@@ -121,19 +129,22 @@ EmbedResult run_embed(EmbedConfig c) {
     r.test_reconstruction_mse = (outputs.sigmoid() - tx).square().mean().item<double>();
   } else {
     pred = outputs.argmax(1);
-    r.test_accuracy = pred.eq(data.test.y).to(torch::kDouble).mean().item<double>();
+    r.test_accuracy = pred.eq(test.y).to(torch::kDouble).mean().item<double>();
   }
   const auto test_e = embed_all(net, tx, &r.empty_test);
-  const int64_t m = std::min<int64_t>(n, 10000);  // the first 10,000 training points (already shuffled by the split)
+  const int64_t m = std::min<int64_t>(x.size(0), 10000);  // the first 10,000 training points (shuffled by the split)
   const auto train_e = embed_all(net, x.slice(0, 0, m), nullptr);
-  r.knn_accuracy = knn_accuracy(train_e, y.slice(0, 0, m), test_e, data.test.y, 5, c.net.classes);
+  r.knn_accuracy = knn_accuracy(train_e, y.slice(0, 0, m), test_e, test.y, 5, classes);
+  return {pred, test_e};
+}
 
-  train::RunFolder run(c.out_dir);
-  // The classifier's prediction is a fourth column; the autoencoder has none.
+// Stage 4, report: OUT/embedding.csv (x, y, label and, for the classifier, the prediction) and OUT/config.json.
+void write_embedding(const EmbedConfig& c, const at::Tensor& test_e, const at::Tensor& labels,
+                     const at::Tensor& predicted, bool autoencoder, EmbedResult& r) {
+  core::RunFolder run(c.out_dir);
   std::string csv = autoencoder ? "x,y,label\n" : "x,y,label,predicted\n";
   auto e = test_e.accessor<float, 2>();
-  auto ly = data.test.y.accessor<int64_t, 1>();
-  const auto predicted = autoencoder ? torch::zeros({0}, torch::kLong) : pred;
+  auto ly = labels.accessor<int64_t, 1>();
   auto lp = predicted.accessor<int64_t, 1>();
   char line[96];
   for (int64_t i = 0; i < test_e.size(0); ++i) {
@@ -147,6 +158,23 @@ EmbedResult run_embed(EmbedConfig c) {
   run.write_text("embedding.csv", csv);
   r.csv_path = c.out_dir + "/embedding.csv";
   run.write_text("config.json", r.to_json(c) + "\n");
+}
+
+}  // namespace
+
+EmbedResult run_embed(EmbedConfig c) {
+  const bool autoencoder = c.net.objective == "autoencoder";
+  DataSplit data = load_embed_data(c, autoencoder);
+  EmbedResult r;
+  r.description = data.description;
+  c.net.input_dim = data.train.x[0].numel();
+  c.net.classes = data.train.num_classes;
+  torch::manual_seed(c.seed);
+  kernelnet::EmbeddingNet net(c.net);
+  const auto x = data.train.x.reshape({data.train.size(), -1});
+  r.train_seconds = fit_embedding(net, x, data.train.y, c, autoencoder, &r.parameters);
+  const auto [pred, test_e] = evaluate_embedding(net, x, data.train.y, data.test, autoencoder, c.net.classes, r);
+  write_embedding(c, test_e, data.test.y, pred, autoencoder, r);
   return r;
 }
 

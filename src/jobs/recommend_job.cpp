@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "rkhs/error.h"
-#include "rkhs/train/run_folder.h"
+#include "rkhs/core/run_folder.h"
 
 namespace rkhs::jobs {
 
@@ -84,7 +84,7 @@ RecommendResult run_recommend(RecommendConfig c) {
     }
   }
   if (!c.out_dir.empty()) {
-    train::RunFolder run(c.out_dir);
+    core::RunFolder run(c.out_dir);
     run.write_text("config.json", r.to_json(c) + "\n");
     std::string csv = "loop,loss,train_rmse,validation_rmse,test_rmse,seconds\n";
     for (const auto& h : r.fit.history)

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <optional>
 
+#include "rkhs/core/loop.h"
 #include "rkhs/error.h"
 #include "rkhs/kernelnet/sparse_ops.h"
 
@@ -146,8 +147,10 @@ double rmse(const at::Tensor& p, const at::Tensor& t, float lo, float hi) {
   return (p.to(torch::kDouble).clamp(lo, hi) - t.to(torch::kDouble)).square().mean().sqrt().item<double>();
 }
 
-AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
-                          const std::function<void(const LoopRecord&)>& on_loop, const data::Ratings* validation) {
+namespace {
+
+void check_fit_inputs(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
+                      const data::Ratings* validation) {
   RKHS_CHECK(o.outer_loops >= 1 && o.lbfgs_iterations >= 1 && o.lbfgs_history >= 1,
              "AutoRec: outer loops, L-BFGS iterations and history must be >= 1");
   RKHS_CHECK(split.train.size() > 0 && split.test.size() > 0, "AutoRec: empty training or test ratings");
@@ -155,74 +158,103 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
              "AutoRec: keeping the best loop needs validation ratings (e.g. --validation-fraction 0.1)");
   RKHS_CHECK(split.train.num_users() == model->layers.front()->weight().size(1),
              "AutoRec: the model was built for another number of users");
-  const float lo = split.train.min_rating(), hi = split.train.max_rating();
   RKHS_CHECK(split.test.num_items() == split.train.num_items() && split.test.num_users() == split.train.num_users() &&
                  (!validation || (validation->num_items() == split.train.num_items() &&
                                   validation->num_users() == split.train.num_users())),
              "AutoRec: training, test and validation ratings must share one table of users and items");
+}
+
+// One outer loop: a fresh optimiser, as the official code (scipy's L-BFGS-B restarted with maxiter per call), run
+// on 1/2 sum of squared errors + the model's penalty. Returns the objective at its last evaluation.
+double lbfgs_run(AutoRec& model, const ObservedRatings& train, const AutoRecOptions& o, int64_t loop) {
+  torch::optim::LBFGS opt(model->parameters(), torch::optim::LBFGSOptions(1.0)
+                                                   .max_iter(o.lbfgs_iterations)
+                                                   .max_eval(o.lbfgs_iterations * 4)
+                                                   .history_size(o.lbfgs_history)
+                                                   .tolerance_grad(1e-9)
+                                                   .tolerance_change(1e-12)
+                                                   .line_search_fn("strong_wolfe"));
+  double last_loss = 0;
+  auto closure = [&]() -> at::Tensor {
+    opt.zero_grad();
+    auto p = model->forward_observed(train, train.item, train.user);
+    auto loss = 0.5 * (p - train.rating).square().sum() + model->penalty();
+    last_loss = loss.item<double>();
+    if (!std::isfinite(last_loss))
+      throw Error("AutoRec training diverged: loss is " + std::to_string(last_loss) + " in outer loop " +
+                  std::to_string(loop));
+    loss.backward();
+    return loss;
+  };
+  opt.step(closure);
+  return last_loss;
+}
+
+}  // namespace
+
+AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
+                          const std::function<void(const LoopRecord&)>& on_loop, const data::Ratings* validation) {
+  check_fit_inputs(model, split, o, validation);
+  const float lo = split.train.min_rating(), hi = split.train.max_rating();
   const ObservedRatings train = observed_ratings(split.train), test = observed_ratings(split.test);
   std::optional<ObservedRatings> valid;
   if (validation) valid = observed_ratings(*validation);
 
   AutoRecResult result;
   result.cold_start_test = cold_start_ratings(split);
-  const auto start = std::chrono::steady_clock::now();
   model->train();
-  std::vector<at::Tensor> best;  // keep_best: the parameters after the loop with the lowest validation RMSE
-  size_t best_index = 0;
-  for (int64_t loop = 1; loop <= o.outer_loops; ++loop) {
-    // A fresh optimiser every loop, as the official code (scipy's L-BFGS-B restarted with maxiter per call).
-    torch::optim::LBFGS opt(model->parameters(), torch::optim::LBFGSOptions(1.0)
-                                                     .max_iter(o.lbfgs_iterations)
-                                                     .max_eval(o.lbfgs_iterations * 4)
-                                                     .history_size(o.lbfgs_history)
-                                                     .tolerance_grad(1e-9)
-                                                     .tolerance_change(1e-12)
-                                                     .line_search_fn("strong_wolfe"));
-    double last_loss = 0;
-    auto closure = [&]() -> at::Tensor {
-      opt.zero_grad();
-      auto p = model->forward_observed(train, train.item, train.user);
-      auto loss = 0.5 * (p - train.rating).square().sum() + model->penalty();
-      last_loss = loss.item<double>();
-      if (!std::isfinite(last_loss))
-        throw Error("AutoRec training diverged: loss is " + std::to_string(last_loss) + " in outer loop " +
-                    std::to_string(loop));
-      loss.backward();
-      return loss;
-    };
-    opt.step(closure);
+  // keep_best: the parameters after the loop with the lowest validation RMSE
+  core::BestKeeper<std::vector<at::Tensor>> best;
+  const core::Stopwatch clock;
+  double last_loss = 0;
+  core::LoopHooks hooks;
+  hooks.step = [&](const core::Step& s) {
+    last_loss = lbfgs_run(model, train, o, s.epoch);
+    return core::StepLoss{last_loss};  // the objective at the loop's last evaluation
+  };
+  hooks.end_epoch = [&](core::EpochSummary& s) {
     LoopRecord rec;
-    rec.loop = loop;
+    rec.loop = s.epoch;
     rec.loss = last_loss;
     {
       torch::NoGradGuard no_grad;
       auto h = model->encode(train);
-      auto score = [&](const ObservedRatings& s) { return rmse(model->decode_pairs(h, s.item, s.user), s.rating, lo, hi); };
+      auto score = [&](const ObservedRatings& r) { return rmse(model->decode_pairs(h, r.item, r.user), r.rating, lo, hi); };
       rec.train_rmse = score(train);
       rec.test_rmse = score(test);
       if (valid) rec.validation_rmse = score(*valid);
     }
-    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rec.seconds = clock.seconds();
     result.history.push_back(rec);
-    if (o.keep_best && (best.empty() || rec.validation_rmse < result.history[best_index].validation_rmse)) {
-      best_index = result.history.size() - 1;
-      best.clear();
-      for (const auto& p : model->parameters()) best.push_back(p.detach().clone());
-    }
-    if (o.progress)
-      std::fprintf(stderr, "loop %lld/%lld  loss %.6g  train RMSE %.4f  validation RMSE %s  test RMSE %.4f  %.1f s\n",
-                   (long long)loop, (long long)o.outer_loops, rec.loss, rec.train_rmse,
-                   validation ? std::to_string(rec.validation_rmse).c_str() : "-", rec.test_rmse, rec.seconds);
+    if (o.keep_best)
+      best.offer(rec.loop, core::Score{-rec.validation_rmse}, [&] {
+        std::vector<at::Tensor> params;
+        for (const auto& p : model->parameters()) params.push_back(p.detach().clone());
+        return params;
+      });
+    char note[160];
+    std::snprintf(note, sizeof note, "loss %.6g  train RMSE %.4f  validation RMSE %s  test RMSE %.4f", rec.loss,
+                  rec.train_rmse, validation ? std::to_string(rec.validation_rmse).c_str() : "-", rec.test_rmse);
+    s.note = note;
     if (on_loop) on_loop(rec);
-  }
+    return false;
+  };
+  core::LoopOptions loop;
+  loop.label = "loop";
+  loop.epoch_label = true;
+  loop.epochs = o.outer_loops;
+  loop.progress = o.progress;
+  loop.progress_loss = false;
+  loop.who = "AutoRec";
+  core::run_loop(loop, hooks);
   model->eval();
-  result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!o.keep_best) best_index = result.history.size() - 1;
+  result.train_seconds = clock.seconds();
+  size_t best_index = result.history.size() - 1;
   if (o.keep_best) {
+    best_index = static_cast<size_t>(best.epoch() - 1);
     torch::NoGradGuard no_grad;
     auto params = model->parameters();
-    for (size_t k = 0; k < params.size(); ++k) params[k].copy_(best[k]);
+    for (size_t k = 0; k < params.size(); ++k) params[k].copy_(best.state()[k]);
   }
   const auto& chosen = result.history[best_index];
   result.loop = chosen.loop;

@@ -50,6 +50,33 @@ KernelSGD::KernelSGD(std::vector<torch::optim::OptimizerParamGroup> groups, Grou
     RKHS_CHECK(found, "Kernel SGD: a preconditioned parameter is not among the optimised parameters");
     preconditioned_.push_back(p.unsafeGetTensorImpl());
   }
+  if (!preconditioned.empty()) dtype_ = preconditioned.front().scalar_type();
+}
+
+void KernelSGD::attach(std::shared_ptr<KernelPreconditioner> preconditioner, bool fixed_batches) {
+  preconditioner_ = std::move(preconditioner);
+  fixed_batches_ = fixed_batches;
+}
+
+void KernelSGD::prepare(const at::Tensor& inputs, int64_t batch_id) {
+  if (!preconditioner_) return;
+  set_inverse(preconditioner_->has_cache() ? preconditioner_->cached(batch_id)
+                                           : preconditioner_->inverse(inputs, batch_id).to(dtype_));
+}
+
+void KernelSGD::prepare_partition(const at::Tensor& x, const std::vector<std::vector<int64_t>>& batches,
+                                  c10::Device device) {
+  if (preconditioner_ && fixed_batches_) preconditioner_->precompute(x, batches, dtype_, device);
+}
+
+std::optional<OptimizerBase::PreconditionerReport> KernelSGD::preconditioner_report() const {
+  if (!preconditioner_) return std::nullopt;
+  PreconditionerReport r;
+  r.bytes = preconditioner_->bytes();
+  r.seconds = preconditioner_->seconds();
+  r.inverses = preconditioner_->inverses_computed();
+  r.pseudo_inverses = preconditioner_->pseudo_inverses();
+  return r;
 }
 
 torch::Tensor KernelSGD::step(LossClosure closure) {

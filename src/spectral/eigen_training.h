@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "rkhs/core/loop.h"
 #include "rkhs/kernels/kernel.h"
 #include "rkhs/spectral/neuralef.h"
 
@@ -34,8 +35,9 @@ class EigenBatches {
   at::Tensor perm_;
 };
 
-// The cosine schedule from o.lr to 0 over o.iterations, at iteration it (0-based).
-double cosine_lr(const NeuralEFTrainOptions& o, int64_t it);
+// The training kit's loop for o.iterations steps (one epoch) under the cosine schedule from o.lr to 0, with a
+// progress line labelled `label`.
+core::LoopOptions iteration_loop(const std::string& label, const NeuralEFTrainOptions& o);
 
 // Puts net in evaluation mode, selects at most o.rayleigh_points training rows (all of them, or a random subset
 // drawn from gen), calls prepare(selected rows, their indices) if given (SpIN fixes its whitening there), rotates

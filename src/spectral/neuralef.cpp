@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "rkhs/error.h"
-#include "rkhs/train/progress.h"
+#include "rkhs/core/loop.h"
 #include "rkhs/warn.h"
 #include "eigen_training.h"
 #include "pooling.h"
@@ -35,6 +35,9 @@ NeuralEFImpl::NeuralEFImpl(NeuralEFOptions o) : options(std::move(o)) {
 }
 
 void NeuralEFImpl::reset() {
+  activation_ = options.activation == "sincos" ? Activation::sincos
+              : options.activation == "relu"   ? Activation::relu
+                                               : Activation::tanh;  // checked in the constructor
   weights.clear();
   biases.clear();
   const int64_t k = options.k;
@@ -85,10 +88,10 @@ at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
     if (l + 1 == weights.size()) break;
     if (cnn) {
       h = h.relu();
-    } else if (options.activation == "sincos") {
+    } else if (activation_ == Activation::sincos) {
       const int64_t half = options.width / 2;
       h = torch::cat({h.slice(2, 0, half).sin(), h.slice(2, half).cos()}, 2);
-    } else if (options.activation == "relu") {
+    } else if (activation_ == Activation::relu) {
       h = h.relu();
     } else {
       h = h.tanh();
@@ -180,8 +183,18 @@ std::pair<at::Tensor, at::Tensor> EigenBatches::next() {
   return {xb, kernel_->gram(xb, xb).to(xb.scalar_type())};
 }
 
-double cosine_lr(const NeuralEFTrainOptions& o, int64_t it) {
-  return 0.5 * o.lr * (1 + std::cos(M_PI * double(it) / double(o.iterations)));
+core::LoopOptions iteration_loop(const std::string& label, const NeuralEFTrainOptions& o) {
+  core::LoopOptions lo;
+  lo.label = label;
+  lo.steps = o.iterations;
+  lo.progress = o.progress;
+  lo.progress_loss = false;
+  core::Schedule cosine;  // from o.lr to 0 over the iterations
+  cosine.kind = core::ScheduleKind::cosine;
+  cosine.lr = o.lr;
+  cosine.steps_per_epoch = o.iterations;
+  lo.schedule = cosine;
+  return lo;
 }
 
 void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
@@ -265,19 +278,18 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   net->train();
   net->whitening.resize_({0});  // a Rayleigh-Ritz rotation of an earlier training no longer applies
   NeuralEFReport r;
-  train::Progress bar("NeuralEF", o.iterations, o.progress);
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t it = 0; it < o.iterations; ++it) {
+  core::LoopHooks hooks;
+  hooks.set_lr = [&opt](double lr) { static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr); };
+  hooks.step = [&](const core::Step& s) {
     auto [xb, kb] = batches.next();
-    static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(cosine_lr(o, it));
     auto psi = net->forward(xb);
     auto grad = neuralef_output_gradient(kb, psi.detach());
     RKHS_CHECK(torch::isfinite(grad).all().item<bool>(),
-               "NeuralEF: the gradient is not finite at iteration " + std::to_string(it + 1) + " (lower --lr?)");
+               "NeuralEF: the gradient is not finite at iteration " + std::to_string(s.global + 1) + " (lower --lr?)");
     {
       torch::NoGradGuard g;
       auto est = (psi.detach().t().mm(kb.mm(psi.detach()))).diagonal().to(torch::kFloat64) / double(bsz * bsz);
-      if (it == 0) {
+      if (s.global == 0) {
         net->eigenvalues.copy_(est);
       } else {
         net->eigenvalues.mul_(net->options.momentum).add_(est.to(net->eigenvalues.scalar_type()), 1 - net->options.momentum);
@@ -286,10 +298,11 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
     opt.zero_grad();
     psi.backward(grad);
     opt.step();
-    bar.update(it + 1);
-  }
-  bar.finish();
-  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    core::StepLoss l;
+    l.check = false;  // no loss value: the gradient is checked above
+    return l;
+  };
+  r.train_seconds = core::run_loop(iteration_loop("NeuralEF", o), hooks).seconds;
   r.ema_eigenvalues = net->eigenvalues.to(torch::kFloat64).clone();
   finish_report(net, kernel, x, o, gen, r);
   return r;

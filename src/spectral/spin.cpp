@@ -8,7 +8,6 @@
 
 #include "eigen_training.h"
 #include "rkhs/error.h"
-#include "rkhs/train/progress.h"
 #include "rkhs/warn.h"
 
 namespace rkhs::spectral {
@@ -64,6 +63,50 @@ std::pair<at::Tensor, at::Tensor> spin_contraction(const at::Tensor& sigma_in, c
   return {c_sigma, c_pi};
 }
 
+namespace {
+
+// The moving averages of the batch Jacobians (decay beta): backward pass b weights f_a(x_i) by f_b(x_i) / B
+// (Sigma) or by (K f_b)(x_i) / B^2 (Pi); slice a of the gradient is d Sigma_ab / d theta_a through f_a. f (B, k)
+// with its graph, kf = K f (B, k); jac[p] (k_b, k_a, ...) per parameter tensor, created on first use.
+void update_jacobians(const at::Tensor& f, const at::Tensor& kf, const std::vector<at::Tensor>& params, double beta,
+                      std::vector<at::Tensor>& jac_sigma, std::vector<at::Tensor>& jac_pi) {
+  const int64_t k = f.size(1), bsz = f.size(0);
+  const auto fd = f.detach();
+  for (int64_t b = 0; b < k; ++b) {
+    for (int which = 0; which < 2; ++which) {
+      auto weight = which == 0 ? fd.select(1, b) / double(bsz) : kf.select(1, b) / double(bsz * bsz);
+      auto grads = torch::autograd::grad({(f * weight.unsqueeze(1)).sum()}, params, {}, /*retain_graph=*/true);
+      auto& jac = which == 0 ? jac_sigma : jac_pi;
+      for (size_t p = 0; p < params.size(); ++p) {
+        if (!jac[p].defined()) {
+          auto shape = params[p].sizes().vec();
+          shape.insert(shape.begin(), k);
+          jac[p] = torch::zeros(shape, params[p].options());
+        }
+        jac[p][b].mul_(beta).add_(grads[p], 1 - beta);
+      }
+    }
+  }
+}
+
+// The masked gradient of -Tr(Lambda) for network a, -sum_b C[a, b] J[b][a], into every parameter's .grad();
+// throws naming the iteration (0-based `it`) when it is not finite.
+void set_masked_gradients(std::vector<at::Tensor>& params, const std::vector<at::Tensor>& jac_sigma,
+                          const std::vector<at::Tensor>& jac_pi, const at::Tensor& c_sigma, const at::Tensor& c_pi,
+                          int64_t it) {
+  const int64_t k = c_sigma.size(0);
+  for (size_t p = 0; p < params.size(); ++p) {
+    auto flat_s = jac_sigma[p].reshape({k, k, -1}).transpose(0, 1);  // (a, b, rest)
+    auto flat_p = jac_pi[p].reshape({k, k, -1}).transpose(0, 1);
+    auto g = -((c_sigma.unsqueeze(2) * flat_s).sum(1) + (c_pi.unsqueeze(2) * flat_p).sum(1));
+    RKHS_CHECK(torch::isfinite(g).all().item<bool>(),
+               "SpIN: the gradient is not finite at iteration " + std::to_string(it + 1) + " (lower --lr?)");
+    params[p].mutable_grad() = g.reshape(params[p].sizes()).clone();
+  }
+}
+
+}  // namespace
+
 NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
                           const NeuralEFTrainOptions& o, const SpINOptions& spin) {
   check_training_inputs(net, kernel, x, o, "SpIN");
@@ -85,31 +128,15 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
   std::vector<at::Tensor> jac_sigma(params.size()), jac_pi(params.size());
   NeuralEFReport r;
   bool warned = false;
-  train::Progress bar("SpIN", o.iterations, o.progress);
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t it = 0; it < o.iterations; ++it) {
+  core::LoopHooks hooks;
+  hooks.set_lr = [&opt](double lr) { static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr); };
+  hooks.step = [&](const core::Step& s) {
+    const int64_t it = s.global;
     auto [xb, kb] = batches.next();
-    static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(cosine_lr(o, it));
     auto f = net->raw(xb);  // (B, k)
     const auto fd = f.detach(), kf = kb.mm(fd);
     const double beta = it == 0 ? 0.0 : spin.decay;
-    // Batch Jacobians: backward pass b weights f_a(x_i) by f_b(x_i) / B (Sigma) or by (K f_b)(x_i) / B^2 (Pi);
-    // slice a of the gradient is d Sigma_ab / d theta_a through f_a.
-    for (int64_t b = 0; b < k; ++b) {
-      for (int which = 0; which < 2; ++which) {
-        auto weight = which == 0 ? fd.select(1, b) / double(bsz) : kf.select(1, b) / double(bsz * bsz);
-        auto grads = torch::autograd::grad({(f * weight.unsqueeze(1)).sum()}, params, {}, /*retain_graph=*/true);
-        auto& jac = which == 0 ? jac_sigma : jac_pi;
-        for (size_t p = 0; p < params.size(); ++p) {
-          if (!jac[p].defined()) {
-            auto shape = params[p].sizes().vec();
-            shape.insert(shape.begin(), k);
-            jac[p] = torch::zeros(shape, params[p].options());
-          }
-          jac[p][b].mul_(beta).add_(grads[p], 1 - beta);
-        }
-      }
-    }
+    update_jacobians(f, kf, params, beta, jac_sigma, jac_pi);
     {
       torch::NoGradGuard g;
       auto sigma = fd.t().mm(fd) / double(bsz), pi = fd.t().mm(kf) / double(bsz * bsz);
@@ -122,15 +149,7 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
     auto [c_sigma, c_pi] = spin_contraction(sigma_bar, pi_bar, jitter);
     c_sigma = c_sigma.to(f.scalar_type());
     c_pi = c_pi.to(f.scalar_type());
-    // Masked gradient of -Tr(Lambda) for network a: -sum_b C[a, b] J[b][a].
-    for (size_t p = 0; p < params.size(); ++p) {
-      auto flat_s = jac_sigma[p].reshape({k, k, -1}).transpose(0, 1);  // (a, b, rest)
-      auto flat_p = jac_pi[p].reshape({k, k, -1}).transpose(0, 1);
-      auto g = -((c_sigma.unsqueeze(2) * flat_s).sum(1) + (c_pi.unsqueeze(2) * flat_p).sum(1));
-      RKHS_CHECK(torch::isfinite(g).all().item<bool>(),
-                 "SpIN: the gradient is not finite at iteration " + std::to_string(it + 1) + " (lower --lr?)");
-      params[p].mutable_grad() = g.reshape(params[p].sizes()).clone();
-    }
+    set_masked_gradients(params, jac_sigma, jac_pi, c_sigma, c_pi, it);
     opt.step();
     {
       torch::NoGradGuard g;
@@ -138,10 +157,11 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
       auto lambda = at::linalg_solve_triangular(l, a.t(), false);
       net->eigenvalues.copy_(lambda.diagonal().to(net->eigenvalues.scalar_type()));
     }
-    bar.update(it + 1);
-  }
-  bar.finish();
-  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    core::StepLoss none;
+    none.check = false;  // no loss value: the gradient is checked above
+    return none;
+  };
+  r.train_seconds = core::run_loop(iteration_loop("SpIN", o), hooks).seconds;
   r.ema_eigenvalues = net->eigenvalues.to(torch::kFloat64).clone();
   // The eigenfunctions Psi = L^-1 f with Sigma from the final networks on the evaluation points.
   finish_report(net, kernel, x, o, gen, r, [&net, &warned](const at::Tensor& xs) {

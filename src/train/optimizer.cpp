@@ -142,9 +142,14 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(classify::ClassifierImpl
   if (o.optimizer == "adahessian")
     return std::make_unique<optim::AdaHessian>(groups, gd, o.adahessian_beta1, o.adahessian_beta2, o.adahessian_eps,
                                                o.adahessian_power);
-  if (o.optimizer == "kernel-sgd")
-    return std::make_unique<optim::KernelSGD>(groups, gd, kernel_sgd_parameters(model, o.kernel_sgd.all_layers),
-                                              optim::parse_kernel_sgd_mode(o.kernel_sgd.mode), o.kernel_sgd.momentum);
+  if (o.optimizer == "kernel-sgd") {
+    auto opt = std::make_unique<optim::KernelSGD>(groups, gd, kernel_sgd_parameters(model, o.kernel_sgd.all_layers),
+                                                  optim::parse_kernel_sgd_mode(o.kernel_sgd.mode), o.kernel_sgd.momentum);
+    opt->attach(std::make_shared<optim::KernelPreconditioner>(
+                    optim::PreconditionerOptions{o.kernel_sgd.kernel, o.kernel_sgd.damping, o.seed}),
+                o.kernel_sgd.fixed_batches);
+    return opt;
+  }
   return std::make_unique<torch::optim::AdamW>(groups, static_cast<torch::optim::AdamWOptions&>(*defaults));
 }
 

@@ -10,27 +10,23 @@
 #include <nlohmann/json.hpp>
 
 #include "rkhs/error.h"
-#include "rkhs/optim/kernel_preconditioner.h"
-#include "rkhs/optim/kernel_sgd.h"
+#include "rkhs/optim/optimizer_base.h"
 #include "rkhs/train/batches.h"
-#include "rkhs/train/checkpoint.h"
+#include "rkhs/core/checkpoint.h"
+#include "rkhs/core/state.h"
+#include "rkhs/train/history.h"
 #include "rkhs/train/loss.h"
 #include "rkhs/train/optimizer.h"
-#include "rkhs/train/progress.h"
+#include "rkhs/core/loop.h"
 #include "rkhs/train/schedule.h"
-#include "rkhs/train/state.h"
 
 namespace rkhs::train {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr int64_t kEvalBatch = 1024;
 constexpr const char* kBestPrefix = "best/";
 constexpr const char* kRngCpu = "rng/cpu";
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 std::string fmt(const char* f, double v) {
   char buf[64];
@@ -67,6 +63,11 @@ bool loss_converged(const std::vector<EpochRecord>& history, double tol, int64_t
   return true;
 }
 
+// Thrown inside the L-BFGS closure to leave the optimizer's step before any update when the loss is not finite.
+struct NonFiniteLoss {
+  double value;
+};
+
 constexpr uint64_t kBatchOrderSalt = 0x6b65726e656c7367ULL;  // fixed-partition batch order per epoch
 
 }  // namespace
@@ -76,8 +77,60 @@ Trainer::Trainer(std::shared_ptr<classify::ClassifierImpl> model, TrainOptions o
   RKHS_CHECK(model_ != nullptr, "Trainer: the model is null");
 }
 
-TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* validation) {
-  const TrainOptions& o = options_;
+namespace {
+
+// What fit() reads back from a checkpoint to resume: the history, the best epoch and its state.
+struct Resumed {
+  int64_t first_epoch = 1;
+  int64_t best_epoch = 0;
+  std::map<std::string, at::Tensor> best_state;
+};
+
+Resumed resume_from(const TrainOptions& o, int64_t n, classify::ClassifierImpl& model, torch::optim::Optimizer& opt,
+                    TrainResult& result) {
+  Resumed r;
+  std::error_code ec;
+  if (!o.resume || o.checkpoint_path.empty() || !std::filesystem::exists(o.checkpoint_path, ec)) return r;
+  core::CheckpointInfo info = core::load_checkpoint(o.checkpoint_path, model, opt);
+  try {
+    auto meta = nlohmann::json::parse(info.meta_json);
+    result.history = history_from_json(meta.at("history").dump());
+    r.best_epoch = meta.at("best_epoch").get<int64_t>();
+    const auto seed = meta.at("seed").get<uint64_t>();
+    const auto batch = meta.at("batch_size").get<int64_t>();
+    const auto optimizer = meta.at("optimizer").get<std::string>();
+    RKHS_CHECK(seed == o.seed && batch == o.batch_size && optimizer == o.optimizer,
+               "checkpoint " + o.checkpoint_path + " was written by a run with seed " + std::to_string(seed) +
+                   ", batch size " + std::to_string(batch) + " and optimizer " + optimizer + "; this run has " +
+                   std::to_string(o.seed) + ", " + std::to_string(o.batch_size) + " and " + o.optimizer);
+    // Written since checkpoints carry them (older checkpoints are not checked for these two).
+    if (meta.contains("train_examples"))
+      RKHS_CHECK(meta.at("train_examples").get<int64_t>() == n,
+                 "checkpoint " + o.checkpoint_path + " was trained on " +
+                     std::to_string(meta.at("train_examples").get<int64_t>()) + " examples; this run has " +
+                     std::to_string(n));
+    if (meta.contains("lr"))
+      RKHS_CHECK(meta.at("lr").get<double>() == o.lr, "checkpoint " + o.checkpoint_path +
+                                                          " was written with another learning rate (" +
+                                                          fmt("%.6g", meta.at("lr").get<double>()) + ")");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("checkpoint " + o.checkpoint_path + ": invalid metadata: " + e.what());
+  }
+  RKHS_CHECK(static_cast<int64_t>(result.history.size()) == info.epoch,
+             "checkpoint " + o.checkpoint_path + ": history has " + std::to_string(result.history.size()) +
+                 " epochs, expected " + std::to_string(info.epoch));
+  for (const auto& [key, t] : info.extra) {
+    if (key.rfind(kBestPrefix, 0) == 0) r.best_state[key.substr(std::char_traits<char>::length(kBestPrefix))] = t;
+    if (key == kRngCpu) set_cpu_rng_state(t);
+  }
+  if (!r.best_state.empty()) core::check_state(model, r.best_state, "checkpoint " + o.checkpoint_path + " (best epoch)");
+  RKHS_CHECK(info.epoch <= o.epochs, "checkpoint " + o.checkpoint_path + " has " + std::to_string(info.epoch) +
+                                         " epochs, more than the " + std::to_string(o.epochs) + " asked for");
+  r.first_epoch = info.epoch + 1;
+  return r;
+}
+
+void check_fit_inputs(const TrainOptions& o, const data::Dataset& train, const data::Dataset* validation) {
   const int64_t n = train.size();
   RKHS_CHECK(n > 0, "fit: the training set '" + train.name + "' is empty");
   RKHS_CHECK(train.y.defined() && train.y.dim() == 1 && train.y.size(0) == n,
@@ -85,202 +138,233 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
   RKHS_CHECK(o.batch_size > 0, "fit: batch size must be positive, got " + std::to_string(o.batch_size));
   RKHS_CHECK(o.epochs >= 0, "fit: epochs must be >= 0, got " + std::to_string(o.epochs));
   if (validation != nullptr) RKHS_CHECK(validation->size() > 0, "fit: the validation set is empty");
-  const bool distill = o.teacher_logits.defined();
-  if (distill) {
+  if (o.teacher_logits.defined()) {
     RKHS_CHECK(o.teacher_logits.dim() == 2 && o.teacher_logits.size(0) == n,
                "fit: teacher logits must be (n_train, C) with n_train = " + std::to_string(n));
     RKHS_CHECK(o.distill_temperature > 0, "fit: distillation temperature must be positive");
     RKHS_CHECK(o.distill_weight >= 0 && o.distill_weight <= 1, "fit: distillation weight must be in [0, 1]");
   }
-  const int64_t batches = (n + o.batch_size - 1) / o.batch_size;
-  lr_at(o, 0, batches);  // rejects an unknown schedule before any work
-
-  model_->to(o.device);
-  auto opt = make_optimizer(*model_, o);
-  const bool lbfgs = o.optimizer == "lbfgs";
   RKHS_CHECK(o.converge_patience > 0, "fit: converge_patience must be positive");
-  auto* own = dynamic_cast<optim::OptimizerBase*>(opt.get());
-  auto* kernel_sgd = dynamic_cast<optim::KernelSGD*>(opt.get());
-  std::unique_ptr<optim::KernelPreconditioner> preconditioner;
-  std::vector<at::Tensor> partition;  // fixed batches (Kernel SGD): sample indices of each batch
-  c10::ScalarType param_dtype = torch::kFloat32;
-  if (kernel_sgd != nullptr) {
-    preconditioner = std::make_unique<optim::KernelPreconditioner>(
-        optim::PreconditionerOptions{o.kernel_sgd.kernel, o.kernel_sgd.damping, o.seed});
-    param_dtype = kernel_sgd_parameters(*model_, o.kernel_sgd.all_layers).front().scalar_type();
-    if (o.kernel_sgd.fixed_batches)
-      for (const auto& members : fixed_partition(n, o.batch_size, o.seed))
-        partition.push_back(torch::tensor(members, torch::kLong));
-  }
-  // L-BFGS has no weight decay of its own: add sum_p wd_p / 2 ||p||^2 to its objective.
-  std::vector<std::pair<at::Tensor, double>> penalties;
-  if (lbfgs) {
-    auto params = model_->named_parameters(true);
-    for (const auto& [name, wd] : parameter_weight_decays(*model_, o))
-      if (wd > 0) penalties.emplace_back(params[name], wd);
+}
+
+}  // namespace
+
+namespace {
+
+// One call of Trainer::fit: the set-up, the hooks that the training kit's loop calls, and the result.
+class FitRun {
+ public:
+  FitRun(Trainer& trainer, classify::ClassifierImpl& model, const TrainOptions& o, const data::Dataset& train,
+         const data::Dataset* validation)
+      : trainer_(trainer), model_(model), o_(o), train_(train), validation_(validation), n_(train.size()),
+        batches_((n_ + o.batch_size - 1) / o.batch_size) {}
+
+  TrainResult run() {
+    const core::Schedule schedule = schedule_of(o_, batches_);
+    schedule.at(0);  // rejects a schedule that cannot be evaluated before any work
+    model_.to(o_.device);
+    set_up_optimizer();
+    Resumed resumed = resume_from(o_, n_, model_, *opt_, result_);
+    best_epoch_ = resumed.best_epoch;
+    best_state_ = std::move(resumed.best_state);
+    const core::Stopwatch clock;
+    if (!partition_.empty()) {
+      std::vector<std::vector<int64_t>> members;
+      for (const auto& idx : partition_) members.emplace_back(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
+      own_->prepare_partition(train_.x, members, o_.device);
+    }
+    if (loss_converged(result_.history, o_.converge_tol, o_.converge_patience))  // a resumed, converged run
+      result_.converged_epoch = static_cast<int64_t>(result_.history.size());
+    core::LoopOptions lo;
+    lo.epoch_label = true;
+    lo.epochs = o_.epochs;
+    lo.steps = batches_;
+    lo.progress = o_.progress;
+    lo.schedule = schedule;
+    lo.hint = "try a smaller learning rate or a longer warm-up";
+    if (result_.converged_epoch == 0) core::run_loop(lo, hooks(), resumed.first_epoch);
+    finish(clock);
+    return result_;
   }
 
-  TrainResult result;
-  int64_t best_epoch = 0;
-  std::map<std::string, at::Tensor> best_state;
-  int64_t first_epoch = 1;
-  std::error_code ec;
-  if (o.resume && !o.checkpoint_path.empty() && std::filesystem::exists(o.checkpoint_path, ec)) {
-    CheckpointInfo info = load_checkpoint(o.checkpoint_path, *model_, *opt);
-    try {
-      auto meta = nlohmann::json::parse(info.meta_json);
-      result.history = history_from_json(meta.at("history").dump());
-      best_epoch = meta.at("best_epoch").get<int64_t>();
-      const auto seed = meta.at("seed").get<uint64_t>();
-      const auto batch = meta.at("batch_size").get<int64_t>();
-      const auto optimizer = meta.at("optimizer").get<std::string>();
-      RKHS_CHECK(seed == o.seed && batch == o.batch_size && optimizer == o.optimizer,
-                 "checkpoint " + o.checkpoint_path + " was written by a run with seed " + std::to_string(seed) +
-                     ", batch size " + std::to_string(batch) + " and optimizer " + optimizer + "; this run has " +
-                     std::to_string(o.seed) + ", " + std::to_string(o.batch_size) + " and " + o.optimizer);
-      // Written since checkpoints carry them (older checkpoints are not checked for these two).
-      if (meta.contains("train_examples"))
-        RKHS_CHECK(meta.at("train_examples").get<int64_t>() == n,
-                   "checkpoint " + o.checkpoint_path + " was trained on " +
-                       std::to_string(meta.at("train_examples").get<int64_t>()) + " examples; this run has " +
-                       std::to_string(n));
-      if (meta.contains("lr"))
-        RKHS_CHECK(meta.at("lr").get<double>() == o.lr, "checkpoint " + o.checkpoint_path +
-                                                            " was written with another learning rate (" +
-                                                            fmt("%.6g", meta.at("lr").get<double>()) + ")");
-    } catch (const nlohmann::json::exception& e) {
-      throw Error("checkpoint " + o.checkpoint_path + ": invalid metadata: " + e.what());
+ private:
+  void set_up_optimizer() {
+    opt_ = make_optimizer(model_, o_);
+    // rkhs's own optimizers bring their per-batch needs as hooks (prepare, backward; a fixed batch partition).
+    own_ = dynamic_cast<optim::OptimizerBase*>(opt_.get());
+    if (own_ != nullptr && own_->fixed_batches())
+      for (const auto& members : fixed_partition(n_, o_.batch_size, o_.seed))
+        partition_.push_back(torch::tensor(members, torch::kLong));
+    // L-BFGS has no weight decay of its own: add sum_p wd_p / 2 ||p||^2 to its objective.
+    if (o_.optimizer == "lbfgs") {
+      lbfgs_ = true;
+      auto params = model_.named_parameters(true);
+      for (const auto& [name, wd] : parameter_weight_decays(model_, o_))
+        if (wd > 0) penalties_.emplace_back(params[name], wd);
     }
-    RKHS_CHECK(static_cast<int64_t>(result.history.size()) == info.epoch,
-               "checkpoint " + o.checkpoint_path + ": history has " + std::to_string(result.history.size()) +
-                   " epochs, expected " + std::to_string(info.epoch));
-    for (const auto& [key, t] : info.extra) {
-      if (key.rfind(kBestPrefix, 0) == 0) best_state[key.substr(std::char_traits<char>::length(kBestPrefix))] = t;
-      if (key == kRngCpu) set_cpu_rng_state(t);
-    }
-    if (!best_state.empty()) check_state(*model_, best_state, "checkpoint " + o.checkpoint_path + " (best epoch)");
-    RKHS_CHECK(info.epoch <= o.epochs, "checkpoint " + o.checkpoint_path + " has " + std::to_string(info.epoch) +
-                                           " epochs, more than the " + std::to_string(o.epochs) + " asked for");
-    first_epoch = info.epoch + 1;
   }
 
-  const auto fit_start = Clock::now();
-  if (preconditioner && !partition.empty()) {
-    std::vector<std::vector<int64_t>> members;
-    for (const auto& idx : partition) members.emplace_back(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
-    preconditioner->precompute(train.x, members, param_dtype, o.device);
+  core::LoopHooks hooks() {
+    core::LoopHooks h;
+    h.set_lr = [this](double lr) {
+      for (auto& group : opt_->param_groups()) group.options().set_lr(lr);
+    };
+    h.begin_pass = [this](int64_t epoch) { begin_pass(epoch); };
+    h.step = [this](const core::Step& s) { return step(s); };
+    h.update = [this](const core::Step&) { update(); };
+    h.end_epoch = [this](core::EpochSummary& s) { return end_epoch(s); };
+    return h;
   }
-  if (loss_converged(result.history, o.converge_tol, o.converge_patience))  // a resumed, already converged run
-    result.converged_epoch = static_cast<int64_t>(result.history.size());
-  for (int64_t epoch = first_epoch; epoch <= o.epochs && result.converged_epoch == 0; ++epoch) {
-    const auto epoch_start = Clock::now();
-    model_->train();
-    // Batch b of this epoch: a slice of a fresh permutation, or batch order[b] of the fixed partition.
-    auto perm_vec = epoch_permutation(partition.empty() ? n : batches, partition.empty() ? o.seed : o.seed ^ kBatchOrderSalt, epoch);
-    auto perm = torch::from_blob(perm_vec.data(), {static_cast<int64_t>(perm_vec.size())}, torch::kLong).clone();
-    Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), batches, o.progress);
-    double loss_sum = 0;
-    double lr = o.lr;
-    for (int64_t b = 0; b < batches; ++b) {
-      lr = lr_at(o, (epoch - 1) * batches + b, batches);
-      for (auto& group : opt->param_groups()) group.options().set_lr(lr);
-      const int64_t batch_id = partition.empty() ? b : perm_vec[static_cast<size_t>(b)];
-      auto idx = partition.empty() ? perm.slice(0, b * o.batch_size, std::min((b + 1) * o.batch_size, n))
-                                   : partition[static_cast<size_t>(batch_id)];
-      auto xb = train.x.index_select(0, idx).to(o.device);
-      auto yb = train.y.index_select(0, idx).to(o.device, torch::kLong);
-      at::Tensor tb;
-      if (distill) tb = o.teacher_logits.index_select(0, idx.to(o.teacher_logits.device())).to(o.device);
-      double loss_value = 0;
-      if (lbfgs) {
-        bool first = true;
-        auto closure = [&]() -> torch::Tensor {
-          opt->zero_grad();
-          auto loss = training_loss(model_->forward(xb), yb, tb, o.distill_temperature, o.distill_weight);
-          if (first) {  // the objective before the step, as reported for the other optimizers
-            first = false;
-            loss_value = loss.item<double>();
-            if (!std::isfinite(loss_value)) diverged("loss is " + fmt("%g", loss_value), epoch, b + 1, batches, lr);
-          }
-          auto total = loss;
-          for (const auto& [p, wd] : penalties) total = total + (0.5 * wd) * p.pow(2).sum();
-          total.backward();
-          return total;
-        };
-        opt->step(closure);
-      } else {
-        opt->zero_grad();
-        auto loss = training_loss(model_->forward(xb), yb, tb, o.distill_temperature, o.distill_weight);
+
+  // Batch b of an epoch: a slice of a fresh permutation, or batch order[b] of the fixed partition.
+  void begin_pass(int64_t epoch) {
+    model_.train();
+    const bool fixed = !partition_.empty();
+    perm_vec_ = epoch_permutation(fixed ? batches_ : n_, fixed ? o_.seed ^ kBatchOrderSalt : o_.seed, epoch);
+    perm_ = torch::from_blob(perm_vec_.data(), {static_cast<int64_t>(perm_vec_.size())}, torch::kLong).clone();
+  }
+
+  // The forward pass and loss of batch s.index (the whole update for L-BFGS).
+  core::StepLoss step(const core::Step& s) {
+    const int64_t b = s.index;
+    const int64_t batch_id = partition_.empty() ? b : perm_vec_[static_cast<size_t>(b)];
+    auto idx = partition_.empty() ? perm_.slice(0, b * o_.batch_size, std::min((b + 1) * o_.batch_size, n_))
+                                  : partition_[static_cast<size_t>(batch_id)];
+    auto xb = train_.x.index_select(0, idx).to(o_.device);
+    auto yb = train_.y.index_select(0, idx).to(o_.device, torch::kLong);
+    at::Tensor tb;
+    if (o_.teacher_logits.defined())
+      tb = o_.teacher_logits.index_select(0, idx.to(o_.teacher_logits.device())).to(o_.device);
+    if (lbfgs_) return lbfgs_step(xb, yb, tb);
+    opt_->zero_grad();
+    pending_ = training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight);
+    pending_batch_ = {xb, batch_id};
+    return core::StepLoss{pending_.item<double>()};
+  }
+
+  core::StepLoss lbfgs_step(const at::Tensor& xb, const at::Tensor& yb, const at::Tensor& tb) {
+    double loss_value = 0;
+    bool first = true;
+    auto closure = [&]() -> torch::Tensor {
+      opt_->zero_grad();
+      auto loss = training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight);
+      if (first) {  // the objective before the step, as reported for the other optimizers
+        first = false;
         loss_value = loss.item<double>();
-        if (!std::isfinite(loss_value)) diverged("loss is " + fmt("%g", loss_value), epoch, b + 1, batches, lr);
-        if (kernel_sgd != nullptr)
-          kernel_sgd->set_inverse(preconditioner->has_cache() ? preconditioner->cached(batch_id)
-                                                             : preconditioner->inverse(xb, batch_id).to(param_dtype));
-        // ESGD and AdaHessian need the gradient's graph for Hessian-vector products by double backprop.
-        if (own != nullptr) {
-          own->backward(loss);
-        } else {
-          loss.backward();
-        }
-        opt->step();
+        if (!std::isfinite(loss_value)) throw NonFiniteLoss{loss_value};  // leaves the step before any update
       }
-      loss_sum += loss_value;
-      progress.update(b + 1, "loss " + fmt("%.4f", loss_sum / static_cast<double>(b + 1)));
+      auto total = loss;
+      for (const auto& [p, wd] : penalties_) total = total + (0.5 * wd) * p.pow(2).sum();
+      total.backward();
+      return total;
+    };
+    try {
+      opt_->step(closure);
+    } catch (const NonFiniteLoss& bad) {
+      return core::StepLoss{bad.value};
     }
+    return core::StepLoss{loss_value};
+  }
 
+  // The update of a batch whose loss passed the guard (not L-BFGS): Kernel SGD's inverse kernel matrix of the
+  // batch, ESGD's and AdaHessian's gradient with its graph (Hessian-vector products by double backprop).
+  void update() {
+    if (!pending_.defined()) return;
+    if (own_ != nullptr) {
+      own_->prepare(pending_batch_.first, pending_batch_.second);
+      own_->backward(pending_);
+    } else {
+      pending_.backward();
+    }
+    opt_->step();
+    pending_ = at::Tensor();
+  }
+
+  bool end_epoch(core::EpochSummary& s) {
     EpochRecord record;
-    record.epoch = epoch;
-    record.lr = lr;
-    record.train_loss = loss_sum / static_cast<double>(batches);
-    record.train = evaluate(train);
+    record.epoch = s.epoch;
+    record.lr = s.lr;
+    record.train_loss = s.mean_loss;
+    const core::Stopwatch eval_clock;
+    record.train = trainer_.evaluate(train_);
     if (!std::isfinite(record.train.nll))
-      diverged("training NLL is " + fmt("%g", record.train.nll) + " after the last step", epoch, batches, batches, lr);
-    if (validation != nullptr) record.validation = evaluate(*validation);
-    record.seconds = seconds_since(epoch_start);
-    result.history.push_back(record);
-
-    if (validation == nullptr) {
-      best_epoch = epoch;
-    } else if (best_epoch == 0 || best_epoch > static_cast<int64_t>(result.history.size()) ||
-               !result.history[best_epoch - 1].validation ||
-               better(*record.validation, *result.history[best_epoch - 1].validation)) {
-      best_epoch = epoch;
-      best_state = copy_state(*model_);
-    }
-
-    std::string suffix = "loss " + fmt("%.4f", record.train_loss) + "  train acc " + fmt("%.4f", record.train.accuracy);
-    if (record.validation) suffix += "  val acc " + fmt("%.4f", record.validation->accuracy);
-    progress.update(batches, suffix);
-    progress.finish();
-
-    if (!o.checkpoint_path.empty()) {
-      nlohmann::json meta{{"format", kCheckpointFormat}, {"optimizer", o.optimizer},   {"epochs", o.epochs},
-                          {"batch_size", o.batch_size},  {"seed", o.seed},             {"best_epoch", best_epoch},
-                          {"lr", o.lr},                  {"train_examples", n},
-                          {"history", nlohmann::json::parse(history_to_json(result.history))}};
-      std::map<std::string, at::Tensor> extra;
-      extra[kRngCpu] = cpu_rng_state();
-      for (const auto& [name, t] : best_state) extra[kBestPrefix + name] = t;
-      save_checkpoint(o.checkpoint_path, *model_, *opt, epoch, meta.dump(), extra);
-    }
-    ++result.epochs_run;
-    if (o.on_epoch) o.on_epoch(record);
-    if (loss_converged(result.history, o.converge_tol, o.converge_patience)) result.converged_epoch = epoch;
+      diverged("training NLL is " + fmt("%g", record.train.nll) + " after the last step", s.epoch, batches_, batches_, s.lr);
+    if (validation_ != nullptr) record.validation = trainer_.evaluate(*validation_);
+    record.seconds = s.seconds + eval_clock.seconds();  // the steps and the evaluation
+    result_.history.push_back(record);
+    keep_best(record);
+    s.note = "loss " + fmt("%.4f", record.train_loss) + "  train acc " + fmt("%.4f", record.train.accuracy);
+    if (record.validation) s.note += "  val acc " + fmt("%.4f", record.validation->accuracy);
+    if (!o_.checkpoint_path.empty()) write_checkpoint(s.epoch);
+    ++result_.epochs_run;
+    if (o_.on_epoch) o_.on_epoch(result_.history.back());
+    if (loss_converged(result_.history, o_.converge_tol, o_.converge_patience)) result_.converged_epoch = s.epoch;
+    return result_.converged_epoch != 0;
   }
 
-  if (validation != nullptr && !best_state.empty()) assign_state(*model_, best_state, "best validation epoch");
-  model_->eval();
-  result.best_epoch = best_epoch;
-  result.train_seconds = seconds_since(fit_start);
-  result.optimizer_state_bytes = optimizer_state_bytes(*opt);
-  if (preconditioner) {
-    result.preconditioner_bytes = preconditioner->bytes();
-    result.optimizer_state_bytes += result.preconditioner_bytes;
-    result.preconditioner_seconds = preconditioner->seconds();
-    result.inverses = preconditioner->inverses_computed();
-    result.pseudo_inverses = preconditioner->pseudo_inverses();
+  // Model selection on validation (never test): the best epoch's state is kept; without validation the last.
+  void keep_best(const EpochRecord& record) {
+    if (validation_ == nullptr) {
+      best_epoch_ = record.epoch;
+    } else if (best_epoch_ == 0 || best_epoch_ > static_cast<int64_t>(result_.history.size()) ||
+               !result_.history[best_epoch_ - 1].validation ||
+               better(*record.validation, *result_.history[best_epoch_ - 1].validation)) {
+      best_epoch_ = record.epoch;
+      best_state_ = core::copy_state(model_);
+    }
   }
-  return result;
+
+  void write_checkpoint(int64_t epoch) {
+    nlohmann::json meta{{"format", core::kCheckpointFormat}, {"optimizer", o_.optimizer}, {"epochs", o_.epochs},
+                        {"batch_size", o_.batch_size}, {"seed", o_.seed}, {"best_epoch", best_epoch_},
+                        {"lr", o_.lr}, {"train_examples", n_},
+                        {"history", nlohmann::json::parse(history_to_json(result_.history))}};
+    std::map<std::string, at::Tensor> extra;
+    extra[kRngCpu] = cpu_rng_state();
+    for (const auto& [name, t] : best_state_) extra[kBestPrefix + name] = t;
+    core::save_checkpoint(o_.checkpoint_path, model_, *opt_, epoch, meta.dump(), extra);
+  }
+
+  void finish(const core::Stopwatch& clock) {
+    if (validation_ != nullptr && !best_state_.empty()) core::assign_state(model_, best_state_, "best validation epoch");
+    model_.eval();
+    result_.best_epoch = best_epoch_;
+    result_.train_seconds = clock.seconds();
+    result_.optimizer_state_bytes = optimizer_state_bytes(*opt_);
+    if (const auto report = own_ != nullptr ? own_->preconditioner_report() : std::nullopt) {
+      result_.preconditioner_bytes = report->bytes;
+      result_.optimizer_state_bytes += result_.preconditioner_bytes;
+      result_.preconditioner_seconds = report->seconds;
+      result_.inverses = report->inverses;
+      result_.pseudo_inverses = report->pseudo_inverses;
+    }
+  }
+
+  Trainer& trainer_;
+  classify::ClassifierImpl& model_;
+  const TrainOptions& o_;
+  const data::Dataset& train_;
+  const data::Dataset* validation_;
+  const int64_t n_, batches_;
+  std::unique_ptr<torch::optim::Optimizer> opt_;
+  optim::OptimizerBase* own_ = nullptr;
+  bool lbfgs_ = false;
+  std::vector<std::pair<at::Tensor, double>> penalties_;
+  std::vector<at::Tensor> partition_;  // fixed batches: sample indices of each batch
+  std::vector<int64_t> perm_vec_;
+  at::Tensor perm_;
+  at::Tensor pending_;                            // the loss of the batch whose update is pending
+  std::pair<at::Tensor, int64_t> pending_batch_;  // its inputs and batch id (for OptimizerBase::prepare)
+  TrainResult result_;
+  int64_t best_epoch_ = 0;
+  std::map<std::string, at::Tensor> best_state_;
+};
+
+}  // namespace
+
+TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* validation) {
+  check_fit_inputs(options_, train, validation);
+  return FitRun(*this, *model_, options_, train, validation).run();
 }
 
 namespace {

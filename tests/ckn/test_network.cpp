@@ -11,10 +11,10 @@
 #include <unistd.h>
 #include <vector>
 
-#include "rkhs/ckn/logistic.h"
+#include "rkhs/linear/logistic.h"
 #include "rkhs/ckn/network.h"
 #include "rkhs/error.h"
-#include "rkhs/train/state.h"
+#include "rkhs/core/state.h"
 #include "warning_capture.h"
 
 using namespace rkhs::ckn;
@@ -116,9 +116,9 @@ TEST(CKNNetwork, UnsupervisedBeatsChanceWidely) {
   const int fd = mkstemp(path);
   ASSERT_GE(fd, 0);
   close(fd);
-  rkhs::train::save_weights(path, *net);
+  rkhs::core::save_weights(path, *net);
   Network other(small_net());
-  rkhs::train::load_weights(path, *other);
+  rkhs::core::load_weights(path, *other);
   std::remove(path);
   EXPECT_TRUE(other->extract(tx).equal(net->extract(tx)));
 }

@@ -7,9 +7,10 @@
 #include <fstream>
 
 #include "rkhs/error.h"
-#include "rkhs/train/checkpoint.h"
+#include "rkhs/core/checkpoint.h"
+#include "rkhs/train/history.h"
 #include "rkhs/train/optimizer.h"
-#include "rkhs/train/state.h"
+#include "rkhs/core/state.h"
 #include "rkhs/train/trainer.h"
 #include "toy.h"
 
@@ -54,7 +55,7 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 }
 
 void expect_same_state(torch::nn::Module& a, torch::nn::Module& b, double tol) {
-  auto sa = rkhs::train::named_state(a), sb = rkhs::train::named_state(b);
+  auto sa = rkhs::core::named_state(a), sb = rkhs::core::named_state(b);
   ASSERT_EQ(sa.size(), sb.size());
   for (size_t i = 0; i < sa.size(); ++i) {
     EXPECT_EQ(sa[i].first, sb[i].first);
@@ -70,7 +71,7 @@ TEST(Checkpoint, AtomicWriteAndRoundTrip) {
   auto model = toy::linear_model(2, 3);
   auto opt = rkhs::train::make_optimizer(*model, options(1));
   const auto path = (dir.path / "ck.pt").string();
-  rkhs::train::save_checkpoint(path, *model, *opt, 7, R"({"hello": 1})", {{"extra/x", torch::arange(3)}});
+  rkhs::core::save_checkpoint(path, *model, *opt, 7, R"({"hello": 1})", {{"extra/x", torch::arange(3)}});
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(dir.path)) names.push_back(e.path().filename().string());
   ASSERT_EQ(names, std::vector<std::string>{"ck.pt"});  // no .tmp.<pid> left behind
@@ -78,7 +79,7 @@ TEST(Checkpoint, AtomicWriteAndRoundTrip) {
   torch::manual_seed(1);
   auto other = toy::linear_model(2, 3);
   auto opt2 = rkhs::train::make_optimizer(*other, options(1));
-  auto info = rkhs::train::load_checkpoint(path, *other, *opt2);
+  auto info = rkhs::core::load_checkpoint(path, *other, *opt2);
   EXPECT_EQ(info.epoch, 7);
   EXPECT_EQ(info.meta_json, R"({"hello": 1})");
   ASSERT_EQ(info.extra.count("extra/x"), 1u);
@@ -92,8 +93,8 @@ TEST(Checkpoint, MissingTruncatedAndWrongArchitecture) {
   auto model = toy::linear_model(2, 3);
   auto opt = rkhs::train::make_optimizer(*model, options(1));
   const auto path = (dir.path / "ck.pt").string();
-  EXPECT_THROW(rkhs::train::load_checkpoint(path, *model, *opt), rkhs::Error);
-  rkhs::train::save_checkpoint(path, *model, *opt, 1, "{}");
+  EXPECT_THROW(rkhs::core::load_checkpoint(path, *model, *opt), rkhs::Error);
+  rkhs::core::save_checkpoint(path, *model, *opt, 1, "{}");
 
   // The first half of the bytes.
   const auto truncated = (dir.path / "half.pt").string();
@@ -103,9 +104,9 @@ TEST(Checkpoint, MissingTruncatedAndWrongArchitecture) {
     std::ofstream out(truncated, std::ios::binary);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
   }
-  auto before = rkhs::train::copy_state(*model);
+  auto before = rkhs::core::copy_state(*model);
   try {
-    rkhs::train::load_checkpoint(truncated, *model, *opt);
+    rkhs::core::load_checkpoint(truncated, *model, *opt);
     FAIL() << "no error for a truncated checkpoint";
   } catch (const rkhs::Error& e) {
     EXPECT_NE(std::string(e.what()).find("corrupt or truncated"), std::string::npos) << e.what();
@@ -116,23 +117,23 @@ TEST(Checkpoint, MissingTruncatedAndWrongArchitecture) {
     std::ofstream out(truncated, std::ios::binary);
     out << "definitely not a checkpoint";
   }
-  EXPECT_THROW(rkhs::train::load_checkpoint(truncated, *model, *opt), rkhs::Error);
+  EXPECT_THROW(rkhs::core::load_checkpoint(truncated, *model, *opt), rkhs::Error);
 
   // Another head width: names the parameter; the model is left unchanged.
   auto wide = toy::linear_model(2, 4);
   auto opt_wide = rkhs::train::make_optimizer(*wide, options(1));
-  auto wide_before = rkhs::train::copy_state(*wide);
+  auto wide_before = rkhs::core::copy_state(*wide);
   try {
-    rkhs::train::load_checkpoint(path, *wide, *opt_wide);
+    rkhs::core::load_checkpoint(path, *wide, *opt_wide);
     FAIL() << "no error for another architecture";
   } catch (const rkhs::Error& e) {
     EXPECT_NE(std::string(e.what()).find("head.weight"), std::string::npos) << e.what();
   }
-  for (const auto& [name, t] : rkhs::train::named_state(*wide)) EXPECT_TRUE(torch::equal(t, wide_before[name])) << name;
+  for (const auto& [name, t] : rkhs::core::named_state(*wide)) EXPECT_TRUE(torch::equal(t, wide_before[name])) << name;
 
   // Another optimizer.
   auto adam = rkhs::train::make_optimizer(*model, [] { auto o = options(1); o.optimizer = "adam"; return o; }());
-  EXPECT_THROW(rkhs::train::load_checkpoint(path, *model, *adam), rkhs::Error);
+  EXPECT_THROW(rkhs::core::load_checkpoint(path, *model, *adam), rkhs::Error);
 }
 
 namespace {
@@ -312,7 +313,7 @@ TEST(Checkpoint, ArchiveWithoutFormatTagIsRejected) {
   auto model = toy::linear_model(2, 2);
   auto opt = rkhs::train::make_optimizer(*model, options(1));
   try {  // a bare LibTorch archive (what version 1 wrote) is named as such
-    rkhs::train::load_checkpoint(path, *model, *opt);
+    rkhs::core::load_checkpoint(path, *model, *opt);
     FAIL();
   } catch (const rkhs::Error& e) {
     EXPECT_NE(std::string(e.what()).find("bare LibTorch archive"), std::string::npos) << e.what();
@@ -324,12 +325,12 @@ TEST(Checkpoint, ArchiveWithoutFormatTagIsRejected) {
   auto put = [&file](uint64_t v, int n) {
     for (int i = 0; i < n; ++i) file.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
   };
-  put(rkhs::train::kCheckpointVersion, 4);
+  put(rkhs::core::kCheckpointVersion, 4);
   put(payload.size(), 8);
   put(crc32(0L, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size())), 4);
   write_bytes(path, file + payload);
   try {
-    rkhs::train::load_checkpoint(path, *model, *opt);
+    rkhs::core::load_checkpoint(path, *model, *opt);
     FAIL();
   } catch (const rkhs::Error& e) {
     EXPECT_NE(std::string(e.what()).find("not an rkhs checkpoint (no format tag"), std::string::npos) << e.what();
@@ -344,15 +345,15 @@ TEST(Checkpoint, EveryFlippedByteAndEveryTruncationIsRejected) {
   auto model = toy::linear_model(2, 3);
   auto opt = rkhs::train::make_optimizer(*model, options(1));
   const auto path = (dir.path / "ck.pt").string();
-  rkhs::train::save_checkpoint(path, *model, *opt, 1, "{}");
+  rkhs::core::save_checkpoint(path, *model, *opt, 1, "{}");
   const std::string good = read_bytes(path);
   ASSERT_GT(good.size(), 24u);
-  const auto before = rkhs::train::copy_state(*model);
+  const auto before = rkhs::core::copy_state(*model);
   const auto bad = (dir.path / "bad.pt").string();
   auto expect_rejected = [&](const std::string& bytes, const std::string& what) {
     write_bytes(bad, bytes);
     try {
-      rkhs::train::load_checkpoint(bad, *model, *opt);
+      rkhs::core::load_checkpoint(bad, *model, *opt);
       ADD_FAILURE() << what << " was accepted";
     } catch (const rkhs::Error& e) {
       EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << what << ": " << e.what();
@@ -365,7 +366,7 @@ TEST(Checkpoint, EveryFlippedByteAndEveryTruncationIsRejected) {
   }
   for (size_t n = 0; n < good.size(); n += 1 + n / 16) expect_rejected(good.substr(0, n), "a prefix of " + std::to_string(n) + " bytes");
   expect_rejected(good + "x", "a trailing byte");
-  for (const auto& [name, t] : rkhs::train::named_state(*model)) EXPECT_TRUE(torch::equal(t, before.at(name))) << name;
+  for (const auto& [name, t] : rkhs::core::named_state(*model)) EXPECT_TRUE(torch::equal(t, before.at(name))) << name;
   write_bytes(bad, good);
-  EXPECT_NO_THROW(rkhs::train::load_checkpoint(bad, *model, *opt));
+  EXPECT_NO_THROW(rkhs::core::load_checkpoint(bad, *model, *opt));
 }

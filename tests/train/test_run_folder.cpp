@@ -8,9 +8,10 @@
 #include <sstream>
 
 #include "rkhs/error.h"
-#include "rkhs/train/progress.h"
-#include "rkhs/train/run_folder.h"
-#include "rkhs/train/state.h"
+#include "rkhs/core/progress.h"
+#include "rkhs/core/run_folder.h"
+#include "rkhs/train/history.h"
+#include "rkhs/core/state.h"
 #include "toy.h"
 
 namespace fs = std::filesystem;
@@ -27,7 +28,7 @@ std::string slurp(const fs::path& p) {
 TEST(RunFolder, WritesCsvTextAndModel) {
   const auto dir = fs::temp_directory_path() / ("rkhs_run_folder_" + std::to_string(::getpid())) / "nested";
   fs::remove_all(dir.parent_path());
-  rkhs::train::RunFolder run(dir.string());
+  rkhs::core::RunFolder run(dir.string());
   EXPECT_TRUE(fs::is_directory(dir));
   EXPECT_EQ(run.path(), dir.string());
 
@@ -37,10 +38,10 @@ TEST(RunFolder, WritesCsvTextAndModel) {
   r.train_loss = 0.5;
   r.train = {0.75, 0.6, 0.1, 4};
   r.seconds = 2;
-  run.append_epoch(r);
+  rkhs::train::append_epoch(run, r);
   r.epoch = 2;
   r.validation = rkhs::train::Metrics{0.5, 0.7, 0.2, 2};
-  run.append_epoch(r);
+  rkhs::train::append_epoch(run, r);
   EXPECT_EQ(slurp(dir / "metrics.csv"),
             "epoch,lr,train_loss,train_accuracy,train_nll,train_ece,val_accuracy,val_nll,val_ece,seconds\n"
             "1,0.05,0.5,0.75,0.6,0.1,,,,2\n"
@@ -56,16 +57,16 @@ TEST(RunFolder, WritesCsvTextAndModel) {
   EXPECT_EQ(slurp(dir / "model.json"), "{\"head\": \"linear\"}");
   torch::manual_seed(1);
   auto other = toy::linear_model(2, 3);
-  rkhs::train::load_weights((dir / "model.pt").string(), *other);
-  for (const auto& [name, t] : rkhs::train::named_state(*model)) {
+  rkhs::core::load_weights((dir / "model.pt").string(), *other);
+  for (const auto& [name, t] : rkhs::core::named_state(*model)) {
     bool found = false;
-    for (const auto& [n2, t2] : rkhs::train::named_state(*other))
+    for (const auto& [n2, t2] : rkhs::core::named_state(*other))
       if (n2 == name) found = torch::equal(t, t2);
     EXPECT_TRUE(found) << name;
   }
   auto wrong = toy::linear_model(3, 3);
-  EXPECT_THROW(rkhs::train::load_weights((dir / "model.pt").string(), *wrong), rkhs::Error);
-  EXPECT_THROW(rkhs::train::load_weights((dir / "nope.pt").string(), *wrong), rkhs::Error);
+  EXPECT_THROW(rkhs::core::load_weights((dir / "model.pt").string(), *wrong), rkhs::Error);
+  EXPECT_THROW(rkhs::core::load_weights((dir / "nope.pt").string(), *wrong), rkhs::Error);
 
   // Every flipped bit and every truncation of a real model.pt either is an rkhs::Error or loads exactly the saved
   // weights (a flip in metadata the zip reader does not use, such as a local header's time stamp, is harmless);
@@ -81,14 +82,14 @@ TEST(RunFolder, WritesCsvTextAndModel) {
     torch::manual_seed(2);
     auto loaded = toy::linear_model(2, 3);
     try {
-      rkhs::train::load_weights(bad, *loaded);
+      rkhs::core::load_weights(bad, *loaded);
     } catch (const rkhs::Error& e) {
       ++rejected;
       return;
     }
-    for (const auto& [name, t] : rkhs::train::named_state(*model)) {
+    for (const auto& [name, t] : rkhs::core::named_state(*model)) {
       bool same = false;
-      for (const auto& [n2, t2] : rkhs::train::named_state(*loaded))
+      for (const auto& [n2, t2] : rkhs::core::named_state(*loaded))
         if (n2 == name) same = torch::equal(t, t2);
       EXPECT_TRUE(same) << what << " was accepted with other weights (" << name << ")";
     }
@@ -103,7 +104,7 @@ TEST(RunFolder, WritesCsvTextAndModel) {
   // fuzz/fuzz_weights' finding: an archive whose ZIP64 end record points outside the file made LibTorch 1.13's
   // zip reader read past its buffer (ASan: heap-buffer-overflow in mz_zip_reader_init).
   try {
-    rkhs::train::load_weights(std::string(RKHS_FIXTURES) + "/weights_zip_overflow.pt", *other);
+    rkhs::core::load_weights(std::string(RKHS_FIXTURES) + "/weights_zip_overflow.pt", *other);
     ADD_FAILURE() << "weights_zip_overflow.pt was accepted";
   } catch (const rkhs::Error& e) {
     EXPECT_NE(std::string(e.what()).find("corrupt or truncated"), std::string::npos) << e.what();
@@ -117,7 +118,7 @@ TEST(Progress, PlainLineAtTheEndWhenNotATerminal) {
   std::FILE* f = std::tmpfile();
   ASSERT_NE(f, nullptr);
   {
-    rkhs::train::Progress p("epoch 1/2", 10, true, f, /*interactive=*/false);
+    rkhs::core::Progress p("epoch 1/2", 10, true, f, /*interactive=*/false);
     for (int i = 1; i <= 10; ++i) p.update(i, "loss 0.5");
     p.finish();
     p.finish();  // idempotent
@@ -135,7 +136,7 @@ TEST(Progress, PlainLineAtTheEndWhenNotATerminal) {
 TEST(Progress, RedrawsOnATerminalAndCanBeDisabled) {
   std::FILE* f = std::tmpfile();
   {
-    rkhs::train::Progress p("train", 1000, true, f, /*interactive=*/true);
+    rkhs::core::Progress p("train", 1000, true, f, /*interactive=*/true);
     for (int i = 1; i <= 1000; ++i) p.update(i, "x");
     p.finish();
   }
@@ -153,13 +154,13 @@ TEST(Progress, RedrawsOnATerminalAndCanBeDisabled) {
 
   std::FILE* g = std::tmpfile();
   {
-    rkhs::train::Progress p("off", 10, false, g, true);
+    rkhs::core::Progress p("off", 10, false, g, true);
     p.update(5);
     p.finish();
   }
   EXPECT_EQ(std::ftell(g), 0);
   std::fclose(g);
-  EXPECT_EQ(rkhs::train::format_duration(65), "1:05");
-  EXPECT_EQ(rkhs::train::format_duration(3723), "1:02:03");
-  EXPECT_EQ(rkhs::train::format_duration(-1), "?");
+  EXPECT_EQ(rkhs::core::format_duration(65), "1:05");
+  EXPECT_EQ(rkhs::core::format_duration(3723), "1:02:03");
+  EXPECT_EQ(rkhs::core::format_duration(-1), "?");
 }

@@ -12,9 +12,18 @@
 #include <vector>
 
 #include "rkhs/ckn/layer.h"
-#include "rkhs/ckn/logistic.h"
+#include "rkhs/linear/logistic.h"
 
 namespace rkhs::ckn {
+
+// The classifier on CKN features is the linear area's (rkhs/linear/logistic.h); its names are usable here too.
+using linear::accuracy;
+using linear::check;
+using linear::classifier_loss;
+using linear::fit_logistic;
+using linear::fit_logistic_cv;
+using linear::LogisticModel;
+using linear::LogisticOptions;
 
 struct NetworkOptions {
   int64_t in_channels = 1;

@@ -23,7 +23,9 @@ class SoftmaxHeadImpl : public HeadImpl {
   torch::Tensor weight, bias, log_scale;  // bias only for none/embedding, log_scale only for both-learned
 
  private:
-  std::string normalize_;
+  enum class Normalize { none, embedding, both_fixed, both_learned };
+  std::string normalize_name_;  // as given (describe)
+  Normalize normalize_ = Normalize::none;  // parsed once: forward compares no strings
   double fixed_temperature_ = 1.0;
 };
 

@@ -58,7 +58,9 @@ class KernelizedHeadImpl : public HeadImpl {
   torch::Tensor alpha_raw;  // (M + 3,) raw coefficients
 
  private:
+  enum class Activation { relu, sigmoid, softmax, none };
   KernelizedOptions options_;
+  Activation activation_ = Activation::relu;  // options_.activation() parsed once: forward compares no strings
   double temperature_;
 };
 TORCH_MODULE(KernelizedHead);

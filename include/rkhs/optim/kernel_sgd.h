@@ -3,7 +3,10 @@
 //   W <- W - lr * dJ/dW * H^-1                                                     (paper eq. 5)
 // where dJ/dW is (d_out, d_in) and H^-1 is the inverse of the m x m kernel matrix of the mini-batch inputs,
 // reshaped to d_in x d_in; every other parameter gets the plain SGD (or momentum) step.
+#include "rkhs/optim/kernel_preconditioner.h"
 #include "rkhs/optim/optimizer_base.h"
+
+#include <memory>
 
 #include <string>
 #include <vector>
@@ -33,8 +36,17 @@ class KernelSGD : public OptimizerBase {
             std::vector<at::Tensor> preconditioned, KernelSgdMode mode, double momentum = 0);
 
   // The (m, m) inverse kernel matrix of the current mini-batch, used by the next step(). Must be set before a
-  // step when there are preconditioned parameters.
+  // step when there are preconditioned parameters (by hand, or by prepare() with an attached preconditioner).
   void set_inverse(at::Tensor inverse) { inverse_ = std::move(inverse); }
+
+  // The preconditioner whose inverses prepare() sets, and whether the run uses one fixed batch partition (the
+  // paper: all inverses computed once by prepare_partition) or fresh batches with one inverse per step.
+  void attach(std::shared_ptr<KernelPreconditioner> preconditioner, bool fixed_batches);
+  void prepare(const at::Tensor& inputs, int64_t batch_id) override;
+  bool fixed_batches() const override { return fixed_batches_; }
+  void prepare_partition(const at::Tensor& x, const std::vector<std::vector<int64_t>>& batches,
+                         c10::Device device) override;
+  std::optional<PreconditionerReport> preconditioner_report() const override;
 
   torch::Tensor step(LossClosure closure = nullptr) override;
   std::string kind() const override { return "KernelSGD"; }
@@ -45,6 +57,9 @@ class KernelSGD : public OptimizerBase {
   KernelSgdMode mode_;
   double momentum_;
   at::Tensor inverse_;
+  c10::ScalarType dtype_ = c10::kFloat;  // of the preconditioned parameters: the inverses are cast to it
+  std::shared_ptr<KernelPreconditioner> preconditioner_;
+  bool fixed_batches_ = false;
 };
 
 }  // namespace rkhs::optim

@@ -3,8 +3,11 @@
 // decay, named per-parameter buffers, a step counter, and save/load of all of them (for checkpoints).
 #include <torch/optim/optimizer.h>
 
+#include "rkhs/core/checkpoint.h"
+
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,12 +23,12 @@ struct GroupOptions : public torch::optim::OptimizerCloneableOptions<GroupOption
   void set_lr(const double lr) override { lr_ = lr; }
 };
 
-class OptimizerBase : public torch::optim::Optimizer {
+class OptimizerBase : public torch::optim::Optimizer, public core::NamedOptimizer {
  public:
   OptimizerBase(std::vector<torch::optim::OptimizerParamGroup> groups, GroupOptions defaults);
 
   // A stable name of the algorithm, stored in checkpoints ("KernelSGD", "ESGD", "AdaHessian").
-  virtual std::string kind() const = 0;
+  std::string kind() const override = 0;
   // True when the next step() needs the gradients with their graph, i.e. the caller must run
   // backward(loss) below, or loss.backward({}, {}, /*create_graph=*/true), before it.
   virtual bool needs_graph() const { return false; }
@@ -36,6 +39,25 @@ class OptimizerBase : public torch::optim::Optimizer {
   void backward(const at::Tensor& loss);
   // Bytes held by the per-parameter buffers (momentum, curvature estimates, ...).
   virtual int64_t state_bytes() const;
+
+  // Per-batch needs, called by the training loop for every mini-batch before backward(loss): the batch's inputs
+  // (m, ...) on the training device and its id (its index in a fixed partition, else its index in the epoch).
+  // Kernel SGD computes or looks up the batch's inverse kernel matrix here. Default: nothing.
+  virtual void prepare(const at::Tensor& inputs, int64_t batch_id) {}
+  // Whether the optimizer wants one fixed partition of the training set into batches for the whole run (Kernel
+  // SGD as in the paper); the loop then calls prepare_partition once with it (batches[b]: the sample indices of
+  // batch b in x) before the first step, and passes b as prepare's batch_id.
+  virtual bool fixed_batches() const { return false; }
+  virtual void prepare_partition(const at::Tensor& x, const std::vector<std::vector<int64_t>>& batches,
+                                 c10::Device device) {}
+  // What a preconditioning optimizer stored and spent (Kernel SGD: its inverse kernel matrices).
+  struct PreconditionerReport {
+    int64_t bytes = 0;       // stored inverses
+    double seconds = 0;      // spent building and inverting kernel matrices
+    int64_t inverses = 0;    // computed
+    int64_t pseudo_inverses = 0;
+  };
+  virtual std::optional<PreconditionerReport> preconditioner_report() const { return std::nullopt; }
   // Steps taken so far.
   int64_t steps() const { return step_; }
 

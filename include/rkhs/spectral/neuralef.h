@@ -67,6 +67,10 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
   // (k, k) output map T applied in evaluation instead of the L2BN norms (forward returns raw(x) T^T): SpIN's L^-1
   // (spin.h), and/or the Rayleigh-Ritz rotation (NeuralEFTrainOptions::rayleigh_ritz); empty otherwise.
   at::Tensor whitening;
+
+ private:
+  enum class Activation { sincos, relu, tanh };
+  Activation activation_ = Activation::relu;  // options.activation, parsed by reset(): raw() compares no strings
 };
 TORCH_MODULE(NeuralEF);
 

@@ -1,5 +1,6 @@
 #pragma once
 // Learning-rate schedules, evaluated per optimizer iteration (mini-batch), not per epoch.
+#include "rkhs/core/schedule.h"
 #include "rkhs/train/trainer.h"
 
 #include <cstdint>
@@ -17,6 +18,8 @@ namespace rkhs::train {
 //          1 for t < W, else 0.5 * (1 + cos(pi * (t - W) / (T - W)))   schedule "cosine" (reaches 0 at t = T)
 // Throws rkhs::Error for an unknown schedule name or non-positive iterations_per_epoch / step_size.
 double lr_at(const TrainOptions& options, int64_t iteration, int64_t iterations_per_epoch);
+// The same schedule as the training kit's core::Schedule (lr_at(o, t, I) == schedule_of(o, I).at(t)).
+core::Schedule schedule_of(const TrainOptions& options, int64_t iterations_per_epoch);
 
 // Names accepted by lr_at, for --help.
 std::vector<std::string> schedule_names();

@@ -1,4 +1,4 @@
-#include "rkhs/train/checkpoint.h"
+#include "rkhs/core/checkpoint.h"
 
 #include <torch/torch.h>
 
@@ -13,11 +13,10 @@
 #include <zlib.h>
 
 #include "rkhs/error.h"
-#include "rkhs/optim/optimizer_base.h"
-#include "rkhs/train/state.h"
+#include "rkhs/core/state.h"
 #include "zip_check.h"
 
-namespace rkhs::train {
+namespace rkhs::core {
 
 namespace {
 
@@ -102,7 +101,7 @@ size_t check_envelope(const std::string& path, const std::string& file) {
 
 // A compiler-independent name of the optimizer's class (typeid names differ between toolchains).
 std::string optimizer_kind(torch::optim::Optimizer& opt) {
-  if (auto* own = dynamic_cast<optim::OptimizerBase*>(&opt)) return own->kind();
+  if (auto* own = dynamic_cast<NamedOptimizer*>(&opt)) return own->kind();
   if (dynamic_cast<torch::optim::SGD*>(&opt)) return "SGD";
   if (dynamic_cast<torch::optim::AdamW*>(&opt)) return "AdamW";
   if (dynamic_cast<torch::optim::Adam*>(&opt)) return "Adam";
@@ -199,47 +198,4 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
   return info;
 }
 
-std::string history_to_json(const std::vector<EpochRecord>& history) {
-  auto metrics = [](const Metrics& m) {
-    return nlohmann::json{{"accuracy", m.accuracy}, {"nll", m.nll}, {"ece", m.ece}, {"n", m.n}};
-  };
-  nlohmann::json arr = nlohmann::json::array();
-  for (const auto& r : history) {
-    nlohmann::json j{{"epoch", r.epoch}, {"lr", r.lr}, {"train_loss", r.train_loss}, {"train", metrics(r.train)},
-                     {"seconds", r.seconds}};
-    j["validation"] = r.validation ? metrics(*r.validation) : nlohmann::json(nullptr);
-    arr.push_back(j);
-  }
-  return arr.dump();
-}
-
-std::vector<EpochRecord> history_from_json(const std::string& text) {
-  std::vector<EpochRecord> out;
-  try {
-    auto arr = nlohmann::json::parse(text);
-    RKHS_CHECK(arr.is_array(), "epoch history is not a JSON array");
-    auto metrics = [](const nlohmann::json& j) {
-      Metrics m;
-      m.accuracy = j.at("accuracy").get<double>();
-      m.nll = j.at("nll").get<double>();
-      m.ece = j.at("ece").get<double>();
-      m.n = j.at("n").get<int64_t>();
-      return m;
-    };
-    for (const auto& j : arr) {
-      EpochRecord r;
-      r.epoch = j.at("epoch").get<int64_t>();
-      r.lr = j.at("lr").get<double>();
-      r.train_loss = j.at("train_loss").get<double>();
-      r.train = metrics(j.at("train"));
-      r.seconds = j.at("seconds").get<double>();
-      if (j.contains("validation") && !j["validation"].is_null()) r.validation = metrics(j["validation"]);
-      out.push_back(r);
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string("epoch history JSON is invalid: ") + e.what());
-  }
-  return out;
-}
-
-}  // namespace rkhs::train
+}  // namespace rkhs::core

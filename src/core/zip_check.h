@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string>
 
-namespace rkhs::train::detail {
+namespace rkhs::core::detail {
 
 // Throws rkhs::Error "<what> is corrupt or truncated: <reason>" unless data[0, size) is a single-disk zip archive
 // (ZIP64 allowed) whose end-of-central-directory record ends the data, whose central directory and local headers
@@ -13,4 +13,4 @@ namespace rkhs::train::detail {
 // entries are inflated to check it).
 void check_zip(const char* data, size_t size, const std::string& what);
 
-}  // namespace rkhs::train::detail
+}  // namespace rkhs::core::detail

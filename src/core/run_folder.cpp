@@ -1,4 +1,4 @@
-#include "rkhs/train/run_folder.h"
+#include "rkhs/core/run_folder.h"
 
 #include <torch/torch.h>
 
@@ -9,31 +9,9 @@
 #include <fstream>
 
 #include "rkhs/error.h"
-#include "rkhs/train/state.h"
+#include "rkhs/core/state.h"
 
-namespace rkhs::train {
-
-namespace {
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-}  // namespace
-
-std::string metrics_csv_header() {
-  return "epoch,lr,train_loss,train_accuracy,train_nll,train_ece,val_accuracy,val_nll,val_ece,seconds";
-}
-
-std::string metrics_csv_row(const EpochRecord& r) {
-  std::string s = std::to_string(r.epoch) + "," + num(r.lr) + "," + num(r.train_loss) + "," + num(r.train.accuracy) +
-                  "," + num(r.train.nll) + "," + num(r.train.ece) + ",";
-  if (r.validation)
-    s += num(r.validation->accuracy) + "," + num(r.validation->nll) + "," + num(r.validation->ece) + ",";
-  else
-    s += ",,,";
-  return s + num(r.seconds);
-}
+namespace rkhs::core {
 
 RunFolder::RunFolder(std::string dir) : dir_(std::move(dir)) {
   RKHS_CHECK(!dir_.empty(), "run folder: empty path");
@@ -47,14 +25,14 @@ std::string RunFolder::file(const std::string& name) const { return (std::filesy
 
 void RunFolder::write_text(const std::string& name, const std::string& content) { write_file_atomic(file(name), content); }
 
-void RunFolder::append_epoch(const EpochRecord& record) {
-  const std::string path = file("metrics.csv");
+void RunFolder::append_csv(const std::string& name, const std::string& header, const std::string& row) {
+  const std::string path = file(name);
   std::error_code ec;
   const bool fresh = !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
   std::ofstream out(path, std::ios::app);
   if (!out) throw Error("cannot write " + path + ": " + std::strerror(errno));
-  if (fresh) out << metrics_csv_header() << '\n';
-  out << metrics_csv_row(record) << '\n';
+  if (fresh) out << header << '\n';
+  out << row << '\n';
   out.flush();
   if (!out) throw Error("cannot write " + path + ": " + std::strerror(errno));
 }
@@ -64,4 +42,4 @@ void RunFolder::save_model(torch::nn::Module& model, const std::string& sidecar_
   write_text("model.json", sidecar_json);
 }
 
-}  // namespace rkhs::train
+}  // namespace rkhs::core

@@ -1,4 +1,4 @@
-#include "rkhs/ckn/logistic.h"
+#include "rkhs/linear/logistic.h"
 
 #include <torch/torch.h>
 
@@ -8,7 +8,7 @@
 
 #include "rkhs/error.h"
 
-namespace rkhs::ckn {
+namespace rkhs::linear {
 
 at::Tensor LogisticModel::logits(const at::Tensor& f) const { return torch::addmm(bias, f, weight.t()); }
 at::Tensor LogisticModel::predict(const at::Tensor& f) const { return logits(f).argmax(1); }
@@ -146,4 +146,4 @@ LogisticModel fit_logistic_cv(const at::Tensor& f, const at::Tensor& y, int64_t 
   return m;
 }
 
-}  // namespace rkhs::ckn
+}  // namespace rkhs::linear

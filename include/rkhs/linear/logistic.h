@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace rkhs::ckn {
+namespace rkhs::linear {
 
 struct LogisticOptions {
   std::vector<double> lambdas = {1e-2, 1e-3, 1e-4, 1e-5};  // cross-validated grid (one value: no CV)
@@ -54,4 +54,4 @@ LogisticModel fit_logistic_cv(const at::Tensor& features, const at::Tensor& labe
 
 double accuracy(const at::Tensor& predicted, const at::Tensor& labels);
 
-}  // namespace rkhs::ckn
+}  // namespace rkhs::linear

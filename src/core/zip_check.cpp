@@ -9,7 +9,7 @@
 
 #include "rkhs/error.h"
 
-namespace rkhs::train::detail {
+namespace rkhs::core::detail {
 
 namespace {
 
@@ -201,4 +201,4 @@ void check_zip(const char* data, size_t size, const std::string& what) {
   if (!has_version || !has_data) r.fail("not a LibTorch archive (no " + prefix + "version or " + prefix + "data.pkl)");
 }
 
-}  // namespace rkhs::train::detail
+}  // namespace rkhs::core::detail

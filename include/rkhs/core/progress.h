@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-namespace rkhs::train {
+namespace rkhs::core {
 
 // On a terminal, update() redraws "LABEL  done/total  SUFFIX  ETA m:ss" in place with '\r' at most 10 times
 // per second (and always for done == total); finish() draws the final state and ends the line. When the stream
@@ -44,4 +44,4 @@ class Progress {
 // "1:05", "1:02:03" for a number of seconds (negative or non-finite -> "?").
 std::string format_duration(double seconds);
 
-}  // namespace rkhs::train
+}  // namespace rkhs::core

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace rkhs::train {
+namespace rkhs::core {
 
 // Parameters then buffers of `module` (recursive), by name as in named_parameters()/named_buffers().
 std::vector<std::pair<std::string, at::Tensor>> named_state(const torch::nn::Module& module);
@@ -36,4 +36,4 @@ void load_weights(const std::string& path, torch::nn::Module& module);
 // Throws rkhs::Error naming the path and errno text on failure (the temporary file is removed).
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
-}  // namespace rkhs::train
+}  // namespace rkhs::core

@@ -1,11 +1,11 @@
-#include "rkhs/train/progress.h"
+#include "rkhs/core/progress.h"
 
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 
-namespace rkhs::train {
+namespace rkhs::core {
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
@@ -84,4 +84,4 @@ void Progress::finish() {
   std::fflush(out_);
 }
 
-}  // namespace rkhs::train
+}  // namespace rkhs::core

@@ -10,12 +10,19 @@
 #include <string>
 #include <vector>
 
-#include "rkhs/train/trainer.h"
 
-namespace rkhs::train {
+namespace rkhs::core {
 
 inline constexpr const char* kCheckpointFormat = "rkhs-checkpoint";
 inline constexpr int64_t kCheckpointVersion = 2;
+
+// An optimizer of the project's own names its kind (written into checkpoints and checked on loading); LibTorch's
+// optimizers are named by their class.
+class NamedOptimizer {
+ public:
+  virtual ~NamedOptimizer() = default;
+  virtual std::string kind() const = 0;
+};
 
 // File layout (version 2): a 24-byte header, "RKHSCKPT", the version (uint32), the payload size (uint64) and the
 // CRC-32 of the payload (uint32), little-endian, then the payload: one LibTorch archive. Archive layout: "format" (str), "version" (int), "epoch" (int), "meta" (str, JSON), "model" (Dict[str,
@@ -38,8 +45,4 @@ struct CheckpointInfo {
 // in those cases. Tensors are loaded onto the device of the model's first parameter.
 CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& opt);
 
-// EpochRecord history <-> JSON array (doubles round-trip exactly).
-std::string history_to_json(const std::vector<EpochRecord>& history);
-std::vector<EpochRecord> history_from_json(const std::string& json);
-
-}  // namespace rkhs::train
+}  // namespace rkhs::core

@@ -1,4 +1,4 @@
-#include "rkhs/train/state.h"
+#include "rkhs/core/state.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 #include "rkhs/error.h"
 #include "zip_check.h"
 
-namespace rkhs::train {
+namespace rkhs::core {
 
 std::vector<std::pair<std::string, at::Tensor>> named_state(const torch::nn::Module& module) {
   std::vector<std::pair<std::string, at::Tensor>> out;
@@ -135,4 +135,4 @@ void load_weights(const std::string& path, torch::nn::Module& module) {
   assign_state(module, state, "model weights " + path);
 }
 
-}  // namespace rkhs::train
+}  // namespace rkhs::core
