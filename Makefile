@@ -20,8 +20,10 @@ configure: setup $(BUILD)/build.ninja
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: softmax vs the kernelized classification layer, side by side, with a learning-curve plot.
-demo: build
+# The main job: softmax vs the kernelized classification layer, side by side, with a learning-curve plot. Builds
+# the library and the CLI only (tests and benchmarks are built by `make test` / `make bench`).
+demo: configure
+	cmake --build $(BUILD) -j $(JOBS) --target rkhs_cli
 	./$(BUILD)/rkhs demo --out runs/demo
 
 test: build

@@ -63,9 +63,15 @@ DataSplit load_data(const DataRequest& r) {
     vector_features = false;  // points on S^2: the layer's own normalisation is the preprocessing
     desc << "sphere: S^2 two-class mixture (paper 000 appendix B), centres seed " << r.seed;
   } else if (r.spec == "moons" || r.spec == "circles") {
-    const int64_t n = r.train_size > 0 ? static_cast<int64_t>(r.train_size / (1 - r.test_fraction)) : 1000;
+    int64_t n = r.train_size > 0 ? static_cast<int64_t>(r.train_size / (1 - r.test_fraction)) : 1000;
+    double fraction = r.test_fraction;
+    if (r.test_size > 0) {  // the training part as without it, plus test_size points held out
+      const int64_t train_part = n - static_cast<int64_t>(std::llround(double(n) * r.test_fraction));
+      n = train_part + r.test_size;
+      fraction = double(r.test_size) / double(n);
+    }
     auto all = r.spec == "moons" ? data::make_moons(n, 0.1, r.seed) : data::make_circles(n, 0.05, 0.5, r.seed);
-    std::tie(out.train, out.test) = data::stratified_split(all, r.test_fraction, r.seed);
+    std::tie(out.train, out.test) = data::stratified_split(all, fraction, r.seed);
     desc << r.spec << ": " << n << " points";
   } else if (r.spec == "fashion-mnist") {
     out.train = data::load_fashion_mnist(true);

@@ -157,7 +157,7 @@ expect_error embed-without-out 'needs .-out DIR' embed --data moons --epochs 1
   --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"test_accuracy":'* && "$last" == *'"knn_accuracy":'* && "$last" == *'"train_seconds":'* ]] &&
-  [ "$(wc -l <"$TMP/emb/embedding.csv")" -eq 76 ] && ok || bad "embed: $last $(head -c 300 "$TMP/err")"
+  [ "$(wc -l <"$TMP/emb/embedding.csv")" -eq 101 ] && ok || bad "embed: $last $(head -c 300 "$TMP/err")"  # 100 test points
 # The autoencoder objective (paper Figure 5a) needs inputs in [0, 1] and reports the reconstruction, not accuracy.
 expect_error embed-ae-range 'must lie in \[0, 1\]' embed --data moons --objective autoencoder --epochs 1 --out "$TMP/emb_ae"
 awk 'BEGIN { srand(5); for (n = 0; n < 200; n++) { c = n % 2; line = c;
@@ -248,9 +248,9 @@ last=$(tail -n 1 "$TMP/out")
 for key in '"eigenvalues":[' '"reference_eigenvalues":[' '"eigenvalue_rel_error":[' '"alignment":[' '"train_seconds":'; do
   [[ "$last" == *"$key"* ]] && ok || bad "eigen --json lacks $key: $last $(head -c 300 "$TMP/err")"
 done
-[[ "$last" == *'"rayleigh_ritz":false'* ]] && ok || bad "eigen without --rayleigh-ritz: $last"
-"$RKHS" eigen --kernel rbf --data uniform1d --n 128 --k 3 --iterations 50 --seed 1 --rayleigh-ritz --json >"$TMP/out" 2>"$TMP/err"
-[[ "$(tail -n 1 "$TMP/out")" == *'"rayleigh_ritz":true'* ]] && ok || bad "eigen --rayleigh-ritz: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
+[[ "$last" == *'"rayleigh_ritz":true'* ]] && ok || bad "eigen: the Rayleigh-Ritz rotation is not the default: $last"
+"$RKHS" eigen --kernel rbf --data uniform1d --n 128 --k 3 --iterations 50 --seed 1 --no-rayleigh-ritz --json >"$TMP/out" 2>"$TMP/err"
+[[ "$(tail -n 1 "$TMP/out")" == *'"rayleigh_ritz":false'* ]] && ok || bad "eigen --no-rayleigh-ritz: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
 "$RKHS" eigen --kernel polynomial --data uniform1d --n 100 --k 7 --method nystrom --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")
 # The degree-4 polynomial kernel in 1-D has rank 5: pairs 6 and 7 have no reference (null) and a warning says so.
@@ -330,6 +330,45 @@ expect_error ksgd-flag-without-ksgd 'applies to --optimizer kernel-sgd' classify
 expect_error esgd-flag-without-esgd 'applies to --optimizer esgd' classify --data sphere --optimizer sgd --esgd-damping 0.1 --epochs 1
 expect_error ksgd-bad-mode 'faithful or corrected' classify --data sphere --optimizer kernel-sgd --kernel-sgd-mode exact --epochs 1 --train-size 100
 expect_error ksgd-bad-kernel 'nosuch' classify --data sphere --optimizer kernel-sgd --kernel nosuch --epochs 1 --train-size 100
+
+# Options that cannot act in a run are rejected, not ignored: head flags on other heads, NeuralEF flags with
+# Nystrom, the demo's image backbone on the sphere data.
+expect_error order-on-softmax '^rkhs: error: --order applies to --head kernelized only \(this run uses softmax\)$' classify --data sphere \
+  --head softmax --order 4 --epochs 1
+expect_error normalize-on-kcl 'normalize applies to --head softmax only' classify --data sphere --head kcl --normalize none --epochs 1
+expect_error sigma-on-cosine 'sigma applies to --head rbf\|rbf-learned\|mkl only' classify --data sphere --head lin --sigma 2 --epochs 1
+expect_error temperature-on-cosine 'temperature applies to --head' classify --data sphere --head cosine --temperature 2 --epochs 1
+expect_error neuralef-flag-on-nystrom '^rkhs: error: --iterations applies to --method neuralef\|spin only \(this run uses nystrom\)$' \
+  eigen --method nystrom --iterations 10 --n 64
+expect_error rr-on-nystrom 'rayleigh-ritz applies to --method neuralef' eigen --method nystrom --rayleigh-ritz --n 64
+expect_error no-rr-on-nystrom 'rayleigh-ritz applies to --method neuralef' eigen --method nystrom --no-rayleigh-ritz --n 64
+expect_error spin-decay-on-neuralef 'spin-decay applies to --method spin only' eigen --method neuralef --spin-decay 0.5 --n 64
+expect_error demo-model-on-sphere 'model applies to the Fashion-MNIST demo only' demo --data sphere --model mlp --epochs 1 --out "$TMP/demo_bad"
+# --test-size acts on the synthetic sets too (the training part as without it).
+"$RKHS" classify --data moons --test-size 60 --epochs 1 --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+echo "$last" | /usr/bin/python3 -c 'import json, sys; j = json.loads(sys.stdin.read()); sys.exit(j["test"]["n"] != 60)' \
+  && ok || bad "moons --test-size 60: $last"
+
+# The demo in a short configuration, on its sphere fallback and on Fashion-MNIST (when installed): values, not keys.
+"$RKHS" demo --data sphere --train-size 400 --epochs 2 --out "$TMP/demo_sphere" --json >"$TMP/out" 2>"$TMP/err"
+tail -n 1 "$TMP/out" | /usr/bin/python3 -c '
+import json, sys
+j = json.loads(sys.stdin.read())
+ok = j["data"] == "sphere" and j["model"] == "identity"
+for head in ("softmax", "kernelized"):
+    ok = ok and j[head]["train"]["n"] == 360 and j[head]["test"]["accuracy"] > 0.6  # 10% validation; chance 0.5
+sys.exit(not ok)' && [ -f "$TMP/demo_sphere/kernelized/metrics.csv" ] && ok || bad "demo sphere: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
+if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  "$RKHS" demo --train-size 1000 --epochs 3 --out "$TMP/demo_fashion" --json >"$TMP/out" 2>"$TMP/err"
+  tail -n 1 "$TMP/out" | /usr/bin/python3 -c '
+import json, sys
+j = json.loads(sys.stdin.read())
+ok = j["data"] == "fashion-mnist" and j["model"] == "lenet5"
+for head in ("softmax", "kernelized"):
+    ok = ok and j[head]["train"]["n"] == 900 and j[head]["test"]["accuracy"] > 0.15  # chance 0.1 on 10,000 images
+sys.exit(not ok)' && ok || bad "demo fashion-mnist: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

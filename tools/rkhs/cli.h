@@ -23,6 +23,15 @@ std::vector<std::string> expand_config(CLI::App& app, const std::vector<std::str
 // Applies --threads; returns true when progress lines should be shown (not --json with stdout redirected).
 bool setup_runtime(const CommonFlags& flags);
 
+// Options that act only for some values of another flag (head-specific flags, NeuralEF-only flags...): `check`
+// throws rkhs::Error "OPTION applies to FLAG A|B only (this run uses C)" for the first one given on the command
+// line (or in a --config file) whose values do not include `actual`.
+struct OnlyFor {
+  CLI::Option* option;
+  std::vector<std::string> values;
+};
+void check_only_for(const std::vector<OnlyFor>& options, const std::string& flag, const std::string& actual);
+
 // Registers each subcommand; the callbacks run the job.
 void register_classify(CLI::App& app);
 void register_demo(CLI::App& app);

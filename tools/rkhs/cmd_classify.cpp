@@ -30,6 +30,7 @@ struct ClassifyFlags {
   std::string model;
   std::vector<int64_t> hidden = {128, 128};
   std::vector<std::pair<CLI::Option*, std::string>> only_for;  // option -> the optimizer it belongs to
+  std::vector<OnlyFor> head_only;                               // option -> the heads it acts on
 };
 
 void print_summary(const jobs::ClassifyResult& r, const jobs::ClassifyConfig& c) {
@@ -72,6 +73,8 @@ void run(ClassifyFlags& f) {
     if (option->count() > 0 && c.train.optimizer != optimizer)
       throw Error(option->get_name() + " applies to --optimizer " + optimizer + " only (this run uses " +
                   c.train.optimizer + ")");
+  std::string head = c.head.name == "kcl" ? "kernelized" : c.head.name == "lin" ? "cosine" : c.head.name;
+  check_only_for(f.head_only, "--head", head);
   auto result = jobs::run_classify(c);
   if (!f.common.json || isatty(STDOUT_FILENO)) print_summary(result, c);
   if (!f.common.out.empty()) {
@@ -120,21 +123,21 @@ void register_classify(CLI::App& app) {
                   "kernelnet-grid|kernelnet-random (paper 004 Table 1): 2-D RBF kernelNet layers as MAPSxSIDE, comma "
                   "separated")->capture_default_str()->group("Model");
   cmd->add_option("--head", c.head.name, "Head: " + join(classify::head_names()))->capture_default_str()->group("Head");
-  cmd->add_option("--order", c.head.order, "kernelized: order M of the series (eq. 7)")->capture_default_str()->group("Head");
-  cmd->add_option("--activation", c.head.activation, "kernelized: coefficient activation relu|sigmoid|softmax|none")
-      ->capture_default_str()->group("Head");
-  cmd->add_option("--temperature", c.head.temperature,
-                  "Temperature: kernelized T (<= 0: relu 1, sigmoid 0.1, softmax 0.005, none 1); cosine, rbf, poly: initial 1/scale; softmax both-fixed: T")->group("Head");
-  cmd->add_option("--alpha-weight-decay", c.head.alpha_weight_decay,
-                  "kernelized: weight decay on the coefficients (< 0: 1e-4 with relu, else 0)")->group("Head");
-  cmd->add_option("--indicator-eps", c.head.indicator_eps, "kernelized: t >= 1-eps counts as t = 1 (and -1 alike)")
-      ->capture_default_str()->group("Head");
-  cmd->add_option("--normalize", c.head.normalize, "softmax: none|embedding|both-fixed|both-learned (Table 7)")
-      ->capture_default_str()->group("Head");
-  cmd->add_option("--sigma", c.head.sigma, "rbf, rbf-learned (initial), mkl: kernel width")->capture_default_str()->group("Head");
-  cmd->add_option("--poly-degree", c.head.poly_degree, "poly head: degree")->capture_default_str()->group("Head");
-  cmd->add_option("--gamma", c.head.gamma, "kervo-rbf: exp(-gamma ||z - w||^2)")->capture_default_str()->group("Head");
-  cmd->add_option("--kervo-degree", c.head.kervo_degree, "kervo-poly: (<z, w> + 1)^degree")->capture_default_str()->group("Head");
+  f->head_only.push_back({cmd->add_option("--order", c.head.order, "kernelized: order M of the series (eq. 7)")->capture_default_str()->group("Head"), {"kernelized"}});
+  f->head_only.push_back({cmd->add_option("--activation", c.head.activation, "kernelized: coefficient activation relu|sigmoid|softmax|none")
+      ->capture_default_str()->group("Head"), {"kernelized"}});
+  f->head_only.push_back({cmd->add_option("--temperature", c.head.temperature,
+                  "Temperature: kernelized T (<= 0: relu 1, sigmoid 0.1, softmax 0.005, none 1); cosine, rbf, poly: initial 1/scale; softmax both-fixed: T")->group("Head"), {"kernelized", "softmax", "mkl", "rbf", "rbf-learned", "poly"}});
+  f->head_only.push_back({cmd->add_option("--alpha-weight-decay", c.head.alpha_weight_decay,
+                  "kernelized: weight decay on the coefficients (< 0: 1e-4 with relu, else 0)")->group("Head"), {"kernelized"}});
+  f->head_only.push_back({cmd->add_option("--indicator-eps", c.head.indicator_eps, "kernelized: t >= 1-eps counts as t = 1 (and -1 alike)")
+      ->capture_default_str()->group("Head"), {"kernelized"}});
+  f->head_only.push_back({cmd->add_option("--normalize", c.head.normalize, "softmax: none|embedding|both-fixed|both-learned (Table 7)")
+      ->capture_default_str()->group("Head"), {"softmax"}});
+  f->head_only.push_back({cmd->add_option("--sigma", c.head.sigma, "rbf, rbf-learned (initial), mkl: kernel width")->capture_default_str()->group("Head"), {"rbf", "rbf-learned", "mkl"}});
+  f->head_only.push_back({cmd->add_option("--poly-degree", c.head.poly_degree, "poly head: degree")->capture_default_str()->group("Head"), {"poly"}});
+  f->head_only.push_back({cmd->add_option("--gamma", c.head.gamma, "kervo-rbf: exp(-gamma ||z - w||^2)")->capture_default_str()->group("Head"), {"kervo-rbf"}});
+  f->head_only.push_back({cmd->add_option("--kervo-degree", c.head.kervo_degree, "kervo-poly: (<z, w> + 1)^degree")->capture_default_str()->group("Head"), {"kervo-poly"}});
   // Training
   auto& t = c.train;
   cmd->add_option("--optimizer", t.optimizer, join(train::optimizer_names()) + " (esgd, adahessian, kernel-sgd: paper 001)")

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "rkhs/compat.h"
+#include "rkhs/error.h"
 #include "rkhs/data/idx.h"
 #include "rkhs/jobs/classify_job.h"
 
@@ -22,6 +23,7 @@ struct DemoFlags {
   int64_t train_size = 30000;
   std::string model = "lenet5";
   std::string data;  // "" = fashion-mnist when installed, else sphere
+  bool train_size_given = false, model_given = false;
 };
 
 void run(DemoFlags& f) {
@@ -31,6 +33,10 @@ void run(DemoFlags& f) {
   std::string data = f.data;
   if (data.empty()) data = data::fashion_mnist_available() ? "fashion-mnist" : "sphere";
   const bool sphere = data == "sphere";
+  RKHS_CHECK(data == "sphere" || data == "fashion-mnist", "--data must be fashion-mnist or sphere, got '" + data + "'");
+  // The sphere data have their own backbone (identity on S^2): a backbone for images cannot act there.
+  RKHS_CHECK(!sphere || !f.model_given, "--model applies to the Fashion-MNIST demo only (this run uses the sphere "
+                                        "data, whose backbone is the identity)");
   if (!f.common.json)
     std::cout << "rkhs demo: softmax head vs kernelized classification layer on " << data
               << (sphere ? " (Fashion-MNIST is not installed; scripts/setup.sh installs it)" : "") << "\n";
@@ -41,7 +47,7 @@ void run(DemoFlags& f) {
     jobs::ClassifyConfig c;
     c.data.spec = data;
     c.data.seed = f.common.seed;
-    c.data.train_size = sphere ? 0 : f.train_size;
+    c.data.train_size = sphere && !f.train_size_given ? 0 : f.train_size;  // sphere: 10,000 points unless given
     c.data.validation_fraction = 0.1;
     c.backbone.name = sphere ? "identity" : f.model;
     c.head.name = head;
@@ -105,10 +111,16 @@ void register_demo(CLI::App& app) {
                                          "side, with a learning-curve plot (under 5 minutes on 2 cores)");
   add_common_flags(*cmd, f->common);
   cmd->add_option("--epochs", f->epochs, "Epochs per head")->capture_default_str();
-  cmd->add_option("--train-size", f->train_size, "Fashion-MNIST training images (stratified subset)")->capture_default_str();
-  cmd->add_option("--model", f->model, "Backbone for image data")->capture_default_str();
+  auto* train_size = cmd->add_option("--train-size", f->train_size,
+                                     "Training examples: Fashion-MNIST images (stratified subset; default 30000) or "
+                                     "sphere points (default 10000)")->capture_default_str();
+  auto* model = cmd->add_option("--model", f->model, "Backbone for image data (Fashion-MNIST only)")->capture_default_str();
   cmd->add_option("--data", f->data, "fashion-mnist or sphere (default: fashion-mnist when installed)");
-  cmd->callback([f] { run(*f); });
+  cmd->callback([f, train_size, model] {
+    f->train_size_given = train_size->count() > 0;
+    f->model_given = model->count() > 0;
+    run(*f);
+  });
 }
 
 }  // namespace rkhs::cli

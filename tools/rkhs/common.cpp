@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "cli.h"
+
+#include <algorithm>
 #include "rkhs/error.h"
 
 namespace rkhs::cli {
@@ -111,6 +113,15 @@ std::string run_gnuplot(const std::string& dir, const std::string& name, const s
     }
   }
   return png;
+}
+
+void check_only_for(const std::vector<OnlyFor>& options, const std::string& flag, const std::string& actual) {
+  for (const auto& o : options) {
+    if (o.option->count() == 0 || std::find(o.values.begin(), o.values.end(), actual) != o.values.end()) continue;
+    std::string allowed;
+    for (const auto& v : o.values) allowed += (allowed.empty() ? "" : "|") + v;
+    throw Error(o.option->get_name() + " applies to " + flag + " " + allowed + " only (this run uses " + actual + ")");
+  }
 }
 
 }  // namespace rkhs::cli
