@@ -41,17 +41,17 @@ for part in ${PARTS:-baselines neuralef neuralef-cnn ntk cnngp-nystrom}; do
           record "$OUT" "nystrom-$kernel" eigen --kernel "$kernel" --method nystrom "${common[@]}" --seed "$seed"
         done ;;
       neuralef)
-        record "$OUT" neuralef-cnngp eigen --kernel nngp-cnn --mc-samples 1000 --method neuralef --width 256 \
+        record "$OUT" neuralef-cnngp eigen --no-rayleigh-ritz --kernel nngp-cnn --mc-samples 1000 --method neuralef --width 256 \
           --iterations "$ITERATIONS" "${common[@]}" --seed "$seed" ;;
       neuralef-rr)
         record "$OUT" neuralef-cnngp-rr eigen --kernel nngp-cnn --mc-samples 1000 --method neuralef --width 256 \
           --iterations "$ITERATIONS" --rayleigh-ritz "${common[@]}" --seed "$seed" ;;
       neuralef-cnn)
-        record "$OUT" neuralef-cnngp-cnn eigen --kernel nngp-cnn --mc-samples 1000 --method neuralef --arch cnn \
+        record "$OUT" neuralef-cnngp-cnn eigen --no-rayleigh-ritz --kernel nngp-cnn --mc-samples 1000 --method neuralef --arch cnn \
           --channels 8,16 --width 64 --iterations 2000 --reference-limit 0 "${common[@]}" --seed "$seed" ;;
       ntk)
         for pair in 7,9 2,4; do
-          record "$OUT" "neuralef-ntk-$pair" eigen --kernel ntk --ntk-classes "$pair" --data fashion-mnist --n 2000 \
+          record "$OUT" "neuralef-ntk-$pair" eigen --no-rayleigh-ritz --kernel ntk --ntk-classes "$pair" --data fashion-mnist --n 2000 \
             --heldout 2000 --k 10 --mc-samples 1000 --width 256 --iterations 2000 --threads "$THREADS" --seed "$seed"
         done ;;
       ntk-rr)  # with and without the rotation at the same THREADS, so both use the same classifier
@@ -59,7 +59,7 @@ for part in ${PARTS:-baselines neuralef neuralef-cnn ntk cnngp-nystrom}; do
           record "$OUT" "neuralef-ntk-$pair-rr" eigen --kernel ntk --ntk-classes "$pair" --data fashion-mnist --n 2000 \
             --heldout 2000 --k 10 --mc-samples 1000 --width 256 --iterations 2000 --rayleigh-ritz --threads "$THREADS" \
             --seed "$seed"
-          record "$OUT" "neuralef-ntk-$pair-norr" eigen --kernel ntk --ntk-classes "$pair" --data fashion-mnist --n 2000 \
+          record "$OUT" "neuralef-ntk-$pair-norr" eigen --no-rayleigh-ritz --kernel ntk --ntk-classes "$pair" --data fashion-mnist --n 2000 \
             --heldout 2000 --k 10 --mc-samples 1000 --width 256 --iterations 2000 --threads "$THREADS" --seed "$seed"
         done ;;
       cnngp-nystrom)
