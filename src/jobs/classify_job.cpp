@@ -183,6 +183,8 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
   j["best_epoch"] = fit.best_epoch;
   j["train_seconds"] = fit.train_seconds;
   j["converged_epoch"] = fit.converged_epoch > 0 ? json(fit.converged_epoch) : json(nullptr);
+  j["lr_restarts"] = fit.restarts;  // epochs rerun at a 10x smaller rate by the divergence guard
+  j["final_lr_factor"] = fit.lr_factor;
   j["optimizer_state_bytes"] = fit.optimizer_state_bytes;
   if (c.train.optimizer == "kernel-sgd") {
     const auto& k = c.train.kernel_sgd;

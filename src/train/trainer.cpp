@@ -168,11 +168,7 @@ class FitRun {
     best_epoch_ = resumed.best_epoch;
     best_state_ = std::move(resumed.best_state);
     const core::Stopwatch clock;
-    if (!partition_.empty()) {
-      std::vector<std::vector<int64_t>> members;
-      for (const auto& idx : partition_) members.emplace_back(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
-      own_->prepare_partition(train_.x, members, o_.device);
-    }
+    prepare_partition();
     if (loss_converged(result_.history, o_.converge_tol, o_.converge_patience))  // a resumed, converged run
       result_.converged_epoch = static_cast<int64_t>(result_.history.size());
     core::LoopOptions lo;
@@ -182,16 +178,19 @@ class FitRun {
     lo.progress = o_.progress;
     lo.schedule = schedule;
     lo.hint = "try a smaller learning rate or a longer warm-up";
-    if (result_.converged_epoch == 0) core::run_loop(lo, hooks(), resumed.first_epoch);
+    lo.max_restarts = o_.max_restarts;
+    if (result_.converged_epoch == 0) {
+      const auto report = core::run_loop(lo, hooks(), resumed.first_epoch);
+      result_.restarts = report.restarts;
+      result_.lr_factor = report.backoff;
+    }
     finish(clock);
     return result_;
   }
 
  private:
   void set_up_optimizer() {
-    opt_ = make_optimizer(model_, o_);
-    // rkhs's own optimizers bring their per-batch needs as hooks (prepare, backward; a fixed batch partition).
-    own_ = dynamic_cast<optim::OptimizerBase*>(opt_.get());
+    fresh_optimizer();
     if (own_ != nullptr && own_->fixed_batches())
       for (const auto& members : fixed_partition(n_, o_.batch_size, o_.seed))
         partition_.push_back(torch::tensor(members, torch::kLong));
@@ -204,8 +203,23 @@ class FitRun {
     }
   }
 
+  // A new optimizer (no state): at the start, and when the divergence guard undoes an epoch.
+  void fresh_optimizer() {
+    opt_ = make_optimizer(model_, o_);
+    // rkhs's own optimizers bring their per-batch needs as hooks (prepare, backward; a fixed batch partition).
+    own_ = dynamic_cast<optim::OptimizerBase*>(opt_.get());
+  }
+
   core::LoopHooks hooks() {
     core::LoopHooks h;
+    if (o_.max_restarts > 0) {
+      h.save = [this] { saved_ = core::copy_state(model_); };
+      h.restore = [this] {
+        core::assign_state(model_, saved_, "the epoch's start");
+        fresh_optimizer();
+        prepare_partition();
+      };
+    }
     h.set_lr = [this](double lr) {
       for (auto& group : opt_->param_groups()) group.options().set_lr(lr);
     };
@@ -214,6 +228,14 @@ class FitRun {
     h.update = [this](const core::Step&) { update(); };
     h.end_epoch = [this](core::EpochSummary& s) { return end_epoch(s); };
     return h;
+  }
+
+  // Kernel SGD's fixed partition: the optimizer's per-batch inverse kernel matrices.
+  void prepare_partition() {
+    if (partition_.empty()) return;
+    std::vector<std::vector<int64_t>> members;
+    for (const auto& idx : partition_) members.emplace_back(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
+    own_->prepare_partition(train_.x, members, o_.device);
   }
 
   // Batch b of an epoch: a slice of a fresh permutation, or batch order[b] of the fixed partition.
@@ -358,6 +380,7 @@ class FitRun {
   TrainResult result_;
   int64_t best_epoch_ = 0;
   std::map<std::string, at::Tensor> best_state_;
+  std::map<std::string, at::Tensor> saved_;  // the state at the start of the epoch (the divergence guard's undo)
 };
 
 }  // namespace

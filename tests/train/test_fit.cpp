@@ -119,6 +119,30 @@ TEST(Fit, NaNLossThrowsNamingTheEpoch) {
   for (const auto& p : model->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
 }
 
+// The divergence guard at a default rate (issue 26): each diverged epoch is undone and rerun at a 10x smaller rate
+// until one trains; the rate's factor is reported and kept. Without restarts the same run throws.
+TEST(Fit, DivergenceGuardLowersTheRateAndTrains) {
+  auto data = toy::separable(200, 3);
+  auto make = [] {
+    torch::manual_seed(0);
+    return std::make_shared<rkhs::classify::ClassifierImpl>(std::make_shared<toy::IdentityBackbone>(2),
+                                                            std::make_shared<toy::BlowUpHead>(2, 2, 20.0));
+  };
+  auto o = quiet("sgd", 1e4, 4);
+  o.schedule = "constant";
+  o.max_restarts = 6;
+  auto model = make();
+  const auto r = Trainer(model, o).fit(data);
+  EXPECT_GE(r.restarts, 2);
+  EXPECT_LE(r.restarts, 6);
+  EXPECT_NEAR(r.lr_factor, std::pow(0.1, double(r.restarts)), 1e-12);
+  EXPECT_NEAR(r.history.back().lr, 1e4 * r.lr_factor, 1e-6);
+  for (const auto& p : model->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+  EXPECT_GT(r.history.back().train.accuracy, 0.9);
+  o.max_restarts = 0;
+  EXPECT_THROW(Trainer(make(), o).fit(data), rkhs::Error);
+}
+
 TEST(Fit, DistillationLearnsTheTeachersLabels) {
   torch::manual_seed(2);
   auto model = toy::linear_model(2, 2);

@@ -2,6 +2,7 @@
 // Tiny local models and data for the trainer tests (independent of the real backbones and heads).
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -59,6 +60,23 @@ class NaNHead : public LinearHead {
  private:
   int good_calls_;
   int calls_ = 0;
+};
+
+// A linear head whose training output turns into NaN once a parameter exceeds `limit` in magnitude: a stand-in
+// for a model that a too-large rate blows up and a smaller one trains.
+class BlowUpHead : public LinearHead {
+ public:
+  BlowUpHead(int64_t d, int64_t c, double limit) : LinearHead(d, c), limit_(limit) {}
+  torch::Tensor forward(const torch::Tensor& z) override {
+    auto out = LinearHead::forward(z);
+    const double largest = std::max({weight.abs().max().item<double>(), bias.abs().max().item<double>(),
+                                     scale.abs().max().item<double>()});
+    if (is_training() && largest > limit_) out = out * std::nan("");
+    return out;
+  }
+
+ private:
+  double limit_;
 };
 
 // Quiet training options for the toy problems: batch 32, weight decay 1e-4, seed 1, no progress line.

@@ -31,6 +31,7 @@ struct ClassifyFlags {
   std::vector<int64_t> hidden = {128, 128};
   std::vector<std::pair<CLI::Option*, std::string>> only_for;  // option -> the optimizer it belongs to
   std::vector<OnlyFor> head_only;                               // option -> the heads it acts on
+  CLI::Option* lr = nullptr;
 };
 
 void print_summary(const jobs::ClassifyResult& r, const jobs::ClassifyConfig& c) {
@@ -67,6 +68,8 @@ void run(ClassifyFlags& f) {
   c.out_dir = f.common.out;
   c.backbone.name = f.model;
   c.backbone.hidden = f.hidden;
+  // At the default rate a divergence lowers the rate (10x, at most 3 times) and says so; a given --lr is kept.
+  c.train.max_restarts = f.lr->count() > 0 ? 0 : 3;
   if (c.train.resume && c.train.checkpoint_path.empty())
     throw Error("--resume needs --checkpoint PATH");
   for (const auto& [option, optimizer] : f.only_for)
@@ -142,7 +145,10 @@ void register_classify(CLI::App& app) {
   auto& t = c.train;
   cmd->add_option("--optimizer", t.optimizer, join(train::optimizer_names()) + " (esgd, adahessian, kernel-sgd: paper 001)")
       ->capture_default_str()->group("Training");
-  cmd->add_option("--lr", t.lr, "Base learning rate")->capture_default_str()->group("Training");
+  f->lr = cmd->add_option("--lr", t.lr, "Base learning rate. Not given: a divergence (a loss that is not finite) "
+                          "undoes the epoch and reruns it at a 10x smaller rate, at most 3 times, with a warning; "
+                          "given: a divergence stops the run")
+              ->capture_default_str()->group("Training");
   cmd->add_option("--momentum", t.momentum, "Momentum of the momentum optimizer")->capture_default_str()->group("Training");
   cmd->add_option("--weight-decay", t.weight_decay, "Weight decay")->capture_default_str()->group("Training");
   cmd->add_option("--epochs", t.epochs, "Epochs")->capture_default_str()->group("Training");

@@ -57,6 +57,7 @@ void run(DemoFlags& f) {
     c.train.progress = progress;
     c.train.optimizer = "momentum";
     c.train.lr = sphere ? 0.5 : 0.05;
+    c.train.max_restarts = 3;  // the demo's rates are defaults too: a divergence lowers them (issue 26)
     c.train.schedule = "cosine";
     c.train.warmup_epochs = 1;
     c.out_dir = out + "/" + head;

@@ -66,6 +66,10 @@ struct TrainOptions {
   // converge_tol from the previous epoch, converge_patience epochs in a row (0 = off; run all epochs).
   double converge_tol = 0;
   int64_t converge_patience = 3;
+  // The divergence guard (core::run_loop): an epoch whose loss stops being finite is undone (parameters restored,
+  // a fresh optimizer) and rerun at a 10x smaller rate, at most max_restarts times over the run; the smaller rate
+  // is kept for the later epochs. 0: a divergence throws. The CLI uses 3 when --lr is not given (issue 26).
+  int64_t max_restarts = 0;
   // Distillation (paper 000 §6.4): when teacher_logits (n_train, C) is defined, the loss is the cross-entropy
   // between softmax(teacher/T) and softmax(student/T), times T^2, mixed with the hard-label loss:
   // distill_weight * soft + (1 - distill_weight) * hard.
@@ -89,6 +93,8 @@ struct TrainResult {
   int64_t preconditioner_bytes = 0;
   double preconditioner_seconds = 0;
   int64_t inverses = 0, pseudo_inverses = 0;
+  int64_t restarts = 0;     // epochs rerun by the divergence guard in this call
+  double lr_factor = 1;     // the rate's factor after them (0.1 per restart)
 };
 
 class Trainer {
