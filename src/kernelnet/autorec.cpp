@@ -149,6 +149,18 @@ double rmse(const at::Tensor& p, const at::Tensor& t, float lo, float hi) {
 
 namespace {
 
+std::vector<at::Tensor> snapshot(AutoRec& model) {
+  std::vector<at::Tensor> params;
+  for (const auto& p : model->parameters()) params.push_back(p.detach().clone());
+  return params;
+}
+
+void restore(AutoRec& model, const std::vector<at::Tensor>& params) {
+  torch::NoGradGuard no_grad;
+  auto current = model->parameters();
+  for (size_t k = 0; k < current.size(); ++k) current[k].copy_(params[k]);
+}
+
 void check_fit_inputs(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
                       const data::Ratings* validation) {
   RKHS_CHECK(o.outer_loops >= 1 && o.lbfgs_iterations >= 1 && o.lbfgs_history >= 1,
@@ -215,6 +227,7 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
   hooks.end_epoch = [&](core::EpochSummary& s) {
     LoopRecord rec;
     rec.loop = s.epoch;
+    rec.lambda2 = model->layers.front()->options.lambda2;
     rec.loss = last_loss;
     {
       torch::NoGradGuard no_grad;
@@ -227,11 +240,7 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
     rec.seconds = clock.seconds();
     result.history.push_back(rec);
     if (o.keep_best)
-      best.offer(rec.loop, core::Score{-rec.validation_rmse}, [&] {
-        std::vector<at::Tensor> params;
-        for (const auto& p : model->parameters()) params.push_back(p.detach().clone());
-        return params;
-      });
+      best.offer(rec.loop, core::Score{-rec.validation_rmse}, [&] { return snapshot(model); });
     char note[160];
     std::snprintf(note, sizeof note, "loss %.6g  train RMSE %.4f  validation RMSE %s  test RMSE %.4f", rec.loss,
                   rec.train_rmse, validation ? std::to_string(rec.validation_rmse).c_str() : "-", rec.test_rmse);
@@ -252,9 +261,7 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
   size_t best_index = result.history.size() - 1;
   if (o.keep_best) {
     best_index = static_cast<size_t>(best.epoch() - 1);
-    torch::NoGradGuard no_grad;
-    auto params = model->parameters();
-    for (size_t k = 0; k < params.size(); ++k) params[k].copy_(best.state()[k]);
+    restore(model, best.state());
   }
   const auto& chosen = result.history[best_index];
   result.loop = chosen.loop;
@@ -268,6 +275,51 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
     result.weights += l->weight().numel();
   }
   return result;
+}
+
+PathResult fit_autorec_path(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
+                            const std::vector<double>& lambdas, const data::Ratings& validation,
+                            const std::function<void(const LoopRecord&)>& on_loop) {
+  RKHS_CHECK(!lambdas.empty(), "AutoRec regularisation path: no lambda2 values");
+  for (double l : lambdas)
+    RKHS_CHECK(std::isfinite(l) && l >= 0, "AutoRec regularisation path: lambda2 values must be finite and >= 0");
+  AutoRecOptions stage = o;
+  stage.keep_best = true;
+  PathResult path;
+  std::vector<at::Tensor> best_params;
+  int64_t done = 0;     // loops run before this value
+  double elapsed = 0;   // and their seconds
+  for (double lambda2 : lambdas) {
+    for (auto& layer : model->layers) layer->options.lambda2 = lambda2;
+    auto renumber = [&](LoopRecord& rec) {
+      rec.loop += done;
+      rec.seconds += elapsed;
+    };
+    auto report = [&](LoopRecord rec) {
+      renumber(rec);
+      if (on_loop) on_loop(rec);
+    };
+    AutoRecResult r = fit_autorec(model, split, stage, report, &validation);  // ends at this value's best loop
+    for (auto& rec : r.history) renumber(rec);
+    r.loop += done;
+    path.points.push_back({lambda2, r.validation_rmse, static_cast<int64_t>(r.history.size())});
+    done += static_cast<int64_t>(r.history.size());
+    elapsed += r.train_seconds;
+    auto history = std::move(path.fit.history);
+    history.insert(history.end(), r.history.begin(), r.history.end());
+    const bool improved = best_params.empty() || r.validation_rmse < path.fit.validation_rmse;
+    if (improved) {
+      path.fit = r;
+      path.lambda2 = lambda2;
+      best_params = snapshot(model);
+    }
+    path.fit.history = std::move(history);
+    path.fit.train_seconds = elapsed;
+    if (!improved) break;
+  }
+  restore(model, best_params);
+  for (auto& layer : model->layers) layer->options.lambda2 = path.lambda2;
+  return path;
 }
 
 }  // namespace rkhs::kernelnet

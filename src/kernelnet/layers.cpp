@@ -49,7 +49,7 @@ int64_t LayerImpl::parameter_count() const {
 
 int64_t LayerImpl::nonzero_weights() const { return weight().numel(); }
 
-DenseLayerImpl::DenseLayerImpl(const LayerOptions& o) : options(o) {
+DenseLayerImpl::DenseLayerImpl(const LayerOptions& o) : LayerImpl(o) {
   check(o, "dense layer");
   w = register_parameter("w", glorot_uniform(o.out, o.in, {o.out, o.in}));
   bias = register_parameter("b", glorot_uniform(o.out, o.out, {o.out}));
@@ -64,7 +64,7 @@ at::Tensor grid_locations(int64_t g) {
   return torch::stack({gx, gy}, 1);
 }
 
-KernelLinearImpl::KernelLinearImpl(const LayerOptions& o) : options(o), kernel(kernels::make_kernel(o.kernel)) {
+KernelLinearImpl::KernelLinearImpl(const LayerOptions& o) : LayerImpl(o), kernel(kernels::make_kernel(o.kernel)) {
   check(o, "kernel layer");
   if (o.grid_outputs) {
     const auto g = static_cast<int64_t>(std::llround(std::sqrt(double(o.out))));
@@ -87,7 +87,7 @@ at::Tensor KernelLinearImpl::weight() const { return alpha.unsqueeze(1) * kernel
 at::Tensor KernelLinearImpl::penalty() const { return 0.5 * options.lambda2 * weight().square().sum(); }
 
 SparseKernelLinearImpl::SparseKernelLinearImpl(const LayerOptions& o)
-    : options(o), kernel(kernels::make_kernel("finite")) {
+    : LayerImpl(o), kernel(kernels::make_kernel("finite")) {
   check(o, "sparse kernel layer");
   a = register_parameter("a", glorot_uniform(o.out, o.in, {o.out, o.in}));
   u = register_parameter("u", truncated_normal({o.out, o.dim}, 1e-3));

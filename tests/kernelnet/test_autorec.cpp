@@ -287,3 +287,57 @@ TEST(AutoRec, KeepBestRestoresTheLoopWithTheLowestValidationRmse) {
   EXPECT_NEAR(rmse(model->forward_observed(obs, val.item, val.user), val.rating, lo, hi), r.validation_rmse, 1e-6);
   EXPECT_NEAR(rmse(model->forward_observed(obs, obs.item, obs.user), obs.rating, lo, hi), r.train_rmse, 1e-6);
 }
+
+// The regularisation path: values run in order, warm-started, until one fails to improve the best validation
+// RMSE; the kept model is the (lambda2, loop) with the lowest validation RMSE of the whole history.
+TEST(AutoRec, Lambda2PathKeepsTheBestLoopAndStopsWhenValidationStopsImproving) {
+  auto split = low_rank(40, 60, 11);
+  std::mt19937_64 rng(4);
+  std::normal_distribution<float> noise(0, 0.7f);
+  for (auto& r : split.train.rating) r += noise(rng);
+  auto [fit_part, validation] = rkhs::data::split_ratings(split.train, 0.2, 5);
+  split.train = fit_part;
+  AutoRecOptions o;
+  o.layer = "dense";
+  o.layers = 1;
+  o.hidden = 32;
+  o.outer_loops = 3;
+  o.lbfgs_iterations = 15;
+  o.progress = false;
+  torch::manual_seed(0);
+  AutoRec model(split.train.num_users(), o);
+  // 1e4 underfits (all weights near 0), 1e-4 overfits the noise: the path must stop before its end or at it.
+  const std::vector<double> lambdas = {1e4, 30, 3, 1e-4, 1e-6};
+  std::vector<int64_t> reported;
+  auto path = fit_autorec_path(model, split, o, lambdas, validation,
+                               [&](const LoopRecord& rec) { reported.push_back(rec.loop); });
+  ASSERT_GE(path.points.size(), 2u);
+  const auto& h = path.fit.history;
+  ASSERT_EQ(h.size(), 3 * path.points.size());
+  ASSERT_EQ(reported.size(), h.size());
+  double best = INFINITY;
+  size_t best_k = 0;
+  for (size_t k = 0; k < h.size(); ++k) {
+    EXPECT_EQ(h[k].loop, int64_t(k + 1));
+    EXPECT_EQ(reported[k], int64_t(k + 1));
+    EXPECT_EQ(h[k].lambda2, lambdas[k / 3]);
+    if (h[k].validation_rmse < best) best = h[k].validation_rmse, best_k = k;
+  }
+  EXPECT_EQ(path.fit.loop, h[best_k].loop);
+  EXPECT_EQ(path.lambda2, h[best_k].lambda2);
+  EXPECT_EQ(path.fit.validation_rmse, best);
+  EXPECT_EQ(model->layers.front()->options.lambda2, path.lambda2);
+  // Every value but the last improved on the ones before it; the last one did not, or the grid ran out.
+  for (size_t p = 1; p + 1 < path.points.size(); ++p)
+    EXPECT_LT(path.points[p].validation_rmse, path.points[p - 1].validation_rmse);
+  if (path.points.size() < lambdas.size())
+    EXPECT_GE(path.points.back().validation_rmse, best);
+  EXPECT_LT(path.lambda2, 1e4) << "the heavily regularised start should not be kept";
+  // The returned model is the kept loop's.
+  const auto obs = observed_ratings(split.train), val = observed_ratings(validation);
+  const float lo = split.train.min_rating(), hi = split.train.max_rating();
+  torch::NoGradGuard g;
+  EXPECT_NEAR(rmse(model->forward_observed(obs, val.item, val.user), val.rating, lo, hi), best, 1e-6);
+  EXPECT_THROW(fit_autorec_path(model, split, o, {}, validation), rkhs::Error);
+  EXPECT_THROW(fit_autorec_path(model, split, o, {-1.0}, validation), rkhs::Error);
+}

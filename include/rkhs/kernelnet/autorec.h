@@ -64,6 +64,7 @@ TORCH_MODULE(AutoRec);
 
 struct LoopRecord {
   int64_t loop = 0;
+  double lambda2 = 0;  // the L2 weight the loop ran with (it changes along fit_autorec_path)
   double loss = 0, train_rmse = 0, test_rmse = 0, seconds = 0;
   double validation_rmse = -1;  // -1 without a validation set
 };
@@ -89,6 +90,26 @@ std::pair<at::Tensor, at::Tensor> rating_matrix(const data::Ratings& r);
 AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
                           const std::function<void(const LoopRecord&)>& on_loop = {},
                           const data::Ratings* validation = nullptr);
+
+// A regularisation path with warm starts (issue 26: `rkhs recommend --lambda2 auto`). lambda2 takes the values of
+// `lambdas` in order (give them largest first), each for o.outer_loops outer loops that start from the previous
+// value's best loop; within and across values the model kept is the (lambda2, loop) with the lowest validation
+// RMSE. Weaker regularisation past the optimum only overfits more, so the path stops after the first value whose
+// best validation RMSE is not below the best so far. The returned fit's history holds every loop run, numbered
+// along the path, with its lambda2; fit.loop is the kept loop's number. Needs validation ratings.
+struct PathPoint {
+  double lambda2 = 0;
+  double validation_rmse = 0;  // the best of this value's loops
+  int64_t loops = 0;           // loops run at this value
+};
+struct PathResult {
+  double lambda2 = 0;  // of the kept model
+  std::vector<PathPoint> points;
+  AutoRecResult fit;
+};
+PathResult fit_autorec_path(AutoRec& model, const data::RatingsSplit& split, const AutoRecOptions& o,
+                            const std::vector<double>& lambdas, const data::Ratings& validation,
+                            const std::function<void(const LoopRecord&)>& on_loop = {});
 
 // Test ratings whose item has no training rating (the autoencoder's input row is all zeros for them).
 int64_t cold_start_ratings(const data::RatingsSplit& split);

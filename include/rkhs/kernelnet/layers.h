@@ -45,6 +45,12 @@ class LayerImpl : public torch::nn::Module {
   int64_t parameter_count() const;
   virtual int64_t nonzero_weights() const;
   at::Tensor bias;
+  // The layer's options; the penalty reads lambda2 / lambda_s from here on every call, so a regularisation path
+  // (fit_autorec_path) changes them between fits of one model.
+  LayerOptions options;
+
+ protected:
+  explicit LayerImpl(const LayerOptions& o) : options(o) {}
 };
 using Layer = std::shared_ptr<LayerImpl>;
 
@@ -56,7 +62,6 @@ class DenseLayerImpl : public LayerImpl {
   at::Tensor weight() const override { return w; }
   at::Tensor penalty() const override;
   at::Tensor w;
-  LayerOptions options;
 };
 
 // W_ij = alpha_i K(u_i, v_j) with a registry kernel. Initialisation: u, v ~ N(0, 1) / d^(1/4) (so u_i . v_j has
@@ -68,7 +73,6 @@ class KernelLinearImpl : public LayerImpl {
   at::Tensor weight() const override;
   at::Tensor penalty() const override;
   at::Tensor u, v, alpha;
-  LayerOptions options;
   kernels::KernelPtr kernel;
 };
 
@@ -83,7 +87,6 @@ class SparseKernelLinearImpl : public LayerImpl {
   int64_t nonzero_weights() const override;
   at::Tensor penalty() const override;
   at::Tensor a, u, v;
-  LayerOptions options;
   kernels::KernelPtr kernel;  // finite:a=1
 };
 
