@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "rkhs/error.h"
 #include "rkhs/core/run_folder.h"
+#include "rkhs/kernelnet/blend.h"
 
 namespace rkhs::jobs {
 
@@ -27,11 +30,103 @@ std::string strip_prefix(const std::string& spec, bool required) {
 
 }  // namespace
 
+namespace {
+
+// Predictions at the pairs of one ratings set: the autoencoder's (a), the bias model's (b) and the item's number of
+// training ratings (n).
+struct PairPredictions {
+  std::vector<double> a, b, n;
+};
+
+std::vector<double> item_counts(const data::Ratings& train) {
+  std::vector<double> count(static_cast<size_t>(train.num_items()), 0.0);
+  for (int64_t i : train.item) count[static_cast<size_t>(i)] += 1;
+  return count;
+}
+
+PairPredictions predict_pairs(kernelnet::AutoRec* model, const at::Tensor& hidden, const kernelnet::BiasModel& bias,
+                              const std::vector<double>& count, const data::Ratings& r) {
+  PairPredictions p;
+  for (int64_t k = 0; k < r.size(); ++k) {
+    p.b.push_back(bias.predict(r.user[k], r.item[k]));
+    p.n.push_back(count[static_cast<size_t>(r.item[k])]);
+  }
+  if (model) {
+    torch::NoGradGuard no_grad;
+    auto a = (*model)
+                 ->decode_pairs(hidden, torch::tensor(r.item, torch::kLong), torch::tensor(r.user, torch::kLong))
+                 .to(torch::kDouble)
+                 .contiguous();
+    p.a.assign(a.data_ptr<double>(), a.data_ptr<double>() + a.numel());
+  } else {
+    p.a = p.b;
+  }
+  return p;
+}
+
+double rmse_of(const PairPredictions& p, const data::Ratings& r, double c, float lo, float hi) {
+  return kernelnet::shrinkage_rmse(p.a, p.b, p.n, r.rating, c, lo, hi);
+}
+
+// The AutoRec models: a fixed lambda2 or the validation-chosen path (config.lambda2_auto).
+void fit_autoencoder(RecommendConfig& c, kernelnet::AutoRec& model, const data::RatingsSplit& split,
+                     const data::Ratings* validation, RecommendResult& r) {
+  if (!c.lambda2_auto) {
+    r.fit = kernelnet::fit_autorec(model, split, c.autorec, {}, validation);
+    return;
+  }
+  RKHS_CHECK(validation, "choosing lambda2 (--lambda2 auto) needs validation ratings (--validation-fraction > 0)");
+  c.autorec.keep_best = true;
+  r.lambda2_path = kernelnet::fit_autorec_path(model, split, c.autorec, c.lambda2_grid, *validation);
+  r.fit = r.lambda2_path.fit;
+  c.autorec.layer_options.lambda2 = r.lambda2_path.lambda2;
+}
+
+void write_run_folder(const RecommendResult& r, const data::RatingsSplit& split,
+                      const std::vector<double>& test_predictions) {
+  core::RunFolder run(r.config.out_dir);
+  run.write_text("config.json", r.to_json() + "\n");
+  std::string csv = "loop,lambda2,loss,train_rmse,validation_rmse,test_rmse,seconds\n";
+  for (const auto& h : r.fit.history)
+    csv += std::to_string(h.loop) + "," + std::to_string(h.lambda2) + "," + std::to_string(h.loss) + "," +
+           std::to_string(h.train_rmse) + "," + (h.validation_rmse >= 0 ? std::to_string(h.validation_rmse) : "") +
+           "," + std::to_string(h.test_rmse) + "," + std::to_string(h.seconds) + "\n";
+  run.write_text("history.csv", csv);
+  // Test predictions with the item's number of training ratings (for error analyses by popularity).
+  const auto count = item_counts(split.train);
+  std::string pred = "user_id,item_id,rating,prediction,item_train_ratings\n";
+  for (int64_t k = 0; k < split.test.size(); ++k) {
+    char line[160];
+    std::snprintf(line, sizeof line, "%lld,%lld,%g,%.6f,%lld\n", (long long)split.test.user_ids[split.test.user[k]],
+                  (long long)split.test.item_ids[split.test.item[k]], double(split.test.rating[k]),
+                  test_predictions[static_cast<size_t>(k)], (long long)count[static_cast<size_t>(split.test.item[k])]);
+    pred += line;
+  }
+  run.write_text("predictions.csv", pred);
+}
+
+void set_layer(RecommendConfig& c) {
+  if (c.model == "autorec") c.autorec.layer = "dense";
+  else if (c.model == "kernelnet") c.autorec.layer = "kernel";
+  else if (c.model == "sparse-fc") c.autorec.layer = "sparse";
+  else throw Error("unknown --model '" + c.model + "' (bias, autorec, kernelnet, sparse-fc)");
+  if (!c.dim_given) c.autorec.layer_options.dim = c.model == "kernelnet" ? 50 : 5;
+}
+
+}  // namespace
+
 RecommendResult run_recommend(RecommendConfig c) {
   const std::string train_path = strip_prefix(c.data, true);
   const std::string test_path = c.test.empty() ? "" : strip_prefix(c.test, false);
+  const bool bias_only = c.model == "bias";
+  if (!bias_only) set_layer(c);
+  const bool chooses = !bias_only && (c.lambda2_auto || c.shrink < 0 || c.autorec.keep_best);
+  if (c.validation_fraction < 0) c.validation_fraction = chooses ? 0.1 : 0;
   RKHS_CHECK(!c.autorec.keep_best || c.validation_fraction > 0, "--keep-best needs --validation-fraction > 0");
-  RKHS_CHECK(!c.autorec.keep_best || c.model != "bias", "--keep-best applies to the AutoRec models, not to bias");
+  RKHS_CHECK(!c.autorec.keep_best || !bias_only, "--keep-best applies to the AutoRec models, not to bias");
+  RKHS_CHECK(bias_only || !chooses || c.validation_fraction > 0,
+             "--lambda2 auto and --shrink auto choose on validation ratings: give --validation-fraction > 0, or fix "
+             "both (e.g. --lambda2 300 --shrink none)");
   auto split = data::load_ratings_split(train_path, test_path, c.test_fraction, c.autorec.seed);
   std::optional<data::Ratings> validation;
   if (c.validation_fraction > 0) {
@@ -47,68 +142,74 @@ RecommendResult run_recommend(RecommendConfig c) {
   r.test_ratings = split.test.size();
   r.rating_min = split.train.min_rating();
   r.rating_max = split.train.max_rating();
+  const float lo = r.rating_min, hi = r.rating_max;
 
-  std::vector<double> test_predictions;  // clipped, in the order of split.test (for --out)
-  if (c.model == "bias") {
-    const auto start = std::chrono::steady_clock::now();
-    auto sel = kernelnet::select_bias(split.train, c.bias_lambdas, 0.1, c.autorec.seed);
+  // The bias model: the result itself for --model bias, the shrinkage target otherwise (cheap either way).
+  const auto start = std::chrono::steady_clock::now();
+  auto sel = kernelnet::select_bias(split.train, c.bias_lambdas, 0.1, c.autorec.seed);
+  r.bias_lambda = sel.lambda;
+  std::optional<kernelnet::AutoRec> model;
+  at::Tensor hidden;
+  if (bias_only) {
     r.fit.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    r.bias_lambda = sel.lambda;
-    r.fit.test_rmse = kernelnet::bias_rmse(sel.model, split.test, r.rating_min, r.rating_max);
-    r.fit.train_rmse = kernelnet::bias_rmse(sel.model, split.train, r.rating_min, r.rating_max);
-    if (validation) r.fit.validation_rmse = kernelnet::bias_rmse(sel.model, *validation, r.rating_min, r.rating_max);
     r.fit.parameters = 1 + r.users + r.items;
     r.fit.macs = 2;
     r.fit.cold_start_test = kernelnet::cold_start_ratings(split);
-    for (int64_t k = 0; k < split.test.size(); ++k)
-      test_predictions.push_back(std::clamp(sel.model.predict(split.test.user[k], split.test.item[k]),
-                                            double(r.rating_min), double(r.rating_max)));
+    r.shrink = std::numeric_limits<double>::infinity();
   } else {
-    if (c.model == "autorec") c.autorec.layer = "dense";
-    else if (c.model == "kernelnet") c.autorec.layer = "kernel";
-    else if (c.model == "sparse-fc") c.autorec.layer = "sparse";
-    else throw Error("unknown --model '" + c.model + "' (bias, autorec, kernelnet, sparse-fc)");
-    if (!c.dim_given) c.autorec.layer_options.dim = c.model == "kernelnet" ? 50 : 5;
     r.dim = c.autorec.layer_options.dim;
     torch::manual_seed(c.autorec.seed);
-    kernelnet::AutoRec model(split.train.num_users(), c.autorec);
-    r.fit = kernelnet::fit_autorec(model, split, c.autorec, {}, validation ? &*validation : nullptr);
-    if (!c.out_dir.empty()) {
-      torch::NoGradGuard no_grad;
-      auto p = model->decode_pairs(model->encode(kernelnet::observed_ratings(split.train)),
-                                   torch::tensor(split.test.item, torch::kLong), torch::tensor(split.test.user, torch::kLong))
-                   .to(torch::kDouble)
-                   .clamp(r.rating_min, r.rating_max)
-                   .contiguous();
-      test_predictions.assign(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+    model.emplace(split.train.num_users(), c.autorec);
+    fit_autoencoder(c, *model, split, validation ? &*validation : nullptr, r);
+    torch::NoGradGuard no_grad;
+    hidden = (*model)->encode(kernelnet::observed_ratings(split.train));
+  }
+  const auto count = item_counts(split.train);
+  auto* m = model ? &*model : nullptr;
+  const auto test = predict_pairs(m, hidden, sel.model, count, split.test);
+  if (!bias_only) {
+    r.shrink = c.shrink;
+    if (c.shrink < 0) {
+      const auto val = predict_pairs(m, hidden, sel.model, count, *validation);
+      auto choice = kernelnet::choose_shrinkage(val.a, val.b, val.n, validation->rating, kernelnet::shrinkage_grid(), lo, hi);
+      r.shrink = choice.c;
+      r.shrink_grid = choice.grid;
+      r.shrink_validation_rmse = choice.validation_rmse;
+    }
+    if (r.shrink > 0) {
+      r.autoencoder_test_rmse = rmse_of(test, split.test, 0, lo, hi);
+      r.bias_test_rmse = rmse_of(test, split.test, std::numeric_limits<double>::infinity(), lo, hi);
     }
   }
+  // The reported RMSEs are the final predictions' (for the AutoRec models: the kept loop, shrunk by r.shrink).
+  r.fit.test_rmse = rmse_of(test, split.test, r.shrink, lo, hi);
+  r.fit.train_rmse = rmse_of(predict_pairs(m, hidden, sel.model, count, split.train), split.train, r.shrink, lo, hi);
+  if (validation)
+    r.fit.validation_rmse = rmse_of(predict_pairs(m, hidden, sel.model, count, *validation), *validation, r.shrink, lo, hi);
+  r.config = c;
   if (!c.out_dir.empty()) {
-    core::RunFolder run(c.out_dir);
-    run.write_text("config.json", r.to_json(c) + "\n");
-    std::string csv = "loop,loss,train_rmse,validation_rmse,test_rmse,seconds\n";
-    for (const auto& h : r.fit.history)
-      csv += std::to_string(h.loop) + "," + std::to_string(h.loss) + "," + std::to_string(h.train_rmse) + "," +
-             (h.validation_rmse >= 0 ? std::to_string(h.validation_rmse) : "") + "," + std::to_string(h.test_rmse) +
-             "," + std::to_string(h.seconds) + "\n";
-    run.write_text("history.csv", csv);
-    // Test predictions with the item's number of training ratings (for error analyses by popularity).
-    std::vector<int64_t> item_count(static_cast<size_t>(split.train.num_items()), 0);
-    for (int64_t i : split.train.item) ++item_count[static_cast<size_t>(i)];
-    std::string pred = "user_id,item_id,rating,prediction,item_train_ratings\n";
-    for (int64_t k = 0; k < split.test.size(); ++k) {
-      char line[160];
-      std::snprintf(line, sizeof line, "%lld,%lld,%g,%.6f,%lld\n", (long long)split.test.user_ids[split.test.user[k]],
-                    (long long)split.test.item_ids[split.test.item[k]], double(split.test.rating[k]),
-                    test_predictions[static_cast<size_t>(k)], (long long)item_count[static_cast<size_t>(split.test.item[k])]);
-      pred += line;
-    }
-    run.write_text("predictions.csv", pred);
+    std::vector<double> test_predictions;
+    for (size_t k = 0; k < test.a.size(); ++k)
+      test_predictions.push_back(std::clamp(kernelnet::shrink(test.a[k], test.b[k], test.n[k], r.shrink), double(lo), double(hi)));
+    write_run_folder(r, split, test_predictions);
   }
   return r;
 }
 
-std::string RecommendResult::to_json(const RecommendConfig& c) const {
+namespace {
+
+json number_or_inf(double x) { return std::isinf(x) ? json("inf") : json(x); }
+
+json numbers_or_inf(const std::vector<double>& xs) {
+  json a = json::array();
+  for (double x : xs) a.push_back(number_or_inf(x));
+  return a;
+}
+
+}  // namespace
+
+std::string RecommendResult::to_json() const {
+  const auto& c = config;
   json j;
   j["command"] = "recommend";
   j["data"] = c.data;
@@ -131,31 +232,53 @@ std::string RecommendResult::to_json(const RecommendConfig& c) const {
   j["macs"] = fit.macs;
   if (c.model == "bias") {
     j["lambda"] = bias_lambda;
-  } else {
-    const auto& a = c.autorec;
-    const auto& lo = a.layer_options;
-    j["layers"] = a.layers;
-    j["hidden"] = a.hidden;
-    j["lambda2"] = lo.lambda2;
-    if (c.model == "sparse-fc") {
-      j["lambda_s"] = lo.lambda_s;
-      j["sparsity_penalty"] = lo.sparsity_penalty;
-    }
-    if (c.model != "autorec") j["dim"] = dim;
-    if (c.model == "kernelnet") j["kernel"] = lo.kernel;
-    j["outer_loops"] = a.outer_loops;
-    j["keep_best"] = a.keep_best;
-    j["loop"] = fit.loop;
-    j["lbfgs_iterations"] = a.lbfgs_iterations;
-    j["weights"] = fit.weights;
-    j["nonzero_weights"] = fit.nonzero_weights;
-    json h = json::array();
-    for (const auto& rec : fit.history)
-      h.push_back({{"loop", rec.loop}, {"loss", rec.loss}, {"train_rmse", rec.train_rmse},
-                   {"validation_rmse", rec.validation_rmse >= 0 ? json(rec.validation_rmse) : json(nullptr)},
-                   {"test_rmse", rec.test_rmse}, {"seconds", rec.seconds}});
-    j["history"] = h;
+    return j.dump();
   }
+  const auto& a = c.autorec;
+  const auto& lo = a.layer_options;
+  j["layers"] = a.layers;
+  j["hidden"] = a.hidden;
+  j["lambda2"] = lo.lambda2;
+  j["shrink"] = number_or_inf(shrink);
+  json chosen = json::object();
+  if (c.lambda2_auto) chosen["lambda2"] = lo.lambda2;
+  if (c.shrink < 0) chosen["shrink"] = number_or_inf(shrink);
+  j["chosen"] = chosen;
+  if (c.lambda2_auto) {
+    json grid = json::array(), val = json::array(), loops = json::array();
+    for (const auto& p : lambda2_path.points) {
+      grid.push_back(p.lambda2);
+      val.push_back(p.validation_rmse);
+      loops.push_back(p.loops);
+    }
+    j["lambda2_search"] = {{"grid", c.lambda2_grid}, {"tried", grid}, {"validation_rmse", val}, {"loops", loops}};
+  } else {
+    j["lambda2_search"] = nullptr;
+  }
+  j["shrink_search"] = c.shrink < 0 ? json{{"grid", numbers_or_inf(shrink_grid)},
+                                          {"validation_rmse", shrink_validation_rmse}}
+                                    : json(nullptr);
+  j["autoencoder_test_rmse"] = autoencoder_test_rmse >= 0 ? json(autoencoder_test_rmse) : json(nullptr);
+  j["bias_test_rmse"] = bias_test_rmse >= 0 ? json(bias_test_rmse) : json(nullptr);
+  j["bias_lambda"] = bias_lambda;
+  if (c.model == "sparse-fc") {
+    j["lambda_s"] = lo.lambda_s;
+    j["sparsity_penalty"] = lo.sparsity_penalty;
+  }
+  if (c.model != "autorec") j["dim"] = dim;
+  if (c.model == "kernelnet") j["kernel"] = lo.kernel;
+  j["outer_loops"] = a.outer_loops;
+  j["keep_best"] = a.keep_best;
+  j["loop"] = fit.loop;
+  j["lbfgs_iterations"] = a.lbfgs_iterations;
+  j["weights"] = fit.weights;
+  j["nonzero_weights"] = fit.nonzero_weights;
+  json h = json::array();
+  for (const auto& rec : fit.history)
+    h.push_back({{"loop", rec.loop}, {"lambda2", rec.lambda2}, {"loss", rec.loss}, {"train_rmse", rec.train_rmse},
+                 {"validation_rmse", rec.validation_rmse >= 0 ? json(rec.validation_rmse) : json(nullptr)},
+                 {"test_rmse", rec.test_rmse}, {"seconds", rec.seconds}});
+  j["history"] = h;
   return j.dump();
 }
 

@@ -141,7 +141,26 @@ for model in bias autorec; do
     "$(wc -l <"$TMP/rec_$model/predictions.csv")" -eq 81 ]] && ok || bad "recommend --out $model: predictions.csv $(head -c 300 "$TMP/err")"
 done
 expect_error recommend-keep-best-without-validation 'keep-best needs --validation-fraction' recommend \
-  --data "movielens:$TMP/ratings.csv" --model autorec --keep-best
+  --data "movielens:$TMP/ratings.csv" --model autorec --keep-best --validation-fraction 0
+expect_error recommend-auto-without-validation 'choose on validation ratings' recommend \
+  --data "movielens:$TMP/ratings.csv" --model autorec --validation-fraction 0
+expect_error recommend-bad-lambda2 "lambda2 must be auto or a number >= 0, got 'lots'" recommend \
+  --data "movielens:$TMP/ratings.csv" --lambda2 lots
+expect_error recommend-bad-shrink "shrink must be auto, none, inf or a number >= 0, got '-3'" recommend \
+  --data "movielens:$TMP/ratings.csv" --shrink=-3
+# The defaults choose lambda2 along the path and the shrinkage constant on a 10% validation split, and say so.
+"$RKHS" recommend --data "movielens:$TMP/ratings.csv" --model autorec --layers 1 --hidden 8 --outer-loops 1 \
+  --lbfgs-iterations 5 --seed 2 --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"chosen":{"lambda2":'*'"shrink":'* && "$last" == *'"lambda2_search":{"grid":[1000.0,300.0,100.0,30.0,10.0]'* &&
+  "$last" == *'"shrink_search":{"grid":[0.0,1.0,'*'"inf"]'* && "$last" == *'"validation_fraction":0.1'* &&
+  "$last" == *'"train_ratings":648'* ]] && ok || bad "recommend defaults: $last $(head -c 300 "$TMP/err")"
+"$RKHS" recommend --data "movielens:$TMP/ratings.csv" --model autorec --layers 1 --hidden 8 --outer-loops 1 \
+  --lbfgs-iterations 5 --seed 2 --lambda2 7 --shrink none --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"lambda2":7.0'* && "$last" == *'"chosen":{}'* && "$last" == *'"shrink":0.0'* &&
+  "$last" == *'"validation_fraction":0.0'* && "$last" == *'"train_ratings":720'* ]] && ok ||
+  bad "recommend --lambda2 7 --shrink none: $last $(head -c 300 "$TMP/err")"
 "$RKHS" recommend --data "movielens:$TMP/ratings.csv" --model autorec --layers 1 --hidden 8 --outer-loops 3 \
   --lbfgs-iterations 5 --validation-fraction 0.2 --keep-best --seed 2 --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")
