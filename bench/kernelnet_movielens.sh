@@ -35,7 +35,7 @@ for seed in ${SEEDS:-1 2 3 4 5}; do
           # The default lambda_s is not passed, so the commands of earlier runs stay the same (resume).
           [ "$model" = sparse-fc ] && [ "$lambda_s" != 0.006 ] && sparsity=(--lambda-s "$lambda_s")
           record "$OUT" "$model-$layers" recommend --data "movielens:$DATA" --model "$model" --layers "$layers" \
-            --lambda2 "$lambda" "${sparsity[@]}" --validation-fraction "$VALIDATION" --outer-loops "${OUTER_LOOPS:-20}" \
+            --lambda2 "$lambda" --shrink none "${sparsity[@]}" --validation-fraction "$VALIDATION" --outer-loops "${OUTER_LOOPS:-20}" \
             --seed "$seed" --threads "$THREADS"
         done
       done
