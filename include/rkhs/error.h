@@ -11,6 +11,13 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
+// Training diverged (a loss that is not finite, or one far above its start): an Error that a search over rates
+// may catch to rule a candidate out, where any other Error is a mistake in the run's set-up.
+class DivergenceError : public Error {
+ public:
+  explicit DivergenceError(const std::string& what) : Error(what) {}
+};
+
 // "FILE:LINE: what" for text inputs, "FILE: offset N: what" for binary ones.
 Error file_error(const std::string& file, long long line, const std::string& what);
 Error file_offset_error(const std::string& file, long long offset, const std::string& what);

@@ -139,7 +139,10 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   write_file_atomic(path, bytes);
 }
 
-CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& opt) {
+namespace {
+
+// Reads path, checks its envelope (size, CRC) and the archive's format tag and version, and loads the archive.
+void open_checkpoint(const std::string& path, c10::Device device, torch::serialize::InputArchive& archive) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw Error("checkpoint " + path + " does not exist");
   std::ifstream in(path, std::ios::binary);
@@ -148,18 +151,6 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
   if (in.bad()) throw Error("cannot read checkpoint " + path + ": " + std::strerror(errno));
   const size_t payload = check_envelope(path, bytes);
   detail::check_zip(bytes.data() + payload, bytes.size() - payload, "checkpoint " + path);
-
-  c10::Device device(torch::kCPU);
-  for (const auto& p : model.parameters(true)) {
-    device = p.device();
-    break;
-  }
-
-  torch::serialize::InputArchive archive;
-  torch::serialize::InputArchive opt_archive;
-  CheckpointInfo info;
-  std::map<std::string, at::Tensor> state;
-  std::string opt_type;
   try {
     archive.load_from(bytes.data() + payload, bytes.size() - payload, device);
     c10::IValue v;
@@ -169,6 +160,42 @@ CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model
     if (!v.isInt() || v.toInt() != kCheckpointVersion)
       throw Error("checkpoint " + path + " has format version " + (v.isInt() ? std::to_string(v.toInt()) : "?") +
                   ", this build reads version " + std::to_string(kCheckpointVersion));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // c10::Error from the zip reader or the unpickler
+    throw Error("checkpoint " + path + " is corrupt or truncated: " + first_line(e.what()));
+  }
+}
+
+}  // namespace
+
+std::string read_checkpoint_meta(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  open_checkpoint(path, torch::kCPU, archive);
+  try {
+    c10::IValue v;
+    archive.read("meta", v);
+    return v.toStringRef();
+  } catch (const std::exception& e) {
+    throw Error("checkpoint " + path + " is corrupt or truncated: " + first_line(e.what()));
+  }
+}
+
+CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& opt) {
+  c10::Device device(torch::kCPU);
+  for (const auto& p : model.parameters(true)) {
+    device = p.device();
+    break;
+  }
+
+  torch::serialize::InputArchive archive;
+  open_checkpoint(path, device, archive);
+  torch::serialize::InputArchive opt_archive;
+  CheckpointInfo info;
+  std::map<std::string, at::Tensor> state;
+  std::string opt_type;
+  try {
+    c10::IValue v;
     archive.read("epoch", v);
     info.epoch = v.toInt();
     archive.read("meta", v);

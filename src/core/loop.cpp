@@ -100,7 +100,7 @@ LoopReport run_loop(const LoopOptions& o, const LoopHooks& h, int64_t first_epoc
                          format_number("%.6g", pass.lr) + ")";
       if (std::isfinite(pass.bad_loss)) what += ", above " + format_number("%.4g", limit);
       if (r.restarts >= o.max_restarts)
-        throw Error(what + (r.restarts > 0 ? " after " + std::to_string(r.restarts) + " restart(s)" : std::string()) +
+        throw DivergenceError(what + (r.restarts > 0 ? " after " + std::to_string(r.restarts) + " restart(s)" : std::string()) +
                     "; " + o.hint);
       RKHS_CHECK(static_cast<bool>(h.restore), who + "training loop: restarts need a restore hook");
       h.restore();

@@ -50,7 +50,7 @@ void set_cpu_rng_state(const at::Tensor& state) {
 }
 
 [[noreturn]] void diverged(const std::string& what, int64_t epoch, int64_t batch, int64_t batches, double lr) {
-  throw Error("training diverged: " + what + " at epoch " + std::to_string(epoch) + ", batch " +
+  throw DivergenceError("training diverged: " + what + " at epoch " + std::to_string(epoch) + ", batch " +
               std::to_string(batch) + " (of " + std::to_string(batches) + ", lr " + fmt("%.6g", lr) +
               "); try a smaller learning rate or a longer warm-up");
 }

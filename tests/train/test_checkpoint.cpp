@@ -85,6 +85,7 @@ TEST(Checkpoint, AtomicWriteAndRoundTrip) {
   ASSERT_EQ(info.extra.count("extra/x"), 1u);
   EXPECT_TRUE(torch::equal(info.extra["extra/x"], torch::arange(3)));
   expect_same_state(*model, *other, 0);
+  EXPECT_EQ(rkhs::core::read_checkpoint_meta(path), R"({"hello": 1})");  // without a model
 }
 
 TEST(Checkpoint, MissingTruncatedAndWrongArchitecture) {
@@ -105,6 +106,8 @@ TEST(Checkpoint, MissingTruncatedAndWrongArchitecture) {
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
   }
   auto before = rkhs::core::copy_state(*model);
+  EXPECT_THROW(rkhs::core::read_checkpoint_meta(truncated), rkhs::Error);
+  EXPECT_THROW(rkhs::core::read_checkpoint_meta((dir.path / "missing.pt").string()), rkhs::Error);
   try {
     rkhs::core::load_checkpoint(truncated, *model, *opt);
     FAIL() << "no error for a truncated checkpoint";

@@ -140,7 +140,7 @@ TEST(Fit, DivergenceGuardLowersTheRateAndTrains) {
   for (const auto& p : model->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
   EXPECT_GT(r.history.back().train.accuracy, 0.9);
   o.max_restarts = 0;
-  EXPECT_THROW(Trainer(make(), o).fit(data), rkhs::Error);
+  EXPECT_THROW(Trainer(make(), o).fit(data), rkhs::DivergenceError);
 }
 
 TEST(Fit, DistillationLearnsTheTeachersLabels) {

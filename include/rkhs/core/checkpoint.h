@@ -45,4 +45,8 @@ struct CheckpointInfo {
 // in those cases. Tensors are loaded onto the device of the model's first parameter.
 CheckpointInfo load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& opt);
 
+// The JSON metadata of the checkpoint at `path`, with the same checks of the file as load_checkpoint (missing,
+// corrupt, truncated, another format or version) but without a model.
+std::string read_checkpoint_meta(const std::string& path);
+
 }  // namespace rkhs::core
