@@ -2,7 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +14,9 @@
 #include "rkhs/compat.h"
 #include "rkhs/error.h"
 #include "rkhs/core/run_folder.h"
+#include "rkhs/core/checkpoint.h"
+#include "rkhs/core/loop.h"
+#include "rkhs/data/transform.h"
 #include "rkhs/train/history.h"
 
 namespace rkhs::jobs {
@@ -45,6 +51,56 @@ std::pair<std::shared_ptr<classify::ClassifierImpl>, train::TrainResult> train_m
   train::Trainer trainer(model, opts);
   auto fit = trainer.fit(train, validation);
   return {model, fit};
+}
+
+// ClassifyConfig::lr_search: short runs at each candidate rate, scored on validation data.
+LrSearch search_lr(const ClassifyConfig& c, const data::Dataset& train, const data::Dataset* validation) {
+  LrSearch s;
+  const core::Stopwatch clock;
+  data::Dataset fit_part = train, held;
+  if (validation == nullptr) {
+    std::tie(fit_part, held) = data::stratified_split(train, 0.1, c.train.seed);
+    validation = &held;
+    s.held_out = true;
+  }
+  s.validation_size = validation->size();
+  s.epochs = std::max<int64_t>(1, (c.train.epochs + 3) / 4);
+  std::string last_error;
+  double best_accuracy = -1, best_nll = std::numeric_limits<double>::infinity();
+  for (double factor : c.lr_search_factors) {
+    train::TrainOptions o = c.train;
+    o.lr = factor * c.train.lr;
+    o.epochs = s.epochs;
+    o.checkpoint_path.clear();
+    o.resume = false;
+    o.on_epoch = nullptr;
+    o.max_restarts = 0;  // a rate that diverges is a rate the search should not pick
+    o.progress = false;
+    s.rates.push_back(o.lr);
+    double accuracy = std::nan(""), nll = std::nan("");
+    try {
+      auto [model, fit] = train_model(c, c.backbone, c.head, o, fit_part, nullptr);
+      const auto m = train::Trainer(model, o).evaluate(*validation);
+      if (std::isfinite(m.nll)) accuracy = m.accuracy, nll = m.nll;
+    } catch (const DivergenceError& e) {  // any other error is the set-up's and ends the run
+      last_error = e.what();
+    }
+    s.validation_accuracy.push_back(accuracy);
+    s.validation_nll.push_back(nll);
+    if (c.train.progress)
+      std::fprintf(stderr, "lr search: lr %g, %lld epoch(s): validation accuracy %s\n", o.lr, (long long)s.epochs,
+                   std::isnan(accuracy) ? "- (diverged)" : std::to_string(accuracy).c_str());
+    if (!std::isnan(accuracy) && (accuracy > best_accuracy || (accuracy == best_accuracy && nll < best_nll))) {
+      best_accuracy = accuracy;
+      best_nll = nll;
+      s.chosen = o.lr;
+    }
+  }
+  RKHS_CHECK(best_accuracy >= 0, "learning-rate search: training diverged at every rate tried (" +
+                                     std::to_string(s.rates.front()) + " .. " + std::to_string(s.rates.back()) +
+                                     "): " + last_error);
+  s.seconds = clock.seconds();
+  return s;
 }
 
 }  // namespace
@@ -136,9 +192,22 @@ ClassifyResult run_classify(ClassifyConfig config) {
       if (user_on_epoch) user_on_epoch(r);
     };
   }
+  if (config.lr_search && config.distill_from.empty()) {
+    // A resumed run repeats the (deterministic) search to find the rate its checkpoint was trained with; a
+    // missing, corrupt or foreign checkpoint is reported before the search rather than after it.
+    std::error_code ec;
+    if (config.train.resume && std::filesystem::exists(config.train.checkpoint_path, ec))
+      core::read_checkpoint_meta(config.train.checkpoint_path);
+    RKHS_CHECK(!config.lr_search_factors.empty(), "learning-rate search: no rates to try");
+    for (double f : config.lr_search_factors)
+      RKHS_CHECK(std::isfinite(f) && f > 0, "learning-rate search: the factors must be positive numbers");
+    res.lr_search = search_lr(config, train_set, validation);
+  }
+  train::TrainOptions final_options = config.train;  // config.train.lr stays the search's base rate
+  if (res.lr_search) final_options.lr = res.lr_search->chosen;
   torch::manual_seed(config.train.seed);
   auto model = build_model(config, config.backbone, config.head);
-  train::Trainer trainer(model, config.train);
+  train::Trainer trainer(model, final_options);
   res.fit = trainer.fit(train_set, validation);
   res.train = trainer.evaluate(train_set);
   res.test = trainer.evaluate(data.test);
@@ -176,13 +245,31 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
   j["parameters"] = parameters;
   j["seed"] = c.train.seed;
   j["optimizer"] = c.train.optimizer;
-  j["lr"] = c.train.lr;
+  j["lr"] = lr_search ? lr_search->chosen : c.train.lr;  // the rate the model trained with
   j["batch_size"] = c.train.batch_size;
   j["epochs"] = fit.history.empty() ? 0 : fit.history.back().epoch;
   j["epochs_run"] = fit.epochs_run;  // in this invocation: fewer than "epochs" after --resume
   j["best_epoch"] = fit.best_epoch;
   j["train_seconds"] = fit.train_seconds;
   j["converged_epoch"] = fit.converged_epoch > 0 ? json(fit.converged_epoch) : json(nullptr);
+  if (lr_search) {
+    auto finite_or_null = [](const std::vector<double>& xs) {
+      json a = json::array();
+      for (double x : xs) a.push_back(std::isnan(x) ? json(nullptr) : json(x));
+      return a;
+    };
+    j["chosen"] = {{"lr", lr_search->chosen}};
+    j["lr_search"] = {{"rates", lr_search->rates},
+                      {"validation_accuracy", finite_or_null(lr_search->validation_accuracy)},
+                      {"validation_nll", finite_or_null(lr_search->validation_nll)},
+                      {"epochs", lr_search->epochs},
+                      {"validation_size", lr_search->validation_size},
+                      {"held_out", lr_search->held_out}};
+    j["lr_search_seconds"] = lr_search->seconds;
+  } else {
+    j["chosen"] = json::object();
+    j["lr_search"] = nullptr;
+  }
   j["lr_restarts"] = fit.restarts;  // epochs rerun at a 10x smaller rate by the divergence guard
   j["final_lr_factor"] = fit.lr_factor;
   j["optimizer_state_bytes"] = fit.optimizer_state_bytes;
@@ -249,7 +336,8 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
                  {"gamma", c.head.gamma},
                  {"kervo_degree", c.head.kervo_degree},
                  {"optimizer", c.train.optimizer},
-                 {"lr", c.train.lr},
+                 {"lr", c.train.lr},  // as given (the search's base rate with lr_search)
+                 {"lr_search", c.lr_search},
                  {"momentum", c.train.momentum},
                  {"weight_decay", c.train.weight_decay},
                  {"epochs", c.train.epochs},

@@ -63,6 +63,9 @@ if [ $rc -eq 0 ] && [[ "$last" == \{* ]] && [[ "$last" == *\} ]]; then
   for key in test_accuracy train_accuracy train_seconds epochs; do
     [[ "$last" == *"\"$key\""* ]] && ok || bad "csv --json lacks $key: $last"
   done
+  # Without --lr the rate is chosen on held-out training points from 3, 1, 0.3, 0.1 x the default (issue 26).
+  [[ "$last" == *'"chosen":{"lr":'* && "$last" == *'"lr_search":{'* && "$last" == *'"rates":[0.3'* &&
+     "$last" == *'"held_out":true'* ]] && ok || bad "classify without --lr: no lr search in $last"
 else
   bad "csv --json run: rc $rc, last line '$last', stderr $(head -c 300 "$TMP/err")"
 fi
@@ -74,6 +77,10 @@ last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"bayes_accuracy"'* ]] && ok || bad "sphere --json lacks bayes_accuracy: $last $(head -c 300 "$TMP/err")"
 [[ "$last" == *'"epochs":2'* ]] && ok || bad "--config epochs not applied: $last"
 [[ "$last" == *'cosine'* ]] && ok || bad "--config head not applied: $last"
+"$RKHS" classify --data sphere --train-size 400 --test-size 400 --epochs 2 --lr 0.05 --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"chosen":{}'* && "$last" == *'"lr_search":null'* && "$last" == *'"lr":0.05,'* ]] && ok ||
+  bad "classify --lr 0.05: the rate should be kept as given: $last"
 for f in config.json metrics.csv model.pt model.json; do
   [ -s "$TMP/run/$f" ] && ok || bad "--out did not write $f"
 done
@@ -89,7 +96,7 @@ last=$(tail -n 1 "$TMP/out")
 # Killed mid-training (SIGKILL right after the first checkpoint) and resumed: the same final metrics as an
 # uninterrupted run with the same seed and thread count; and that uninterrupted run is itself repeatable.
 same_result() {  # the JSON of two runs without the timings and the epoch count of the invocation
-  local strip='s/"(train_seconds|epochs_run)":[^,}]*//g'
+  local strip='s/"(train_seconds|epochs_run|lr_search_seconds)":[^,}]*//g'
   diff <(sed -E "$strip" "$1") <(sed -E "$strip" "$2") >/dev/null
 }
 kill_args=(classify --data sphere --train-size 5000 --test-size 1000 --model mlp --hidden 64,64 --epochs 8 --seed 5

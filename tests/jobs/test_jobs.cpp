@@ -96,6 +96,61 @@ TEST(JobsClassify, SphereRunLearnsAndWritesItsFolder) {
   std::filesystem::remove_all(c.out_dir);
 }
 
+// The learning-rate search (issue 26): each candidate's validation score equals that of a separate fixed-rate run of
+// the search's length on the same split, the chosen rate is the best of them, and the final model trains with it.
+TEST(JobsClassify, LrSearchChoosesTheRateWithTheBestValidationScore) {
+  rkhs::jobs::ClassifyConfig c;
+  c.data.spec = "sphere";
+  c.data.train_size = 600;
+  c.data.test_size = 200;
+  c.data.validation_fraction = 0.2;
+  c.data.seed = 2;
+  c.head.name = "kernelized";
+  c.train.epochs = 4;  // the candidates run 1 epoch each
+  c.train.lr = 0.2;
+  c.train.progress = false;
+  c.train.seed = 2;
+  c.lr_search = true;
+  c.lr_search_factors = {4, 1, 0.25};
+  const auto r = rkhs::jobs::run_classify(c);
+  ASSERT_TRUE(r.lr_search.has_value());
+  const auto& s = *r.lr_search;
+  ASSERT_EQ(s.rates.size(), 3u);
+  EXPECT_EQ(s.epochs, 1);
+  EXPECT_FALSE(s.held_out);
+  EXPECT_EQ(s.validation_size, 120);
+  size_t best = 0;
+  for (size_t k = 0; k < s.rates.size(); ++k) {
+    EXPECT_DOUBLE_EQ(s.rates[k], c.train.lr * c.lr_search_factors[k]);
+    auto fixed = c;
+    fixed.lr_search = false;
+    fixed.train.epochs = 1;
+    fixed.train.lr = s.rates[k];
+    const auto f = rkhs::jobs::run_classify(fixed);
+    ASSERT_TRUE(f.validation.has_value());
+    EXPECT_NEAR(f.validation->accuracy, s.validation_accuracy[k], 1e-12) << "rate " << s.rates[k];
+    EXPECT_NEAR(f.validation->nll, s.validation_nll[k], 1e-6) << "rate " << s.rates[k];
+    if (s.validation_accuracy[k] > s.validation_accuracy[best] ||
+        (s.validation_accuracy[k] == s.validation_accuracy[best] && s.validation_nll[k] < s.validation_nll[best]))
+      best = k;
+  }
+  EXPECT_EQ(s.chosen, s.rates[best]);
+  EXPECT_EQ(r.fit.history.size(), 4u);
+  const auto j = nlohmann::json::parse(r.to_json(c));
+  EXPECT_EQ(j.at("lr").get<double>(), s.chosen);
+  EXPECT_EQ(j.at("chosen").at("lr").get<double>(), s.chosen);
+  EXPECT_EQ(j.at("config").at("lr").get<double>(), 0.2);
+  EXPECT_EQ(j.at("lr_search").at("rates").size(), 3u);
+  // Without a validation split the search holds out 10% of the training part; bad factors are refused.
+  c.data.validation_fraction = 0;
+  const auto h = rkhs::jobs::run_classify(c);
+  ASSERT_TRUE(h.lr_search.has_value());
+  EXPECT_TRUE(h.lr_search->held_out);
+  EXPECT_EQ(h.lr_search->validation_size, 60);
+  c.lr_search_factors = {1, -1};
+  EXPECT_THROW(rkhs::jobs::run_classify(c), rkhs::Error);
+}
+
 // The embed job in its four stages: the test points embedded in the plane, one CSV row each with the prediction,
 // a k-NN accuracy well above chance on the moons.
 TEST(JobsEmbed, MoonsEmbeddingCsvHasOneRowPerTestPoint) {

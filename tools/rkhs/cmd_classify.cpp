@@ -40,6 +40,14 @@ void print_summary(const jobs::ClassifyResult& r, const jobs::ClassifyConfig& c)
   std::cout << "model     " << r.backbone << " + " << r.head << ", " << r.parameters << " parameters\n";
   std::cout << "epochs    " << (r.fit.history.empty() ? 0 : r.fit.history.back().epoch) << " in "
             << std::setprecision(1) << r.fit.train_seconds << " s" << std::setprecision(4) << "\n";
+  if (r.lr_search) {
+    std::cout << "lr        " << std::setprecision(4) << r.lr_search->chosen << ", chosen on "
+              << r.lr_search->validation_size << (r.lr_search->held_out ? " held-out training" : " validation")
+              << " points from";
+    for (double lr : r.lr_search->rates) std::cout << " " << lr;
+    std::cout << " (" << r.lr_search->epochs << " epoch(s) each, " << std::setprecision(1) << r.lr_search->seconds
+              << " s)\n";
+  }
   std::cout << "optimizer " << c.train.optimizer << ", state " << std::setprecision(2)
             << static_cast<double>(r.fit.optimizer_state_bytes) / 1e6 << " MB";
   if (r.fit.inverses > 0)
@@ -70,6 +78,7 @@ void run(ClassifyFlags& f) {
   c.backbone.hidden = f.hidden;
   // At the default rate a divergence lowers the rate (10x, at most 3 times) and says so; a given --lr is kept.
   c.train.max_restarts = f.lr->count() > 0 ? 0 : 3;
+  c.lr_search = f.lr->count() == 0;
   if (c.train.resume && c.train.checkpoint_path.empty())
     throw Error("--resume needs --checkpoint PATH");
   for (const auto& [option, optimizer] : f.only_for)
@@ -145,9 +154,11 @@ void register_classify(CLI::App& app) {
   auto& t = c.train;
   cmd->add_option("--optimizer", t.optimizer, join(train::optimizer_names()) + " (esgd, adahessian, kernel-sgd: paper 001)")
       ->capture_default_str()->group("Training");
-  f->lr = cmd->add_option("--lr", t.lr, "Base learning rate. Not given: a divergence (a loss that is not finite) "
-                          "undoes the epoch and reruns it at a 10x smaller rate, at most 3 times, with a warning; "
-                          "given: a divergence stops the run")
+  f->lr = cmd->add_option("--lr", t.lr, "Learning rate. Not given: chosen on validation data from 3, 1, 0.3 and "
+                          "0.1 times this default by runs of a quarter of the epochs each (the run's validation "
+                          "split, else 10% of the training part held out for the search), and a divergence "
+                          "(a loss that is not finite) undoes the epoch and reruns it at a 10x smaller rate, at "
+                          "most 3 times, with a warning. Given: used as is; a divergence stops the run")
               ->capture_default_str()->group("Training");
   cmd->add_option("--momentum", t.momentum, "Momentum of the momentum optimizer")->capture_default_str()->group("Training");
   cmd->add_option("--weight-decay", t.weight_decay, "Weight decay")->capture_default_str()->group("Training");

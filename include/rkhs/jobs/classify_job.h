@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rkhs::jobs {
 
@@ -36,7 +37,27 @@ struct ClassifyConfig {
   double active_seed_fraction = 0.1;
   double active_budget = 0.3;
 
+  // The learning-rate search (issue 26; `rkhs classify` when --lr is not given): each rate factor * train.lr of
+  // lr_search_factors trains a fresh model (same seed, same initialisation) for max(1, ceil(epochs / 4)) epochs,
+  // and the rate with the highest validation accuracy (ties: the lower validation NLL; a diverged candidate loses)
+  // trains the final model. Validation: the run's validation split, else a stratified 10% of the training part
+  // held out for the search only (the final model trains on all of it). Cost: about len(factors) / 4 of a run.
+  // Not with distillation (the teacher's logits belong to the whole training part): there train.lr is used.
+  bool lr_search = false;
+  std::vector<double> lr_search_factors = {3, 1, 0.3, 0.1};
+
   std::string out_dir;  // "" = no run folder; else config.json, metrics.csv, model.pt, model.json
+};
+
+// What the learning-rate search tried and chose (ClassifyConfig::lr_search).
+struct LrSearch {
+  std::vector<double> rates;
+  std::vector<double> validation_accuracy, validation_nll;  // NaN for a candidate that diverged
+  double chosen = 0;
+  int64_t epochs = 0;          // per candidate
+  int64_t validation_size = 0;
+  bool held_out = false;       // true: a 10% hold-out of the training part, not the run's validation split
+  double seconds = 0;
 };
 
 struct ClassifyResult {
@@ -45,6 +66,7 @@ struct ClassifyResult {
   std::optional<double> bayes_accuracy, bayes_test_accuracy;
   std::optional<train::Metrics> teacher_test;  // distillation only
   train::TrainResult fit;
+  std::optional<LrSearch> lr_search;
   int64_t parameters = 0;
   int64_t labelled = 0;  // training points used (differs from the training set size with active learning)
   std::string backbone, head, data_description;
