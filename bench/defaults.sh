@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Issue 26: commands at their defaults, each beside the simplest baseline of its kind, on the project's data.
+#   recommend  the dslabs ratings (scripts/export_dslabs_movielens.sh): `rkhs recommend` with no model options
+#              (sparse FC, 2 x 500, --lambda2 auto, --shrink auto) beside the user+item bias model; the default
+#              run's JSON also holds the autoencoder alone (autoencoder_test_rmse) and the chosen lambda2 / c.
+#   eigen      `rkhs eigen --method neuralef` at its defaults (1-D RBF, Rayleigh-Ritz on) beside Nystrom.
+#   classify   the sphere set: `--head kernelized` at its defaults beside `--head softmax`, and the same at the
+#              issue's --epochs 60.
+#   kcl-grid   the KCL head at the default 10 epochs over activation {relu, sigmoid} x lr {0.5, 0.1, 0.03, 0.01}
+#              with a 10% validation split: the measurement behind the KCL defaults (docs/HEADS.md).
+# Resumable (lib.sh's record). Environment: SEEDS (default "1 2 3"), PARTS (default "recommend eigen classify kcl-grid"),
+# THREADS (default 1), DATA (default data/dslabs), OUT (default bench/results/defaults.jsonl).
+# Table: python3 bench/summarize_defaults.py bench/results/defaults.jsonl
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+DATA=${DATA:-data/dslabs}
+OUT=${OUT:-$RESULTS/defaults.jsonl}
+THREADS=${THREADS:-1}
+for part in ${PARTS:-recommend eigen classify kcl-grid}; do
+  for seed in ${SEEDS:-1 2 3}; do
+    case "$part" in
+      recommend)
+        [ -f "$DATA/ratings.csv" ] || bash scripts/export_dslabs_movielens.sh "$DATA"
+        record "$OUT" recommend-bias recommend --data "movielens:$DATA" --model bias --seed "$seed" --threads "$THREADS"
+        record "$OUT" recommend-default recommend --data "movielens:$DATA" --seed "$seed" --threads "$THREADS" ;;
+      eigen)
+        record "$OUT" eigen-default eigen --seed "$seed" --threads "$THREADS"
+        record "$OUT" eigen-nystrom eigen --method nystrom --seed "$seed" --threads "$THREADS" ;;
+      classify)
+        for head in kernelized softmax; do
+          record "$OUT" "classify-sphere-$head" classify --data sphere --head "$head" --seed "$seed" --threads "$THREADS"
+          record "$OUT" "classify-sphere-$head-60" classify --data sphere --head "$head" --epochs 60 --seed "$seed" \
+            --threads "$THREADS"
+        done ;;
+      kcl-grid)
+        for act in relu sigmoid; do
+          for lr in 0.5 0.1 0.03 0.01; do
+            record "$OUT" "kcl-grid|$act|$lr" classify --data sphere --head kernelized --activation "$act" --lr "$lr" \
+              --validation-fraction 0.1 --seed "$seed" --threads "$THREADS"
+          done
+        done ;;
+      *) echo "defaults.sh: unknown part $part (recommend, eigen, classify, kcl-grid)" >&2; exit 2 ;;
+    esac
+  done
+done
