@@ -103,6 +103,34 @@ LrSearch search_lr(const ClassifyConfig& c, const data::Dataset& train, const da
   return s;
 }
 
+// ClassifyConfig::lr_search, when it applies (not with distillation). A resumed run repeats the (deterministic)
+// search to find the rate its checkpoint was trained with; a missing, corrupt or foreign checkpoint is reported
+// before the search rather than after it.
+std::optional<LrSearch> choose_lr(const ClassifyConfig& c, const data::Dataset& train, const data::Dataset* validation) {
+  if (!c.lr_search || !c.distill_from.empty()) return std::nullopt;
+  std::error_code ec;
+  if (c.train.resume && std::filesystem::exists(c.train.checkpoint_path, ec))
+    core::read_checkpoint_meta(c.train.checkpoint_path);
+  RKHS_CHECK(!c.lr_search_factors.empty(), "learning-rate search: no rates to try");
+  for (double f : c.lr_search_factors)
+    RKHS_CHECK(std::isfinite(f) && f > 0, "learning-rate search: the factors must be positive numbers");
+  return search_lr(c, train, validation);
+}
+
+json lr_search_json(const LrSearch& s) {
+  auto finite_or_null = [](const std::vector<double>& xs) {
+    json a = json::array();
+    for (double x : xs) a.push_back(std::isnan(x) ? json(nullptr) : json(x));
+    return a;
+  };
+  return {{"rates", s.rates},
+          {"validation_accuracy", finite_or_null(s.validation_accuracy)},
+          {"validation_nll", finite_or_null(s.validation_nll)},
+          {"epochs", s.epochs},
+          {"validation_size", s.validation_size},
+          {"held_out", s.held_out}};
+}
+
 }  // namespace
 
 void resolve_defaults(ClassifyConfig& c, const DataSplit& d) {
@@ -192,17 +220,7 @@ ClassifyResult run_classify(ClassifyConfig config) {
       if (user_on_epoch) user_on_epoch(r);
     };
   }
-  if (config.lr_search && config.distill_from.empty()) {
-    // A resumed run repeats the (deterministic) search to find the rate its checkpoint was trained with; a
-    // missing, corrupt or foreign checkpoint is reported before the search rather than after it.
-    std::error_code ec;
-    if (config.train.resume && std::filesystem::exists(config.train.checkpoint_path, ec))
-      core::read_checkpoint_meta(config.train.checkpoint_path);
-    RKHS_CHECK(!config.lr_search_factors.empty(), "learning-rate search: no rates to try");
-    for (double f : config.lr_search_factors)
-      RKHS_CHECK(std::isfinite(f) && f > 0, "learning-rate search: the factors must be positive numbers");
-    res.lr_search = search_lr(config, train_set, validation);
-  }
+  res.lr_search = choose_lr(config, train_set, validation);
   train::TrainOptions final_options = config.train;  // config.train.lr stays the search's base rate
   if (res.lr_search) final_options.lr = res.lr_search->chosen;
   torch::manual_seed(config.train.seed);
@@ -252,24 +270,9 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
   j["best_epoch"] = fit.best_epoch;
   j["train_seconds"] = fit.train_seconds;
   j["converged_epoch"] = fit.converged_epoch > 0 ? json(fit.converged_epoch) : json(nullptr);
-  if (lr_search) {
-    auto finite_or_null = [](const std::vector<double>& xs) {
-      json a = json::array();
-      for (double x : xs) a.push_back(std::isnan(x) ? json(nullptr) : json(x));
-      return a;
-    };
-    j["chosen"] = {{"lr", lr_search->chosen}};
-    j["lr_search"] = {{"rates", lr_search->rates},
-                      {"validation_accuracy", finite_or_null(lr_search->validation_accuracy)},
-                      {"validation_nll", finite_or_null(lr_search->validation_nll)},
-                      {"epochs", lr_search->epochs},
-                      {"validation_size", lr_search->validation_size},
-                      {"held_out", lr_search->held_out}};
-    j["lr_search_seconds"] = lr_search->seconds;
-  } else {
-    j["chosen"] = json::object();
-    j["lr_search"] = nullptr;
-  }
+  j["chosen"] = lr_search ? json{{"lr", lr_search->chosen}} : json::object();
+  j["lr_search"] = lr_search ? lr_search_json(*lr_search) : json(nullptr);
+  if (lr_search) j["lr_search_seconds"] = lr_search->seconds;
   j["lr_restarts"] = fit.restarts;  // epochs rerun at a 10x smaller rate by the divergence guard
   j["final_lr_factor"] = fit.lr_factor;
   j["optimizer_state_bytes"] = fit.optimizer_state_bytes;
