@@ -76,8 +76,12 @@ LoopReport run_loop(const LoopOptions& o, const LoopHooks& h, int64_t first_epoc
   RKHS_CHECK(o.steps >= 1 && o.epochs >= 0, "training loop: steps per epoch must be >= 1 and epochs >= 0");
   RKHS_CHECK(o.max_restarts >= 0 && o.backoff > 0 && o.backoff < 1,
              "training loop: restarts must be >= 0 and the backoff in (0, 1)");
+  RKHS_CHECK(o.resumed_restarts >= 0 && o.resumed_backoff > 0 && o.resumed_backoff <= 1,
+             "training loop: resumed restarts must be >= 0 and the resumed backoff in (0, 1]");
   const std::string who = o.who.empty() ? "" : o.who + ": ";
   LoopReport r;
+  r.restarts = o.resumed_restarts;
+  r.backoff = o.resumed_backoff;
   const Stopwatch total;
   for (int64_t epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     const Stopwatch watch;
@@ -108,7 +112,7 @@ LoopReport run_loop(const LoopOptions& o, const LoopHooks& h, int64_t first_epoc
       ++r.restarts;
       warn(what + ": state restored, the epoch is rerun with lr " + format_number("%g", pass.lr * o.backoff));
     }
-    EpochSummary s{epoch, pass.mean(), pass.lr, pass.steps, watch.seconds(), {}};
+    EpochSummary s{epoch, pass.mean(), pass.lr, pass.steps, watch.seconds(), {}, r.restarts, r.backoff};
     const bool stop = h.end_epoch ? h.end_epoch(s) : false;
     if (!s.note.empty()) bar->update(units, s.note);
     bar->finish();

@@ -83,6 +83,8 @@ namespace {
 struct Resumed {
   int64_t first_epoch = 1;
   int64_t best_epoch = 0;
+  int64_t restarts = 0;  // the divergence guard's restarts and rate factor so far (checkpoints since issue 26)
+  double lr_factor = 1;
   std::map<std::string, at::Tensor> best_state;
 };
 
@@ -109,6 +111,12 @@ Resumed resume_from(const TrainOptions& o, int64_t n, classify::ClassifierImpl& 
                  "checkpoint " + o.checkpoint_path + " was trained on " +
                      std::to_string(meta.at("train_examples").get<int64_t>()) + " examples; this run has " +
                      std::to_string(n));
+    if (meta.contains("lr_factor")) {
+      r.restarts = meta.at("lr_restarts").get<int64_t>();
+      r.lr_factor = meta.at("lr_factor").get<double>();
+      RKHS_CHECK(r.restarts >= 0 && r.lr_factor > 0 && r.lr_factor <= 1,
+                 "checkpoint " + o.checkpoint_path + ": invalid divergence-guard state");
+    }
     if (meta.contains("lr"))
       RKHS_CHECK(meta.at("lr").get<double>() == o.lr, "checkpoint " + o.checkpoint_path +
                                                           " was written with another learning rate (" +
@@ -179,6 +187,8 @@ class FitRun {
     lo.schedule = schedule;
     lo.hint = "try a smaller learning rate or a longer warm-up";
     lo.max_restarts = o_.max_restarts;
+    lo.resumed_restarts = resumed.restarts;  // a resumed run continues at the rate the guard had lowered it to
+    lo.resumed_backoff = resumed.lr_factor;
     if (result_.converged_epoch == 0) {
       const auto report = core::run_loop(lo, hooks(), resumed.first_epoch);
       result_.restarts = report.restarts;
@@ -317,7 +327,7 @@ class FitRun {
     keep_best(record);
     s.note = "loss " + fmt("%.4f", record.train_loss) + "  train acc " + fmt("%.4f", record.train.accuracy);
     if (record.validation) s.note += "  val acc " + fmt("%.4f", record.validation->accuracy);
-    if (!o_.checkpoint_path.empty()) write_checkpoint(s.epoch);
+    if (!o_.checkpoint_path.empty()) write_checkpoint(s);
     ++result_.epochs_run;
     if (o_.on_epoch) o_.on_epoch(result_.history.back());
     if (loss_converged(result_.history, o_.converge_tol, o_.converge_patience)) result_.converged_epoch = s.epoch;
@@ -336,10 +346,11 @@ class FitRun {
     }
   }
 
-  void write_checkpoint(int64_t epoch) {
+  void write_checkpoint(const core::EpochSummary& s) {
+    const int64_t epoch = s.epoch;
     nlohmann::json meta{{"format", core::kCheckpointFormat}, {"optimizer", o_.optimizer}, {"epochs", o_.epochs},
                         {"batch_size", o_.batch_size}, {"seed", o_.seed}, {"best_epoch", best_epoch_},
-                        {"lr", o_.lr}, {"train_examples", n_},
+                        {"lr", o_.lr}, {"train_examples", n_}, {"lr_restarts", s.restarts}, {"lr_factor", s.backoff},
                         {"history", nlohmann::json::parse(history_to_json(result_.history))}};
     std::map<std::string, at::Tensor> extra;
     extra[kRngCpu] = cpu_rng_state();

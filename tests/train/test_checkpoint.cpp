@@ -195,6 +195,40 @@ TEST(Checkpoint, ResumeGivesTheSameResultAsAnUninterruptedRun) {
   EXPECT_EQ(again.best_epoch, full.best_epoch);
 }
 
+// The divergence guard's lowered rate and its restarts so far are part of the checkpoint: a resumed run continues at
+// the lowered rate (not the configured one) and matches the uninterrupted run.
+TEST(Checkpoint, ResumeKeepsTheDivergenceGuardsLoweredRate) {
+  TempDir dir;
+  auto data = toy::separable(200, 3);
+  auto make = [] {
+    torch::manual_seed(0);
+    return std::make_shared<rkhs::classify::ClassifierImpl>(std::make_shared<toy::IdentityBackbone>(2),
+                                                            std::make_shared<toy::BlowUpHead>(2, 2, 20.0));
+  };
+  auto o = toy::quiet("sgd", 1e4, 4);
+  o.schedule = "constant";
+  o.max_restarts = 6;
+  auto full_model = make();
+  const auto full = Trainer(full_model, o).fit(data);
+  ASSERT_GE(full.restarts, 1);
+
+  o.checkpoint_path = (dir.path / "guard.ckpt").string();
+  o.on_epoch = [](const rkhs::train::EpochRecord& r) {
+    if (r.epoch == 2) throw Interrupt{};
+  };
+  EXPECT_THROW(Trainer(make(), o).fit(data), Interrupt);
+  o.on_epoch = nullptr;
+  o.resume = true;
+  auto resumed_model = make();
+  const auto resumed = Trainer(resumed_model, o).fit(data);
+  EXPECT_EQ(resumed.epochs_run, 2);
+  EXPECT_EQ(resumed.restarts, full.restarts);
+  EXPECT_DOUBLE_EQ(resumed.lr_factor, full.lr_factor);
+  ASSERT_EQ(resumed.history.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_NEAR(resumed.history[i].lr, full.history[i].lr, 1e-9) << i;
+  expect_same_state(*full_model, *resumed_model, 1e-5);
+}
+
 // Writes a one-epoch checkpoint of a 2-class linear model on data into dir and returns the options that resume it
 // for a second epoch.
 TrainOptions one_epoch_then_resume(const TempDir& dir, const rkhs::data::Dataset& data) {

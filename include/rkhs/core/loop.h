@@ -55,6 +55,8 @@ struct EpochSummary {
   int64_t steps = 0;
   double seconds = 0;    // wall time of the epoch: its steps and reruns when end_epoch sees it, then with end_epoch
   std::string note;      // set by end_epoch: the epoch's final progress suffix (e.g. "loss 0.31  val acc 0.92")
+  int64_t restarts = 0;  // the guard's restarts so far in the run, and the rate's factor after them (what a
+  double backoff = 1;    // checkpoint keeps so that a resumed run continues with them: LoopOptions::resumed_*)
 };
 
 struct LoopOptions {
@@ -71,6 +73,8 @@ struct LoopOptions {
   // max(divergence_floor, divergence_factor * reference) after at least 5 steps, diverges the epoch.
   int64_t max_restarts = 0;      // epochs rerun after a divergence, over the whole run (0: a divergence throws)
   double backoff = 0.1;          // the rate's factor at each restart (kept for the later epochs)
+  int64_t resumed_restarts = 0;  // a resumed run: the restarts already used and the factor they left
+  double resumed_backoff = 1;
   double divergence_factor = 0;  // 0: only non-finite losses diverge
   double divergence_floor = 0;
   std::string who;               // prefix of the messages, e.g. "CKN supervised" ("" for the classifier)
@@ -100,7 +104,7 @@ struct LoopHooks {
 
 struct LoopReport {
   std::vector<EpochSummary> epochs;  // the epochs run by this call
-  int64_t restarts = 0;              // epochs rerun by the divergence guard
+  int64_t restarts = 0;              // epochs rerun by the divergence guard (with LoopOptions::resumed_restarts)
   double backoff = 1;                // the rate's final factor from the guard
   double seconds = 0;                // wall time of the whole loop
   bool stopped = false;              // end_epoch asked to stop before the last epoch

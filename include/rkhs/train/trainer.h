@@ -93,7 +93,7 @@ struct TrainResult {
   int64_t preconditioner_bytes = 0;
   double preconditioner_seconds = 0;
   int64_t inverses = 0, pseudo_inverses = 0;
-  int64_t restarts = 0;     // epochs rerun by the divergence guard in this call
+  int64_t restarts = 0;     // epochs rerun by the divergence guard over the run (a resumed run: with the checkpoint's)
   double lr_factor = 1;     // the rate's factor after them (0.1 per restart)
 };
 
