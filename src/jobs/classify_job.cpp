@@ -103,6 +103,108 @@ LrSearch search_lr(const ClassifyConfig& c, const data::Dataset& train, const da
   return s;
 }
 
+// Distillation (paper §6.4): a softmax teacher on the named backbone, trained on the same data; its test metrics go
+// into res and its logits on the training data into config.train.teacher_logits.
+void train_teacher(ClassifyConfig& config, const DataSplit& data, const data::Dataset* validation, ClassifyResult& res) {
+  nn::BackboneOptions tb = config.backbone;
+  tb.name = config.distill_from;
+  classify::HeadOptions th;
+  th.name = "softmax";
+  th.classes = config.head.classes;
+  train::TrainOptions to = config.train;
+  to.epochs = config.teacher_epochs > 0 ? config.teacher_epochs : config.train.epochs;
+  to.checkpoint_path = config.teacher_checkpoint;
+  to.resume = !config.teacher_checkpoint.empty();
+  to.on_epoch = nullptr;
+  auto [teacher, teacher_fit] = train_model(config, tb, th, to, data.train, validation);
+  train::Trainer tt(teacher, to);
+  res.teacher_test = tt.evaluate(data.test);
+  config.train.teacher_logits = tt.predict_logits(data.train);
+}
+
+// Active learning (appendix C): a seed model on a random subset, then a selection without using labels; returns
+// the seed points and the selected ones.
+data::Dataset select_active(const ClassifyConfig& config, const DataSplit& data, const data::Dataset* validation) {
+  RKHS_CHECK(config.active_seed_fraction > 0 && config.active_budget > 0 &&
+                 config.active_seed_fraction + config.active_budget <= 1,
+             "--active-seed-fraction and --active-budget must be > 0 with a sum <= 1");
+  const int64_t n = data.train.size();
+  const int64_t n_seed = std::max<int64_t>(1, static_cast<int64_t>(config.active_seed_fraction * n));
+  const int64_t n_budget = std::max<int64_t>(1, static_cast<int64_t>(config.active_budget * n));
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(config.train.seed + 12345);
+  auto seed_idx = torch::randperm(n, gen, torch::kLong).slice(0, 0, n_seed);
+  train::TrainOptions so = config.train;
+  so.checkpoint_path.clear();
+  so.on_epoch = nullptr;
+  auto [seed_model, seed_fit] =
+      train_model(config, config.backbone, config.head, so, data.train.subset(seed_idx), validation);
+  train::Trainer st(seed_model, so);
+  auto labelled = torch::zeros({n}, torch::kBool);
+  labelled.index_fill_(0, seed_idx, true);
+  auto picked = classify::select_subset(config.active, st.predict_logits(data.train), st.embed(data.train), labelled,
+                                        n_budget, config.train.seed);
+  return data.train.subset(torch::cat({seed_idx, picked}));
+}
+
+// The configuration as run, for the JSON ("config").
+json config_json(const ClassifyConfig& c) {
+  return {{"data", c.data.spec},
+         {"test", c.data.test_spec},
+         {"test_fraction", c.data.test_fraction},
+         {"validation_fraction", c.data.validation_fraction},
+         {"train_size", c.data.train_size},
+         {"test_size", c.data.test_size},
+         {"standardize", c.data.standardize},
+         {"model", c.backbone.name},
+         {"hidden", c.backbone.hidden},
+         {"final_relu", c.backbone.final_relu},
+         {"grid_layers", c.backbone.grid_layers},
+         {"head", c.head.name},
+         {"order", c.head.order},
+         {"activation", c.head.activation},
+         {"temperature", c.head.temperature},
+         {"alpha_weight_decay", c.head.alpha_weight_decay},
+         {"indicator_eps", c.head.indicator_eps},
+         {"normalize", c.head.normalize},
+         {"sigma", c.head.sigma},
+         {"poly_degree", c.head.poly_degree},
+         {"gamma", c.head.gamma},
+         {"kervo_degree", c.head.kervo_degree},
+         {"optimizer", c.train.optimizer},
+         {"lr", c.train.lr},  // as given (the search's base rate with lr_search)
+         {"lr_search", c.lr_search},
+         {"momentum", c.train.momentum},
+         {"weight_decay", c.train.weight_decay},
+         {"epochs", c.train.epochs},
+         {"batch_size", c.train.batch_size},
+         {"schedule", c.train.schedule},
+         {"warmup_epochs", c.train.warmup_epochs},
+         {"step_size", c.train.step_size},
+         {"step_gamma", c.train.step_gamma},
+         {"lbfgs_history", c.train.lbfgs_history},
+         {"kernel", c.train.kernel_sgd.kernel},
+         {"kernel_sgd_mode", c.train.kernel_sgd.mode},
+         {"kernel_sgd_damping", c.train.kernel_sgd.damping},
+         {"kernel_sgd_fixed_batches", c.train.kernel_sgd.fixed_batches},
+         {"kernel_sgd_all_layers", c.train.kernel_sgd.all_layers},
+         {"kernel_sgd_momentum", c.train.kernel_sgd.momentum},
+         {"esgd_update_every", c.train.esgd_update_every},
+         {"esgd_damping", c.train.esgd_damping},
+         {"adahessian_eps", c.train.adahessian_eps},
+         {"adahessian_power", c.train.adahessian_power},
+         {"converge_tol", c.train.converge_tol},
+         {"converge_patience", c.train.converge_patience},
+         {"seed", c.train.seed},
+         {"distill_from", c.distill_from},
+         {"teacher_epochs", c.teacher_epochs},
+         {"teacher_checkpoint", c.teacher_checkpoint},
+         {"distill_temperature", c.train.distill_temperature},
+         {"distill_weight", c.train.distill_weight},
+         {"active", c.active},
+         {"active_seed_fraction", c.active_seed_fraction},
+         {"active_budget", c.active_budget}};
+}
+
 // ClassifyConfig::lr_search, when it applies (not with distillation). A resumed run repeats the (deterministic)
 // search to find the rate its checkpoint was trained with; a missing, corrupt or foreign checkpoint is reported
 // before the search rather than after it.
@@ -168,49 +270,10 @@ ClassifyResult run_classify(ClassifyConfig config) {
     if (!config.train.resume) std::remove(run->file("metrics.csv").c_str());
   }
 
-  if (!config.distill_from.empty()) {
-    // Teacher: softmax head on the named backbone, trained on the same data (paper §6.4).
-    nn::BackboneOptions tb = config.backbone;
-    tb.name = config.distill_from;
-    classify::HeadOptions th;
-    th.name = "softmax";
-    th.classes = config.head.classes;
-    train::TrainOptions to = config.train;
-    to.epochs = config.teacher_epochs > 0 ? config.teacher_epochs : config.train.epochs;
-    to.checkpoint_path = config.teacher_checkpoint;
-    to.resume = !config.teacher_checkpoint.empty();
-    to.on_epoch = nullptr;
-    auto [teacher, teacher_fit] = train_model(config, tb, th, to, data.train, validation);
-    train::Trainer tt(teacher, to);
-    res.teacher_test = tt.evaluate(data.test);
-    config.train.teacher_logits = tt.predict_logits(data.train);
-  }
+  if (!config.distill_from.empty()) train_teacher(config, data, validation, res);
 
-  data::Dataset train_set = data.train;
+  const data::Dataset train_set = config.active.empty() ? data.train : select_active(config, data, validation);
   res.labelled = train_set.size();
-  if (!config.active.empty()) {
-    // Active learning (appendix C): seed model on a random subset, then select without using labels.
-    RKHS_CHECK(config.active_seed_fraction > 0 && config.active_budget > 0 &&
-                   config.active_seed_fraction + config.active_budget <= 1,
-               "--active-seed-fraction and --active-budget must be > 0 with a sum <= 1");
-    const int64_t n = data.train.size();
-    const int64_t n_seed = std::max<int64_t>(1, static_cast<int64_t>(config.active_seed_fraction * n));
-    const int64_t n_budget = std::max<int64_t>(1, static_cast<int64_t>(config.active_budget * n));
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(config.train.seed + 12345);
-    auto seed_idx = torch::randperm(n, gen, torch::kLong).slice(0, 0, n_seed);
-    train::TrainOptions so = config.train;
-    so.checkpoint_path.clear();
-    so.on_epoch = nullptr;
-    auto [seed_model, seed_fit] =
-        train_model(config, config.backbone, config.head, so, data.train.subset(seed_idx), validation);
-    train::Trainer st(seed_model, so);
-    auto labelled = torch::zeros({n}, torch::kBool);
-    labelled.index_fill_(0, seed_idx, true);
-    auto picked = classify::select_subset(config.active, st.predict_logits(data.train), st.embed(data.train),
-                                          labelled, n_budget, config.train.seed);
-    train_set = data.train.subset(torch::cat({seed_idx, picked}));
-    res.labelled = train_set.size();
-  }
 
   if (run) {
     auto user_on_epoch = config.train.on_epoch;
@@ -316,61 +379,7 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
     curve.push_back(row);
   }
   j["history"] = curve;
-  j["config"] = {{"data", c.data.spec},
-                 {"test", c.data.test_spec},
-                 {"test_fraction", c.data.test_fraction},
-                 {"validation_fraction", c.data.validation_fraction},
-                 {"train_size", c.data.train_size},
-                 {"test_size", c.data.test_size},
-                 {"standardize", c.data.standardize},
-                 {"model", c.backbone.name},
-                 {"hidden", c.backbone.hidden},
-                 {"final_relu", c.backbone.final_relu},
-                 {"grid_layers", c.backbone.grid_layers},
-                 {"head", c.head.name},
-                 {"order", c.head.order},
-                 {"activation", c.head.activation},
-                 {"temperature", c.head.temperature},
-                 {"alpha_weight_decay", c.head.alpha_weight_decay},
-                 {"indicator_eps", c.head.indicator_eps},
-                 {"normalize", c.head.normalize},
-                 {"sigma", c.head.sigma},
-                 {"poly_degree", c.head.poly_degree},
-                 {"gamma", c.head.gamma},
-                 {"kervo_degree", c.head.kervo_degree},
-                 {"optimizer", c.train.optimizer},
-                 {"lr", c.train.lr},  // as given (the search's base rate with lr_search)
-                 {"lr_search", c.lr_search},
-                 {"momentum", c.train.momentum},
-                 {"weight_decay", c.train.weight_decay},
-                 {"epochs", c.train.epochs},
-                 {"batch_size", c.train.batch_size},
-                 {"schedule", c.train.schedule},
-                 {"warmup_epochs", c.train.warmup_epochs},
-                 {"step_size", c.train.step_size},
-                 {"step_gamma", c.train.step_gamma},
-                 {"lbfgs_history", c.train.lbfgs_history},
-                 {"kernel", c.train.kernel_sgd.kernel},
-                 {"kernel_sgd_mode", c.train.kernel_sgd.mode},
-                 {"kernel_sgd_damping", c.train.kernel_sgd.damping},
-                 {"kernel_sgd_fixed_batches", c.train.kernel_sgd.fixed_batches},
-                 {"kernel_sgd_all_layers", c.train.kernel_sgd.all_layers},
-                 {"kernel_sgd_momentum", c.train.kernel_sgd.momentum},
-                 {"esgd_update_every", c.train.esgd_update_every},
-                 {"esgd_damping", c.train.esgd_damping},
-                 {"adahessian_eps", c.train.adahessian_eps},
-                 {"adahessian_power", c.train.adahessian_power},
-                 {"converge_tol", c.train.converge_tol},
-                 {"converge_patience", c.train.converge_patience},
-                 {"seed", c.train.seed},
-                 {"distill_from", c.distill_from},
-                 {"teacher_epochs", c.teacher_epochs},
-                 {"teacher_checkpoint", c.teacher_checkpoint},
-                 {"distill_temperature", c.train.distill_temperature},
-                 {"distill_weight", c.train.distill_weight},
-                 {"active", c.active},
-                 {"active_seed_fraction", c.active_seed_fraction},
-                 {"active_budget", c.active_budget}};
+  j["config"] = config_json(c);
   j["device"] = c.train.device.str();
   j["torch_version"] = compat::torch_version();
   return j.dump();
