@@ -167,11 +167,12 @@ RecommendResult run_recommend(RecommendConfig c) {
   const auto count = item_counts(split.train);
   auto* m = model ? &*model : nullptr;
   const auto test = predict_pairs(m, hidden, sel.model, count, split.test);
+  std::optional<PairPredictions> val;  // once, for the choice of c and the reported validation RMSE
+  if (validation) val = predict_pairs(m, hidden, sel.model, count, *validation);
   if (!bias_only) {
     r.shrink = c.shrink;
     if (c.shrink < 0) {
-      const auto val = predict_pairs(m, hidden, sel.model, count, *validation);
-      auto choice = kernelnet::choose_shrinkage(val.a, val.b, val.n, validation->rating, kernelnet::shrinkage_grid(), lo, hi);
+      auto choice = kernelnet::choose_shrinkage(val->a, val->b, val->n, validation->rating, kernelnet::shrinkage_grid(), lo, hi);
       r.shrink = choice.c;
       r.shrink_grid = choice.grid;
       r.shrink_validation_rmse = choice.validation_rmse;
@@ -185,7 +186,7 @@ RecommendResult run_recommend(RecommendConfig c) {
   r.fit.test_rmse = rmse_of(test, split.test, r.shrink, lo, hi);
   r.fit.train_rmse = rmse_of(predict_pairs(m, hidden, sel.model, count, split.train), split.train, r.shrink, lo, hi);
   if (validation)
-    r.fit.validation_rmse = rmse_of(predict_pairs(m, hidden, sel.model, count, *validation), *validation, r.shrink, lo, hi);
+    r.fit.validation_rmse = rmse_of(*val, *validation, r.shrink, lo, hi);
   r.config = c;
   if (!c.out_dir.empty()) {
     std::vector<double> test_predictions;
