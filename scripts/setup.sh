@@ -16,7 +16,10 @@ PACKAGES=(
   libbenchmark-dev      # Google Benchmark
   dataset-fashion-mnist # /usr/share/datasets/fashion-mnist/*.gz
   gnuplot-nox           # learning-curve and result plots (PNG)
-  python3               # bench/ scripts only (tables from JSON results); never used by the library
+  python3               # bench/ scripts (tables from JSON results) and the Python package
+  python3-torch         # the Python package links its LibTorch (the same 1.13 build as libtorch-dev)
+  pybind11-dev          # the Python extension rkhs._C
+  python3-pytest python3-numpy  # tests/python (make test)
 )
 for extra in "$@"; do
   case "$extra" in

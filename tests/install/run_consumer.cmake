@@ -31,3 +31,13 @@ if(NOT step_output MATCHES "consumer ok")
   message(FATAL_ERROR "consumer did not report success")
 endif()
 step(${WORK_DIR}/prefix/bin/rkhs --version)
+# The Python package (when the build made it): imported from the prefix, from another folder, it finds its
+# librkhs through its RPATH and runs an operation.
+if(PYTHON AND PYTHON_SITE)
+  get_filename_component(here ${CMAKE_CURRENT_LIST_FILE} DIRECTORY)
+  step(${CMAKE_COMMAND} -E env PYTHONPATH=${WORK_DIR}/prefix/${PYTHON_SITE}
+       ${PYTHON} ${here}/check_python.py ${WORK_DIR}/prefix)
+  if(NOT step_output MATCHES "python package ok")
+    message(FATAL_ERROR "the installed Python package printed: ${step_output}")
+  endif()
+endif()

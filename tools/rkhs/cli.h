@@ -2,6 +2,7 @@
 // Shared pieces of the rkhs subcommands: common flags, JSON output, thread set-up, plotting.
 #include <CLI/CLI.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,15 @@ struct OnlyFor {
   std::vector<std::string> values;
 };
 void check_only_for(const std::vector<OnlyFor>& options, const std::string& flag, const std::string& actual);
+
+// The `rkhs` command line with every subcommand registered (a fresh app per call: the flags' values live in it).
+std::unique_ptr<CLI::App> make_app();
+// Expands --config, parses `args` (without the program name) and runs the chosen subcommand's job. Throws
+// CLI::ParseError for bad flags, --help and --version (the caller prints it with app.exit), rkhs::Error and
+// c10::Error from the job.
+void run_command_line(CLI::App& app, std::vector<std::string> args);
+// Progress lines off whatever the terminal (the Python package's rkhs.run(..., quiet=True)).
+void set_quiet(bool quiet);
 
 // Registers each subcommand; the callbacks run the job.
 void register_classify(CLI::App& app);

@@ -81,11 +81,17 @@ std::vector<std::string> expand_config(CLI::App& app, const std::vector<std::str
   return out;
 }
 
+namespace {
+bool quiet_runs = false;
+}  // namespace
+
+void set_quiet(bool quiet) { quiet_runs = quiet; }
+
 bool setup_runtime(const CommonFlags& f) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   RKHS_CHECK(f.threads >= 0, "--threads must be >= 0");
   torch::set_num_threads(f.threads > 0 ? f.threads : cores);
-  return !(f.json && !isatty(STDOUT_FILENO));
+  return !quiet_runs && !(f.json && !isatty(STDOUT_FILENO));
 }
 
 std::string run_gnuplot(const std::string& dir, const std::string& name, const std::string& script) {

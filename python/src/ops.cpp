@@ -1,0 +1,80 @@
+// torch.ops.rkhs.*: the package's tensor operations registered with the dispatcher (the torchvision pattern), so
+// they work from TorchScript and torch.ops as well as from the rkhs Python modules. Each is a catch-all kernel
+// (CompositeImplicitAutograd): autograd records the ATen operations and custom autograd functions inside.
+#include "ops.h"
+
+#include <torch/library.h>
+
+#include "rkhs/classify/kcl.h"
+#include "rkhs/kernelnet/sparse_ops.h"
+#include "rkhs/kernels/kernel.h"
+#include "rkhs/kernels/series.h"
+#include "rkhs/optim/kernel_preconditioner.h"
+#include "rkhs/optim/kernel_sgd.h"
+#include "rkhs/spectral/neuralef.h"
+
+namespace rkhs::python {
+
+at::Tensor gram(const std::string& spec, const at::Tensor& x, const at::Tensor& y) {
+  return kernels::make_kernel(spec)->gram(x, y);
+}
+at::Tensor kernel_diag(const std::string& spec, const at::Tensor& x) { return kernels::make_kernel(spec)->diag(x); }
+at::Tensor series_kernel(const at::Tensor& t, const at::Tensor& alpha, double eps) {
+  return kernels::series_kernel(t, alpha, eps);
+}
+at::Tensor kcl_logits(const at::Tensor& z, const at::Tensor& w, const at::Tensor& alpha, double eps,
+                      double temperature) {
+  return classify::kcl_logits(z, w, alpha, eps, temperature);
+}
+at::Tensor kcl_logits_reference(const at::Tensor& z, const at::Tensor& w, const at::Tensor& alpha, double eps,
+                                double temperature) {
+  return classify::kcl_logits_reference(z, w, alpha, eps, temperature);
+}
+at::Tensor psd_inverse(const at::Tensor& h, double damping) { return optim::psd_inverse(h, damping); }
+at::Tensor precondition_gradient(const at::Tensor& grad, const at::Tensor& inverse, const std::string& mode) {
+  return optim::precondition_gradient(grad, inverse, optim::parse_kernel_sgd_mode(mode));
+}
+at::Tensor neuralef_loss(const at::Tensor& kernel_matrix, const at::Tensor& psi) {
+  return spectral::neuralef_loss(kernel_matrix, psi);
+}
+at::Tensor neuralef_output_gradient(const at::Tensor& kernel_matrix, const at::Tensor& psi) {
+  return spectral::neuralef_output_gradient(kernel_matrix, psi);
+}
+at::Tensor pair_dot(const at::Tensor& h, const at::Tensor& w, const at::Tensor& rows, const at::Tensor& cols) {
+  return kernelnet::pair_dot(h, w, rows, cols);
+}
+at::Tensor sparse_matmul(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& values, int64_t n_rows,
+                         const at::Tensor& x) {
+  return kernelnet::sparse_matmul(rows, cols, values, n_rows, x);
+}
+
+namespace {
+// The dispatcher passes `str` arguments as c10::string_view.
+at::Tensor gram_op(c10::string_view spec, const at::Tensor& x, const at::Tensor& y) {
+  return gram(std::string(spec), x, y);
+}
+at::Tensor kernel_diag_op(c10::string_view spec, const at::Tensor& x) { return kernel_diag(std::string(spec), x); }
+at::Tensor precondition_gradient_op(const at::Tensor& grad, const at::Tensor& inverse, c10::string_view mode) {
+  return precondition_gradient(grad, inverse, std::string(mode));
+}
+}  // namespace
+
+}  // namespace rkhs::python
+
+TORCH_LIBRARY(rkhs, m) {
+  using namespace rkhs::python;
+  m.def("gram(str spec, Tensor x, Tensor y) -> Tensor", &gram_op);
+  m.def("kernel_diag(str spec, Tensor x) -> Tensor", &kernel_diag_op);
+  m.def("series_kernel(Tensor t, Tensor alpha, float eps=1e-06) -> Tensor", &series_kernel);
+  m.def("kcl_logits(Tensor z, Tensor w, Tensor alpha, float eps=1e-06, float temperature=1.0) -> Tensor",
+        &kcl_logits);
+  m.def("kcl_logits_reference(Tensor z, Tensor w, Tensor alpha, float eps=1e-06, float temperature=1.0) -> Tensor",
+        &kcl_logits_reference);
+  m.def("psd_inverse(Tensor h, float damping=0.0) -> Tensor", &psd_inverse);
+  m.def("precondition_gradient(Tensor grad, Tensor inverse, str mode=\"corrected\") -> Tensor",
+        &precondition_gradient_op);
+  m.def("neuralef_loss(Tensor kernel_matrix, Tensor psi) -> Tensor", &neuralef_loss);
+  m.def("neuralef_output_gradient(Tensor kernel_matrix, Tensor psi) -> Tensor", &neuralef_output_gradient);
+  m.def("pair_dot(Tensor h, Tensor w, Tensor rows, Tensor cols) -> Tensor", &pair_dot);
+  m.def("sparse_matmul(Tensor rows, Tensor cols, Tensor values, int n_rows, Tensor x) -> Tensor", &sparse_matmul);
+}

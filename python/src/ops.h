@@ -1,0 +1,27 @@
+#pragma once
+// The tensor operations the Python package offers, as plain C++ functions: registered once as torch.ops.rkhs.*
+// (ops.cpp, TORCH_LIBRARY) and bound once as rkhs._C.* (module.cpp, whose errors arrive as rkhs.Error). Each is
+// differentiable through autograd where the underlying rkhs function is (docs/PYTHON.md lists the schemas).
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+
+namespace rkhs::python {
+
+at::Tensor gram(const std::string& spec, const at::Tensor& x, const at::Tensor& y);
+at::Tensor kernel_diag(const std::string& spec, const at::Tensor& x);
+at::Tensor series_kernel(const at::Tensor& t, const at::Tensor& alpha, double eps);
+at::Tensor kcl_logits(const at::Tensor& z, const at::Tensor& w, const at::Tensor& alpha, double eps,
+                      double temperature);
+at::Tensor kcl_logits_reference(const at::Tensor& z, const at::Tensor& w, const at::Tensor& alpha, double eps,
+                                double temperature);
+at::Tensor psd_inverse(const at::Tensor& h, double damping);
+at::Tensor precondition_gradient(const at::Tensor& grad, const at::Tensor& inverse, const std::string& mode);
+at::Tensor neuralef_loss(const at::Tensor& kernel_matrix, const at::Tensor& psi);
+at::Tensor neuralef_output_gradient(const at::Tensor& kernel_matrix, const at::Tensor& psi);
+at::Tensor pair_dot(const at::Tensor& h, const at::Tensor& w, const at::Tensor& rows, const at::Tensor& cols);
+at::Tensor sparse_matmul(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& values, int64_t n_rows,
+                         const at::Tensor& x);
+
+}  // namespace rkhs::python
