@@ -4,8 +4,8 @@
 #              (sparse FC, 2 x 500, --lambda2 auto, --shrink auto) beside the user+item bias model; the default
 #              run's JSON also holds the autoencoder alone (autoencoder_test_rmse) and the chosen lambda2 / c.
 #   eigen      `rkhs eigen --method neuralef` at its defaults (1-D RBF, Rayleigh-Ritz on) beside Nystrom.
-#   classify   the sphere set: `--head kernelized` at its defaults beside `--head softmax`, and the same at the
-#              issue's --epochs 60.
+#   classify   the sphere set: `--head kernelized` at its defaults beside `--head softmax` and beside the KCL
+#              default before the activation search (`--activation relu`), and the same at the issue's --epochs 60.
 #   kcl-grid   the KCL head at the default 10 epochs over activation {relu, sigmoid} x lr {0.5, 0.1, 0.03, 0.01}
 #              with a 10% validation split: the measurement behind the KCL defaults (docs/HEADS.md).
 # Resumable (lib.sh's record). Environment: SEEDS (default "1 2 3"), PARTS (default "recommend eigen classify kcl-grid"),
@@ -32,7 +32,12 @@ for part in ${PARTS:-recommend eigen classify kcl-grid}; do
           record "$OUT" "classify-sphere-$head" classify --data sphere --head "$head" --seed "$seed" --threads "$THREADS"
           record "$OUT" "classify-sphere-$head-60" classify --data sphere --head "$head" --epochs 60 --seed "$seed" \
             --threads "$THREADS"
-        done ;;
+        done
+        # The KCL default before the activation search (ReLU fixed, the rate still searched), for comparison.
+        record "$OUT" "classify-sphere-kernelized-relu" classify --data sphere --head kernelized --activation relu \
+          --seed "$seed" --threads "$THREADS"
+        record "$OUT" "classify-sphere-kernelized-relu-60" classify --data sphere --head kernelized --activation relu \
+          --epochs 60 --seed "$seed" --threads "$THREADS" ;;
       kcl-grid)
         for act in relu sigmoid; do
           for lr in 0.5 0.1 0.03 0.01; do

@@ -54,11 +54,12 @@ def classify(by_tag):
     tags = [t for t in by_tag if t.startswith("classify-")]
     if not tags:
         return
-    print("| run | seeds | test accuracy (%) | lr chosen per seed | search + training time (s) |")
+    print("| run | seeds | test accuracy (%) | lr (and KCL activation) chosen per seed | search + training time (s) |")
     print("|---|---|---|---|---|")
     for t in tags:
         rs = [by_tag[t][s] for s in sorted(by_tag[t])]
-        chosen = ", ".join(f"{r['lr']:.3g}" for r in rs)
+        chosen = ", ".join(f"{r['lr']:.3g}" + (f" {r['chosen']['activation']}" if "activation" in r.get("chosen", {})
+                                                else "") for r in rs)
         times = [r["train_seconds"] + (r.get("lr_search_seconds") or 0) for r in rs]
         print(f"| {t} | {','.join(str(r['seed']) for r in rs)} | {mean_std([100 * r['test_accuracy'] for r in rs], 2)} | "
               f"{chosen} | {mean_std(times, 2)} |")

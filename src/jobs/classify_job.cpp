@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -53,7 +54,44 @@ std::pair<std::shared_ptr<classify::ClassifierImpl>, train::TrainResult> train_m
   return {model, fit};
 }
 
-// ClassifyConfig::lr_search: short runs at each candidate rate, scored on validation data.
+// One candidate of the search: a fresh model with head options `ho` trained at rate `lr` for the search's epochs
+// on fit_part, scored on `validation`; NaN accuracy and NLL when it diverged (any other error ends the run).
+std::pair<double, double> score_candidate(const ClassifyConfig& c, const classify::HeadOptions& ho, double lr,
+                                          int64_t epochs, const data::Dataset& fit_part,
+                                          const data::Dataset& validation, std::string& last_error) {
+  train::TrainOptions o = c.train;
+  o.lr = lr;
+  o.epochs = epochs;
+  o.checkpoint_path.clear();
+  o.resume = false;
+  o.on_epoch = nullptr;
+  o.max_restarts = 0;  // a rate that diverges is a rate the search should not pick
+  o.progress = false;
+  try {
+    auto [model, fit] = train_model(c, c.backbone, ho, o, fit_part, nullptr);
+    const auto m = train::Trainer(model, o).evaluate(validation);
+    if (std::isfinite(m.nll)) return {m.accuracy, m.nll};
+  } catch (const DivergenceError& e) {
+    last_error = e.what();
+  }
+  return {std::nan(""), std::nan("")};
+}
+
+// Higher accuracy wins; ties go to the lower NLL; a diverged candidate (NaN) never wins.
+bool better(double accuracy, double nll, double best_accuracy, double best_nll) {
+  return !std::isnan(accuracy) && (accuracy > best_accuracy || (accuracy == best_accuracy && nll < best_nll));
+}
+
+void report_candidate(const ClassifyConfig& c, const std::string& what, int64_t epochs, double accuracy) {
+  if (c.train.progress)
+    std::fprintf(stderr, "search: %s, %lld epoch(s): validation accuracy %s\n", what.c_str(), (long long)epochs,
+                 std::isnan(accuracy) ? "- (diverged)" : std::to_string(accuracy).c_str());
+}
+
+bool is_kernelized(const std::string& head) { return head == "kernelized" || head == "kcl"; }
+
+// ClassifyConfig::activation_search, then ClassifyConfig::lr_search: short runs of each candidate, scored on
+// validation data.
 LrSearch search_lr(const ClassifyConfig& c, const data::Dataset& train, const data::Dataset* validation) {
   LrSearch s;
   const core::Stopwatch clock;
@@ -66,34 +104,41 @@ LrSearch search_lr(const ClassifyConfig& c, const data::Dataset& train, const da
   s.validation_size = validation->size();
   s.epochs = std::max<int64_t>(1, (c.train.epochs + 3) / 4);
   std::string last_error;
+  classify::HeadOptions head = c.head;
   double best_accuracy = -1, best_nll = std::numeric_limits<double>::infinity();
-  for (double factor : c.lr_search_factors) {
-    train::TrainOptions o = c.train;
-    o.lr = factor * c.train.lr;
-    o.epochs = s.epochs;
-    o.checkpoint_path.clear();
-    o.resume = false;
-    o.on_epoch = nullptr;
-    o.max_restarts = 0;  // a rate that diverges is a rate the search should not pick
-    o.progress = false;
-    s.rates.push_back(o.lr);
-    double accuracy = std::nan(""), nll = std::nan("");
-    try {
-      auto [model, fit] = train_model(c, c.backbone, c.head, o, fit_part, nullptr);
-      const auto m = train::Trainer(model, o).evaluate(*validation);
-      if (std::isfinite(m.nll)) accuracy = m.accuracy, nll = m.nll;
-    } catch (const DivergenceError& e) {  // any other error is the set-up's and ends the run
-      last_error = e.what();
+  if (c.activation_search && is_kernelized(c.head.name)) {
+    for (const auto& activation : c.activation_candidates) {
+      classify::HeadOptions ho = c.head;
+      ho.activation = activation;
+      const auto [accuracy, nll] = score_candidate(c, ho, c.train.lr, s.epochs, fit_part, *validation, last_error);
+      s.activations.push_back(activation);
+      s.activation_accuracy.push_back(accuracy);
+      s.activation_nll.push_back(nll);
+      report_candidate(c, "activation " + activation + ", lr " + std::to_string(c.train.lr), s.epochs, accuracy);
+      if (better(accuracy, nll, best_accuracy, best_nll)) {
+        best_accuracy = accuracy, best_nll = nll;
+        s.chosen_activation = activation;
+        s.chosen = c.train.lr;
+      }
     }
+    if (!s.chosen_activation.empty()) head.activation = s.chosen_activation;
+  }
+  for (double factor : c.lr_search_factors) {
+    const double lr = factor * c.train.lr;
+    double accuracy, nll;
+    if (factor == 1 && !s.chosen_activation.empty()) {  // scored above with this activation
+      const auto i = std::find(s.activations.begin(), s.activations.end(), s.chosen_activation) - s.activations.begin();
+      accuracy = s.activation_accuracy[i], nll = s.activation_nll[i];
+    } else {
+      std::tie(accuracy, nll) = score_candidate(c, head, lr, s.epochs, fit_part, *validation, last_error);
+      report_candidate(c, "lr " + std::to_string(lr), s.epochs, accuracy);
+    }
+    s.rates.push_back(lr);
     s.validation_accuracy.push_back(accuracy);
     s.validation_nll.push_back(nll);
-    if (c.train.progress)
-      std::fprintf(stderr, "lr search: lr %g, %lld epoch(s): validation accuracy %s\n", o.lr, (long long)s.epochs,
-                   std::isnan(accuracy) ? "- (diverged)" : std::to_string(accuracy).c_str());
-    if (!std::isnan(accuracy) && (accuracy > best_accuracy || (accuracy == best_accuracy && nll < best_nll))) {
-      best_accuracy = accuracy;
-      best_nll = nll;
-      s.chosen = o.lr;
+    if (better(accuracy, nll, best_accuracy, best_nll)) {
+      best_accuracy = accuracy, best_nll = nll;
+      s.chosen = lr;
     }
   }
   RKHS_CHECK(best_accuracy >= 0, "learning-rate search: training diverged at every rate tried (" +
@@ -230,7 +275,10 @@ json lr_search_json(const LrSearch& s) {
           {"validation_nll", finite_or_null(s.validation_nll)},
           {"epochs", s.epochs},
           {"validation_size", s.validation_size},
-          {"held_out", s.held_out}};
+          {"held_out", s.held_out},
+          {"activations", s.activations},
+          {"activation_validation_accuracy", finite_or_null(s.activation_accuracy)},
+          {"activation_validation_nll", finite_or_null(s.activation_nll)}};
 }
 
 }  // namespace
@@ -286,6 +334,8 @@ ClassifyResult run_classify(ClassifyConfig config) {
   res.lr_search = choose_lr(config, train_set, validation);
   train::TrainOptions final_options = config.train;  // config.train.lr stays the search's base rate
   if (res.lr_search) final_options.lr = res.lr_search->chosen;
+  if (res.lr_search && !res.lr_search->chosen_activation.empty())
+    config.head.activation = res.lr_search->chosen_activation;
   torch::manual_seed(config.train.seed);
   auto model = build_model(config, config.backbone, config.head);
   train::Trainer trainer(model, final_options);
@@ -333,7 +383,9 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
   j["best_epoch"] = fit.best_epoch;
   j["train_seconds"] = fit.train_seconds;
   j["converged_epoch"] = fit.converged_epoch > 0 ? json(fit.converged_epoch) : json(nullptr);
-  j["chosen"] = lr_search ? json{{"lr", lr_search->chosen}} : json::object();
+  j["chosen"] = json::object();
+  if (lr_search) j["chosen"]["lr"] = lr_search->chosen;
+  if (lr_search && !lr_search->chosen_activation.empty()) j["chosen"]["activation"] = lr_search->chosen_activation;
   j["lr_search"] = lr_search ? lr_search_json(*lr_search) : json(nullptr);
   if (lr_search) j["lr_search_seconds"] = lr_search->seconds;
   j["lr_restarts"] = fit.restarts;  // epochs rerun at a 10x smaller rate by the divergence guard

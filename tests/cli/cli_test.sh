@@ -63,9 +63,11 @@ if [ $rc -eq 0 ] && [[ "$last" == \{* ]] && [[ "$last" == *\} ]]; then
   for key in test_accuracy train_accuracy train_seconds epochs; do
     [[ "$last" == *"\"$key\""* ]] && ok || bad "csv --json lacks $key: $last"
   done
-  # Without --lr the rate is chosen on held-out training points from 3, 1, 0.3, 0.1 x the default (issue 26).
-  [[ "$last" == *'"chosen":{"lr":'* && "$last" == *'"lr_search":{'* && "$last" == *'"rates":[0.3'* &&
-     "$last" == *'"held_out":true'* ]] && ok || bad "classify without --lr: no lr search in $last"
+  # Without --lr the rate is chosen on held-out training points from 3, 1, 0.3, 0.1 x the default (issue 26), and
+  # for the kernelized head the coefficient activation before it.
+  [[ "$last" == *'"chosen":{"activation":"'* && "$last" == *'"lr_search":{'* && "$last" == *'"rates":[0.3'* &&
+     "$last" == *'"activations":["relu","sigmoid","softmax"]'* && "$last" == *'"held_out":true'* ]] && ok ||
+    bad "classify without --lr: no activation and lr search in $last"
 else
   bad "csv --json run: rc $rc, last line '$last', stderr $(head -c 300 "$TMP/err")"
 fi

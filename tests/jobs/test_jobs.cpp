@@ -151,6 +151,58 @@ TEST(JobsClassify, LrSearchChoosesTheRateWithTheBestValidationScore) {
   EXPECT_THROW(rkhs::jobs::run_classify(c), rkhs::Error);
 }
 
+// The activation search before the rate search (kernelized head): each activation's score equals a fixed run with
+// that activation at the base rate, the best one is chosen, the rates are then tried with it (the base rate's score
+// reused), and the final head uses it.
+TEST(JobsClassify, ActivationSearchChoosesTheBestActivationThenTheRate) {
+  rkhs::jobs::ClassifyConfig c;
+  c.data.spec = "sphere";
+  c.data.train_size = 600;
+  c.data.test_size = 200;
+  c.data.validation_fraction = 0.2;
+  c.data.seed = 4;
+  c.head.name = "kernelized";
+  c.train.epochs = 4;
+  c.train.lr = 0.2;
+  c.train.progress = false;
+  c.train.seed = 4;
+  c.lr_search = true;
+  c.activation_search = true;
+  c.lr_search_factors = {2, 1};
+  const auto r = rkhs::jobs::run_classify(c);
+  ASSERT_TRUE(r.lr_search.has_value());
+  const auto& s = *r.lr_search;
+  ASSERT_EQ(s.activations, c.activation_candidates);
+  size_t best = 0;
+  for (size_t k = 0; k < s.activations.size(); ++k) {
+    auto fixed = c;
+    fixed.lr_search = fixed.activation_search = false;
+    fixed.train.epochs = 1;
+    fixed.head.activation = s.activations[k];
+    const auto f = rkhs::jobs::run_classify(fixed);
+    EXPECT_NEAR(f.validation->accuracy, s.activation_accuracy[k], 1e-12) << s.activations[k];
+    if (s.activation_accuracy[k] > s.activation_accuracy[best] ||
+        (s.activation_accuracy[k] == s.activation_accuracy[best] && s.activation_nll[k] < s.activation_nll[best]))
+      best = k;
+  }
+  EXPECT_EQ(s.chosen_activation, s.activations[best]);
+  ASSERT_EQ(s.rates.size(), 2u);
+  EXPECT_EQ(s.validation_accuracy[1], s.activation_accuracy[best]);  // factor 1: the score above
+  auto fast = c;
+  fast.lr_search = fast.activation_search = false;
+  fast.train.epochs = 1;
+  fast.train.lr = s.rates[0];
+  fast.head.activation = s.chosen_activation;
+  EXPECT_NEAR(rkhs::jobs::run_classify(fast).validation->accuracy, s.validation_accuracy[0], 1e-12);
+  EXPECT_NE(r.head.find("act=" + s.chosen_activation), std::string::npos) << r.head;
+  const auto j = nlohmann::json::parse(r.to_json(c));
+  EXPECT_EQ(j.at("chosen").at("activation").get<std::string>(), s.chosen_activation);
+  EXPECT_EQ(j.at("lr_search").at("activations").size(), 3u);
+  // Other heads: no activation search.
+  c.head.name = "softmax";
+  EXPECT_TRUE(rkhs::jobs::run_classify(c).lr_search->activations.empty());
+}
+
 // The embed job in its four stages: the test points embedded in the plane, one CSV row each with the prediction,
 // a k-NN accuracy well above chance on the moons.
 TEST(JobsEmbed, MoonsEmbeddingCsvHasOneRowPerTestPoint) {

@@ -32,6 +32,8 @@ struct ClassifyFlags {
   std::vector<std::pair<CLI::Option*, std::string>> only_for;  // option -> the optimizer it belongs to
   std::vector<OnlyFor> head_only;                               // option -> the heads it acts on
   CLI::Option* lr = nullptr;
+  CLI::Option* activation = nullptr;
+  CLI::Option* temperature = nullptr;
 };
 
 void print_summary(const jobs::ClassifyResult& r, const jobs::ClassifyConfig& c) {
@@ -40,6 +42,11 @@ void print_summary(const jobs::ClassifyResult& r, const jobs::ClassifyConfig& c)
   std::cout << "model     " << r.backbone << " + " << r.head << ", " << r.parameters << " parameters\n";
   std::cout << "epochs    " << (r.fit.history.empty() ? 0 : r.fit.history.back().epoch) << " in "
             << std::setprecision(1) << r.fit.train_seconds << " s" << std::setprecision(4) << "\n";
+  if (r.lr_search && !r.lr_search->chosen_activation.empty()) {
+    std::cout << "activation " << r.lr_search->chosen_activation << ", chosen from";
+    for (const auto& a : r.lr_search->activations) std::cout << " " << a;
+    std::cout << "\n";
+  }
   if (r.lr_search) {
     std::cout << "lr        " << std::setprecision(4) << r.lr_search->chosen << ", chosen on "
               << r.lr_search->validation_size << (r.lr_search->held_out ? " held-out training" : " validation")
@@ -79,6 +86,7 @@ void run(ClassifyFlags& f) {
   // At the default rate a divergence lowers the rate (10x, at most 3 times) and says so; a given --lr is kept.
   c.train.max_restarts = f.lr->count() > 0 ? 0 : 3;
   c.lr_search = f.lr->count() == 0;
+  c.activation_search = c.lr_search && f.activation->count() == 0 && f.temperature->count() == 0;
   if (c.train.resume && c.train.checkpoint_path.empty())
     throw Error("--resume needs --checkpoint PATH");
   for (const auto& [option, optimizer] : f.only_for)
@@ -136,9 +144,13 @@ void register_classify(CLI::App& app) {
                   "separated")->capture_default_str()->group("Model");
   cmd->add_option("--head", c.head.name, "Head: " + join(classify::head_names()))->capture_default_str()->group("Head");
   f->head_only.push_back({cmd->add_option("--order", c.head.order, "kernelized: order M of the series (eq. 7)")->capture_default_str()->group("Head"), {"kernelized"}});
-  f->head_only.push_back({cmd->add_option("--activation", c.head.activation, "kernelized: coefficient activation relu|sigmoid|softmax|none")
-      ->capture_default_str()->group("Head"), {"kernelized"}});
-  f->head_only.push_back({cmd->add_option("--temperature", c.head.temperature,
+  f->activation = cmd->add_option("--activation", c.head.activation,
+                                  "kernelized: coefficient activation relu|sigmoid|softmax|none. Not given (and "
+                                  "neither --lr nor --temperature): chosen on validation data from relu, sigmoid "
+                                  "and softmax before the rate search, as the rate is")
+                      ->capture_default_str()->group("Head");
+  f->head_only.push_back({f->activation, {"kernelized"}});
+  f->head_only.push_back({f->temperature = cmd->add_option("--temperature", c.head.temperature,
                   "Temperature: kernelized T (<= 0: relu 1, sigmoid 0.1, softmax 0.005, none 1); cosine, rbf, poly: initial 1/scale; softmax both-fixed: T")->group("Head"), {"kernelized", "softmax", "mkl", "rbf", "rbf-learned", "poly"}});
   f->head_only.push_back({cmd->add_option("--alpha-weight-decay", c.head.alpha_weight_decay,
                   "kernelized: weight decay on the coefficients (< 0: 1e-4 with relu, else 0)")->group("Head"), {"kernelized"}});

@@ -45,6 +45,13 @@ struct ClassifyConfig {
   // Not with distillation (the teacher's logits belong to the whole training part): there train.lr is used.
   bool lr_search = false;
   std::vector<double> lr_search_factors = {3, 1, 0.3, 0.1};
+  // With lr_search and the kernelized head, activation_search first chooses the coefficient activation the same
+  // way: each of activation_candidates at the base rate (its own default temperature and coefficient decay), the
+  // best by validation accuracy; then the rates above for that activation (the base rate's score is reused).
+  // Cost: (len(candidates) + len(factors) - 1) / 4 of a run, 1.5 with the defaults. `rkhs classify` sets it when
+  // neither --lr, --activation nor --temperature is given.
+  bool activation_search = false;
+  std::vector<std::string> activation_candidates = {"relu", "sigmoid", "softmax"};
 
   std::string out_dir;  // "" = no run folder; else config.json, metrics.csv, model.pt, model.json
 };
@@ -54,6 +61,10 @@ struct LrSearch {
   std::vector<double> rates;
   std::vector<double> validation_accuracy, validation_nll;  // NaN for a candidate that diverged
   double chosen = 0;
+  // ClassifyConfig::activation_search: the activations tried at the base rate and their scores; empty without it.
+  std::vector<std::string> activations;
+  std::vector<double> activation_accuracy, activation_nll;
+  std::string chosen_activation;
   int64_t epochs = 0;          // per candidate
   int64_t validation_size = 0;
   bool held_out = false;       // true: a 10% hold-out of the training part, not the run's validation split
