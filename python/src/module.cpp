@@ -18,6 +18,10 @@
 
 namespace py = pybind11;
 
+namespace rkhs::python {
+void bind_systems(py::module_& m);  // systems.cpp
+}
+
 namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -157,6 +161,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   bind_kernels(m);
   bind_ops(m);
   bind_preconditioner(m);
+  rkhs::python::bind_systems(m);
   bind_benchmark_hooks(m);
   m.def("run_cli", &run_cli, py::arg("args"), py::arg("quiet") = true, py::call_guard<py::gil_scoped_release>());
 }

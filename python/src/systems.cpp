@@ -1,0 +1,87 @@
+// The systems' fits for Python, taking and returning tensors (not files): NeuralEF and Nystrom eigenfunctions of
+// a registry kernel on given points. Each returns its eigenvalues and an object that evaluates the eigenfunctions
+// on new points (rkhs.spectral wraps them).
+#include <torch/extension.h>
+
+#include "rkhs/error.h"
+#include "rkhs/kernels/kernel.h"
+#include "rkhs/spectral/neuralef.h"
+#include "rkhs/spectral/nystrom.h"
+
+namespace py = pybind11;
+
+namespace rkhs::python {
+
+namespace {
+
+// The learned eigenfunctions, evaluated in float32 like `rkhs eigen` (outputs float64).
+at::Tensor evaluate_neuralef(spectral::NeuralEFImpl& net, const at::Tensor& x) {
+  RKHS_CHECK(x.dim() == 2 && x.size(1) == net.options.input_dim,
+             "NeuralEF: points must be (m, " + std::to_string(net.options.input_dim) + "), got " +
+                 std::to_string(x.dim()) + " dimensions");
+  torch::NoGradGuard no_grad;
+  net.eval();
+  return net.forward(x.to(torch::kFloat32)).to(torch::kFloat64);
+}
+
+py::tuple fit_neuralef(const at::Tensor& x, const std::string& kernel, int64_t k, int64_t width, int64_t hidden_layers,
+                       const std::string& activation, int64_t iterations, int64_t batch_size, double lr, uint64_t seed,
+                       bool rayleigh_ritz) {
+  RKHS_CHECK(x.dim() == 2 && x.size(0) >= 2, "NeuralEF: points must be (N, d) with N >= 2");
+  RKHS_CHECK(torch::isfinite(x).all().item<bool>(), "NeuralEF: the points contain NaN or infinite values");
+  RKHS_CHECK(k >= 1 && k <= x.size(0), "NeuralEF: k must be in [1, N], got " + std::to_string(k));
+  RKHS_CHECK(iterations >= 1 && batch_size >= 2 && lr > 0, "NeuralEF: need iterations >= 1, batch_size >= 2, lr > 0");
+  spectral::NeuralEFOptions o;
+  o.k = k;
+  o.input_dim = x.size(1);
+  o.width = width;
+  o.hidden_layers = hidden_layers;
+  o.activation = activation;
+  spectral::NeuralEFTrainOptions t;
+  t.iterations = iterations;
+  t.batch_size = batch_size;
+  t.lr = lr;
+  t.seed = seed;
+  t.rayleigh_ritz = rayleigh_ritz;
+  const auto kern = kernels::make_kernel(kernel);
+  spectral::NeuralEFReport report;
+  std::shared_ptr<spectral::NeuralEFImpl> net;
+  {
+    py::gil_scoped_release release;
+    torch::manual_seed(seed);
+    spectral::NeuralEF holder(o);
+    report = spectral::train_neuralef(holder, kern, x.to(torch::kFloat32), t);
+    net = holder.ptr();
+  }
+  py::dict info;
+  info["ema_eigenvalues"] = report.ema_eigenvalues;
+  info["captured_trace"] = report.captured_trace;
+  info["rayleigh_ritz"] = report.rayleigh_ritz;
+  info["train_seconds"] = report.train_seconds;
+  return py::make_tuple(report.eigenvalues, net, info);
+}
+
+}  // namespace
+
+void bind_systems(py::module_& m) {
+  py::class_<spectral::NeuralEFImpl, std::shared_ptr<spectral::NeuralEFImpl>>(m, "NeuralEFFunctions")
+      .def("__call__", &evaluate_neuralef, py::arg("x"), py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("k", [](const spectral::NeuralEFImpl& n) { return n.options.k; });
+  m.def("fit_neuralef", &fit_neuralef, py::arg("x"), py::arg("kernel"), py::arg("k"), py::arg("width"),
+        py::arg("hidden_layers"), py::arg("activation"), py::arg("iterations"), py::arg("batch_size"), py::arg("lr"),
+        py::arg("seed"), py::arg("rayleigh_ritz"));
+
+  py::class_<spectral::NystromEigen>(m, "NystromFunctions")
+      .def("__call__", &spectral::NystromEigen::operator(), py::arg("x"), py::call_guard<py::gil_scoped_release>())
+      .def_readonly("eigenvalues", &spectral::NystromEigen::eigenvalues)
+      .def_readonly("vectors", &spectral::NystromEigen::vectors)
+      .def_property_readonly("k", [](const spectral::NystromEigen& n) { return n.eigenvalues.size(0); });
+  m.def("fit_nystrom", [](const at::Tensor& x, const std::string& kernel, int64_t k) {
+        RKHS_CHECK(x.dim() == 2, "Nystrom: points must be (N, d)");
+        const auto kern = kernels::make_kernel(kernel);
+        py::gil_scoped_release release;
+        return spectral::nystrom_eigen(kern, x, k);
+      }, py::arg("x"), py::arg("kernel"), py::arg("k"));
+}
+
+}  // namespace rkhs::python
