@@ -3,7 +3,8 @@
 
 ``KernelizedHead`` is the kernelized classification layer of paper 000 (eq. 3-7; rkhs/classify/kcl.h), a drop-in
 replacement for ``torch.nn.Linear(in_features, num_classes)`` before a softmax cross-entropy; ``SoftmaxHead`` is
-its baseline.
+its baseline. ``CKNLayer`` and ``CKN`` are convolutional kernel networks (paper 003; rkhs/ckn/), with the
+unsupervised k-means training of the C++ core.
 """
 import math
 
@@ -93,3 +94,87 @@ class SoftmaxHead(torch.nn.Module):
         if self.normalize == "embedding":
             z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
         return self.linear(z)
+
+
+def _per_layer(value, depth, name):
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(values) == 1:
+        values = values * depth
+    if len(values) != depth:
+        raise _C.Error(f"CKN: {name} needs 1 or {depth} values, got {len(values)}")
+    return values
+
+
+class CKNLayer(torch.nn.Module):
+    """One CKN layer (paper 003 §2-3): patch responses n_u kappa(<z, x_u> / n_u), Gaussian pooling with
+    subsampling s, and the Nystrom map kappa(Z Z^T)^(-1/2). x (B, C, H, W) -> (B, p, ceil(H / s), ceil(W / s)).
+
+    The parameter ``filters`` (p, C h h) holds unit-norm rows (``normalize_filters()`` projects them back after an
+    optimiser step); kernel "exp" is kappa(t) = exp((t - 1) / sigma^2), "poly2" is t^2 (for 1x1 patches); eps
+    regularises the inverse square root. Initialised with random unit-norm filters; ``CKN.fit_unsupervised`` sets
+    them by spherical k-means.
+    """
+
+    def __init__(self, in_channels, filters, patch=3, subsample=2, sigma=0.6, kernel="exp", eps=1e-2, device=None,
+                 dtype=None):
+        super().__init__()
+        if patch < 1 or patch % 2 == 0 or subsample < 1 or filters < 1 or in_channels < 1:
+            raise _C.Error(f"CKNLayer: need in_channels, filters, subsample >= 1 and an odd patch (got {in_channels}, "
+                           f"{filters}, {subsample}, {patch})")
+        self.in_channels, self.patch, self.subsample = in_channels, patch, subsample
+        self.sigma, self.kernel, self.eps = float(sigma), kernel, float(eps)
+        self.filters = torch.nn.Parameter(torch.randn(filters, in_channels * patch * patch, device=device,
+                                                      dtype=dtype))
+        self.normalize_filters()
+
+    @torch.no_grad()
+    def normalize_filters(self):
+        self.filters.div_(self.filters.norm(dim=1, keepdim=True).clamp_min(1e-12))
+
+    def forward(self, x):
+        return _C.ckn_layer(x, self.filters, self.patch, self.subsample, self.sigma, self.kernel, self.eps)
+
+    def extra_repr(self):
+        return (f"in_channels={self.in_channels}, filters={self.filters.shape[0]}, patch={self.patch}, "
+                f"subsample={self.subsample}, sigma={self.sigma:g}, kernel={self.kernel}")
+
+
+class CKN(torch.nn.Module):
+    """A stack of CKN layers (``rkhs ckn``'s network): ``filters``, ``patch``, ``subsample`` and ``sigma`` per layer
+    (one value: the same for every layer). ``forward`` gives the last map, ``features`` the classifier's input (the
+    map flattened, centred and L2-normalised per image), ``fit_unsupervised(images)`` the k-means training."""
+
+    def __init__(self, in_channels=1, filters=(64, 64, 128), patch=3, subsample=2, sigma=0.6, kernel="exp"):
+        super().__init__()
+        filters = list(filters)
+        depth = len(filters)
+        self.patch = _per_layer(patch, depth, "patch")
+        self.subsample = _per_layer(subsample, depth, "subsample")
+        self.sigma = _per_layer(sigma, depth, "sigma")
+        self.kernel = kernel
+        channels = [in_channels] + filters[:-1]
+        self.layers = torch.nn.ModuleList(
+            CKNLayer(c, p, h, s, sg, kernel) for c, p, h, s, sg in zip(channels, filters, self.patch, self.subsample,
+                                                                       self.sigma))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def features(self, x):
+        f = self.forward(x).flatten(1)
+        f = f - f.mean(1, keepdim=True)
+        return f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+    def fit_unsupervised(self, images, patches=100000, kmeans_iterations=100, max_images=10000, seed=0):
+        """Sets every layer's filters by spherical k-means on patches sampled from ``images`` (N, C, H, W), first
+        layer first, in the C++ core (as ``rkhs ckn``). Returns a dict: per-layer mean cosine of the k-means fit,
+        iterations, seconds."""
+        learned, info = _C.fit_ckn_unsupervised(images, [l.filters.shape[0] for l in self.layers], self.patch,
+                                                self.subsample, self.sigma, self.kernel, patches, kmeans_iterations,
+                                                max_images, seed)
+        with torch.no_grad():
+            for layer, z in zip(self.layers, learned):
+                layer.filters.copy_(z.to(layer.filters))
+        return info

@@ -111,6 +111,8 @@ void bind_ops(py::module_& m) {
   m.def("neuralef_output_gradient", &ops::neuralef_output_gradient, py::arg("kernel_matrix"), py::arg("psi"),
         release());
   m.def("pair_dot", &ops::pair_dot, py::arg("h"), py::arg("w"), py::arg("rows"), py::arg("cols"), release());
+  m.def("ckn_layer", &ops::ckn_layer, py::arg("x"), py::arg("filters"), py::arg("patch") = 3, py::arg("subsample") = 2,
+        py::arg("sigma") = 0.6, py::arg("kernel") = "exp", py::arg("eps") = 1e-2, release());
   m.def("sparse_matmul", &ops::sparse_matmul, py::arg("rows"), py::arg("cols"), py::arg("values"),
         py::arg("n_rows"), py::arg("x"), release());
 }

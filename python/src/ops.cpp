@@ -5,7 +5,9 @@
 
 #include <torch/library.h>
 
+#include "rkhs/ckn/layer.h"
 #include "rkhs/classify/kcl.h"
+#include "rkhs/error.h"
 #include "rkhs/kernelnet/sparse_ops.h"
 #include "rkhs/kernels/kernel.h"
 #include "rkhs/kernels/series.h"
@@ -48,7 +50,32 @@ at::Tensor sparse_matmul(const at::Tensor& rows, const at::Tensor& cols, const a
   return kernelnet::sparse_matmul(rows, cols, values, n_rows, x);
 }
 
+at::Tensor ckn_layer(const at::Tensor& x, const at::Tensor& filters, int64_t patch, int64_t subsample, double sigma,
+                     const std::string& kernel, double eps) {
+  RKHS_CHECK(x.dim() == 4, "CKN layer: x must be (B, C, H, W), got " + std::to_string(x.dim()) + " dimensions");
+  RKHS_CHECK(patch >= 1 && patch % 2 == 1, "CKN layer: patch must be odd and >= 1, got " + std::to_string(patch));
+  RKHS_CHECK(filters.dim() == 2 && filters.size(1) == x.size(1) * patch * patch,
+             "CKN layer: filters must be (p, C * patch * patch) = (p, " + std::to_string(x.size(1) * patch * patch) +
+                 ")");
+  ckn::LayerOptions o;
+  o.in_channels = x.size(1);
+  o.filters = filters.size(0);
+  o.patch = patch;
+  o.subsample = subsample;
+  o.sigma = sigma;
+  o.kernel = kernel;
+  o.eps = eps;
+  ckn::CKNLayerImpl layer(o);  // validates the options
+  layer.filters = filters;     // the caller's tensor: gradients flow to it
+  layer.train(true);           // no cached Nystrom map
+  return layer.forward(x);
+}
+
 namespace {
+at::Tensor ckn_layer_op(const at::Tensor& x, const at::Tensor& filters, int64_t patch, int64_t subsample, double sigma,
+                        c10::string_view kernel, double eps) {
+  return ckn_layer(x, filters, patch, subsample, sigma, std::string(kernel), eps);
+}
 // The dispatcher passes `str` arguments as c10::string_view.
 at::Tensor gram_op(c10::string_view spec, const at::Tensor& x, const at::Tensor& y) {
   return gram(std::string(spec), x, y);
@@ -76,5 +103,7 @@ TORCH_LIBRARY(rkhs, m) {
   m.def("neuralef_loss(Tensor kernel_matrix, Tensor psi) -> Tensor", &neuralef_loss);
   m.def("neuralef_output_gradient(Tensor kernel_matrix, Tensor psi) -> Tensor", &neuralef_output_gradient);
   m.def("pair_dot(Tensor h, Tensor w, Tensor rows, Tensor cols) -> Tensor", &pair_dot);
+  m.def("ckn_layer(Tensor x, Tensor filters, int patch=3, int subsample=2, float sigma=0.6, str kernel=\"exp\", "
+        "float eps=0.01) -> Tensor", &ckn_layer_op);
   m.def("sparse_matmul(Tensor rows, Tensor cols, Tensor values, int n_rows, Tensor x) -> Tensor", &sparse_matmul);
 }

@@ -24,4 +24,9 @@ at::Tensor pair_dot(const at::Tensor& h, const at::Tensor& w, const at::Tensor& 
 at::Tensor sparse_matmul(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& values, int64_t n_rows,
                          const at::Tensor& x);
 
+// One CKN layer (paper 003; rkhs/ckn/layer.h) with the given filters (p, C h h): x (B, C, H, W) ->
+// (B, p, ceil(H / s), ceil(W / s)), differentiable in x and the filters (the Nystrom map recomputed every call).
+at::Tensor ckn_layer(const at::Tensor& x, const at::Tensor& filters, int64_t patch, int64_t subsample, double sigma,
+                     const std::string& kernel, double eps);
+
 }  // namespace rkhs::python

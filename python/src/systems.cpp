@@ -3,6 +3,7 @@
 // on new points (rkhs.spectral wraps them).
 #include <torch/extension.h>
 
+#include "rkhs/ckn/network.h"
 #include "rkhs/error.h"
 #include "rkhs/kernels/kernel.h"
 #include "rkhs/spectral/neuralef.h"
@@ -61,6 +62,42 @@ py::tuple fit_neuralef(const at::Tensor& x, const std::string& kernel, int64_t k
   return py::make_tuple(report.eigenvalues, net, info);
 }
 
+// CKN unsupervised training (spherical k-means per layer, first layer first) of the network with these options on
+// images (N, C, H, W); returns the filters of every layer and the report.
+py::tuple fit_ckn_unsupervised(const at::Tensor& images, const std::vector<int64_t>& filters,
+                               const std::vector<int64_t>& patch, const std::vector<int64_t>& subsample,
+                               const std::vector<double>& sigma, const std::string& kernel, int64_t patches,
+                               int64_t kmeans_iterations, int64_t max_images, uint64_t seed) {
+  RKHS_CHECK(images.dim() == 4, "CKN: images must be (N, C, H, W)");
+  RKHS_CHECK(torch::isfinite(images).all().item<bool>(), "CKN: the images contain NaN or infinite values");
+  ckn::NetworkOptions o;
+  o.in_channels = images.size(1);
+  o.filters = filters;
+  o.patch = patch;
+  o.subsample = subsample;
+  o.sigma = sigma;
+  o.kernel = kernel;
+  ckn::UnsupervisedOptions u;
+  u.patches = patches;
+  u.kmeans_iterations = kmeans_iterations;
+  u.max_images = max_images;
+  u.seed = seed;
+  std::vector<at::Tensor> learned;
+  ckn::UnsupervisedReport report;
+  {
+    py::gil_scoped_release release;
+    torch::manual_seed(seed);
+    ckn::Network net(o);
+    report = ckn::train_unsupervised(net, images.to(torch::kFloat32), u);
+    for (size_t i = 0; i < net->depth(); ++i) learned.push_back(net->layer(i)->filters.detach().clone());
+  }
+  py::dict info;
+  info["mean_cosine"] = report.mean_cosine;
+  info["iterations"] = report.iterations;
+  info["seconds"] = report.seconds;
+  return py::make_tuple(learned, info);
+}
+
 }  // namespace
 
 void bind_systems(py::module_& m) {
@@ -71,6 +108,9 @@ void bind_systems(py::module_& m) {
         py::arg("hidden_layers"), py::arg("activation"), py::arg("iterations"), py::arg("batch_size"), py::arg("lr"),
         py::arg("seed"), py::arg("rayleigh_ritz"));
 
+  m.def("fit_ckn_unsupervised", &fit_ckn_unsupervised, py::arg("images"), py::arg("filters"), py::arg("patch"),
+        py::arg("subsample"), py::arg("sigma"), py::arg("kernel"), py::arg("patches"), py::arg("kmeans_iterations"),
+        py::arg("max_images"), py::arg("seed"));
   py::class_<spectral::NystromEigen>(m, "NystromFunctions")
       .def("__call__", &spectral::NystromEigen::operator(), py::arg("x"), py::call_guard<py::gil_scoped_release>())
       .def_readonly("eigenvalues", &spectral::NystromEigen::eigenvalues)
