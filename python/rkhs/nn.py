@@ -4,7 +4,9 @@
 ``KernelizedHead`` is the kernelized classification layer of paper 000 (eq. 3-7; rkhs/classify/kcl.h), a drop-in
 replacement for ``torch.nn.Linear(in_features, num_classes)`` before a softmax cross-entropy; ``SoftmaxHead`` is
 its baseline. ``CKNLayer`` and ``CKN`` are convolutional kernel networks (paper 003; rkhs/ckn/), with the
-unsupervised k-means training of the C++ core.
+unsupervised k-means training of the C++ core. ``KernelLinear`` and ``SparseKernelLinear`` are kernelNet's layers
+(paper 004; rkhs/kernelnet/layers.h), drop-in replacements for ``torch.nn.Linear`` whose weight matrices are built
+from kernels of low-dimensional location vectors.
 """
 import math
 
@@ -178,3 +180,84 @@ class CKN(torch.nn.Module):
             for layer, z in zip(self.layers, learned):
                 layer.filters.copy_(z.to(layer.filters))
         return info
+
+
+def _glorot_uniform(fan_out, fan_in, shape, factory):
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return torch.empty(shape, **factory).uniform_(-limit, limit)
+
+
+class KernelLinear(torch.nn.Module):
+    """kernelNet's kernel layer (paper 004 eq. 14/15): y = x W^T + b with W_ij = alpha_i k(u_i, v_j), u (out, d),
+    v (in, d) learned location vectors and k any registry kernel (default tanh, the paper's). d (in + out) + 2 out
+    parameters instead of in * out + out. Initialisation as in C++: u, v ~ N(0, 1) / d^(1/4), alpha_i =
+    sqrt(2 / (in + out)), b ~ U(+-sqrt(3 / out)). ``penalty()`` is the paper's lambda2 / 2 * sum W^2."""
+
+    def __init__(self, in_features, out_features, dim=5, kernel="tanh", lambda2=20.0, device=None, dtype=None):
+        super().__init__()
+        if in_features < 1 or out_features < 1 or dim < 1:
+            raise _C.Error(f"KernelLinear: in, out and dim must be >= 1 (got {in_features}, {out_features}, {dim})")
+        self.kernel = _C.make_kernel(kernel).name  # validates the spec
+        self.lambda2 = float(lambda2)
+        factory = {"device": device, "dtype": dtype}
+        s = dim ** -0.25
+        self.u = torch.nn.Parameter(torch.randn(out_features, dim, **factory) * s)
+        self.v = torch.nn.Parameter(torch.randn(in_features, dim, **factory) * s)
+        self.alpha = torch.nn.Parameter(torch.full((out_features,), math.sqrt(2.0 / (in_features + out_features)),
+                                                   **factory))
+        self.bias = torch.nn.Parameter(_glorot_uniform(out_features, out_features, (out_features,), factory))
+
+    def weight(self):
+        """The effective (out, in) matrix alpha_i k(u_i, v_j)."""
+        return self.alpha.unsqueeze(1) * _C.gram(self.kernel, self.u, self.v)
+
+    def forward(self, x):
+        return torch.addmm(self.bias, x, self.weight().t())
+
+    def penalty(self):
+        return 0.5 * self.lambda2 * self.weight().square().sum()
+
+
+class SparseKernelLinear(torch.nn.Module):
+    """kernelNet's sparse fully-connected layer (paper 004 eq. 16/17): W = A * K_fs(u, v) with the finite-support
+    kernel K_fs(u, v) = max(0, 1 - ||u - v||^2) of learned locations, so connections whose locations move apart
+    vanish. A and b Glorot-uniform, u and v ~ N(0, 1e-3^2) truncated at 2 std (K ~ 1 at the start), as in C++.
+    ``penalty()`` is lambda2 / 2 * sum A^2 + lambda_s / 2 * sum K^2 (``sparsity_penalty="squared"``, the official
+    code) or lambda_s * sum K (``"linear"``); ``nonzero_weights()`` counts the connections left."""
+
+    def __init__(self, in_features, out_features, dim=5, lambda2=20.0, lambda_s=0.006, sparsity_penalty="squared",
+                 device=None, dtype=None):
+        super().__init__()
+        if in_features < 1 or out_features < 1 or dim < 1:
+            raise _C.Error(f"SparseKernelLinear: in, out and dim must be >= 1 (got {in_features}, {out_features}, "
+                           f"{dim})")
+        if sparsity_penalty not in ("squared", "linear"):
+            raise _C.Error(f"SparseKernelLinear: sparsity_penalty must be squared or linear, got '{sparsity_penalty}'")
+        self.lambda2, self.lambda_s, self.sparsity_penalty = float(lambda2), float(lambda_s), sparsity_penalty
+        factory = {"device": device, "dtype": dtype}
+        self.a = torch.nn.Parameter(_glorot_uniform(out_features, in_features, (out_features, in_features), factory))
+        self.u = torch.nn.Parameter(torch.nn.init.trunc_normal_(torch.empty(out_features, dim, **factory), 0, 1e-3,
+                                                                -2e-3, 2e-3))
+        self.v = torch.nn.Parameter(torch.nn.init.trunc_normal_(torch.empty(in_features, dim, **factory), 0, 1e-3,
+                                                                -2e-3, 2e-3))
+        self.bias = torch.nn.Parameter(_glorot_uniform(out_features, out_features, (out_features,), factory))
+
+    def kernel_matrix(self):
+        """K_fs(u, v), (out, in)."""
+        return _C.gram("finite", self.u, self.v)
+
+    def weight(self):
+        return self.a * self.kernel_matrix()
+
+    def forward(self, x):
+        return torch.addmm(self.bias, x, self.weight().t())
+
+    def penalty(self):
+        k = self.kernel_matrix()
+        sparsity = 0.5 * self.lambda_s * k.square().sum() if self.sparsity_penalty == "squared" \
+            else self.lambda_s * k.sum()
+        return 0.5 * self.lambda2 * self.a.square().sum() + sparsity
+
+    @torch.no_grad()
+    def nonzero_weights(self):
+        return int((self.kernel_matrix() > 0).sum())
