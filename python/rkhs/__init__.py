@@ -18,6 +18,25 @@ torch_version = _C.torch_version
 from . import kernels, nn, ops, optim, spectral  # noqa: E402
 
 
+def load_model_state(path, prefix=""):
+    """The tensors of a ``model.pt`` written by the CLI (``--out``) or by ``save_model_state``: a dict {name: tensor}.
+    With ``prefix`` only the names that start with it, prefix removed: ``head.load_state_dict(
+    rkhs.load_model_state("runs/r/model.pt", "head."))`` puts a CLI classifier's head into ``rkhs.nn.KernelizedHead``.
+    """
+    state = torch.load(path, map_location="cpu")
+    if not isinstance(state, dict):
+        raise Error(f"{path}: not a model state file (a dict of tensors)")
+    return {name[len(prefix):]: t for name, t in state.items() if name.startswith(prefix)}
+
+
+def save_model_state(module_or_state, path, prefix=""):
+    """Writes a module's ``state_dict()`` (or a dict of tensors) as the C++ side writes ``model.pt``: a pickled
+    {name: tensor} dict of CPU tensors, written atomically (temporary file, fsync, rename), names prefixed with
+    ``prefix``. C++ reads it with ``rkhs::core::load_weights``."""
+    state = module_or_state.state_dict() if isinstance(module_or_state, torch.nn.Module) else module_or_state
+    _C.save_state({prefix + name: t for name, t in state.items()}, str(path))
+
+
 def run(args, quiet=True):
     """Runs one ``rkhs`` command in this process and returns its result as a dict.
 

@@ -4,6 +4,8 @@
 #include <torch/extension.h>
 
 #include "rkhs/ckn/network.h"
+#include "rkhs/classify/kcl.h"
+#include "rkhs/core/state.h"
 #include "rkhs/error.h"
 #include "rkhs/kernels/kernel.h"
 #include "rkhs/spectral/neuralef.h"
@@ -98,6 +100,25 @@ py::tuple fit_ckn_unsupervised(const at::Tensor& images, const std::vector<int64
   return py::make_tuple(learned, info);
 }
 
+// A {name: tensor} file as the C++ side writes model.pt (core::save_weights: torch::pickle_save of a dict, CPU
+// tensors, written atomically), so that C++ loads what Python saves.
+void save_state(const std::map<std::string, at::Tensor>& state, const std::string& path) {
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& [name, tensor] : state) dict.insert(name, tensor.detach().cpu().contiguous());
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  core::write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
+}
+
+// For tests/python: a C++ KernelizedHead with these options loads `path` (core::load_weights: every name and
+// shape must match) and returns its logits for z.
+at::Tensor cpp_kernelized_head_logits(const std::string& path, int64_t dim, int64_t classes, int64_t order,
+                                      const std::string& activation, const at::Tensor& z) {
+  classify::KernelizedHead head(classify::KernelizedOptions(dim, classes).order(order).activation(activation));
+  core::load_weights(path, *head);
+  torch::NoGradGuard no_grad;
+  return head->forward(z);
+}
+
 }  // namespace
 
 void bind_systems(py::module_& m) {
@@ -111,6 +132,8 @@ void bind_systems(py::module_& m) {
   m.def("fit_ckn_unsupervised", &fit_ckn_unsupervised, py::arg("images"), py::arg("filters"), py::arg("patch"),
         py::arg("subsample"), py::arg("sigma"), py::arg("kernel"), py::arg("patches"), py::arg("kmeans_iterations"),
         py::arg("max_images"), py::arg("seed"));
+  m.def("save_state", &save_state, py::arg("state"), py::arg("path"), py::call_guard<py::gil_scoped_release>());
+  m.def("_cpp_kernelized_head_logits", &cpp_kernelized_head_logits);
   py::class_<spectral::NystromEigen>(m, "NystromFunctions")
       .def("__call__", &spectral::NystromEigen::operator(), py::arg("x"), py::call_guard<py::gil_scoped_release>())
       .def_readonly("eigenvalues", &spectral::NystromEigen::eigenvalues)
