@@ -15,7 +15,7 @@ from ._C import DivergenceError, Error, Warning  # noqa: A004  (rkhs.Warning: th
 __version__ = "0.1.0"
 torch_version = _C.torch_version
 
-from . import kernels, nn, ops, optim, spectral  # noqa: E402
+from . import kernelnet, kernels, nn, ops, optim, spectral  # noqa: E402
 
 
 def load_model_state(path, prefix=""):

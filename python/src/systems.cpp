@@ -7,6 +7,7 @@
 #include "rkhs/classify/kcl.h"
 #include "rkhs/core/state.h"
 #include "rkhs/error.h"
+#include "rkhs/kernelnet/autorec.h"
 #include "rkhs/kernels/kernel.h"
 #include "rkhs/spectral/neuralef.h"
 #include "rkhs/spectral/nystrom.h"
@@ -119,6 +120,75 @@ at::Tensor cpp_kernelized_head_logits(const std::string& path, int64_t dim, int6
   return head->forward(z);
 }
 
+// The item-based AutoRec fitted on index tensors, and what predicting needs afterwards: the training ratings are
+// the network's input (an item's vector of user ratings).
+struct AutoRecFit {
+  kernelnet::AutoRec model{nullptr};
+  kernelnet::ObservedRatings input;
+  float lo = 0, hi = 0;
+
+  // Clipped predictions at (user, item) index pairs.
+  at::Tensor predict(const at::Tensor& users, const at::Tensor& items) {
+    RKHS_CHECK(users.dim() == 1 && items.sizes() == users.sizes(), "AutoRec: users and items must be (n,) each");
+    RKHS_CHECK(users.numel() == 0 || (users.min().item<int64_t>() >= 0 && users.max().item<int64_t>() < input.num_users &&
+                                      items.min().item<int64_t>() >= 0 && items.max().item<int64_t>() < input.num_items),
+               "AutoRec: user or item index out of range");
+    torch::NoGradGuard no_grad;
+    model->eval();
+    return model->forward_observed(input, items.to(torch::kInt64), users.to(torch::kInt64)).clamp(lo, hi);
+  }
+};
+
+data::Ratings ratings_from(const at::Tensor& users, const at::Tensor& items, const at::Tensor& values,
+                           int64_t num_users, int64_t num_items, const char* what) {
+  RKHS_CHECK(users.dim() == 1 && items.sizes() == users.sizes() && values.sizes() == users.sizes(),
+             std::string("AutoRec: the ") + what + " users, items and ratings must be (n,) each");
+  RKHS_CHECK(torch::isfinite(values).all().item<bool>(), std::string("AutoRec: the ") + what + " ratings contain NaN");
+  data::Ratings r;
+  auto u = users.to(torch::kInt64).contiguous(), i = items.to(torch::kInt64).contiguous();
+  auto v = values.to(torch::kFloat32).contiguous();
+  r.user.assign(u.data_ptr<int64_t>(), u.data_ptr<int64_t>() + u.numel());
+  r.item.assign(i.data_ptr<int64_t>(), i.data_ptr<int64_t>() + i.numel());
+  r.rating.assign(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+  for (size_t k = 0; k < r.user.size(); ++k)
+    RKHS_CHECK(r.user[k] >= 0 && r.user[k] < num_users && r.item[k] >= 0 && r.item[k] < num_items,
+               std::string("AutoRec: ") + what + " rating " + std::to_string(k) + " has a user or item index out of range");
+  for (int64_t k = 0; k < num_users; ++k) r.user_ids.push_back(k);
+  for (int64_t k = 0; k < num_items; ++k) r.item_ids.push_back(k);
+  r.name = what;
+  return r;
+}
+
+py::tuple fit_autorec(const at::Tensor& train_users, const at::Tensor& train_items, const at::Tensor& train_ratings,
+                      const at::Tensor& test_users, const at::Tensor& test_items, const at::Tensor& test_ratings,
+                      int64_t num_users, int64_t num_items, const kernelnet::AutoRecOptions& options) {
+  RKHS_CHECK(num_users >= 1 && num_items >= 1, "AutoRec: num_users and num_items must be >= 1");
+  data::RatingsSplit split;
+  split.train = ratings_from(train_users, train_items, train_ratings, num_users, num_items, "training");
+  split.test = ratings_from(test_users, test_items, test_ratings, num_users, num_items, "test");
+  RKHS_CHECK(split.train.size() >= 1 && split.test.size() >= 1, "AutoRec: needs training and test ratings");
+  auto fit = std::make_shared<AutoRecFit>();
+  kernelnet::AutoRecResult result;
+  {
+    py::gil_scoped_release release;
+    torch::manual_seed(options.seed);
+    fit->model = kernelnet::AutoRec(num_users, options);
+    result = kernelnet::fit_autorec(fit->model, split, options);
+    fit->input = kernelnet::observed_ratings(split.train);
+    fit->lo = split.train.min_rating();
+    fit->hi = split.train.max_rating();
+  }
+  py::list history;
+  for (const auto& l : result.history)
+    history.append(py::dict(py::arg("loop") = l.loop, py::arg("loss") = l.loss, py::arg("train_rmse") = l.train_rmse,
+                            py::arg("test_rmse") = l.test_rmse, py::arg("seconds") = l.seconds));
+  py::dict info(py::arg("test_rmse") = result.test_rmse, py::arg("train_rmse") = result.train_rmse,
+                py::arg("train_seconds") = result.train_seconds, py::arg("parameters") = result.parameters,
+                py::arg("nonzero_weights") = result.nonzero_weights, py::arg("weights") = result.weights,
+                py::arg("cold_start_test") = result.cold_start_test, py::arg("history") = history);
+  return py::make_tuple(info, fit);
+}
+
 }  // namespace
 
 void bind_systems(py::module_& m) {
@@ -134,6 +204,29 @@ void bind_systems(py::module_& m) {
         py::arg("max_images"), py::arg("seed"));
   m.def("save_state", &save_state, py::arg("state"), py::arg("path"), py::call_guard<py::gil_scoped_release>());
   m.def("_cpp_kernelized_head_logits", &cpp_kernelized_head_logits);
+  py::class_<AutoRecFit, std::shared_ptr<AutoRecFit>>(m, "AutoRecFit")
+      .def("__call__", &AutoRecFit::predict, py::arg("users"), py::arg("items"),
+           py::call_guard<py::gil_scoped_release>());
+  m.def("fit_autorec", [](const at::Tensor& train_users, const at::Tensor& train_items, const at::Tensor& train_ratings,
+                          const at::Tensor& test_users, const at::Tensor& test_items, const at::Tensor& test_ratings,
+                          int64_t num_users, int64_t num_items, const std::string& layer, int64_t layers,
+                          int64_t hidden, double lambda2, double lambda_s, int64_t dim, const std::string& kernel,
+                          int64_t outer_loops, int64_t lbfgs_iterations, uint64_t seed) {
+    kernelnet::AutoRecOptions o;
+    o.layer = layer;
+    o.layers = layers;
+    o.hidden = hidden;
+    o.layer_options.lambda2 = lambda2;
+    o.layer_options.lambda_s = lambda_s;
+    o.layer_options.dim = dim;
+    o.layer_options.kernel = kernel;
+    o.outer_loops = outer_loops;
+    o.lbfgs_iterations = lbfgs_iterations;
+    o.seed = seed;
+    o.progress = false;
+    return fit_autorec(train_users, train_items, train_ratings, test_users, test_items, test_ratings, num_users,
+                       num_items, o);
+  });
   py::class_<spectral::NystromEigen>(m, "NystromFunctions")
       .def("__call__", &spectral::NystromEigen::operator(), py::arg("x"), py::call_guard<py::gil_scoped_release>())
       .def_readonly("eigenvalues", &spectral::NystromEigen::eigenvalues)

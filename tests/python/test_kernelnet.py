@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from torch.autograd import gradcheck
 
@@ -33,3 +34,33 @@ def test_sparse_kernel_linear_learns_its_mask():
                                rtol=1e-12)
     x = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
     assert gradcheck(lambda t: layer(t), (x,))
+
+
+def test_autorec_beats_the_item_means_on_low_rank_ratings():
+    # 80 users x 60 items with a rank-2 structure, 40% observed, 10% of those held out for the test.
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(80, 2, generator=g), torch.randn(60, 2, generator=g)
+    full = (3 + a @ b.T).clamp(1, 5)
+    users, items = torch.nonzero(torch.rand(80, 60, generator=g) < 0.4, as_tuple=True)
+    ratings = torch.stack([users.float(), items.float(), full[users, items]], 1)
+    order = torch.randperm(len(ratings), generator=g)
+    test, train = ratings[order[:len(order) // 10]], ratings[order[len(order) // 10:]]
+    info, predict = rkhs.kernelnet.autorec(train, test, num_users=80, num_items=60, layers=1, hidden=20,
+                                           lambda2=1.0, outer_loops=5, lbfgs_iterations=30, seed=1)
+    item_mean = torch.zeros(60).index_add_(0, train[:, 1].long(), train[:, 2]) / \
+        torch.zeros(60).index_add_(0, train[:, 1].long(), torch.ones(len(train))).clamp_min(1)
+    baseline = ((item_mean[test[:, 1].long()] - test[:, 2]) ** 2).mean().sqrt().item()
+    assert info["test_rmse"] < 0.9 * baseline, (info["test_rmse"], baseline)
+    p = predict(test[:, 0].long(), test[:, 1].long())
+    np.testing.assert_allclose(((p - test[:, 2]) ** 2).mean().sqrt().item(), info["test_rmse"], rtol=1e-4)
+    assert len(info["history"]) == 5
+
+
+def test_autorec_bad_input_raises():
+    ok = torch.tensor([[0, 0, 4.0], [1, 1, 3.0]])
+    with pytest.raises(rkhs.Error, match="n, 3"):
+        rkhs.kernelnet.autorec(torch.zeros(3, 2), ok)
+    with pytest.raises(rkhs.Error, match="out of range"):
+        rkhs.kernelnet.autorec(ok, torch.tensor([[5, 0, 4.0]]), num_users=2, num_items=2)
+    with pytest.raises(rkhs.Error, match="NaN"):
+        rkhs.kernelnet.autorec(torch.tensor([[0, 0, float("nan")]]), ok)
