@@ -2,7 +2,9 @@
 
 ``KernelSGD`` is Kernel SGD (paper 001, Algorithm 1; rkhs/optim/kernel_sgd.h): the preconditioned parameters
 (the last layer's weight) move by ``lr * dJ/dW * H^-1`` (eq. 5), where H is the kernel matrix of the current
-mini-batch's inputs to that layer; every other parameter gets the plain SGD (or momentum) step.
+mini-batch's inputs to that layer; every other parameter gets the plain SGD (or momentum) step. ``ESGD`` and
+``AdaHessian`` are the paper's diagonal-curvature baselines (rkhs/optim/curvature.h), run by the C++ optimizers on
+the Python parameters: call ``loss.backward(create_graph=opt.needs_graph)`` before ``step()``.
 """
 import torch
 
@@ -83,3 +85,58 @@ class KernelSGD(torch.optim.Optimizer):
                     d = buf
                 p.add_(d, alpha=-group["lr"])
         return loss
+
+
+class _CppCurvatureOptimizer(torch.optim.Optimizer):
+    """A torch.optim.Optimizer whose step runs a C++ optimizer of rkhs on the same parameters. Learning rates and
+    weight decays are read from ``param_groups`` at every step (schedulers work); the curvature and moment buffers
+    live in C++ (not in ``state_dict()``), and ``add_param_group`` after construction is refused."""
+
+    def __init__(self, params, defaults, make_engine):
+        super().__init__(params, defaults)
+        self._engine = make_engine([list(g["params"]) for g in self.param_groups])
+
+    @property
+    def needs_graph(self):
+        """True when the next step() needs the gradients' graph: ``loss.backward(create_graph=True)``."""
+        return self._engine.needs_graph
+
+    def add_param_group(self, param_group):
+        if hasattr(self, "_engine"):
+            raise _C.Error(f"{type(self).__name__}: add_param_group after construction is not supported")
+        super().add_param_group(param_group)
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self._engine.step([g["lr"] for g in self.param_groups], [g["weight_decay"] for g in self.param_groups])
+        for group in self.param_groups:  # the C++ step detached the gradients after its Hessian-vector products
+            for p in group["params"]:
+                if p.grad is not None and p.grad.requires_grad:
+                    p.grad = p.grad.detach()
+        return loss
+
+
+class ESGD(_CppCurvatureOptimizer):
+    """Equilibrated SGD (Dauphin et al. 2015): every ``update_every`` steps D += (H v)^2, v ~ N(0, I); each step
+    theta -= lr * g / (sqrt(D / i) + damping), g with L2 weight decay. ``needs_graph`` on the update steps."""
+
+    def __init__(self, params, lr=0.01, weight_decay=0.0, update_every=20, damping=1e-4):
+        if lr <= 0:
+            raise _C.Error(f"ESGD: lr must be > 0, got {lr}")
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay),
+                         lambda groups: _C.make_esgd(groups, update_every, damping))
+
+
+class AdaHessian(_CppCurvatureOptimizer):
+    """AdaHessian (Yao et al. 2021): Hutchinson's diagonal |z * Hz| (Rademacher z; spatially averaged for 4-D
+    kernels) in Adam-like moments, theta -= lr * (m_hat / (sqrt(v_hat)^k + eps) + weight_decay * theta).
+    ``needs_graph`` on every step."""
+
+    def __init__(self, params, lr=0.15, betas=(0.9, 0.999), eps=1e-4, hessian_power=1.0, weight_decay=0.0):
+        if lr <= 0:
+            raise _C.Error(f"AdaHessian: lr must be > 0, got {lr}")
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay),
+                         lambda groups: _C.make_adahessian(groups, betas[0], betas[1], eps, hessian_power))

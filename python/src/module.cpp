@@ -19,7 +19,8 @@
 namespace py = pybind11;
 
 namespace rkhs::python {
-void bind_systems(py::module_& m);  // systems.cpp
+void bind_systems(py::module_& m);     // systems.cpp
+void bind_optimizers(py::module_& m);  // optim.cpp
 }
 
 namespace {
@@ -164,6 +165,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   bind_ops(m);
   bind_preconditioner(m);
   rkhs::python::bind_systems(m);
+  rkhs::python::bind_optimizers(m);
   bind_benchmark_hooks(m);
   m.def("run_cli", &run_cli, py::arg("args"), py::arg("quiet") = true, py::call_guard<py::gil_scoped_release>());
 }

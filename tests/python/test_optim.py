@@ -60,3 +60,57 @@ def test_kernel_sgd_rejects_bad_use():
     layer(torch.randn(4, 3)).sum().backward()
     with pytest.raises(rkhs.Error, match="set_batch_inputs"):
         opt.step()
+
+
+def quadratic(x, a):
+    return 0.5 * (a * x * x).sum()  # Hessian diag(a)
+
+
+def test_adahessian_follows_its_update_on_a_diagonal_quadratic():
+    # With a diagonal Hessian, |z * Hz| = |a| for every Rademacher z: the update is deterministic.
+    a = torch.tensor([1.0, 4.0, 0.25, 2.0], dtype=torch.float64)
+    x = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0, 0.5], dtype=torch.float64))
+    opt = rkhs.optim.AdaHessian([x], lr=0.1, betas=(0.9, 0.99), eps=1e-4, weight_decay=0.01)
+    assert opt.needs_graph
+    xn, m, v = x.detach().numpy().copy(), np.zeros(4), np.zeros(4)
+    an = a.numpy()
+    for t in range(1, 6):
+        opt.zero_grad()
+        quadratic(x, a).backward(create_graph=True)
+        opt.step()
+        g = an * xn
+        m, v = 0.9 * m + 0.1 * g, 0.99 * v + 0.01 * an ** 2
+        update = (m / (1 - 0.9 ** t)) / (np.sqrt(v) / np.sqrt(1 - 0.99 ** t) + 1e-4) + 0.01 * xn
+        xn = xn - 0.1 * update
+    np.testing.assert_allclose(x.detach().numpy(), xn, rtol=1e-10)
+    assert x.grad is None or not x.grad.requires_grad
+
+
+def test_esgd_follows_its_update_with_the_same_random_vectors():
+    a = torch.tensor([1.0, 3.0, 0.5], dtype=torch.float64)
+    x = torch.nn.Parameter(torch.tensor([2.0, -1.0, 1.0], dtype=torch.float64))
+    opt = rkhs.optim.ESGD([x], lr=0.05, update_every=2, damping=1e-3)
+    xn, d, an = x.detach().numpy().copy(), np.zeros(3), a.numpy()
+    for step in range(6):
+        update = step % 2 == 0
+        assert opt.needs_graph == update
+        opt.zero_grad()
+        quadratic(x, a).backward(create_graph=update)
+        if update:
+            torch.manual_seed(100 + step)
+            vec = torch.randn(3, dtype=torch.float64).numpy()  # what the C++ step draws after the same seed
+            d = d + (an * vec) ** 2
+        torch.manual_seed(100 + step)
+        opt.step()
+        xn = xn - 0.05 * (an * xn) / (np.sqrt(d / (step // 2 + 1)) + 1e-3)
+    np.testing.assert_allclose(x.detach().numpy(), xn, rtol=1e-10)
+
+
+def test_curvature_optimizers_need_the_graph():
+    x = torch.nn.Parameter(torch.ones(3))
+    opt = rkhs.optim.AdaHessian([x])
+    (x * x).sum().backward()  # no create_graph
+    with pytest.raises(rkhs.Error, match="create_graph"):
+        opt.step()
+    with pytest.raises(rkhs.Error, match="add_param_group"):
+        opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(1))]})

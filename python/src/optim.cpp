@@ -1,0 +1,65 @@
+// rkhs.optim.ESGD / AdaHessian: the C++ optimizers of paper 001's baselines stepping the parameters of a Python
+// model (the same tensors: a Python parameter is an at::Tensor). The Python class (a torch.optim.Optimizer) keeps
+// the parameter groups and passes each group's lr and weight decay to step(); the curvature buffers live here.
+#include <torch/extension.h>
+
+#include "rkhs/error.h"
+#include "rkhs/optim/curvature.h"
+
+namespace py = pybind11;
+
+namespace rkhs::python {
+
+namespace {
+
+class CppOptimizer {
+ public:
+  explicit CppOptimizer(std::unique_ptr<optim::OptimizerBase> opt) : opt_(std::move(opt)) {}
+
+  bool needs_graph() const { return opt_->needs_graph(); }
+  int64_t steps() const { return opt_->steps(); }
+  int64_t state_bytes() const { return opt_->state_bytes(); }
+
+  // One step with the groups' current rates and weight decays (a Python scheduler may have changed them).
+  void step(const std::vector<double>& lrs, const std::vector<double>& weight_decays) {
+    auto& groups = opt_->param_groups();
+    RKHS_CHECK(lrs.size() == groups.size() && weight_decays.size() == groups.size(),
+               "optimizer: the parameter groups changed after construction (add_param_group is not supported)");
+    for (size_t i = 0; i < groups.size(); ++i)
+      static_cast<optim::GroupOptions&>(groups[i].options()).lr(lrs[i]).weight_decay(weight_decays[i]);
+    opt_->step();
+  }
+
+ private:
+  std::unique_ptr<optim::OptimizerBase> opt_;
+};
+
+std::vector<torch::optim::OptimizerParamGroup> make_groups(const std::vector<std::vector<at::Tensor>>& params) {
+  RKHS_CHECK(!params.empty(), "optimizer: no parameters");
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  for (const auto& g : params)
+    groups.emplace_back(g, std::make_unique<optim::GroupOptions>(optim::GroupOptions(0.01, 0)));
+  return groups;
+}
+
+}  // namespace
+
+void bind_optimizers(py::module_& m) {
+  py::class_<CppOptimizer>(m, "CppOptimizer")
+      .def_property_readonly("needs_graph", &CppOptimizer::needs_graph)
+      .def_property_readonly("steps", &CppOptimizer::steps)
+      .def_property_readonly("state_bytes", &CppOptimizer::state_bytes)
+      .def("step", &CppOptimizer::step, py::arg("lrs"), py::arg("weight_decays"),
+           py::call_guard<py::gil_scoped_release>());
+  m.def("make_esgd", [](const std::vector<std::vector<at::Tensor>>& params, int64_t update_every, double damping) {
+    return CppOptimizer(std::make_unique<optim::ESGD>(make_groups(params), optim::GroupOptions(), update_every,
+                                                      damping));
+  }, py::arg("params"), py::arg("update_every"), py::arg("damping"));
+  m.def("make_adahessian", [](const std::vector<std::vector<at::Tensor>>& params, double beta1, double beta2,
+                              double eps, double hessian_power) {
+    return CppOptimizer(std::make_unique<optim::AdaHessian>(make_groups(params), optim::GroupOptions(), beta1, beta2,
+                                                            eps, hessian_power));
+  }, py::arg("params"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("hessian_power"));
+}
+
+}  // namespace rkhs::python
