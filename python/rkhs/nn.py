@@ -3,7 +3,7 @@
 
 ``KernelizedHead`` is the kernelized classification layer of paper 000 (eq. 3-7; rkhs/classify/kcl.h), a drop-in
 replacement for ``torch.nn.Linear(in_features, num_classes)`` before a softmax cross-entropy; ``SoftmaxHead`` is
-its baseline. ``CKNLayer`` and ``CKN`` are convolutional kernel networks (paper 003; rkhs/ckn/), with the
+its baseline, and ``CosineHead`` the cosine-softmax one. ``CKNLayer`` and ``CKN`` are convolutional kernel networks (paper 003; rkhs/ckn/), with the
 unsupervised k-means training of the C++ core. ``KernelLinear`` and ``SparseKernelLinear`` are kernelNet's layers
 (paper 004; rkhs/kernelnet/layers.h), drop-in replacements for ``torch.nn.Linear`` whose weight matrices are built
 from kernels of low-dimensional location vectors.
@@ -96,6 +96,30 @@ class SoftmaxHead(torch.nn.Module):
         if self.normalize == "embedding":
             z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
         return self.linear(z)
+
+
+class CosineHead(torch.nn.Module):
+    """The cosine-softmax baseline of paper 000 (LIN): logits_j = s <z^, w^_j> with a learned scale s =
+    exp(log_scale), initialised to 1 / temperature (default 10), as ``rkhs classify --head cosine``. Parameters
+    ``weight`` (C, d) and ``log_scale`` (); ``parameter_groups`` exempts the scale from weight decay as the CLI
+    does (decaying it pulls the logits towards a uniform softmax)."""
+
+    def __init__(self, in_features, num_classes, temperature=0.1, device=None, dtype=None):
+        super().__init__()
+        if temperature <= 0:
+            raise _C.Error(f"CosineHead: temperature must be > 0, got {temperature}")
+        self.weight = torch.nn.Parameter(torch.randn(num_classes, in_features, device=device, dtype=dtype) /
+                                         math.sqrt(in_features))
+        self.log_scale = torch.nn.Parameter(torch.tensor(-math.log(temperature), device=device, dtype=dtype))
+
+    def forward(self, z):
+        zh = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        wh = self.weight / self.weight.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        return (zh @ wh.t()).clamp(-1, 1) * self.log_scale.exp()
+
+    def parameter_groups(self, weight_decay=0.0):
+        return [{"params": [self.weight], "weight_decay": weight_decay},
+                {"params": [self.log_scale], "weight_decay": 0.0}]
 
 
 def _per_layer(value, depth, name):

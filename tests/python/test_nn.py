@@ -88,3 +88,15 @@ def test_a_plain_pytorch_loop_learns_fashion_mnist_as_the_cli_does(tmp_path):
     print(f"python {python_acc:.4f} cli {cli_acc:.4f}")
     assert python_acc > 0.70, python_acc
     assert abs(python_acc - cli_acc) < 0.04, (python_acc, cli_acc)
+
+
+def test_cosine_head_is_the_scaled_cosine():
+    torch.manual_seed(2)
+    head = rkhs.nn.CosineHead(6, 4).double()
+    assert set(head.state_dict()) == {"weight", "log_scale"}  # the C++ head's names (model files)
+    assert abs(head.log_scale.exp().item() - 10) < 1e-5  # 1 / temperature (stored in float32, then .double())
+    z = torch.randn(5, 6, dtype=torch.float64)
+    zn, wn = z.numpy(), head.weight.detach().numpy()
+    cos = (zn / np.linalg.norm(zn, axis=1, keepdims=True)) @ (wn / np.linalg.norm(wn, axis=1, keepdims=True)).T
+    np.testing.assert_allclose(head(z).detach().numpy(), 10 * cos, rtol=1e-12)
+    assert head.parameter_groups(1e-4)[1]["weight_decay"] == 0.0
