@@ -98,5 +98,6 @@ def test_cosine_head_is_the_scaled_cosine():
     z = torch.randn(5, 6, dtype=torch.float64)
     zn, wn = z.numpy(), head.weight.detach().numpy()
     cos = (zn / np.linalg.norm(zn, axis=1, keepdims=True)) @ (wn / np.linalg.norm(wn, axis=1, keepdims=True)).T
-    np.testing.assert_allclose(head(z).detach().numpy(), 10 * cos, rtol=1e-12)
+    scale = head.log_scale.exp().item()
+    np.testing.assert_allclose(head(z).detach().numpy(), scale * cos, rtol=1e-12)
     assert head.parameter_groups(1e-4)[1]["weight_decay"] == 0.0
