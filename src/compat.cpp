@@ -5,6 +5,18 @@
 #include <torch/cuda.h>
 #include <torch/linalg.h>
 
+#include <mutex>
+
+// LibTorch's lazy-tensor backend over TorchScript: a second device kind on every machine (it computes on the
+// CPU), used to check that code keeps every tensor on its inputs' device without a GPU (tests/device).
+#if __has_include(<torch/csrc/lazy/ts_backend/ts_backend_impl.h>) && __has_include(<torch/csrc/lazy/core/lazy_graph_executor.h>)
+#include <torch/csrc/lazy/core/lazy_graph_executor.h>
+#include <torch/csrc/lazy/ts_backend/ts_backend_impl.h>
+#define RKHS_HAS_LAZY 1
+#else
+#define RKHS_HAS_LAZY 0
+#endif
+
 namespace rkhs::compat {
 
 std::string torch_version() {
@@ -14,8 +26,31 @@ std::string torch_version() {
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
+bool lazy_available() { return RKHS_HAS_LAZY != 0; }
+
+c10::Device lazy_device() {
+#if RKHS_HAS_LAZY
+  static std::once_flag once;
+  std::call_once(once, [] { torch::lazy::InitTorchScriptBackend(); });
+  return c10::Device(c10::kLazy);
+#else
+  throw Error("--device lazy: this LibTorch has no lazy TorchScript backend");
+#endif
+}
+
+void lazy_mark_step() {
+#if RKHS_HAS_LAZY
+  // What torch._lazy.mark_step() does: compute every live lazy tensor's pending operations and start a new graph.
+  const torch::lazy::BackendDevice device;
+  auto* executor = torch::lazy::LazyGraphExecutor::Get();
+  executor->SyncLiveTensorsGraph(&device, {}, /*wait=*/true);
+  executor->MarkStep(device);
+#endif
+}
+
 c10::Device parse_device(const std::string& name) {
   if (name == "cpu") return c10::Device(c10::kCPU);
+  if (name == "lazy") return lazy_device();
   if (name.rfind("cuda", 0) == 0) {
     if (!cuda_available()) throw Error("--device " + name + ": this build or machine has no CUDA device");
     try {
@@ -24,7 +59,7 @@ c10::Device parse_device(const std::string& name) {
       throw Error("--device " + name + ": not a valid CUDA device name (use cuda or cuda:N)");
     }
   }
-  throw Error("--device " + name + ": unknown device (use cpu or cuda)");
+  throw Error("--device " + name + ": unknown device (use cpu, cuda or cuda:N)");
 }
 
 std::tuple<at::Tensor, at::Tensor> eigh(const at::Tensor& a) { return torch::linalg::eigh(a, "L"); }

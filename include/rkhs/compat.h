@@ -17,8 +17,19 @@ std::string torch_version();
 // True when a CUDA device can be used by this build.
 bool cuda_available();
 
-// Parses "cpu", "cuda", "cuda:1" into a device; throws rkhs::Error for unknown names or CUDA without a GPU.
+// Parses "cpu", "cuda", "cuda:1" or "lazy" into a device; throws rkhs::Error for unknown names or CUDA without
+// a GPU.
 c10::Device parse_device(const std::string& name);
+
+// LibTorch's lazy TorchScript backend, a second device kind that exists on every machine (it computes on the
+// CPU, slowly): code that creates a tensor on the CPU and mixes it with lazy inputs fails there, so tests catch
+// device bugs without a GPU (docs/DEVICES.md). lazy_device() initialises the backend once; it throws
+// rkhs::Error where the LibTorch build has no such backend (lazy_available() false).
+bool lazy_available();
+c10::Device lazy_device();
+// Ends a step on the lazy device: its pending operations are computed and a new graph starts (without this, the
+// traced graph of a training loop grows with every step). No-op without the backend.
+void lazy_mark_step();
 
 // Symmetric eigendecomposition (ascending eigenvalues): torch::linalg::eigh in both versions, kept here
 // because its header moved between versions.

@@ -9,7 +9,9 @@
 
 #include "rkhs/ckn/kmeans.h"
 #include "rkhs/error.h"
+#include "rkhs/core/device.h"
 #include "rkhs/core/loop.h"
+#include "rkhs/core/loss_meter.h"
 #include "rkhs/core/progress.h"
 #include "rkhs/warn.h"
 
@@ -290,6 +292,7 @@ class SupervisedRun {
       schedule.milestones = {std::max<int64_t>(1, o_.epochs / 2), std::max<int64_t>(1, 3 * o_.epochs / 4)};
     lo.schedule = schedule;
     lo.max_restarts = o_.max_restarts;
+    lo.report_every = core::report_interval(x_.device());
     lo.backoff = 0.1;
     lo.divergence_factor = o_.divergence_factor;
     // The loss of all-zero scores: what a classifier that knows nothing scores (ln C for the logistic loss).
@@ -310,13 +313,15 @@ class SupervisedRun {
     };
     h.begin_pass = [this](int64_t) {
       net_->train();
+      meter_.clear();
       perm_ = torch::randperm(n_, gen_, torch::TensorOptions().dtype(torch::kLong)).to(x_.device());
     };
     h.step = [this](const core::Step& s) {
       auto idx = perm_.slice(0, s.index * o_.batch_size, std::min(n_, (s.index + 1) * o_.batch_size));
       opt_->zero_grad();
       pending_ = classifier_loss(classifier_.logits(net_->features(x_.index({idx}))), y_.index({idx}), logistic_.loss);
-      core::StepLoss l{pending_.item<double>(), double(idx.size(0))};
+      meter_.add(pending_, double(idx.size(0)));
+      core::StepLoss l = meter_.finish(s);
       l.progress = idx.size(0);
       return l;
     };
@@ -401,6 +406,7 @@ class SupervisedRun {
   double before_ = 0, norm_ = 0;  // the refitted classifier's loss and |W|_2
   std::vector<at::Tensor> saved_;  // the filters at the start of the epoch (the guard's undo)
   at::Tensor perm_, pending_;
+  core::LossMeter meter_;  // losses not yet read (every step on the CPU)
   core::BestKeeper<std::pair<std::vector<at::Tensor>, LogisticModel>> best_;  // hold-out only
   SupervisedReport r_;
 };

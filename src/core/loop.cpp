@@ -22,6 +22,8 @@ int64_t now_ns() {
 struct Pass {
   double loss_sum = 0, weight_sum = 0, lr = 0, bad_loss = 0;
   int64_t steps = 0;
+  int64_t pending = 0;  // steps whose losses the next report covers
+  int64_t covered = 0;  // at a divergence: the pending steps the bad report covered
   bool diverged = false;
   double mean() const { return weight_sum > 0 ? loss_sum / weight_sum : 0; }
 };
@@ -35,7 +37,8 @@ Pass run_steps(const LoopOptions& o, const LoopHooks& h, int64_t epoch, double b
   Pass p;
   int64_t done = 0;
   for (int64_t i = 0; i < o.steps; ++i) {
-    Step s{epoch, i, (epoch - 1) * o.steps + i, 0};
+    const bool report = o.report_every <= 1 || (i + 1) % o.report_every == 0 || i + 1 == o.steps;
+    Step s{epoch, i, (epoch - 1) * o.steps + i, 0, report};
     if (o.schedule) {
       s.lr = o.schedule->at(s.global) * backoff;
       if (h.set_lr) h.set_lr(s.lr);
@@ -43,15 +46,21 @@ Pass run_steps(const LoopOptions& o, const LoopHooks& h, int64_t epoch, double b
     p.lr = s.lr;
     const StepLoss l = h.step(s);
     ++p.steps;
-    if (l.check) {
+    RKHS_CHECK(!(l.pending && report), (o.who.empty() ? std::string() : o.who + ": ") +
+                                           "training loop: a step asked to report its loss left it pending");
+    if (l.pending) {
+      ++p.pending;
+    } else if (l.check) {
       p.loss_sum += l.loss * l.weight;
       p.weight_sum += l.weight;
       const bool bad = !std::isfinite(l.loss);
       if (bad || (o.divergence_factor > 0 && p.steps >= 5 && p.mean() > limit)) {
         p.diverged = true;
         p.bad_loss = bad ? l.loss : p.mean();
+        p.covered = p.pending;
         break;
       }
+      p.pending = 0;
     }
     if (h.update) h.update(s);
     done += l.progress > 0 ? l.progress : 1;
@@ -100,8 +109,9 @@ LoopReport run_loop(const LoopOptions& o, const LoopHooks& h, int64_t first_epoc
       std::string what = who + "training diverged: " +
                          (std::isfinite(pass.bad_loss) ? "running mean loss " : "loss is ") +
                          format_number("%.4g", pass.bad_loss) + " at epoch " + std::to_string(epoch) + ", batch " +
-                         std::to_string(pass.steps) + " (of " + std::to_string(o.steps) + ", lr " +
-                         format_number("%.6g", pass.lr) + ")";
+                         std::to_string(pass.steps) +
+                         (pass.covered > 0 ? " or one of the " + std::to_string(pass.covered) + " before it" : "") +
+                         " (of " + std::to_string(o.steps) + ", lr " + format_number("%.6g", pass.lr) + ")";
       if (std::isfinite(pass.bad_loss)) what += ", above " + format_number("%.4g", limit);
       if (r.restarts >= o.max_restarts)
         throw DivergenceError(what + (r.restarts > 0 ? " after " + std::to_string(r.restarts) + " restart(s)" : std::string()) +

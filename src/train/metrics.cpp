@@ -1,5 +1,8 @@
 #include <torch/torch.h>
 
+#include <cmath>
+#include <limits>
+
 #include "rkhs/error.h"
 #include "rkhs/train/trainer.h"
 
@@ -21,6 +24,12 @@ Metrics compute_metrics(const at::Tensor& logits, const at::Tensor& labels, int6
   auto [conf_log, pred] = logp.max(1);
   auto correct = pred.eq(y).to(torch::kFloat64);
   m.accuracy = correct.mean().item<double>();
+  if (!std::isfinite(m.nll) || !torch::isfinite(lg).all().item<bool>()) {
+    // Diverged logits (NaN/Inf): no calibration to measure; callers see the NaN NLL and say so.
+    m.nll = std::numeric_limits<double>::quiet_NaN();
+    m.ece = std::numeric_limits<double>::quiet_NaN();
+    return m;
+  }
   auto conf = conf_log.exp();
   auto bin = (conf * static_cast<double>(ece_bins)).ceil().clamp(1, ece_bins).to(torch::kLong) - 1;
   auto count = torch::zeros({ece_bins}, torch::kFloat64).index_add_(0, bin, torch::ones_like(conf));

@@ -17,7 +17,9 @@
 #include "rkhs/train/history.h"
 #include "rkhs/train/loss.h"
 #include "rkhs/train/optimizer.h"
+#include "rkhs/core/device.h"
 #include "rkhs/core/loop.h"
+#include "rkhs/core/loss_meter.h"
 #include "rkhs/train/schedule.h"
 
 namespace rkhs::train {
@@ -187,6 +189,7 @@ class FitRun {
     lo.schedule = schedule;
     lo.hint = "try a smaller learning rate or a longer warm-up";
     lo.max_restarts = o_.max_restarts;
+    lo.report_every = lbfgs_ ? 1 : core::report_interval(o_.device);  // L-BFGS reads its loss anyway
     lo.resumed_restarts = resumed.restarts;  // a resumed run continues at the rate the guard had lowered it to
     lo.resumed_backoff = resumed.lr_factor;
     if (result_.converged_epoch == 0) {
@@ -251,6 +254,7 @@ class FitRun {
   // Batch b of an epoch: a slice of a fresh permutation, or batch order[b] of the fixed partition.
   void begin_pass(int64_t epoch) {
     model_.train();
+    meter_.clear();
     const bool fixed = !partition_.empty();
     perm_vec_ = epoch_permutation(fixed ? batches_ : n_, fixed ? o_.seed ^ kBatchOrderSalt : o_.seed, epoch);
     perm_ = torch::from_blob(perm_vec_.data(), {static_cast<int64_t>(perm_vec_.size())}, torch::kLong).clone();
@@ -262,8 +266,8 @@ class FitRun {
     const int64_t batch_id = partition_.empty() ? b : perm_vec_[static_cast<size_t>(b)];
     auto idx = partition_.empty() ? perm_.slice(0, b * o_.batch_size, std::min((b + 1) * o_.batch_size, n_))
                                   : partition_[static_cast<size_t>(batch_id)];
-    auto xb = train_.x.index_select(0, idx).to(o_.device);
-    auto yb = train_.y.index_select(0, idx).to(o_.device, torch::kLong);
+    auto xb = core::batch_to(train_.x.index_select(0, idx), o_.device);
+    auto yb = core::batch_to(train_.y.index_select(0, idx).to(torch::kLong), o_.device);
     at::Tensor tb;
     if (o_.teacher_logits.defined())
       tb = o_.teacher_logits.index_select(0, idx.to(o_.teacher_logits.device())).to(o_.device);
@@ -271,13 +275,15 @@ class FitRun {
     opt_->zero_grad();
     pending_ = training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight);
     pending_batch_ = {xb, batch_id};
-    return core::StepLoss{pending_.item<double>()};
+    meter_.add(pending_);
+    return meter_.finish(s);  // read on the CPU every step, elsewhere every LoopOptions::report_every steps
   }
 
   core::StepLoss lbfgs_step(const at::Tensor& xb, const at::Tensor& yb, const at::Tensor& tb) {
     double loss_value = 0;
     bool first = true;
     auto closure = [&]() -> torch::Tensor {
+      core::step_done(o_.device);
       opt_->zero_grad();
       auto loss = training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight);
       if (first) {  // the objective before the step, as reported for the other optimizers
@@ -387,6 +393,7 @@ class FitRun {
   std::vector<int64_t> perm_vec_;
   at::Tensor perm_;
   at::Tensor pending_;                            // the loss of the batch whose update is pending
+  core::LossMeter meter_;                         // the losses not yet read by the loop
   std::pair<at::Tensor, int64_t> pending_batch_;  // its inputs and batch id (for OptimizerBase::prepare)
   TrainResult result_;
   int64_t best_epoch_ = 0;

@@ -6,7 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <torch/torch.h>
+
+#include "rkhs/core/device.h"
 #include "rkhs/core/loop.h"
+#include "rkhs/core/loss_meter.h"
 #include "rkhs/core/schedule.h"
 #include "rkhs/error.h"
 #include "warning_capture.h"
@@ -158,6 +162,52 @@ TEST(CoreLoop, NonFiniteLossThrowsNamingTheStepWithoutUpdating) {
     return l;
   };
   EXPECT_NO_THROW(rkhs::core::run_loop(o, h));
+}
+
+// Deferred losses (issue 24): with report_every 3 the loop asks for a report at steps 3, 6 and the epoch's last; the
+// steps in between keep their losses on the device (LossMeter) and are updated unchecked; the epoch's mean is the
+// same weighted mean as when every step reports, and a NaN is found at the next report, naming the steps covered.
+TEST(CoreLoop, DeferredLossesAreReadAtReportsAndChecked) {
+  auto o = quiet(2, 7);
+  o.report_every = 3;
+  o.who = "toy";
+  rkhs::core::LossMeter meter;
+  std::vector<int64_t> reported;
+  int64_t updates = 0;
+  double nan_at = -1;  // global step whose loss is NaN
+  LoopHooks h;
+  h.step = [&](const Step& s) {
+    if (s.report) reported.push_back(s.global);
+    const double loss = double(s.global) == nan_at ? std::numeric_limits<double>::quiet_NaN() : double(s.global + 1);
+    meter.add(torch::tensor(loss), double(s.index + 1));
+    return meter.finish(s);
+  };
+  h.update = [&](const Step&) { ++updates; };
+  const auto r = rkhs::core::run_loop(o, h);
+  EXPECT_EQ(reported, (std::vector<int64_t>{2, 5, 6, 9, 12, 13}));
+  EXPECT_EQ(updates, 14);
+  // Epoch 1: losses 1..7 with weights 1..7, mean sum(i * i) / sum(i) = 140 / 28.
+  EXPECT_NEAR(r.epochs[0].mean_loss, 140.0 / 28.0, 1e-12);
+  EXPECT_NEAR(r.epochs[1].mean_loss, (8 * 1 + 9 * 2 + 10 * 3 + 11 * 4 + 12 * 5 + 13 * 6 + 14 * 7) / 28.0, 1e-12);
+
+  updates = 0;
+  nan_at = 1;  // found at the report of step 3, after steps 1 and 2 were updated
+  const auto what = message_of([&] { rkhs::core::run_loop(o, h); });
+  EXPECT_NE(what.find("toy: training diverged: loss is nan at epoch 1, batch 3 or one of the 2 before it (of 7"),
+            std::string::npos)
+      << what;
+  EXPECT_EQ(updates, 2);
+
+  // A step asked to report must not leave its loss pending.
+  h.step = [](const Step&) {
+    StepLoss l;
+    l.pending = true;
+    return l;
+  };
+  EXPECT_NE(message_of([&] { rkhs::core::run_loop(o, h); }).find("left it pending"), std::string::npos);
+  // One read per report on the CPU, every step; elsewhere every 50 steps.
+  EXPECT_EQ(rkhs::core::report_interval(c10::Device(c10::kCPU)), 1);
+  EXPECT_EQ(rkhs::core::report_interval(c10::Device(c10::kCUDA, 0)), 50);
 }
 
 // The guard: a running mean above factor * reference (or the floor) after 5 steps reruns the epoch from the

@@ -60,3 +60,12 @@ TEST(Loss, DistillationHandComputed) {
   auto hard_only = std::log(1 + std::exp(1.0));
   EXPECT_NEAR(mix, 0.5 * soft_only + 0.5 * hard_only, 1e-6);
 }
+
+// Diverged logits give a NaN NLL and ECE (the trainer then names the divergence) instead of a failed binning.
+TEST(Metrics, NonFiniteLogitsGiveNaN) {
+  auto logits = torch::tensor({1.0, std::nan(""), 0.0, 2.0}).view({2, 2});
+  const auto m = compute_metrics(logits, torch::tensor({0, 1}, torch::kLong));
+  EXPECT_TRUE(std::isnan(m.nll));
+  EXPECT_TRUE(std::isnan(m.ece));
+  EXPECT_EQ(m.n, 2);
+}

@@ -35,16 +35,24 @@ struct Step {
   int64_t index = 0;   // 0-based within the epoch
   int64_t global = 0;  // 0-based over the run: (epoch - 1) * steps + index
   double lr = 0;       // the schedule's rate times the guard's backoff
+  // Whether the loop reads this step's loss: every step when LoopOptions::report_every <= 1, otherwise every
+  // report_every-th step and the epoch's last. A step that is not asked may leave its loss on the device and
+  // return StepLoss::pending (see LossMeter, rkhs/core/loss_meter.h).
+  bool report = true;
 };
 
 // What a step reports: its loss before the update, and the weight of that loss in the epoch's mean (the batch's
 // size, or 1 for a plain mean over steps). `progress`: units done in this step for the progress line (0 = one).
 // A step may ask the loop to skip the loss check (check = false) when it has no loss to report.
+// Deferred losses (no host synchronisation per step on a GPU): a step not asked to report (Step::report false)
+// may return pending = true, keeping its loss on the device; the next step that reports returns the weighted mean
+// loss and the total weight of itself and the pending steps before it, and the guard checks them together.
 struct StepLoss {
   double loss = 0;
   double weight = 1;
   int64_t progress = 0;
   bool check = true;
+  bool pending = false;
 };
 
 // One finished epoch.
@@ -69,6 +77,11 @@ struct LoopOptions {
   bool progress = true;
   bool progress_loss = true;     // show the running mean loss on the progress line
   std::optional<Schedule> schedule;  // the rate of each step (none: the step sets its own, Step::lr is 0)
+  // Read the losses every this many steps (and at the epoch's last step); 1: every step. Steps in between may
+  // defer theirs (StepLoss::pending): a divergence is then found at the next report, after the updates of the
+  // steps in between (the epoch's undo still restores its start). Jobs use 1 on the CPU (a read is free there)
+  // and report_interval(device) elsewhere.
+  int64_t report_every = 1;
   // The divergence guard. A step's loss that is not finite, or (divergence_factor > 0) a running mean above
   // max(divergence_floor, divergence_factor * reference) after at least 5 steps, diverges the epoch.
   int64_t max_restarts = 0;      // epochs rerun after a divergence, over the whole run (0: a divergence throws)
