@@ -13,7 +13,9 @@ torch::Tensor l2_normalize_rows(const torch::Tensor& x) {
 }
 
 torch::Tensor sphere_cosines(const torch::Tensor& z, const torch::Tensor& w) {
-  return torch::matmul(l2_normalize_rows(z), l2_normalize_rows(w).t()).clamp(-1.0, 1.0);
+  // Two one-sided clamps: the values and gradient of clamp(-1, 1), and differentiable on LibTorch 1.13's lazy
+  // device too (tests/device), whose two-sided clamp has no backward pass.
+  return torch::matmul(l2_normalize_rows(z), l2_normalize_rows(w).t()).clamp_min(-1.0).clamp_max(1.0);
 }
 
 namespace detail {

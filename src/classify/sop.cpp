@@ -19,7 +19,8 @@ SopHeadImpl::SopHeadImpl(const HeadOptions& o) : dim_(o.dim) {
 torch::Tensor SopHeadImpl::features(const torch::Tensor& z) const {
   const auto b = z.size(0);
   auto outer = torch::bmm(z.unsqueeze(2), z.unsqueeze(1)).reshape({b, dim_ * dim_});  // (B, d*d)
-  auto idx = torch::triu_indices(dim_, dim_, 0, torch::TensorOptions().dtype(torch::kLong).device(z.device()));
+  // .to(): a no-op on the CPU and CUDA; LibTorch 1.13's lazy device (tests/device) returns these on the CPU.
+  auto idx = torch::triu_indices(dim_, dim_, 0, torch::TensorOptions().dtype(torch::kLong).device(z.device())).to(z.device());
   auto u = outer.index_select(1, idx[0] * dim_ + idx[1]);                                // (B, d(d+1)/2)
   // Signed square root sign(u) sqrt(|u|) written as u / sqrt(|u| + eps): finite slope 1/sqrt(eps) at u = 0,
   // relative deviation eps / (2|u|) elsewhere.

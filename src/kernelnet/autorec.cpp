@@ -10,6 +10,7 @@
 #include <numeric>
 #include <optional>
 
+#include "rkhs/core/device.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/error.h"
 #include "rkhs/kernelnet/sparse_ops.h"
@@ -43,6 +44,14 @@ ObservedRatings observed_ratings(const data::Ratings& r) {
     pu[k] = r.user[j];
     pr[k] = r.rating[j];
   }
+  return o;
+}
+
+ObservedRatings ObservedRatings::to(const c10::Device& device) const {
+  ObservedRatings o = *this;
+  o.item = item.to(device);
+  o.user = user.to(device);
+  o.rating = rating.to(device);
   return o;
 }
 
@@ -133,7 +142,8 @@ int64_t cold_start_ratings(const data::RatingsSplit& split) {
 
 double rmse(const at::Tensor& predictions, const data::Ratings& r, float lo, float hi) {
   RKHS_CHECK(r.size() > 0, "RMSE of an empty ratings set");
-  auto p = predictions.accessor<float, 2>();
+  const auto cpu = predictions.to(torch::kCPU, torch::kFloat);
+  auto p = cpu.accessor<float, 2>();
   double sum = 0;
   for (int64_t i = 0; i < r.size(); ++i) {
     const double d = std::clamp(p[r.item[i]][r.user[i]], lo, hi) - double(r.rating[i]);
@@ -187,7 +197,9 @@ double lbfgs_run(AutoRec& model, const ObservedRatings& train, const AutoRecOpti
                                                    .tolerance_change(1e-12)
                                                    .line_search_fn("strong_wolfe"));
   double last_loss = 0;
+  const auto device = train.rating.device();
   auto closure = [&]() -> at::Tensor {
+    core::step_done(device);
     opt.zero_grad();
     auto p = model->forward_observed(train, train.item, train.user);
     auto loss = 0.5 * (p - train.rating).square().sum() + model->penalty();
@@ -208,9 +220,11 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
                           const std::function<void(const LoopRecord&)>& on_loop, const data::Ratings* validation) {
   check_fit_inputs(model, split, o, validation);
   const float lo = split.train.min_rating(), hi = split.train.max_rating();
-  const ObservedRatings train = observed_ratings(split.train), test = observed_ratings(split.test);
+  // The ratings go to the model's device once; the loops and scores run there.
+  const auto device = model->layers.front()->weight().device();
+  const ObservedRatings train = observed_ratings(split.train).to(device), test = observed_ratings(split.test).to(device);
   std::optional<ObservedRatings> valid;
-  if (validation) valid = observed_ratings(*validation);
+  if (validation) valid = observed_ratings(*validation).to(device);
 
   AutoRecResult result;
   result.cold_start_test = cold_start_ratings(split);

@@ -130,14 +130,23 @@ struct SparseMatmul : public torch::autograd::Function<SparseMatmul> {
   }
 };
 
-void check_index(const char* who, const char* what, const at::Tensor& i, int64_t n, int64_t limit,
-                 const at::Tensor& operand) {
+void check_index(const char* who, const char* what, const at::Tensor& i, int64_t n, const at::Tensor& operand) {
   RKHS_CHECK(i.dim() == 1 && i.size(0) == n && i.scalar_type() == torch::kLong,
              std::string(who) + ": " + what + " must be an int64 vector of length " + std::to_string(n));
   RKHS_CHECK(i.device() == operand.device(), std::string(who) + ": " + what + " must be on the operands' device");
-  if (n > 0)
-    RKHS_CHECK(i.min().item<int64_t>() >= 0 && i.max().item<int64_t>() < limit,
-               std::string(who) + ": " + what + " has an index outside [0, " + std::to_string(limit) + ")");
+}
+
+// Both index vectors in range (an index outside would read or write out of bounds, or trip a device-side assert
+// on a GPU): one host read for both, so a product costs one synchronisation.
+void check_ranges(const char* who, const char* first, const at::Tensor& i, int64_t limit_i, const char* second,
+                  const at::Tensor& j, int64_t limit_j) {
+  if (i.numel() == 0) return;
+  const auto bounds = torch::stack({i.min(), i.max(), j.min(), j.max()}).cpu();
+  const auto b = bounds.accessor<int64_t, 1>();
+  RKHS_CHECK(b[0] >= 0 && b[1] < limit_i,
+             std::string(who) + ": " + first + " has an index outside [0, " + std::to_string(limit_i) + ")");
+  RKHS_CHECK(b[2] >= 0 && b[3] < limit_j,
+             std::string(who) + ": " + second + " has an index outside [0, " + std::to_string(limit_j) + ")");
 }
 
 }  // namespace
@@ -147,8 +156,9 @@ at::Tensor pair_dot(const at::Tensor& h, const at::Tensor& w, const at::Tensor& 
              "pair_dot: h and w must be (n, d) and (m, d) with the same d");
   RKHS_CHECK(at::isFloatingType(h.scalar_type()) && h.scalar_type() == w.scalar_type() && h.device() == w.device(),
              "pair_dot: h and w must share one floating dtype and device");
-  check_index("pair_dot", "rows", rows, rows.numel(), h.size(0), h);
-  check_index("pair_dot", "cols", cols, rows.numel(), w.size(0), h);
+  check_index("pair_dot", "rows", rows, rows.numel(), h);
+  check_index("pair_dot", "cols", cols, rows.numel(), h);
+  check_ranges("pair_dot", "rows", rows, h.size(0), "cols", cols, w.size(0));
   return PairDot::apply(h.contiguous(), w.contiguous(), rows.contiguous(), cols.contiguous());
 }
 
@@ -160,8 +170,9 @@ at::Tensor sparse_matmul(const at::Tensor& rows, const at::Tensor& cols, const a
   RKHS_CHECK(values.dim() == 1 && values.scalar_type() == x.scalar_type() && values.device() == x.device(),
              "sparse_matmul: values must be a vector of x's dtype on x's device");
   RKHS_CHECK(!values.requires_grad(), "sparse_matmul: values are constants (no gradient is computed for them)");
-  check_index("sparse_matmul", "rows", rows, n, n_rows, x);
-  check_index("sparse_matmul", "cols", cols, n, x.size(0), x);
+  check_index("sparse_matmul", "rows", rows, n, x);
+  check_index("sparse_matmul", "cols", cols, n, x);
+  check_ranges("sparse_matmul", "rows", rows, n_rows, "cols", cols, x.size(0));
   return SparseMatmul::apply(rows.contiguous(), cols.contiguous(), values.contiguous(), n_rows, x.contiguous());
 }
 

@@ -29,14 +29,15 @@ CNNGPMonteCarloKernel::CNNGPMonteCarloKernel(CNNGPOptions o) : o_(o) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o_.seed);
   const int64_t s = o_.samples, c = o_.width, k = o_.conv;
   auto normal = [&](double var, at::IntArrayRef shape) { return at::normal(0, std::sqrt(var), shape, gen); };
-  w1_ = normal(o_.weight_var / double(o_.channels * k * k), {s * c, o_.channels, k, k});
-  b1_ = normal(o_.bias_var, {s * c});
-  w2_ = normal(o_.weight_var / double(c * k * k), {s * c, c, k, k});
-  b2_ = normal(o_.bias_var, {s * c});
-  w3_ = normal(o_.weight_var / double(flat_), {s, flat_, o_.hidden});
-  b3_ = normal(o_.bias_var, {s, 1, o_.hidden});
-  w4_ = normal(o_.weight_var / double(o_.hidden), {s, o_.hidden, 1});
-  b4_ = normal(o_.bias_var, {s, 1, 1});
+  // The draw order (w1, b1, w2, b2, w3, b3, w4, b4) fixes the networks of a seed.
+  weights_ = {normal(o_.weight_var / double(o_.channels * k * k), {s * c, o_.channels, k, k}),
+              normal(o_.bias_var, {s * c}),
+              normal(o_.weight_var / double(c * k * k), {s * c, c, k, k}),
+              normal(o_.bias_var, {s * c}),
+              normal(o_.weight_var / double(flat_), {s, flat_, o_.hidden}),
+              normal(o_.bias_var, {s, 1, o_.hidden}),
+              normal(o_.weight_var / double(o_.hidden), {s, o_.hidden, 1}),
+              normal(o_.bias_var, {s, 1, 1})};
 }
 
 std::string CNNGPMonteCarloKernel::name() const {
@@ -50,6 +51,8 @@ std::string CNNGPMonteCarloKernel::name() const {
 std::vector<at::Tensor> CNNGPMonteCarloKernel::network(int64_t s) const {
   RKHS_CHECK(s >= 0 && s < o_.samples, "CNN-GP: no network " + std::to_string(s));
   const int64_t c = o_.width;
+  const auto &w1_ = weights_[0], &b1_ = weights_[1], &w2_ = weights_[2], &b2_ = weights_[3];
+  const auto &w3_ = weights_[4], &b3_ = weights_[5], &w4_ = weights_[6], &b4_ = weights_[7];
   return {w1_.slice(0, s * c, (s + 1) * c), b1_.slice(0, s * c, (s + 1) * c),
           w2_.slice(0, s * c, (s + 1) * c), b2_.slice(0, s * c, (s + 1) * c),
           w3_[s].t(),                       b3_[s].reshape({-1}),
@@ -64,7 +67,9 @@ at::Tensor CNNGPMonteCarloKernel::features(const at::Tensor& x) const {
   torch::NoGradGuard g;
   const int64_t n = x.size(0), c = o_.width;
   auto images = x.reshape({n, o_.channels, o_.height, o_.width_px}).to(torch::kFloat32).contiguous();
-  auto out = torch::empty({n, o_.samples}, torch::kFloat32);
+  auto out = torch::empty({n, o_.samples}, images.options());
+  const auto& w = weights_on(images);
+  const auto &w1_ = w[0], &b1_ = w[1], &w2_ = w[2], &b2_ = w[3], &w3_ = w[4], &b3_ = w[5], &w4_ = w[6], &b4_ = w[7];
   for (int64_t s0 = 0; s0 < o_.samples; s0 += kGroup) {
     const int64_t s1 = std::min(o_.samples, s0 + kGroup), groups = s1 - s0;
     auto w1 = w1_.slice(0, s0 * c, s1 * c), b1 = b1_.slice(0, s0 * c, s1 * c);

@@ -37,7 +37,7 @@ class EigenBatches {
 
 // The training kit's loop for o.iterations steps (one epoch) under the cosine schedule from o.lr to 0, with a
 // progress line labelled `label`.
-core::LoopOptions iteration_loop(const std::string& label, const NeuralEFTrainOptions& o);
+core::LoopOptions iteration_loop(const std::string& label, const NeuralEFTrainOptions& o, const c10::Device& device);
 
 // Puts net in evaluation mode, selects at most o.rayleigh_points training rows (all of them, or a random subset
 // drawn from gen), calls prepare(selected rows, their indices) if given (SpIN fixes its whitening there), rotates

@@ -6,7 +6,9 @@
 #include <cmath>
 
 #include "rkhs/error.h"
+#include "rkhs/core/device.h"
 #include "rkhs/core/loop.h"
+#include "rkhs/core/loss_meter.h"
 #include "rkhs/warn.h"
 #include "eigen_training.h"
 #include "pooling.h"
@@ -110,12 +112,10 @@ at::Tensor NeuralEFImpl::forward(const at::Tensor& x) {
   {
     torch::NoGradGuard g;
     const auto n = norm.detach().to(norm_ema.scalar_type());
-    if (initialised.item<double>() == 0) {
-      norm_ema.copy_(n);
-      initialised.fill_(1);
-    } else {
-      norm_ema.mul_(options.momentum).add_(n, 1 - options.momentum);
-    }
+    // The first training batch sets the EMA, later ones blend into it; decided on the device (no host sync).
+    const auto blended = norm_ema * options.momentum + n * (1 - options.momentum);
+    norm_ema.copy_(torch::where(initialised != 0, blended, n));
+    initialised.fill_(1);
   }
   return psi / norm;
 }
@@ -183,17 +183,19 @@ std::pair<at::Tensor, at::Tensor> EigenBatches::next() {
   return {xb, kernel_->gram(xb, xb).to(xb.scalar_type())};
 }
 
-core::LoopOptions iteration_loop(const std::string& label, const NeuralEFTrainOptions& o) {
+core::LoopOptions iteration_loop(const std::string& label, const NeuralEFTrainOptions& o, const c10::Device& device) {
   core::LoopOptions lo;
   lo.label = label;
   lo.steps = o.iterations;
   lo.progress = o.progress;
-  lo.progress_loss = false;
+  lo.who = label;
+  lo.hint = "lower --lr";
   core::Schedule cosine;  // from o.lr to 0 over the iterations
   cosine.kind = core::ScheduleKind::cosine;
   cosine.lr = o.lr;
   cosine.steps_per_epoch = o.iterations;
   lo.schedule = cosine;
+  lo.report_every = core::report_interval(device);
   return lo;
 }
 
@@ -221,7 +223,7 @@ void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Te
       auto fp = o.kernel_features.index({sel}).to(torch::kFloat64).t().mm(psi);
       a = fp.t().mm(fp);
     } else {
-      a = torch::zeros({psi.size(1), psi.size(1)}, torch::kFloat64);
+      a = torch::zeros({psi.size(1), psi.size(1)}, psi.options());
       for (int64_t i = 0; i < xd.size(0); i += 2048) {
         auto rows = kernel->gram(xd.slice(0, i, std::min(xd.size(0), i + 2048)), xd);  // (b, m)
         a += psi.slice(0, i, i + rows.size(0)).t().mm(rows.mm(psi));
@@ -263,7 +265,7 @@ void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Te
     if (dead.any().item<bool>())
       warn("eigenfunction network(s) " + std::to_string(dead.sum().item<int64_t>()) + " of " +
            std::to_string(psi.size(1)) + " output exactly zero on the data; their eigenvalues are reported as 0");
-    r.eigenvalues = torch::where(dead, torch::zeros_like(mass), a.diagonal() / mass.clamp_min(1e-300));
+    r.eigenvalues = torch::where(dead, torch::zeros_like(mass), a.diagonal() / mass.clamp_min(1e-300)).cpu();
   }
   r.rayleigh_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -280,30 +282,35 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   NeuralEFReport r;
   core::LoopHooks hooks;
   hooks.set_lr = [&opt](double lr) { static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr); };
+  at::Tensor psi, grad;  // of the step whose update is pending
+  core::LossMeter meter;
   hooks.step = [&](const core::Step& s) {
     auto [xb, kb] = batches.next();
-    auto psi = net->forward(xb);
-    auto grad = neuralef_output_gradient(kb, psi.detach());
-    RKHS_CHECK(torch::isfinite(grad).all().item<bool>(),
-               "NeuralEF: the gradient is not finite at iteration " + std::to_string(s.global + 1) + " (lower --lr?)");
-    {
-      torch::NoGradGuard g;
-      auto est = (psi.detach().t().mm(kb.mm(psi.detach()))).diagonal().to(torch::kFloat64) / double(bsz * bsz);
-      if (s.global == 0) {
-        net->eigenvalues.copy_(est);
-      } else {
-        net->eigenvalues.mul_(net->options.momentum).add_(est.to(net->eigenvalues.scalar_type()), 1 - net->options.momentum);
-      }
+    psi = net->forward(xb);
+    const auto pd = psi.detach();
+    grad = neuralef_output_gradient(kb, pd);
+    torch::NoGradGuard g;
+    const auto rmat = pd.t().mm(kb.mm(pd));  // R = Psi^T K Psi, (k, k)
+    auto est = rmat.diagonal().to(torch::kFloat64) / double(bsz * bsz);
+    if (s.global == 0) {
+      net->eigenvalues.copy_(est);
+    } else {
+      net->eigenvalues.mul_(net->options.momentum).add_(est.to(net->eigenvalues.scalar_type()), 1 - net->options.momentum);
     }
+    // Eq. 17's value from R, -(sum_j R_jj - sum_{i<j} R_ij^2 / R_ii) / B^2; `0 * sum(grad)` makes it non-finite
+    // whenever the gradient is, so the loop's guard stops a step that would write NaN into the networks.
+    auto loss = -(rmat.diagonal().sum() - (rmat.square() / rmat.diagonal().unsqueeze(1)).triu(1).sum()) /
+                double(bsz * bsz) + 0 * grad.sum();
+    meter.add(loss);
+    return meter.finish(s);  // read every step on the CPU, every LoopOptions::report_every steps elsewhere
+  };
+  hooks.update = [&](const core::Step&) {
     opt.zero_grad();
     psi.backward(grad);
     opt.step();
-    core::StepLoss l;
-    l.check = false;  // no loss value: the gradient is checked above
-    return l;
   };
-  r.train_seconds = core::run_loop(iteration_loop("NeuralEF", o), hooks).seconds;
-  r.ema_eigenvalues = net->eigenvalues.to(torch::kFloat64).clone();
+  r.train_seconds = core::run_loop(iteration_loop("NeuralEF", o, x.device()), hooks).seconds;
+  r.ema_eigenvalues = net->eigenvalues.to(torch::kCPU, torch::kFloat64).clone();
   finish_report(net, kernel, x, o, gen, r);
   return r;
 }

@@ -32,6 +32,15 @@ at::Tensor MonteCarloKernel::gram(const at::Tensor& x, const at::Tensor& y) cons
   return (gx.mm(gy.t()) / double(samples())).to(x.scalar_type());
 }
 
+const std::vector<at::Tensor>& MonteCarloKernel::weights_on(const at::Tensor& x) const {
+  if (x.device() == weights_.at(0).device()) return weights_;
+  if (device_weights_.empty() || device_weights_[0].device() != x.device()) {
+    device_weights_.clear();
+    for (const auto& w : weights_) device_weights_.push_back(w.to(x.device()));
+  }
+  return device_weights_;
+}
+
 NNGPAnalyticKernel::NNGPAnalyticKernel(NNGPOptions o) : o_(o) { check(o_); }
 
 std::string NNGPAnalyticKernel::name() const {
@@ -70,7 +79,7 @@ NNGPMonteCarloKernel::NNGPMonteCarloKernel(NNGPOptions o) : o_(o) {
   for (int64_t l = 0; l <= o_.depth; ++l) {
     const int64_t out = l == o_.depth ? 1 : o_.width;
     weights_.push_back(at::normal(0, std::sqrt(o_.weight_var / double(in)), {o_.samples, in, out}, gen));
-    biases_.push_back(at::normal(0, std::sqrt(o_.bias_var), {o_.samples, 1, out}, gen));
+    weights_.push_back(at::normal(0, std::sqrt(o_.bias_var), {o_.samples, 1, out}, gen));
     in = out;
   }
 }
@@ -86,13 +95,15 @@ at::Tensor NNGPMonteCarloKernel::features(const at::Tensor& x) const {
   RKHS_CHECK(x.dim() == 2 && x.size(1) == o_.input_dim, "NN-GP kernel: expected inputs (n, " + std::to_string(o_.input_dim) + ")");
   torch::NoGradGuard g;
   auto xf = x.to(torch::kFloat32);
+  const auto& w = weights_on(xf);
+  const size_t layers = w.size() / 2;
   std::vector<at::Tensor> parts;
   for (int64_t i = 0; i < xf.size(0); i += 256) {
     auto xb = xf.slice(0, i, std::min(xf.size(0), i + 256));
     auto h = xb.unsqueeze(0).expand({o_.samples, xb.size(0), xb.size(1)});
-    for (size_t l = 0; l < weights_.size(); ++l) {
-      h = torch::baddbmm(biases_[l], h, weights_[l]);
-      if (l + 1 < weights_.size()) h = o_.activation == "relu" ? h.relu() : h.erf();
+    for (size_t l = 0; l < layers; ++l) {
+      h = torch::baddbmm(w[2 * l + 1], h, w[2 * l]);
+      if (l + 1 < layers) h = o_.activation == "relu" ? h.relu() : h.erf();
     }
     parts.push_back(h.squeeze(2).t());  // (b, S)
   }

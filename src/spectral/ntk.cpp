@@ -26,13 +26,12 @@ at::Tensor ntk_features(const std::function<at::Tensor(const at::Tensor&)>& g, c
   RKHS_CHECK(!params.empty(), "NTK: no parameters");
   RKHS_CHECK(x.dim() >= 2 && x.size(0) >= 1, "NTK: expected a batch of inputs");
   RKHS_CHECK(o.batch >= 1, "NTK: batch must be >= 1");
-  const auto dtype = params[0].scalar_type();
   const int64_t n = x.size(0);
   if (o.method == "jacobian") {
     torch::AutoGradMode enable(true);
     int64_t p = 0;
     for (const auto& t : params) p += t.numel();
-    auto phi = torch::empty({n, p}, torch::TensorOptions().dtype(dtype));
+    auto phi = torch::empty({n, p}, params[0].options().requires_grad(false));
     for (int64_t i = 0; i < n; ++i) {
       auto out = g(x.slice(0, i, i + 1)).sum();
       auto grads = torch::autograd::grad({out}, params, {}, false, false, true);
@@ -57,7 +56,9 @@ at::Tensor ntk_features(const std::function<at::Tensor(const at::Tensor&)>& g, c
   const double scale = 1.0 / (o.epsilon * std::sqrt(double(o.samples)));
   for (int64_t s = 0; s < o.samples; ++s) {
     for (size_t l = 0; l < params.size(); ++l) {
-      auto v = at::bernoulli(torch::full(params[l].sizes(), 0.5, saved[l].options()), gen).mul_(2).sub_(1);
+      // Drawn on the CPU from the seed (the same directions on every device), then moved.
+      auto v = at::bernoulli(torch::full(params[l].sizes(), 0.5, saved[l].options().device(torch::kCPU)), gen)
+                   .mul_(2).sub_(1).to(saved[l].device());
       params[l].detach().copy_(saved[l] + o.epsilon * v);
     }
     phi.select(1, s).copy_((outputs(g, x, o.batch) - base) * scale);
@@ -80,10 +81,15 @@ std::string NTKKernel::name() const {
 }
 
 at::Tensor NTKKernel::features(const at::Tensor& x) const {
-  if (cached_x_.defined() && x.sizes() == cached_x_.sizes() && x.scalar_type() == cached_x_.scalar_type() &&
-      x.data_ptr() == cached_x_.data_ptr())
-    return cached_phi_;
-  return ntk_features(g_, params_, x.to(params_[0].scalar_type()), o_) / scale_;
+  // The same points as normalise_on's: the same tensor, or a tensor over the same memory (a lazy or other
+  // storage-less tensor only by identity).
+  const bool same = cached_x_.defined() &&
+                    (x.is_same(cached_x_) ||
+                     (x.has_storage() && cached_x_.has_storage() && x.sizes() == cached_x_.sizes() &&
+                      x.scalar_type() == cached_x_.scalar_type() && x.device() == cached_x_.device() &&
+                      x.data_ptr() == cached_x_.data_ptr()));
+  if (same) return cached_phi_;
+  return ntk_features(g_, params_, x.to(params_[0].device(), params_[0].scalar_type()), o_) / scale_;
 }
 
 void NTKKernel::normalise_on(const at::Tensor& x) {

@@ -40,8 +40,9 @@ NystromEigen nystrom_eigen(const kernels::KernelPtr& kernel, const at::Tensor& x
   r.eigh_seconds = std::chrono::duration<double>(t2 - t1).count();
   r.eigenvalues = e.flip(0).slice(0, 0, k) / double(n);
   r.vectors = v.flip(1).slice(1, 0, k).contiguous();
-  const double top = r.eigenvalues[0].item<double>();
-  auto ev = r.eigenvalues.accessor<double, 1>();
+  const auto host = r.eigenvalues.cpu();
+  const double top = host[0].item<double>();
+  auto ev = host.accessor<double, 1>();
   for (int64_t j = 0; j < k; ++j)
     if (!(ev[j] > 1e-10 * std::abs(top))) ++r.null_pairs;
   if (r.null_pairs > 0)
@@ -59,7 +60,7 @@ at::Tensor NystromEigen::operator()(const at::Tensor& x) const {
   const double top = std::abs(eigenvalues[0].item<double>());
   auto scale = torch::where(eigenvalues > 1e-10 * top, 1.0 / (std::sqrt(n) * eigenvalues), torch::zeros_like(eigenvalues));
   auto proj = vectors * scale.unsqueeze(0);
-  auto xd = x.to(torch::kFloat64);
+  auto xd = x.to(points.device(), torch::kFloat64);
   std::vector<at::Tensor> parts;
   const auto* mc = dynamic_cast<const MonteCarloKernel*>(kernel.get());
   for (int64_t i = 0; i < xd.size(0); i += 4096) {

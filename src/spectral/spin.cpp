@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "rkhs/core/device.h"
 #include "eigen_training.h"
 #include "rkhs/error.h"
 #include "rkhs/warn.h"
@@ -54,7 +55,7 @@ std::pair<at::Tensor, at::Tensor> spin_contraction(const at::Tensor& sigma_in, c
   // Lambda = L^-1 Pi L^-T by two triangular solves.
   auto a = at::linalg_solve_triangular(l, pi, /*upper=*/false);
   auto lambda = at::linalg_solve_triangular(l, a.t(), /*upper=*/false);
-  auto c_sigma = torch::zeros({k, k}, torch::kFloat64), c_pi = torch::zeros({k, k}, torch::kFloat64);
+  auto c_sigma = torch::zeros({k, k}, sigma.options().requires_grad(false)), c_pi = torch::zeros_like(c_sigma);
   for (int64_t j = 0; j < k; ++j) {
     auto g = torch::autograd::grad({lambda[j][j]}, {sigma, pi}, {}, /*retain_graph=*/true);
     c_sigma[j] = (g[0] + g[0].t())[j];
@@ -157,12 +158,13 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
       auto lambda = at::linalg_solve_triangular(l, a.t(), false);
       net->eigenvalues.copy_(lambda.diagonal().to(net->eigenvalues.scalar_type()));
     }
+    core::step_done(x.device());
     core::StepLoss none;
     none.check = false;  // no loss value: the gradient is checked above
     return none;
   };
-  r.train_seconds = core::run_loop(iteration_loop("SpIN", o), hooks).seconds;
-  r.ema_eigenvalues = net->eigenvalues.to(torch::kFloat64).clone();
+  r.train_seconds = core::run_loop(iteration_loop("SpIN", o, x.device()), hooks).seconds;
+  r.ema_eigenvalues = net->eigenvalues.to(torch::kCPU, torch::kFloat64).clone();
   // The eigenfunctions Psi = L^-1 f with Sigma from the final networks on the evaluation points.
   finish_report(net, kernel, x, o, gen, r, [&net, &warned](const at::Tensor& xs) {
     auto f = net->raw(xs).to(torch::kFloat64);

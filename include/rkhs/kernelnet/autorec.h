@@ -7,6 +7,7 @@
 // columns (sparse_matmul) and the output layer is evaluated at the observed (item, user) pairs only, so a
 // loss + gradient costs O(ratings x hidden) there instead of O(items x users x hidden); same loss as the dense form.
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 #include <torch/nn/module.h>
 
 #include <cstdint>
@@ -40,6 +41,7 @@ struct AutoRecOptions {
 struct ObservedRatings {
   at::Tensor item, user, rating;
   int64_t num_items = 0, num_users = 0;
+  ObservedRatings to(const c10::Device& device) const;  // the same ratings with the tensors on device
 };
 // Throws rkhs::Error on a (user, item) pair that occurs twice.
 ObservedRatings observed_ratings(const data::Ratings& r);

@@ -35,6 +35,15 @@ class MonteCarloKernel : public kernels::Kernel {
   // (n, ...) x (m, ...) -> (n, m), no gradient (the kernel is an estimate), in the inputs' dtype.
   at::Tensor gram(const at::Tensor& x, const at::Tensor& y) const override;
   bool is_positive_definite() const override { return true; }
+
+ protected:
+  // The networks' weights are drawn once on the CPU (the same numbers on every device); features() uses this
+  // copy of them on x's device, made on the first call for that device and kept.
+  const std::vector<at::Tensor>& weights_on(const at::Tensor& x) const;
+  std::vector<at::Tensor> weights_;  // set by the subclass's constructor, on the CPU
+
+ private:
+  mutable std::vector<at::Tensor> device_weights_;
 };
 
 struct NNGPOptions {
@@ -70,7 +79,7 @@ class NNGPMonteCarloKernel : public MonteCarloKernel {
 
  private:
   NNGPOptions o_;
-  std::vector<at::Tensor> weights_, biases_;  // layer l: (S, in, out), (S, 1, out)
+  // weights_: layer l's (S, in, out) then (S, 1, out) bias, for l = 0..depth.
 };
 
 struct CNNGPOptions {
@@ -98,8 +107,8 @@ class CNNGPMonteCarloKernel : public MonteCarloKernel {
  private:
   CNNGPOptions o_;
   int64_t flat_ = 0;  // F
-  at::Tensor w1_, b1_, w2_, b2_;  // (S * width, C, k, k), (S * width), (S * width, width, k, k), (S * width)
-  at::Tensor w3_, b3_, w4_, b4_;  // (S, F, hidden), (S, 1, hidden), (S, hidden, 1), (S, 1, 1)
+  // weights_: w1 (S * width, C, k, k), b1 (S * width), w2 (S * width, width, k, k), b2 (S * width),
+  //           w3 (S, F, hidden), b3 (S, 1, hidden), w4 (S, hidden, 1), b4 (S, 1, 1).
 };
 
 }  // namespace rkhs::spectral
