@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "rkhs/compat.h"
 #include "rkhs/linear/logistic.h"
 #include "rkhs/data/csv.h"
 #include "rkhs/data/idx.h"
@@ -30,7 +31,7 @@ using json = nlohmann::json;
 namespace {
 
 std::vector<double> to_vector(const at::Tensor& t) {
-  auto c = t.to(torch::kFloat64).contiguous();
+  auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
@@ -188,9 +189,15 @@ EigenResult run_eigen(EigenConfig c) {
              "--method spin: implemented for separate MLPs (--arch mlp, no --shared-trunk) and not for --kernel ntk");
   RKHS_CHECK(c.k >= 1 && c.k <= c.n, "--k must be in [1, --n]");
   EigenResult r;
+  const auto device = compat::parse_device(c.device);
   auto points = load_points(c, c.kernel);
-  const auto& train = points.train;
+  // The points stay on the CPU for the measurements; the kernel, the eigendecompositions and the networks work
+  // on `on_device` copies.
   const auto& held = points.held;
+  const auto train = points.train.to(device);
+  auto on_device = [device](const FeatureMap& f) -> FeatureMap {
+    return [f, device](const at::Tensor& x) { return f(x.to(device)).to(torch::kCPU, torch::kFloat64); };
+  };
   r.data_description = points.description;
   kernels::KernelPtr kernel;
   std::optional<NTKClassifier> classifier;
@@ -199,8 +206,10 @@ EigenResult run_eigen(EigenConfig c) {
     no.method = c.ntk_method;
     no.samples = c.mc_samples > 0 ? c.mc_samples : 4000;
     no.seed = c.seed + 104729;
-    auto clf = train_ntk_classifier(points.ntk_x, points.ntk_y, points.test_x, points.test_y, c.ntk_epochs, no,
-                                    c.seed, c.progress);
+    auto clf = train_ntk_classifier(points.ntk_x.to(device), points.ntk_y.to(device), points.test_x.to(device),
+                                    points.test_y.to(device), c.ntk_epochs, no, c.seed, c.progress);
+    clf.logits = on_device(clf.logits);
+    clf.last_layer = on_device(clf.last_layer);
     r.classifier_test_accuracy = clf.test_accuracy;
     r.classifier_seconds = clf.train_seconds;
     r.classifier_parameters = clf.parameters;
@@ -231,8 +240,8 @@ EigenResult run_eigen(EigenConfig c) {
     const auto t = std::chrono::steady_clock::now();
     auto nys = reference ? *reference : spectral::nystrom_eigen(kernel, train, c.k);
     r.train_seconds = reference ? r.reference_seconds : std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    eigenvalues = nys.eigenvalues;
-    project = [nys](const at::Tensor& x) { return nys(x); };
+    eigenvalues = nys.eigenvalues.cpu();
+    project = on_device([nys](const at::Tensor& x) { return nys(x); });
   } else {
     c.net.k = c.k;
     c.net.input_dim = train.size(1);
@@ -252,6 +261,7 @@ EigenResult run_eigen(EigenConfig c) {
     }
     torch::manual_seed(c.seed);
     spectral::NeuralEF net(c.net);
+    net->to(device);
     auto rep = c.method == "spin" ? spectral::train_spin(net, kernel, train.to(torch::kFloat32), c.train, c.spin)
                                   : spectral::train_neuralef(net, kernel, train.to(torch::kFloat32), c.train);
     r.train_seconds = rep.train_seconds;
@@ -260,10 +270,10 @@ EigenResult run_eigen(EigenConfig c) {
     r.captured_trace = rep.captured_trace;
     r.rayleigh_ritz = rep.rayleigh_ritz;
     eigenvalues = rep.eigenvalues;
-    project = [net](const at::Tensor& x) mutable {
+    project = on_device([net](const at::Tensor& x) mutable {
       torch::NoGradGuard g;
-      return net->forward(x.to(torch::kFloat32)).to(torch::kFloat64);
-    };
+      return net->forward(x.to(torch::kFloat32));
+    });
   }
   psi_held = in_blocks(held, project);
   if (points.ntk_x.defined()) {  // §4.2.2: K-means with two clusters on the projections and on the pixels
@@ -303,16 +313,17 @@ EigenResult run_eigen(EigenConfig c) {
     torch::NoGradGuard g;
     const int64_t m = std::min<int64_t>(held.size(0), 2000);
     const auto hm = held.slice(0, 0, m);
-    const auto kh = kernel->gram(hm, hm).to(torch::kFloat64);
+    const auto hd = hm.to(device);
+    const auto kh = kernel->gram(hd, hd).to(torch::kCPU, torch::kFloat64);
     r.reconstruction_error = spectral::reconstruction_error(kh, psi_held.slice(0, 0, m), eigenvalues);
     r.best_rank_k_error = spectral::best_rank_k_error(kh, c.k);
   }
   // The reference on the held-out points, once (for Monte Carlo kernels each point costs S network evaluations);
   // with --method nystrom it is psi_held itself.
   at::Tensor ref_held;
-  if (reference) ref_held = c.method == "nystrom" ? psi_held : in_blocks(held, *reference);
+  if (reference) ref_held = c.method == "nystrom" ? psi_held : in_blocks(held, on_device(*reference));
   if (reference) {
-    r.rel_error = to_vector(spectral::eigenvalue_relative_error(eigenvalues, reference->eigenvalues));
+    r.rel_error = to_vector(spectral::eigenvalue_relative_error(eigenvalues, reference->eigenvalues.cpu()));
     r.alignment = to_vector(spectral::alignment(psi_held, ref_held));
     // Eigenpairs whose reference eigenvalue is numerically zero have no eigenfunction to compare with: NaN (null).
     for (int64_t j = c.k - r.null_pairs; j < c.k; ++j) r.rel_error[j] = r.alignment[j] = NAN;
@@ -402,6 +413,7 @@ std::string EigenResult::to_json(const EigenConfig& c) const {
   j["k"] = c.k;
   j["method"] = c.method;
   j["seed"] = c.seed;
+  j["device"] = c.device;
   if (c.method != "nystrom") {
     if (c.method == "spin") j["spin_decay"] = c.spin.decay;
     j["iterations"] = c.train.iterations;

@@ -7,7 +7,9 @@
 #include "rkhs/error.h"
 #include "rkhs/nn/backbones.h"
 #include "rkhs/spectral/laplace.h"
+#include "rkhs/core/device.h"
 #include "rkhs/core/loop.h"
+#include "rkhs/core/loss_meter.h"
 
 namespace rkhs::jobs {
 namespace {
@@ -30,6 +32,7 @@ NTKClassifier train_ntk_classifier(const at::Tensor& x, const at::Tensor& y, con
   RKHS_CHECK(epochs >= 1, "--ntk-epochs must be >= 1");
   torch::manual_seed(seed);
   LogitNet net;
+  net->to(x.device());
   NTKClassifier r;
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3).weight_decay(r.weight_decay));
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
@@ -43,14 +46,18 @@ NTKClassifier train_ntk_classifier(const at::Tensor& x, const at::Tensor& y, con
   lo.steps = steps / epochs;
   lo.progress = progress;
   core::LoopHooks hooks;
+  core::LossMeter meter;
+  lo.report_every = core::report_interval(x.device());
   hooks.begin_pass = [&](int64_t) {
-    perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
+    meter.clear();
+    perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(x.device());
   };
   hooks.step = [&](const core::Step& s) {
     auto idx = perm.slice(0, s.index * batch, std::min(n, (s.index + 1) * batch));
     auto loss = torch::binary_cross_entropy_with_logits(net->forward(xf.index({idx})), yf.index({idx}));
     pending = loss;
-    return core::StepLoss{loss.item<double>(), double(idx.size(0))};
+    meter.add(loss, double(idx.size(0)));
+    return meter.finish(s);
   };
   hooks.update = [&](const core::Step&) {
     opt.zero_grad();

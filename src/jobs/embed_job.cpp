@@ -8,8 +8,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "rkhs/compat.h"
 #include "rkhs/error.h"
+#include "rkhs/kernels/distance.h"
+#include "rkhs/core/device.h"
 #include "rkhs/core/loop.h"
+#include "rkhs/core/loss_meter.h"
 #include "rkhs/core/run_folder.h"
 
 namespace rkhs::jobs {
@@ -37,8 +41,8 @@ double knn_accuracy(const at::Tensor& train_e, const at::Tensor& train_y, const 
   int64_t correct = 0;
   for (int64_t i = 0; i < test_e.size(0); i += 1024) {
     auto q = test_e.slice(0, i, std::min(i + 1024, test_e.size(0)));
-    auto idx = std::get<1>(torch::cdist(q, train_e).topk(k, 1, /*largest=*/false));
-    auto votes = torch::zeros({q.size(0), classes}, torch::kLong);
+    auto idx = std::get<1>(kernels::squared_distances_direct(q, train_e).topk(k, 1, /*largest=*/false));
+    auto votes = torch::zeros({q.size(0), classes}, idx.options());
     votes.scatter_add_(1, train_y.index({idx}), torch::ones_like(idx));
     correct += votes.argmax(1).eq(test_y.slice(0, i, i + q.size(0))).sum().item<int64_t>();
   }
@@ -85,9 +89,12 @@ double fit_embedding(kernelnet::EmbeddingNet& net, const at::Tensor& x, const at
   lo.steps = (n + c.batch_size - 1) / c.batch_size;
   lo.progress = c.progress;
   core::LoopHooks hooks;
+  core::LossMeter meter;
+  lo.report_every = core::report_interval(x.device());
   hooks.begin_pass = [&](int64_t) {
     net->train();
-    perm = torch::randperm(n, gen);
+    meter.clear();
+    perm = torch::randperm(n, gen).to(x.device());
   };
   hooks.step = [&](const core::Step& s) {
     const int64_t b = s.index * c.batch_size;
@@ -98,7 +105,8 @@ double fit_embedding(kernelnet::EmbeddingNet& net, const at::Tensor& x, const at
     pending = autoencoder ? torch::binary_cross_entropy_with_logits(out, xb, {}, {}, at::Reduction::Sum) /
                                 double(xb.size(0))
                           : torch::cross_entropy_loss(out, y.index({idx}));
-    return core::StepLoss{pending.item<double>(), double(idx.size(0))};
+    meter.add(pending, double(idx.size(0)));
+    return meter.finish(s);
   };
   hooks.update = [&](const core::Step&) {
     pending.backward();
@@ -113,7 +121,8 @@ std::pair<at::Tensor, at::Tensor> evaluate_embedding(kernelnet::EmbeddingNet& ne
                                                      const at::Tensor& y, const data::Dataset& test,
                                                      bool autoencoder, int64_t classes, EmbedResult& r) {
   net->eval();
-  const auto tx = test.x.reshape({test.size(), -1});
+  const auto tx = test.x.reshape({test.size(), -1}).to(x.device());
+  const auto ty = test.y.to(x.device());
   at::Tensor outputs;
   {
     torch::NoGradGuard g;
@@ -121,7 +130,7 @@ std::pair<at::Tensor, at::Tensor> evaluate_embedding(kernelnet::EmbeddingNet& ne
     for (int64_t i = 0; i < tx.size(0); i += 1024) parts.push_back(net->forward(tx.slice(0, i, std::min(i + 1024, tx.size(0)))));
     outputs = torch::cat(parts);
   }
-  at::Tensor pred = torch::zeros({0}, torch::kLong);
+  at::Tensor pred = torch::zeros({0}, ty.options());
   if (autoencoder) {
     r.test_reconstruction_bce =
         torch::binary_cross_entropy_with_logits(outputs, tx, {}, {}, at::Reduction::Sum).item<double>() /
@@ -129,13 +138,13 @@ std::pair<at::Tensor, at::Tensor> evaluate_embedding(kernelnet::EmbeddingNet& ne
     r.test_reconstruction_mse = (outputs.sigmoid() - tx).square().mean().item<double>();
   } else {
     pred = outputs.argmax(1);
-    r.test_accuracy = pred.eq(test.y).to(torch::kDouble).mean().item<double>();
+    r.test_accuracy = pred.eq(ty).to(torch::kDouble).mean().item<double>();
   }
   const auto test_e = embed_all(net, tx, &r.empty_test);
   const int64_t m = std::min<int64_t>(x.size(0), 10000);  // the first 10,000 training points (shuffled by the split)
   const auto train_e = embed_all(net, x.slice(0, 0, m), nullptr);
-  r.knn_accuracy = knn_accuracy(train_e, y.slice(0, 0, m), test_e, test.y, 5, classes);
-  return {pred, test_e};
+  r.knn_accuracy = knn_accuracy(train_e, y.slice(0, 0, m), test_e, ty, 5, classes);
+  return {pred.cpu(), test_e.cpu()};
 }
 
 // Stage 4, report: OUT/embedding.csv (x, y, label and, for the classifier, the prediction) and OUT/config.json.
@@ -169,11 +178,14 @@ EmbedResult run_embed(EmbedConfig c) {
   r.description = data.description;
   c.net.input_dim = data.train.x[0].numel();
   c.net.classes = data.train.num_classes;
+  const auto device = compat::parse_device(c.device);
   torch::manual_seed(c.seed);
   kernelnet::EmbeddingNet net(c.net);
-  const auto x = data.train.x.reshape({data.train.size(), -1});
-  r.train_seconds = fit_embedding(net, x, data.train.y, c, autoencoder, &r.parameters);
-  const auto [pred, test_e] = evaluate_embedding(net, x, data.train.y, data.test, autoencoder, c.net.classes, r);
+  net->to(device);
+  const auto x = data.train.x.reshape({data.train.size(), -1}).to(device);
+  const auto y = data.train.y.to(device);
+  r.train_seconds = fit_embedding(net, x, y, c, autoencoder, &r.parameters);
+  const auto [pred, test_e] = evaluate_embedding(net, x, y, data.test, autoencoder, c.net.classes, r);
   write_embedding(c, test_e, data.test.y, pred, autoencoder, r);
   return r;
 }
@@ -184,6 +196,7 @@ std::string EmbedResult::to_json(const EmbedConfig& c) const {
   j["data"] = c.data.spec;
   j["data_description"] = description;
   j["seed"] = c.seed;
+  j["device"] = c.device;
   j["epochs"] = c.epochs;
   j["grid"] = c.net.grid;
   j["eta"] = c.net.eta;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "rkhs/compat.h"
 #include "rkhs/error.h"
 #include "rkhs/core/run_folder.h"
 #include "rkhs/kernelnet/blend.h"
@@ -53,9 +54,11 @@ PairPredictions predict_pairs(kernelnet::AutoRec* model, const at::Tensor& hidde
   }
   if (model) {
     torch::NoGradGuard no_grad;
+    const auto device = hidden.device();
     auto a = (*model)
-                 ->decode_pairs(hidden, torch::tensor(r.item, torch::kLong), torch::tensor(r.user, torch::kLong))
-                 .to(torch::kDouble)
+                 ->decode_pairs(hidden, torch::tensor(r.item, torch::kLong).to(device),
+                                torch::tensor(r.user, torch::kLong).to(device))
+                 .to(torch::kCPU, torch::kDouble)
                  .contiguous();
     p.a.assign(a.data_ptr<double>(), a.data_ptr<double>() + a.numel());
   } else {
@@ -116,6 +119,7 @@ void set_layer(RecommendConfig& c) {
 }  // namespace
 
 RecommendResult run_recommend(RecommendConfig c) {
+  compat::parse_device(c.device);  // an unknown or absent device fails before any work
   const std::string train_path = strip_prefix(c.data, true);
   const std::string test_path = c.test.empty() ? "" : strip_prefix(c.test, false);
   const bool bias_only = c.model == "bias";
@@ -160,9 +164,11 @@ RecommendResult run_recommend(RecommendConfig c) {
     r.dim = c.autorec.layer_options.dim;
     torch::manual_seed(c.autorec.seed);
     model.emplace(split.train.num_users(), c.autorec);
+    const auto device = compat::parse_device(c.device);
+    (*model)->to(device);
     fit_autoencoder(c, *model, split, validation ? &*validation : nullptr, r);
     torch::NoGradGuard no_grad;
-    hidden = (*model)->encode(kernelnet::observed_ratings(split.train));
+    hidden = (*model)->encode(kernelnet::observed_ratings(split.train).to(device));
   }
   const auto count = item_counts(split.train);
   auto* m = model ? &*model : nullptr;
@@ -218,6 +224,7 @@ std::string RecommendResult::to_json() const {
   j["format"] = format;
   j["model"] = c.model;
   j["seed"] = c.autorec.seed;
+  j["device"] = c.device;
   j["users"] = users;
   j["items"] = items;
   j["train_ratings"] = train_ratings;

@@ -45,6 +45,14 @@ expect_error unknown-head 'head' classify --data sphere --head nosuch --epochs 1
 expect_error unknown-model 'nosuch' classify --data sphere --model nosuch --epochs 1 --train-size 100
 expect_error bad-optimizer 'optimizer' classify --data sphere --optimizer nosuch --epochs 1 --train-size 100
 expect_error bad-device 'device' classify --data sphere --device tpu --epochs 1
+expect_error lazy-device 'test device' classify --data sphere --device lazy --epochs 1
+# Every command takes --device; without a GPU, cuda is one readable line (with one, it runs: scripts/gpu_check.sh).
+if ! "$RKHS" kernels --check rbf --device cuda >/dev/null 2>&1; then
+  for cmd in "eigen --n 50" "recommend --data movielens:/nonexistent" "ckn" "embed --out $TMP/e"; do
+    # shellcheck disable=SC2086
+    expect_error "no-cuda-$cmd" 'cuda' $cmd --device cuda
+  done
+fi
 expect_error bad-kernel 'gamma' kernels --check rbf:gamma=-1
 expect_error resume-without-checkpoint 'checkpoint' classify --data sphere --resume --epochs 1
 printf 'garbage' >"$TMP/ckpt.pt"

@@ -21,10 +21,10 @@ struct EigenFlags {
 void run(EigenFlags& f) {
   const bool progress = setup_runtime(f.common);
   auto& c = f.config;
-  RKHS_CHECK(f.common.device == "cpu", "rkhs eigen runs on the CPU only (--device " + f.common.device + ")");
   c.seed = f.common.seed;
   c.progress = progress;
   c.out_dir = f.common.out;
+  c.device = f.common.device;
   auto r = jobs::run_eigen(c);
   std::string png;
   if (!c.out_dir.empty() && c.data == "uniform1d") {

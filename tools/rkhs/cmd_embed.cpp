@@ -21,11 +21,11 @@ struct EmbedFlags {
 void run(EmbedFlags& f) {
   const bool progress = setup_runtime(f.common);
   auto& c = f.config;
-  RKHS_CHECK(f.common.device == "cpu", "rkhs embed runs on the CPU only (--device " + f.common.device + ")");
   c.seed = f.common.seed;
   c.data.seed = f.common.seed;
   c.progress = progress;
   c.out_dir = f.common.out;
+  c.device = f.common.device;
   auto r = jobs::run_embed(c);
   const std::string script =
       "set datafile separator ','\nset key off\nset size square\nset xrange [0:1]\nset yrange [0:1]\n"

@@ -45,11 +45,11 @@ std::optional<double> parse_choice(const std::string& flag, const std::string& t
 void run(RecommendFlags& f) {
   const bool progress = setup_runtime(f.common);
   auto& c = f.config;
-  RKHS_CHECK(f.common.device == "cpu", "rkhs recommend runs on the CPU only (--device " + f.common.device + ")");
   c.autorec.seed = f.common.seed;
   c.autorec.progress = progress;
   c.dim_given = f.dim->count() > 0;
   c.out_dir = f.common.out;
+  c.device = f.common.device;
   const auto lambda2 = parse_choice("--lambda2", f.lambda2, false, false);
   c.lambda2_auto = !lambda2;
   if (lambda2) c.autorec.layer_options.lambda2 = *lambda2;

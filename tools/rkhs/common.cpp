@@ -90,6 +90,9 @@ void set_quiet(bool quiet) { quiet_runs = quiet; }
 bool setup_runtime(const CommonFlags& f) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   RKHS_CHECK(f.threads >= 0, "--threads must be >= 0");
+  // The lazy device exists for the device tests, which build modules on it (tests/device/lazy_modules.h); the
+  // commands move modules with Module::to, which LibTorch cannot do for it.
+  RKHS_CHECK(f.device != "lazy", "--device lazy: a test device for tests/device only; use cpu, cuda or cuda:N");
   torch::set_num_threads(f.threads > 0 ? f.threads : cores);
   return !quiet_runs && !(f.json && !isatty(STDOUT_FILENO));
 }

@@ -38,6 +38,9 @@ struct EigenConfig {
   std::string ntk_method = "finite-differences";  // | "jacobian"
   uint64_t seed = 0;
   bool progress = true;
+  // "cpu" | "cuda[:N]" | "lazy": the kernel matrices, the reference and Nystrom eigendecompositions, the networks
+  // and their training run there; the measurements on the held-out points are computed on the CPU.
+  std::string device = "cpu";
   // Optional run folder: config.json (the JSON) and eigenfunctions.csv (held-out points sorted by their first
   // coordinate: x_1..x_d, psi_1..psi_k and, with a reference, ref_1..ref_k sign-matched to psi).
   std::string out_dir;

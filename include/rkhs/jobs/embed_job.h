@@ -17,6 +17,7 @@ struct EmbedConfig {
   double lr = 1e-3;                  // Adam
   uint64_t seed = 0;
   bool progress = true;
+  std::string device = "cpu";        // "cpu" | "cuda[:N]" | "lazy" (compat::parse_device)
   std::string out_dir;               // required: embedding.csv, config.json (and embedding.png via the CLI)
 };
 

@@ -30,6 +30,7 @@ struct RecommendConfig {
   // (the paper's model); > 0 fixes c (inf: the bias model).
   double shrink = -1;
   std::vector<double> bias_lambdas = {0.5, 1, 2, 5, 10, 20, 50};  // selected on a 10% validation split
+  std::string device = "cpu";  // "cpu" | "cuda[:N]" | "lazy": where the autoencoder trains (compat::parse_device)
   std::string out_dir;         // "" = no run folder; else config.json (the JSON below) and history.csv
 };
 
