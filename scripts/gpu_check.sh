@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# The prepared GPU check (issue 24, docs/DEVICES.md): one script that a session with a GPU machine runs in one go.
+#   1. configure and build against the machine's LibTorch (PyTorch's, found through python3) in BUILD;
+#   2. ctest with RKHS_TEST_DEVICE=$RKHS_CHECK_DEVICE (every test; tests/device runs each system there);
+#   3. each command (classify, ckn, eigen, embed, recommend, demo) on a small configuration on the device and on the
+#      CPU, compared (accuracy within noise, eigenvalues within tolerance, RMSE);
+#   4. the main workloads timed on both: classify ResNet-20 one epoch, the CKN 5,000-image 3-layer pipeline,
+#      NeuralEF 2,000 iterations, the AutoRec outer loops;
+#   5. one JSON summary, $OUT/gpu_check.json (and the logs beside it).
+#
+# Usage (GPU session):   bash scripts/gpu_check.sh --stage      # here, before: data/ for the machine (then carry it)
+#                        bash scripts/gpu_check.sh              # there: RKHS_CHECK_DEVICE defaults to cuda
+# On the CPU:            RKHS_CHECK_DEVICE=cpu RKHS_CHECK_QUICK=1 bash scripts/gpu_check.sh [BUILD]
+#   the same sequence with the CPU as "the device" (ctest runs it so the script cannot rot: tests/cli).
+# Environment: RKHS_CHECK_DEVICE (cuda), RKHS_CHECK_QUICK (0; 1 = tiny configurations, no timed workloads, ctest
+# limited to the device test), BUILD (build-gpu, or build on the CPU), OUT ($OUT, else bench/results/gpu_check),
+# RKHS_FASHION_MNIST / RKHS_MOVIELENS (data; default data/fashion-mnist and data/dslabs when present),
+# RKHS_CHECK_BUDGET (420: no timed workload starts later, in seconds from the start), RESNET_TRAIN_SIZE (10000
+# images for the ResNet-20 epoch, so the CPU's epoch fits), NEURALEF_N (2000 training images), RKHS_CHECK_CTEST
+# (1; 0 skips the tests, e.g. for a second call that only times).
+# Exit status: 0 when every step passed; the JSON says which failed.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+if [ "${1:-}" = --stage ]; then
+  # Data for a machine without Debian's packages: data/ is ignored by git, so `run` carries it when asked
+  # (carry: ["data"], about 33 MB).
+  mkdir -p data/fashion-mnist
+  cp /usr/share/datasets/fashion-mnist/*.gz data/fashion-mnist/
+  [ -f data/dslabs/ratings.csv ] || bash scripts/export_dslabs_movielens.sh data/dslabs
+  du -sh data
+  exit 0
+fi
+
+DEVICE=${RKHS_CHECK_DEVICE:-cuda}
+QUICK=${RKHS_CHECK_QUICK:-0}
+PYTHON=${PYTHON:-python3}
+if [ "$DEVICE" = cpu ]; then BUILD=${1:-${BUILD:-build}}; else BUILD=${1:-${BUILD:-build-gpu}}; fi
+OUT=${OUT:-bench/results/gpu_check}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+LOG="$OUT/gpu_check.log"
+: >"$LOG"
+[ -d data/fashion-mnist ] && export RKHS_FASHION_MNIST=${RKHS_FASHION_MNIST:-$PWD/data/fashion-mnist}
+MOVIELENS=${RKHS_MOVIELENS:-data/dslabs}
+STEPS="$OUT/steps.jsonl"
+: >"$STEPS"
+failed=0
+START=$(date +%s.%N)
+# The timed workloads start only while the run is younger than this (seconds): the device budget is 10 minutes a
+# command, build included.
+BUDGET=${RKHS_CHECK_BUDGET:-420}
+
+# step NAME STATUS SECONDS [JSON]: one line of the summary.
+step() {
+  local extra=${4:-null}
+  printf '{"step": "%s", "ok": %s, "seconds": %s, "detail": %s}\n' "$1" "$2" "$3" "$extra" >>"$STEPS"
+  [ "$2" = true ] || failed=1
+  echo "== $1: $([ "$2" = true ] && echo ok || echo FAILED) (${3}s)" | tee -a "$LOG"
+}
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# 1. Build. On a CUDA machine against PyTorch's LibTorch; on the CPU the given build folder is (re)used.
+t=$(now)
+if [ "$DEVICE" != cpu ] || [ ! -f "$BUILD/build.ninja" ]; then
+  prefix=()
+  if [ "$DEVICE" != cpu ]; then
+    prefix=(-DCMAKE_PREFIX_PATH="$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)')")
+  fi
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRKHS_BUILD_BENCH=OFF "${prefix[@]}" >>"$LOG" 2>&1
+fi
+if cmake --build "$BUILD" -j "$(nproc)" >>"$LOG" 2>&1; then step build true "$(since "$t")"; else
+  step build false "$(since "$t")"
+  tail -n 30 "$LOG"
+  exit 1
+fi
+RKHS="$BUILD/rkhs"
+
+# 2. The tests on the device (quick: the device test only).
+t=$(now)
+filter=()
+[ "$QUICK" = 1 ] && filter=(-R '^device$')
+if [ "${RKHS_CHECK_CTEST:-1}" = 0 ]; then
+  step ctest true 0 '"skipped (RKHS_CHECK_CTEST=0)"'
+elif RKHS_TEST_DEVICE=$DEVICE ctest --test-dir "$BUILD" --output-on-failure -j "$(nproc)" "${filter[@]}" >"$OUT/ctest.log" 2>&1; then
+  step ctest true "$(since "$t")"
+else
+  step ctest false "$(since "$t")" "\"$(grep -E 'tests passed|Failed|\*\*\*' "$OUT/ctest.log" | tr '\n' ' ' | tr -d '"' | cut -c1-400)\""
+fi
+
+# run_json FILE ARGS...: `rkhs ARGS --json`, the last stdout line into FILE; returns rkhs's status.
+run_json() {
+  local file="$1"
+  shift
+  echo "rkhs $*" >>"$LOG"
+  "$RKHS" "$@" --json 2>>"$LOG" | tail -n 1 >"$file"
+  return "${PIPESTATUS[0]}"
+}
+
+# compare NAME TOLERANCE KEY ARGS...: runs ARGS on the CPU and on the device; KEY (a Python expression on the
+# parsed JSON `j`) must agree within TOLERANCE (absolute; lists elementwise).
+compare() {
+  local name="$1" tol="$2" key="$3"
+  shift 3
+  local t0
+  t0=$(now)
+  if ! run_json "$OUT/$name.cpu.json" "$@" --device cpu || ! run_json "$OUT/$name.dev.json" "$@" --device "$DEVICE"; then
+    step "compare-$name" false "$(since "$t0")" "\"$(tail -n 1 "$LOG" | tr -d '"' | cut -c1-300)\""
+    return
+  fi
+  local verdict
+  verdict=$("$PYTHON" - "$OUT/$name.cpu.json" "$OUT/$name.dev.json" "$tol" "$key" <<'EOF'
+import json, math, sys
+cpu, dev = (json.load(open(p)) for p in sys.argv[1:3])
+tol, key = float(sys.argv[3]), sys.argv[4]
+a, b = eval(key, {"j": cpu}), eval(key, {"j": dev})
+pairs = list(zip(a, b)) if isinstance(a, list) else [(a, b)]
+worst = max(abs(x - y) for x, y in pairs)
+ok = len(pairs) > 0 and all(math.isfinite(x) and math.isfinite(y) for x, y in pairs) and worst <= tol
+print(json.dumps({"ok": ok, "cpu": a, "device": b, "max_difference": worst, "tolerance": tol,
+                  "cpu_seconds": cpu.get("train_seconds"), "device_seconds": dev.get("train_seconds")}))
+EOF
+  )
+  local ok=false
+  [[ "$verdict" == *'"ok": true'* ]] && ok=true
+  step "compare-$name" "$ok" "$(since "$t0")" "$verdict"
+}
+
+# 3. Each command on both, on small configurations.
+STRIPES="$OUT/stripes.csv"
+awk 'BEGIN { srand(3); for (n = 0; n < 400; n++) { c = n % 2; ph = rand() * 6.28; line = c;
+  for (i = 0; i < 8; i++) for (j = 0; j < 8; j++) line = line "," sprintf("%.4f", sin((c ? j : i) * 1.57 + ph) + 0.3 * (rand() - 0.5));
+  print line } }' >"$STRIPES"
+ML="movielens:tests/fixtures/ml100k_u1.base"
+MLTEST="tests/fixtures/ml100k_u1.test"
+compare classify-kcl 0.05 'j["test"]["accuracy"]' classify --data sphere --train-size 2000 --test-size 1000 \
+  --head kernelized --epochs 3 --lr 0.5 --seed 1
+compare classify-adahessian 0.05 'j["test"]["accuracy"]' classify --data moons --train-size 1000 --test-size 500 \
+  --model mlp --hidden 32 --head softmax --optimizer adahessian --lr 0.1 --epochs 3 --seed 1
+compare ckn-unsupervised 0.05 'j["test_accuracy"]' ckn --data "csv:$STRIPES" --image-shape 1x8x8 --filters 4,8 \
+  --patch 3 --subsample 2,2 --patches 1000 --lambdas 0.01 --seed 2
+compare ckn-supervised 0.1 'j["test_accuracy"]' ckn --data "csv:$STRIPES" --image-shape 1x8x8 --filters 4,8 \
+  --patch 3 --subsample 2,2 --patches 1000 --mode supervised --epochs 2 --batch-size 32 --lambdas 0.01 --seed 2
+compare eigen-nystrom 1e-6 'j["eigenvalues"]' eigen --kernel rbf --method nystrom --n 1000 --k 5
+compare eigen-neuralef 0.02 'j["eigenvalues"]' eigen --kernel rbf --method neuralef --n 1000 --k 3 --iterations 500
+compare eigen-nngp-mc 0.02 'j["eigenvalues"]' eigen --kernel nngp-mlp --mc-samples 500 --method neuralef --n 500 \
+  --k 3 --iterations 300
+compare embed 0.1 'j["knn_accuracy"]' embed --data moons --train-size 600 --test-size 200 --encoder 16 --decoder 16 \
+  --grid 6 --epochs 20 --out "$OUT/embed"
+compare recommend 0.02 'j["test_rmse"]' recommend --data "$ML" --test "$MLTEST" --model sparse-fc --hidden 32 \
+  --outer-loops 3 --lbfgs-iterations 10 --lambda2 20 --shrink 0
+if [ -d "${RKHS_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" ]; then
+  compare demo 0.05 '[j[h]["test"]["accuracy"] for h in ("softmax", "kernelized")]' \
+    demo --epochs 1 --train-size 2000 --out "$OUT/demo"
+else
+  step compare-demo false 0 '"no Fashion-MNIST: run scripts/gpu_check.sh --stage and carry data/"'
+fi
+
+# 4. The main workloads, timed on both (absolute times from the device; the CPU's beside them). Quick: skipped.
+time_both() {
+  local name="$1"
+  shift
+  if awk -v a="$(since "$START")" -v b="$BUDGET" 'BEGIN { exit !(a > b) }'; then
+    step "time-$name" true 0 "{\"skipped\": \"past RKHS_CHECK_BUDGET=$BUDGET s\"}"
+    return
+  fi
+  local t0
+  t0=$(now)
+  local ok=true
+  run_json "$OUT/time-$name.dev.json" "$@" --device "$DEVICE" || ok=false
+  local dev_s
+  dev_s=$(since "$t0")
+  t0=$(now)
+  run_json "$OUT/time-$name.cpu.json" "$@" --device cpu || ok=false
+  local cpu_s
+  cpu_s=$(since "$t0")
+  step "time-$name" "$ok" "$dev_s" "{\"device_wall_seconds\": $dev_s, \"cpu_wall_seconds\": $cpu_s}"
+}
+if [ "$QUICK" != 1 ]; then
+  if [ -d "${RKHS_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" ]; then
+    time_both classify-resnet20-epoch classify --data fashion-mnist --model resnet20 --head kernelized --epochs 1 \
+      --lr 0.1 --train-size "${RESNET_TRAIN_SIZE:-10000}"
+    time_both ckn-5k-3layer ckn --data fashion-mnist --train-size 5000 --filters 64,64,128 --patch 3,3,3 \
+      --subsample 2,2,2 --sigma 0.6 --patches 100000 --lambdas 0.1,0.01,0.001,0.0001
+    time_both neuralef-2000 eigen --data fashion-mnist --kernel nngp-cnn --mc-samples 1000 --method neuralef \
+      --width 256 --n "${NEURALEF_N:-2000}" --heldout 1000 --k 10 --iterations 2000
+  else
+    step time-fashion-mnist false 0 '"no Fashion-MNIST: run scripts/gpu_check.sh --stage and carry data/"'
+  fi
+  if [ -f "$MOVIELENS/ratings.csv" ]; then
+    time_both autorec-loops recommend --data "movielens:$MOVIELENS" --model sparse-fc --outer-loops 5 --lambda2 20 --shrink 0
+  else
+    step time-autorec false 0 '"no MovieLens export: run scripts/gpu_check.sh --stage and carry data/"'
+  fi
+fi
+
+# 5. The summary.
+"$PYTHON" - "$STEPS" "$OUT/gpu_check.json" "$DEVICE" "$QUICK" <<'EOF'
+import json, sys
+steps = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+summary = {"device": sys.argv[3], "quick": sys.argv[4] == "1", "ok": all(s["ok"] for s in steps), "steps": steps}
+json.dump(summary, open(sys.argv[2], "w"), indent=1)
+print(("gpu_check: all %d steps passed" if summary["ok"] else "gpu_check: %d steps, some FAILED") % len(steps))
+EOF
+echo "summary: $OUT/gpu_check.json"
+exit "$failed"
