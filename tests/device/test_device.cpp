@@ -160,14 +160,15 @@ TEST(Device, NtkFeaturesOnTheDevice) {
   }
 }
 
-// rkhs classify: a few heads and every kind of optimizer step (first order, Kernel SGD's preconditioner, the
-// Hessian-vector products of AdaHessian, L-BFGS) train on the device.
+// rkhs classify: every optimizer (first order, Kernel SGD's preconditioner, the Hessian-vector products of ESGD and
+// AdaHessian, L-BFGS) with a few heads trains on the device.
 TEST(Device, ClassifyJob) {
   struct Case {
     std::string head, optimizer;
   };
   for (const auto& [head, optimizer] : {Case{"kernelized", "momentum"}, Case{"softmax", "adam"},
                                         Case{"softmax", "kernel-sgd"}, Case{"kernelized", "adahessian"},
+                                        Case{"mkl", "esgd"}, Case{"sop", "adamw"}, Case{"softmax", "sgd"},
                                         Case{"softmax", "lbfgs"}}) {
     SCOPED_TRACE(head + " " + optimizer);
     rkhs::jobs::ClassifyConfig c;
@@ -177,7 +178,7 @@ TEST(Device, ClassifyJob) {
     c.data.seed = 1;
     c.head.name = head;
     c.train.optimizer = optimizer;
-    c.train.lr = optimizer == "adam" ? 0.05 : optimizer == "lbfgs" ? 1 : 0.5;
+    c.train.lr = optimizer == "adam" || optimizer == "adamw" ? 0.05 : optimizer == "lbfgs" ? 1 : 0.5;
     c.train.lbfgs_max_iter = 2;      // each L-BFGS iteration reads values back: slow on the lazy device
     c.train.kernel_sgd.damping = 1;  // the default kernel's batch matrices are near singular on this data
     c.train.epochs = 2;
