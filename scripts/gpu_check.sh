@@ -4,8 +4,8 @@
 #   2. ctest with RKHS_TEST_DEVICE=$RKHS_CHECK_DEVICE (every test; tests/device runs each system there);
 #   3. each command (classify, ckn, eigen, embed, recommend, demo) on a small configuration on the device and on the
 #      CPU, compared (accuracy within noise, eigenvalues within tolerance, RMSE);
-#   4. the main workloads timed on both: classify ResNet-20 one epoch, the CKN 5,000-image 3-layer pipeline,
-#      NeuralEF 2,000 iterations, the AutoRec outer loops;
+#   4. the main workloads timed on both: classify ResNet-20 one epoch (with KCL, and with a linear softmax head for
+#      KCL's cost), the CKN 5,000-image 3-layer pipeline, NeuralEF 2,000 iterations, the AutoRec outer loops;
 #   5. one JSON summary, $OUT/gpu_check.json (and the logs beside it).
 #
 # Usage (GPU session):   bash scripts/gpu_check.sh --stage      # here, before: data/ for the machine (then carry it)
@@ -181,6 +181,10 @@ if [ "$QUICK" != 1 ]; then
   if [ -d "${RKHS_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" ]; then
     time_both classify-resnet20-epoch classify --data fashion-mnist --model resnet20 --head kernelized --epochs 1 \
       --lr 0.1 --train-size "${RESNET_TRAIN_SIZE:-10000}"
+    # The same epoch with the linear softmax head: KCL's cost on the device against it (issue 24: fuse the head on
+    # the GPU when it costs more than 1.3x a linear head).
+    time_both classify-resnet20-epoch-linear-head classify --data fashion-mnist --model resnet20 --head softmax \
+      --normalize none --epochs 1 --lr 0.1 --train-size "${RESNET_TRAIN_SIZE:-10000}"
     time_both ckn-5k-3layer ckn --data fashion-mnist --train-size 5000 --filters 64,64,128 --patch 3,3,3 \
       --subsample 2,2,2 --sigma 0.6 --patches 100000 --lambdas 0.1,0.01,0.001,0.0001
     time_both neuralef-2000 eigen --data fashion-mnist --kernel nngp-cnn --mc-samples 1000 --method neuralef \
