@@ -180,6 +180,82 @@ kernels::KernelPtr make_eigen_kernel(const EigenConfig& c, int64_t d) {
   return kernels::make_kernel(name);
 }
 
+// The run folder: eigenfunctions.csv (held-out points sorted by their first coordinate with psi and the
+// sign-matched reference), projections.csv for labelled points, entropy_histograms.csv for --kernel ntk, and
+// config.json.
+void write_run_folder(const EigenConfig& c, const EigenResult& r, const Points& points, const at::Tensor& psi_held,
+                      const at::Tensor& ref_held) {
+  const auto& held = points.held;
+  core::RunFolder run(c.out_dir);
+  auto order = std::get<1>(held.select(1, 0).sort());
+  auto cols = std::vector<at::Tensor>{held.index({order}), psi_held.index({order})};
+  const int64_t d = held.size(1);
+  std::string header;
+  for (int64_t i = 1; i <= d; ++i) header += (i > 1 ? ",x_" : "x_") + std::to_string(i);
+  for (int64_t j = 1; j <= c.k; ++j) header += ",psi_" + std::to_string(j);
+  if (ref_held.defined()) {
+    auto sign = torch::sign((ref_held * psi_held).sum(0));
+    cols.push_back((ref_held * torch::where(sign == 0, torch::ones_like(sign), sign)).index({order}));
+    for (int64_t j = 1; j <= c.k; ++j) header += ",ref_" + std::to_string(j);
+  }
+  auto table = torch::cat(cols, 1).contiguous();
+  auto a = table.accessor<double, 2>();
+  std::string csv = header + "\n";
+  char num[32];
+  for (int64_t i = 0; i < table.size(0); ++i) {
+    for (int64_t j = 0; j < table.size(1); ++j) {
+      std::snprintf(num, sizeof num, j ? ",%.8g" : "%.8g", a[i][j]);
+      csv += num;
+    }
+    csv += "\n";
+  }
+  run.write_text("eigenfunctions.csv", csv);
+  if (points.held_y.defined()) {  // labelled held-out points: label, psi_1..psi_k (Figure 8's 3-D projections)
+    std::string proj = "label";
+    for (int64_t j = 1; j <= c.k; ++j) proj += ",psi_" + std::to_string(j);
+    proj += "\n";
+    auto pa = psi_held.contiguous();
+    auto pv = pa.accessor<double, 2>();
+    auto yc = points.held_y.to(torch::kLong).contiguous();
+    auto ya = yc.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < pa.size(0); ++i) {
+      proj += std::to_string(ya[i]);
+      for (int64_t j = 0; j < c.k; ++j) {
+        std::snprintf(num, sizeof num, ",%.6g", pv[i][j]);
+        proj += num;
+      }
+      proj += "\n";
+    }
+    run.write_text("projections.csv", proj);
+  }
+  if (!r.laplace.empty()) {  // predictive-entropy histograms (fraction of images per bin over [0, ln 2])
+    const int64_t bins = 20;
+    std::string hist = "entropy";
+    std::vector<at::Tensor> cols;
+    for (const auto& l : r.laplace) {
+      for (const auto& [split, h] : {std::pair<std::string, at::Tensor>{"in", l.entropies_in}, {"out", l.entropies_out}}) {
+        hist += "," + l.name + "_" + split;
+        auto idx = (h / std::log(2.0) * double(bins)).floor().clamp(0, bins - 1).to(torch::kLong);
+        cols.push_back(torch::bincount(idx, {}, bins).to(torch::kFloat64) / double(h.numel()));
+      }
+    }
+    hist += "\n";
+    auto table = torch::stack(cols, 1).contiguous();
+    auto t = table.accessor<double, 2>();
+    for (int64_t b = 0; b < bins; ++b) {
+      std::snprintf(num, sizeof num, "%.5f", (double(b) + 0.5) / double(bins) * std::log(2.0));
+      hist += num;
+      for (int64_t j = 0; j < table.size(1); ++j) {
+        std::snprintf(num, sizeof num, ",%.5f", t[b][j]);
+        hist += num;
+      }
+      hist += "\n";
+    }
+    run.write_text("entropy_histograms.csv", hist);
+  }
+  run.write_text("config.json", r.to_json(c) + "\n");
+}
+
 }  // namespace
 
 EigenResult run_eigen(EigenConfig c) {
@@ -328,76 +404,7 @@ EigenResult run_eigen(EigenConfig c) {
     // Eigenpairs whose reference eigenvalue is numerically zero have no eigenfunction to compare with: NaN (null).
     for (int64_t j = c.k - r.null_pairs; j < c.k; ++j) r.rel_error[j] = r.alignment[j] = NAN;
   }
-  if (!c.out_dir.empty()) {
-    core::RunFolder run(c.out_dir);
-    auto order = std::get<1>(held.select(1, 0).sort());
-    auto cols = std::vector<at::Tensor>{held.index({order}), psi_held.index({order})};
-    const int64_t d = held.size(1);
-    std::string header;
-    for (int64_t i = 1; i <= d; ++i) header += (i > 1 ? ",x_" : "x_") + std::to_string(i);
-    for (int64_t j = 1; j <= c.k; ++j) header += ",psi_" + std::to_string(j);
-    if (reference) {
-      auto sign = torch::sign((ref_held * psi_held).sum(0));
-      cols.push_back((ref_held * torch::where(sign == 0, torch::ones_like(sign), sign)).index({order}));
-      for (int64_t j = 1; j <= c.k; ++j) header += ",ref_" + std::to_string(j);
-    }
-    auto table = torch::cat(cols, 1).contiguous();
-    auto a = table.accessor<double, 2>();
-    std::string csv = header + "\n";
-    char num[32];
-    for (int64_t i = 0; i < table.size(0); ++i) {
-      for (int64_t j = 0; j < table.size(1); ++j) {
-        std::snprintf(num, sizeof num, j ? ",%.8g" : "%.8g", a[i][j]);
-        csv += num;
-      }
-      csv += "\n";
-    }
-    run.write_text("eigenfunctions.csv", csv);
-    if (points.held_y.defined()) {  // labelled held-out points: label, psi_1..psi_k (Figure 8's 3-D projections)
-      std::string proj = "label";
-      for (int64_t j = 1; j <= c.k; ++j) proj += ",psi_" + std::to_string(j);
-      proj += "\n";
-      auto pa = psi_held.contiguous();
-      auto pv = pa.accessor<double, 2>();
-      auto yc = points.held_y.to(torch::kLong).contiguous();
-      auto ya = yc.accessor<int64_t, 1>();
-      for (int64_t i = 0; i < pa.size(0); ++i) {
-        proj += std::to_string(ya[i]);
-        for (int64_t j = 0; j < c.k; ++j) {
-          std::snprintf(num, sizeof num, ",%.6g", pv[i][j]);
-          proj += num;
-        }
-        proj += "\n";
-      }
-      run.write_text("projections.csv", proj);
-    }
-    if (!r.laplace.empty()) {  // predictive-entropy histograms (fraction of images per bin over [0, ln 2])
-      const int64_t bins = 20;
-      std::string hist = "entropy";
-      std::vector<at::Tensor> cols;
-      for (const auto& l : r.laplace) {
-        for (const auto& [split, h] : {std::pair<std::string, at::Tensor>{"in", l.entropies_in}, {"out", l.entropies_out}}) {
-          hist += "," + l.name + "_" + split;
-          auto idx = (h / std::log(2.0) * double(bins)).floor().clamp(0, bins - 1).to(torch::kLong);
-          cols.push_back(torch::bincount(idx, {}, bins).to(torch::kFloat64) / double(h.numel()));
-        }
-      }
-      hist += "\n";
-      auto table = torch::stack(cols, 1).contiguous();
-      auto t = table.accessor<double, 2>();
-      for (int64_t b = 0; b < bins; ++b) {
-        std::snprintf(num, sizeof num, "%.5f", (double(b) + 0.5) / double(bins) * std::log(2.0));
-        hist += num;
-        for (int64_t j = 0; j < table.size(1); ++j) {
-          std::snprintf(num, sizeof num, ",%.5f", t[b][j]);
-          hist += num;
-        }
-        hist += "\n";
-      }
-      run.write_text("entropy_histograms.csv", hist);
-    }
-    run.write_text("config.json", r.to_json(c) + "\n");
-  }
+  if (!c.out_dir.empty()) write_run_folder(c, r, points, psi_held, ref_held);
   return r;
 }
 

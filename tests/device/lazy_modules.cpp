@@ -4,7 +4,10 @@
 // binds LibTorch's own calls (LinearImpl::reset, ...) to these definitions too, as the executable comes first.
 #include "lazy_modules.h"
 
+#include <gtest/gtest.h>
 #include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/linear.h>
 
 #include "rkhs/compat.h"
 
@@ -44,3 +47,19 @@ Tensor& Module::register_buffer(std::string name, Tensor tensor) {
 }
 
 }  // namespace torch::nn
+
+// The interposition is in effect: inside a scope, LibTorch's own modules (whose reset() registers their
+// parameters from inside libtorch) and buffers land on the lazy device; outside it, modules stay on the CPU.
+TEST(LazyModules, ScopeBuildsModulesOnTheLazyDevice) {
+  {
+    rkhs::test::LazyModules scope;
+    torch::nn::Linear linear(3, 2);
+    torch::nn::BatchNorm1d norm(2);
+    EXPECT_TRUE(linear->weight.device().is_lazy());
+    EXPECT_TRUE(linear->bias.device().is_lazy());
+    EXPECT_TRUE(norm->running_mean.device().is_lazy());
+    EXPECT_TRUE(linear->weight.requires_grad());
+  }
+  torch::nn::Linear after(3, 2);
+  EXPECT_TRUE(after->weight.device().is_cpu());
+}
