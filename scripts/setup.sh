@@ -8,6 +8,7 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake make ninja-build ccache pkg-config
   libtorch-dev          # LibTorch 1.13 (CPU)
+  libgloo-dev           # the headers of Gloo, which c10d's ProcessGroupGloo (in libtorch_cpu) includes: multi-process training
   libopenblas0-openmp   # OpenBLAS for LibTorch's libblas.so.3 (else the reference BLAS: matmuls ~20x slower)
   libcli11-dev          # command-line parsing
   nlohmann-json3-dev    # JSON results, configs and model sidecars

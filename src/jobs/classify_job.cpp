@@ -16,6 +16,7 @@
 #include "rkhs/error.h"
 #include "rkhs/core/run_folder.h"
 #include "rkhs/core/checkpoint.h"
+#include "rkhs/core/dist.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/data/transform.h"
 #include "rkhs/train/history.h"
@@ -305,6 +306,9 @@ ClassifyResult run_classify(ClassifyConfig config) {
              "--distill-from and --active cannot be combined in one run");
   DataSplit data = load_data(config.data);
   resolve_defaults(config, data);
+  auto& dist = core::DistWorld::get();
+  dist.check_same("configuration", config_json(config).dump() + " data " + data.description + " " +
+                                       std::to_string(data.train.size()) + "/" + std::to_string(data.test.size()));
   ClassifyResult res;
   res.data_description = data.description;
   res.bayes_accuracy = data.bayes_accuracy;
@@ -312,7 +316,7 @@ ClassifyResult run_classify(ClassifyConfig config) {
   const data::Dataset* validation = data.validation ? &*data.validation : nullptr;
 
   std::unique_ptr<core::RunFolder> run;
-  if (!config.out_dir.empty()) {
+  if (!config.out_dir.empty() && dist.is_root()) {  // rank 0 alone writes the run folder
     run = std::make_unique<core::RunFolder>(config.out_dir);
     // A fresh run starts a fresh metrics.csv (rows of an earlier run in the same folder would mix in).
     if (!config.train.resume) std::remove(run->file("metrics.csv").c_str());
@@ -346,6 +350,8 @@ ClassifyResult run_classify(ClassifyConfig config) {
   res.parameters = count_parameters(*model);
   res.backbone = config.backbone.name;
   res.head = model->head->describe();
+  res.world_size = dist.size();
+  res.comm_seconds = dist.comm_seconds();
   if (run) {
     // The whole history (including epochs before a resume) is the authoritative metrics.csv.
     std::string csv = train::metrics_csv_header() + "\n";
@@ -382,6 +388,13 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
   j["epochs_run"] = fit.epochs_run;  // in this invocation: fewer than "epochs" after --resume
   j["best_epoch"] = fit.best_epoch;
   j["train_seconds"] = fit.train_seconds;
+  j["world_size"] = world_size;
+  j["comm_seconds"] = comm_seconds;
+  // Training examples each process went through per second of training (evaluation included in the time).
+  j["examples_per_second_per_rank"] =
+      fit.train_seconds > 0 ? static_cast<double>(labelled) * static_cast<double>(fit.epochs_run) /
+                                  fit.train_seconds / world_size
+                            : 0.0;
   j["converged_epoch"] = fit.converged_epoch > 0 ? json(fit.converged_epoch) : json(nullptr);
   j["chosen"] = json::object();
   if (lr_search) j["chosen"]["lr"] = lr_search->chosen;

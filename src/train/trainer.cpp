@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include "rkhs/train/loss.h"
 #include "rkhs/train/optimizer.h"
 #include "rkhs/core/device.h"
+#include "rkhs/core/dist.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/core/loss_meter.h"
 #include "rkhs/train/schedule.h"
@@ -119,6 +121,12 @@ Resumed resume_from(const TrainOptions& o, int64_t n, classify::ClassifierImpl& 
       RKHS_CHECK(r.restarts >= 0 && r.lr_factor > 0 && r.lr_factor <= 1,
                  "checkpoint " + o.checkpoint_path + ": invalid divergence-guard state");
     }
+    const int world = core::DistWorld::get().size();
+    if (meta.contains("world_size") || world > 1)
+      RKHS_CHECK(meta.value("world_size", 1) == world,
+                 "checkpoint " + o.checkpoint_path + " was written by a run of " +
+                     std::to_string(meta.value("world_size", 1)) + " process(es); this run has " +
+                     std::to_string(world) + " (--resume needs the same world size)");
     if (meta.contains("lr"))
       RKHS_CHECK(meta.at("lr").get<double>() == o.lr, "checkpoint " + o.checkpoint_path +
                                                           " was written with another learning rate (" +
@@ -173,6 +181,7 @@ class FitRun {
     const core::Schedule schedule = schedule_of(o_, batches_);
     schedule.at(0);  // rejects a schedule that cannot be evaluated before any work
     model_.to(o_.device);
+    if (dist_.active()) start_data_parallel();
     set_up_optimizer();
     Resumed resumed = resume_from(o_, n_, model_, *opt_, result_);
     best_epoch_ = resumed.best_epoch;
@@ -214,6 +223,32 @@ class FitRun {
       for (const auto& [name, wd] : parameter_weight_decays(model_, o_))
         if (wd > 0) penalties_.emplace_back(params[name], wd);
     }
+  }
+
+  // Data parallelism (docs/DISTRIBUTED.md): every rank starts from rank 0's parameters and buffers. The optimizers
+  // that keep state computed from their own batch (the per-batch inverse kernel matrices of Kernel SGD, the
+  // Hessian-vector products of ESGD/AdaHessian, L-BFGS's line search) do not run data-parallel yet.
+  void start_data_parallel() {
+    static const std::vector<std::string> single = {"lbfgs", "kernel-sgd", "esgd", "adahessian"};
+    RKHS_CHECK(std::find(single.begin(), single.end(), o_.optimizer) == single.end(),
+               "--optimizer " + o_.optimizer + " does not run data-parallel yet (WORLD_SIZE=" +
+                   std::to_string(dist_.size()) + "); use sgd, momentum, adam or adamw, or one process");
+    std::vector<at::Tensor> state;
+    for (const auto& p : model_.parameters()) state.push_back(p);
+    for (const auto& b : model_.buffers()) state.push_back(b);
+    dist_.broadcast(state, 0, "the initial parameters");
+  }
+
+  // The average over the global batch of each parameter's gradient: each rank's loss was scaled by its share of
+  // the batch (step), so the sum over the ranks is the gradient of the global batch's mean loss.
+  void reduce_gradients(int64_t batch) {
+    std::vector<at::Tensor> grads;
+    for (auto& p : model_.parameters()) {
+      if (!p.requires_grad()) continue;
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);  // a rank whose share was empty
+      grads.push_back(p.grad());
+    }
+    dist_.all_reduce_sum(grads, "the gradients of batch " + std::to_string(batch + 1));
   }
 
   // A new optimizer (no state): at the start, and when the divergence guard undoes an epoch.
@@ -266,6 +301,11 @@ class FitRun {
     const int64_t batch_id = partition_.empty() ? b : perm_vec_[static_cast<size_t>(b)];
     auto idx = partition_.empty() ? perm_.slice(0, b * o_.batch_size, std::min((b + 1) * o_.batch_size, n_))
                                   : partition_[static_cast<size_t>(batch_id)];
+    const int64_t global = idx.numel();
+    if (dist_.active()) {  // this rank's share of the global batch
+      const auto [begin, end] = core::shard_range(global, dist_.rank(), dist_.size());
+      idx = idx.slice(0, begin, end);
+    }
     auto xb = core::batch_to(train_.x.index_select(0, idx), o_.device);
     auto yb = core::batch_to(train_.y.index_select(0, idx).to(torch::kLong), o_.device);
     at::Tensor tb;
@@ -273,9 +313,20 @@ class FitRun {
       tb = o_.teacher_logits.index_select(0, idx.to(o_.teacher_logits.device())).to(o_.device);
     if (lbfgs_) return lbfgs_step(xb, yb, tb);
     opt_->zero_grad();
-    pending_ = training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight);
     pending_batch_ = {xb, batch_id};
-    meter_.add(pending_);
+    if (!dist_.active()) {
+      pending_ = training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight);
+      meter_.add(pending_);
+      return meter_.finish(s);
+    }
+    // Data-parallel: the local mean times the local share; the sum over the ranks is the global batch's mean loss,
+    // which every rank checks (the same divergence decision everywhere).
+    pending_ = idx.numel() == 0 ? torch::zeros({}, torch::TensorOptions().device(o_.device))
+                                : training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight) *
+                                      (static_cast<double>(idx.numel()) / static_cast<double>(global));
+    auto total = pending_.detach().clone();
+    dist_.all_reduce_sum({total}, "the loss of batch " + std::to_string(b + 1));
+    meter_.add(total);
     return meter_.finish(s);  // read on the CPU every step, elsewhere every LoopOptions::report_every steps
   }
 
@@ -311,9 +362,10 @@ class FitRun {
     if (own_ != nullptr) {
       own_->prepare(pending_batch_.first, pending_batch_.second);
       own_->backward(pending_);
-    } else {
+    } else if (pending_.requires_grad()) {
       pending_.backward();
     }
+    if (dist_.active()) reduce_gradients(pending_batch_.second);
     opt_->step();
     pending_ = at::Tensor();
   }
@@ -354,7 +406,9 @@ class FitRun {
 
   void write_checkpoint(const core::EpochSummary& s) {
     const int64_t epoch = s.epoch;
+    if (!dist_.is_root()) return;  // rank 0 alone writes (the ranks' states are equal)
     nlohmann::json meta{{"format", core::kCheckpointFormat}, {"optimizer", o_.optimizer}, {"epochs", o_.epochs},
+                        {"world_size", dist_.size()},
                         {"batch_size", o_.batch_size}, {"seed", o_.seed}, {"best_epoch", best_epoch_},
                         {"lr", o_.lr}, {"train_examples", n_}, {"lr_restarts", s.restarts}, {"lr_factor", s.backoff},
                         {"history", nlohmann::json::parse(history_to_json(result_.history))}};
@@ -380,6 +434,7 @@ class FitRun {
   }
 
   Trainer& trainer_;
+  core::DistWorld& dist_ = core::DistWorld::get();
   classify::ClassifierImpl& model_;
   const TrainOptions& o_;
   const data::Dataset& train_;
@@ -417,12 +472,18 @@ at::Tensor batched_forward(classify::ClassifierImpl& model, const data::Dataset&
   model.eval();
   const int64_t n = dataset.size();
   RKHS_CHECK(n > 0, "cannot evaluate on the empty data set '" + dataset.name + "'");
+  // Data-parallel: each rank forwards its shard of the rows; every rank gets all of them back.
+  auto& dist = core::DistWorld::get();
+  const auto [begin, end] = core::shard_range(n, dist.rank(), dist.size());
   std::vector<at::Tensor> parts;
-  for (int64_t s = 0; s < n; s += kEvalBatch) {
-    auto xb = dataset.x.slice(0, s, std::min(s + kEvalBatch, n)).to(device);
+  for (int64_t s = begin; s < end; s += kEvalBatch) {
+    auto xb = dataset.x.slice(0, s, std::min(s + kEvalBatch, end)).to(device);
     parts.push_back(f(xb).to(torch::kCPU));
   }
-  return parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
+  if (!dist.active()) return parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
+  // A rank whose shard is empty still needs the row shape: the forward of the first row, without its rows.
+  auto local = parts.empty() ? f(dataset.x.slice(0, 0, 1).to(device)).to(torch::kCPU).slice(0, 0, 0) : torch::cat(parts, 0);
+  return dist.all_gather_rows(local, "the outputs on '" + dataset.name + "'");
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ last=$(tail -n 1 "$TMP/out")
 # Killed mid-training (SIGKILL right after the first checkpoint) and resumed: the same final metrics as an
 # uninterrupted run with the same seed and thread count; and that uninterrupted run is itself repeatable.
 same_result() {  # the JSON of two runs without the timings and the epoch count of the invocation
-  local strip='s/"(train_seconds|epochs_run|lr_search_seconds)":[^,}]*//g'
+  local strip='s/"(train_seconds|epochs_run|lr_search_seconds|comm_seconds|examples_per_second_per_rank)":[^,}]*//g'
   diff <(sed -E "$strip" "$1") <(sed -E "$strip" "$2") >/dev/null
 }
 kill_args=(classify --data sphere --train-size 5000 --test-size 1000 --model mlp --hidden 64,64 --epochs 8 --seed 5

@@ -20,6 +20,7 @@ std::unique_ptr<CLI::App> make_app() {
   register_embed(*app);
   register_ckn(*app);
   register_eigen(*app);
+  register_launch(*app);
   return app;
 }
 

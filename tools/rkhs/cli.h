@@ -6,7 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "rkhs/error.h"
+
 namespace rkhs::cli {
+
+// Thrown by a command that has reported its failure itself and ends with its own exit code (rkhs launch: the
+// first failed worker's code). The binary exits with `code` and prints nothing more.
+class ExitStatus : public Error {
+ public:
+  ExitStatus(int code, const std::string& what) : Error(what), code(code) {}
+  int code;
+};
 
 struct CommonFlags {
   bool json = false;          // print one JSON object as the last line of stdout
@@ -14,6 +24,7 @@ struct CommonFlags {
   std::string device = "cpu";
   int threads = 0;            // 0 = number of cores
   uint64_t seed = 0;
+  double dist_timeout = 300;  // seconds: the rendezvous and each collective of a multi-process run
 };
 
 // Adds --json, --out, --device, --threads, --seed, --config to a subcommand.
@@ -21,8 +32,12 @@ void add_common_flags(CLI::App& cmd, CommonFlags& flags);
 // Expands `SUBCOMMAND ... --config FILE ...` (args without the program name) into the file's flags followed
 // by the command line's own; throws rkhs::Error for unreadable files and unknown keys.
 std::vector<std::string> expand_config(CLI::App& app, const std::vector<std::string>& args);
-// Applies --threads; returns true when progress lines should be shown (not --json with stdout redirected).
-bool setup_runtime(const CommonFlags& flags);
+// Applies --threads and joins the world of torchrun's variables (RANK, WORLD_SIZE, ...; docs/DISTRIBUTED.md)
+// when WORLD_SIZE > 1, which only a `data_parallel` command may do (else rkhs::Error). Returns true when progress
+// lines should be shown (not --json with stdout redirected; rank 0 only).
+bool setup_runtime(const CommonFlags& flags, bool data_parallel = false);
+// Whether this process writes the command's outputs (stdout, --out, checkpoints): rank 0, or a single process.
+bool writes_outputs();
 
 // Options that act only for some values of another flag (head-specific flags, NeuralEF-only flags...): `check`
 // throws rkhs::Error "OPTION applies to FLAG A|B only (this run uses C)" for the first one given on the command
@@ -50,6 +65,7 @@ void register_recommend(CLI::App& app);
 void register_embed(CLI::App& app);
 void register_ckn(CLI::App& app);
 void register_eigen(CLI::App& app);
+void register_launch(CLI::App& app);
 
 // Writes DIR/NAME.gp and runs gnuplot on it (if installed) to make DIR/NAME.png. Returns the PNG path, or
 // "" with a note on stderr when gnuplot is missing or fails (the CSV data stays in DIR either way).

@@ -74,7 +74,7 @@ void print_summary(const jobs::ClassifyResult& r, const jobs::ClassifyConfig& c)
 }
 
 void run(ClassifyFlags& f) {
-  const bool progress = setup_runtime(f.common);
+  const bool progress = setup_runtime(f.common, /*data_parallel=*/true);
   auto& c = f.config;
   c.train.seed = f.common.seed;
   c.data.seed = f.common.seed;
@@ -96,6 +96,7 @@ void run(ClassifyFlags& f) {
   std::string head = c.head.name == "kcl" ? "kernelized" : c.head.name == "lin" ? "cosine" : c.head.name;
   check_only_for(f.head_only, "--head", head);
   auto result = jobs::run_classify(c);
+  if (!writes_outputs()) return;  // rank 0 reports for the world
   if (!f.common.json || isatty(STDOUT_FILENO)) print_summary(result, c);
   if (!f.common.out.empty()) {
     const std::string script =

@@ -9,6 +9,7 @@
 #include "cli.h"
 
 #include <algorithm>
+#include "rkhs/core/dist.h"
 #include "rkhs/error.h"
 
 namespace rkhs::cli {
@@ -21,6 +22,10 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f) {
   cmd.add_option("--device", f.device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd.add_option("--threads", f.threads, "CPU threads (0 = number of cores)")->capture_default_str();
   cmd.add_option("--seed", f.seed, "Random seed (data draws, splits, initialisation, batches)")->capture_default_str();
+  cmd.add_option("--dist-timeout", f.dist_timeout,
+                 "Multi-process runs (WORLD_SIZE > 1, docs/DISTRIBUTED.md): seconds to wait for the other processes "
+                 "at the start and in each collective before stopping with an error")
+      ->capture_default_str();
   cmd.add_option("--config", "Read options from a TOML/INI file whose keys are the long flag names "
                              "(epochs = 30); flags on the command line win");
 }
@@ -38,6 +43,10 @@ std::vector<std::string> expand_config(CLI::App& app, const std::vector<std::str
   std::vector<std::string> rest, from_file;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string file;
+    if (args[i] == "--") {  // what follows is not this command's (rkhs launch ... -- COMMAND)
+      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
     if (args[i] == "--config") {
       if (i + 1 >= args.size()) throw Error("--config needs a file name");
       file = args[++i];
@@ -87,14 +96,24 @@ bool quiet_runs = false;
 
 void set_quiet(bool quiet) { quiet_runs = quiet; }
 
-bool setup_runtime(const CommonFlags& f) {
+bool writes_outputs() { return core::DistWorld::get().is_root(); }
+
+bool setup_runtime(const CommonFlags& f, bool data_parallel) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   RKHS_CHECK(f.threads >= 0, "--threads must be >= 0");
   // The lazy device exists for the device tests, which build modules on it (tests/device/lazy_modules.h); the
   // commands move modules with Module::to, which LibTorch cannot do for it.
   RKHS_CHECK(f.device != "lazy", "--device lazy: a test device for tests/device only; use cpu, cuda or cuda:N");
-  torch::set_num_threads(f.threads > 0 ? f.threads : cores);
-  return !quiet_runs && !(f.json && !isatty(STDOUT_FILENO));
+  const core::DistConfig world = core::dist_config_from_env(f.dist_timeout);
+  RKHS_CHECK(world.world_size == 1 || data_parallel,
+             "WORLD_SIZE=" + std::to_string(world.world_size) +
+                 ": this command runs in one process only (data-parallel so far: rkhs classify)");
+  // Each process of a world on this machine takes its share of the cores unless --threads says otherwise.
+  const int share = std::max(1, cores / std::max(1, world.world_size));
+  torch::set_num_threads(f.threads > 0 ? f.threads : world.world_size > 1 ? share : cores);
+  auto& dist = core::DistWorld::get();
+  if (world.world_size > 1 && !dist.active()) dist.init(world);
+  return !quiet_runs && dist.is_root() && !(f.json && !isatty(STDOUT_FILENO));
 }
 
 std::string run_gnuplot(const std::string& dir, const std::string& name, const std::string& script) {

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
     rkhs::cli::run_command_line(*app, std::vector<std::string>(argv + 1, argv + argc));
   } catch (const CLI::ParseError& e) {
     return app->exit(e);
+  } catch (const rkhs::cli::ExitStatus& e) {
+    return e.code;
   } catch (const rkhs::Error& e) {
     std::cerr << "rkhs: error: " << first_line(e.what()) << "\n";
     return 1;

@@ -80,6 +80,8 @@ struct ClassifyResult {
   std::optional<LrSearch> lr_search;
   int64_t parameters = 0;
   int64_t labelled = 0;  // training points used (differs from the training set size with active learning)
+  int world_size = 1;         // processes that trained it (docs/DISTRIBUTED.md)
+  double comm_seconds = 0;    // of the run's time, spent in collectives (this rank)
   std::string backbone, head, data_description;
   // One JSON object with the keys documented in docs/CLI.md (test_accuracy, train_accuracy, train_seconds,
   // epochs, bayes_accuracy, ...).

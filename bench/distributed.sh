@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Data-parallel throughput on this machine (docs/DISTRIBUTED.md): `rkhs classify` on Fashion-MNIST (LeNet-5 +
+# softmax, the same global batch and seed) in 1, 2, 4 and 8 processes of one thread each, one after the other in
+# one run. Prints a markdown table: time per epoch, examples per second (all ranks), the scaling efficiency
+# against one process, and rank 0's time in collectives. On 2 cores, 4 and 8 processes share the cores: those
+# rows measure the collectives' cost on loopback, not a speed-up.
+# Usage: bench/distributed.sh [BUILD]   (env: PROCS="1 2 4 8", TRAIN_SIZE=10000, EPOCHS=2, BATCH=256)
+set -euo pipefail
+BUILD=${1:-build}
+RKHS=$BUILD/rkhs
+PROCS=${PROCS:-"1 2 4 8"}
+ARGS=(classify --data fashion-mnist --train-size "${TRAIN_SIZE:-10000}" --test-size 2000 --model lenet5
+      --head softmax --normalize none --lr 0.05 --epochs "${EPOCHS:-2}" --batch-size "${BATCH:-256}" --seed 1 --json)
+echo "| processes | threads each | s per epoch | examples/s (all) | efficiency | collectives (rank 0) | test acc |"
+echo "|---|---|---|---|---|---|---|"
+base=""
+for n in $PROCS; do
+  out=$("$RKHS" launch --nproc "$n" --threads-per-proc 1 -- "${ARGS[@]}" 2>/dev/null | tail -n 1)
+  base=$(/usr/bin/python3 - "$n" "$out" "$base" <<'EOF'
+import json, sys
+n, j, base = int(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+epochs = len(j["history"]) or 1
+per_epoch = j["train_seconds"] / epochs
+total = j["examples_per_second_per_rank"] * j["world_size"]
+b = float(base) if base else total
+print("| %d | 1 | %.2f | %.0f | %.2f | %.1f s of %.1f s (%.0f%%) | %.4f |" % (
+    n, per_epoch, total, total / (n * b), j["comm_seconds"], j["train_seconds"],
+    100 * j["comm_seconds"] / j["train_seconds"], j["test_accuracy"]), file=sys.stderr)
+print(b)
+EOF
+)
+done 2>&1
+echo
+echo "Command: \`PROCS=\"$PROCS\" bash bench/distributed.sh\` ($(nproc) cores, $(date -u +%Y-%m-%d))."

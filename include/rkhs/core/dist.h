@@ -1,0 +1,77 @@
+#pragma once
+// Data-parallel training across processes on PyTorch's own engine, c10d (docs/DISTRIBUTED.md): a TCPStore for
+// the rendezvous and a Gloo process group for the collectives. One process-wide world, like torch.distributed's
+// default group; a process that never calls `init` is a world of one and every collective is a no-op.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rkhs::core {
+
+// Where this process sits in the world: torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+// MASTER_PORT) and the timeout of the rendezvous and of every collective.
+struct DistConfig {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  double timeout_seconds = 300;
+};
+
+// Reads the variables; WORLD_SIZE unset means a world of one. A variable that is set but not a number in range
+// is an rkhs::Error naming it.
+DistConfig dist_config_from_env(double timeout_seconds);
+
+class DistWorld {
+ public:
+  // The process-wide world.
+  static DistWorld& get();
+
+  // Joins the world of `config` (world_size > 1): rank 0 listens on MASTER_ADDR:MASTER_PORT, the others connect;
+  // every rank waits for all WORLD_SIZE ranks. Throws rkhs::Error naming the cause (port in use, a peer that did
+  // not arrive within the timeout, ...). A world of one joins nothing.
+  void init(const DistConfig& config);
+  // Leaves the world (a barrier is not implied): the process group and the store are released.
+  void shutdown();
+
+  bool active() const { return size_ > 1; }
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool is_root() const { return rank_ == 0; }
+
+  // In place: each tensor becomes the sum over the ranks. Tensors of one dtype are reduced in flat buckets of
+  // ~25 MB (one collective each, all in flight at once); tensors off the CPU go through host copies (Gloo).
+  // `what` names the collective in errors ("gradients of epoch 3, batch 7").
+  void all_reduce_sum(const std::vector<at::Tensor>& tensors, const std::string& what);
+  // In place: each tensor becomes rank `root`'s value.
+  void broadcast(const std::vector<at::Tensor>& tensors, int root, const std::string& what);
+  // The rows of every rank's `local` (n_r, ...), in rank order: (sum n_r, ...) on every rank. Shapes past the
+  // first dimension and the dtype must agree.
+  at::Tensor all_gather_rows(const at::Tensor& local, const std::string& what);
+  // Every rank passes the fingerprint of its configuration; throws rkhs::Error on every rank when one differs
+  // from rank 0's, naming the first rank that differs and `what`.
+  void check_same(const std::string& what, const std::string& fingerprint);
+
+  // Seconds spent in collectives since init (the communication share of a run).
+  double comm_seconds() const { return comm_seconds_; }
+
+  ~DistWorld();
+
+ private:
+  DistWorld() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int rank_ = 0, size_ = 1;
+  double timeout_seconds_ = 300;
+  double comm_seconds_ = 0;
+};
+
+// Rows [begin, end) of n that rank `rank` of `size` owns: contiguous, balanced shares (the first n % size ranks
+// one row more).
+std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size);
+
+}  // namespace rkhs::core

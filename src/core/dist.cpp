@@ -1,0 +1,301 @@
+// The process-wide world of rkhs/core/dist.h on c10d: TCPStore + ProcessGroupGloo (LibTorch ships both; the
+// header declares the Gloo group under USE_C10D_GLOO and includes Gloo's headers: CMakeLists.txt defines
+// RKHS_HAVE_GLOO and USE_C10D_GLOO for this file when it finds them).
+#include "rkhs/core/dist.h"
+
+#ifdef RKHS_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+
+#include "rkhs/core/loop.h"
+#include "rkhs/error.h"
+
+namespace fLI {
+extern int FLAGS_minloglevel __attribute__((weak));
+}  // namespace fLI
+
+namespace rkhs::core {
+
+namespace {
+
+constexpr int64_t kBucketBytes = 25 << 20;  // DistributedDataParallel's default bucket size
+
+std::string first_line(const std::string& s) {
+  const auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+std::string without_period(std::string s) {
+  while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// The message of a c10/Gloo exception without LibTorch's backtrace.
+std::string message_of(const std::exception& e) {
+  if (const auto* c = dynamic_cast<const c10::Error*>(&e)) return without_period(first_line(c->what_without_backtrace()));
+  return without_period(first_line(e.what()));
+}
+
+long env_long(const char* name, long fallback, long lo, long hi) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long x = std::strtol(v, &end, 10);
+  RKHS_CHECK(errno == 0 && end != v && *end == '\0' && x >= lo && x <= hi,
+             std::string("environment variable ") + name + "='" + v + "' must be an integer in [" +
+                 std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return x;
+}
+
+// LibTorch built with glog (Debian's) logs each c10d socket failure as an extra stderr line before the exception
+// that rkhs reports in one line; a multi-process run raises glog's threshold to FATAL. A weak reference: a
+// LibTorch without glog (PyTorch's wheels) has no such flag.
+void quiet_c10d_logging() {
+  if (&fLI::FLAGS_minloglevel != nullptr) fLI::FLAGS_minloglevel = 3;
+}
+
+std::chrono::milliseconds to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(std::llround(seconds * 1000)));
+}
+
+}  // namespace
+
+DistConfig dist_config_from_env(double timeout_seconds) {
+  RKHS_CHECK(std::isfinite(timeout_seconds) && timeout_seconds > 0, "--dist-timeout must be a positive number of seconds");
+  DistConfig c;
+  c.timeout_seconds = timeout_seconds;
+  c.world_size = static_cast<int>(env_long("WORLD_SIZE", 1, 1, 1 << 16));
+  if (c.world_size == 1) return c;
+  RKHS_CHECK(std::getenv("RANK") != nullptr, "WORLD_SIZE=" + std::to_string(c.world_size) +
+                                                 " is set but RANK is not (start the processes with `rkhs launch` "
+                                                 "or torchrun, which set both)");
+  c.rank = static_cast<int>(env_long("RANK", 0, 0, c.world_size - 1));
+  c.local_rank = static_cast<int>(env_long("LOCAL_RANK", c.rank, 0, 1 << 16));
+  c.master_port = static_cast<int>(env_long("MASTER_PORT", 29500, 1, 65535));
+  if (const char* a = std::getenv("MASTER_ADDR"); a != nullptr && *a != '\0') c.master_addr = a;
+  return c;
+}
+
+std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size) {
+  const int64_t base = n / size, extra = n % size;
+  const int64_t begin = rank * base + std::min<int64_t>(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
+#ifdef RKHS_HAVE_GLOO
+struct DistWorld::Impl {
+  c10::intrusive_ptr<::c10d::Store> store;
+  c10::intrusive_ptr<::c10d::ProcessGroupGloo> group;
+};
+#else
+struct DistWorld::Impl {};
+#endif
+
+DistWorld& DistWorld::get() {
+  static DistWorld world;
+  return world;
+}
+
+DistWorld::~DistWorld() = default;
+
+void DistWorld::shutdown() {
+  impl_.reset();
+  rank_ = 0;
+  size_ = 1;
+}
+
+#ifdef RKHS_HAVE_GLOO
+
+void DistWorld::init(const DistConfig& c) {
+  RKHS_CHECK(!active(), "distributed: the world is already joined");
+  if (c.world_size <= 1) return;
+  const std::string where = "rank " + std::to_string(c.rank) + " of " + std::to_string(c.world_size);
+  const std::string master = c.master_addr + ":" + std::to_string(c.master_port);
+  quiet_c10d_logging();
+  auto impl = std::make_unique<Impl>();
+  ::c10d::TCPStoreOptions so;
+  so.port = static_cast<std::uint16_t>(c.master_port);
+  so.isServer = c.rank == 0;
+  so.numWorkers = static_cast<std::size_t>(c.world_size);
+  so.waitWorkers = true;
+  so.timeout = to_ms(c.timeout_seconds);
+  try {
+    impl->store = c10::make_intrusive<::c10d::TCPStore>(c.master_addr, so);
+  } catch (const std::exception& e) {
+    const std::string m = message_of(e);
+    if (c.rank == 0 && m.find("in use") != std::string::npos)
+      throw Error("distributed: " + where + " cannot listen on MASTER_ADDR:MASTER_PORT " + master +
+                  ": the port is in use (choose another MASTER_PORT)");
+    throw Error("distributed: " + where + ": the rendezvous at " + master + " failed within " +
+                std::to_string(static_cast<int64_t>(c.timeout_seconds)) + " s (--dist-timeout): " + m +
+                (c.rank == 0 ? "; not every one of the WORLD_SIZE ranks arrived" : "; is rank 0 running?"));
+  }
+  try {
+    auto options = ::c10d::ProcessGroupGloo::Options::create(to_ms(c.timeout_seconds));
+    const bool loopback = c.master_addr == "127.0.0.1" || c.master_addr == "localhost";
+    options->devices.push_back(loopback ? ::c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                        : ::c10d::ProcessGroupGloo::createDefaultDevice());
+    options->threads = 2;
+    impl->group = c10::make_intrusive<::c10d::ProcessGroupGloo>(impl->store, c.rank, c.world_size, options);
+  } catch (const std::exception& e) {
+    throw Error("distributed: " + where + ": the Gloo process group could not connect within " +
+                std::to_string(static_cast<int64_t>(c.timeout_seconds)) + " s (--dist-timeout): " + message_of(e) +
+                "; did all WORLD_SIZE=" + std::to_string(c.world_size) + " ranks start?");
+  }
+  impl_ = std::move(impl);
+  rank_ = c.rank;
+  size_ = c.world_size;
+  timeout_seconds_ = c.timeout_seconds;
+  comm_seconds_ = 0;
+}
+
+namespace {
+
+[[noreturn]] void collective_failed(const std::string& what, int rank, int size, const std::exception& e) {
+  throw Error("distributed: " + what + " failed on rank " + std::to_string(rank) + " of " + std::to_string(size) +
+              ": " + message_of(e) + " (a peer process died, stopped or timed out; see its own output)");
+}
+
+}  // namespace
+
+void DistWorld::all_reduce_sum(const std::vector<at::Tensor>& tensors, const std::string& what) {
+  if (!active() || tensors.empty()) return;
+  const Stopwatch clock;
+  // Buckets of one dtype, in order, each at most kBucketBytes (a larger tensor is a bucket of its own).
+  std::vector<std::vector<size_t>> buckets;
+  std::map<at::ScalarType, size_t> open;  // dtype -> index of its bucket being filled
+  std::vector<int64_t> bytes;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& t = tensors[i];
+    RKHS_CHECK(t.defined(), "distributed: " + what + ": an undefined tensor");
+    const int64_t b = t.numel() * static_cast<int64_t>(t.element_size());
+    auto it = open.find(t.scalar_type());
+    if (it == open.end() || bytes[it->second] + b > kBucketBytes) {
+      buckets.emplace_back();
+      bytes.push_back(0);
+      it = open.insert_or_assign(t.scalar_type(), buckets.size() - 1).first;
+    }
+    buckets[it->second].push_back(i);
+    bytes[it->second] += b;
+  }
+  std::vector<at::Tensor> flats;
+  std::vector<c10::intrusive_ptr<::c10d::Work>> works;
+  try {
+    for (const auto& bucket : buckets) {
+      std::vector<at::Tensor> parts;
+      for (size_t i : bucket) parts.push_back(tensors[i].detach().reshape({-1}).to(torch::kCPU));
+      std::vector<at::Tensor> flat{parts.size() == 1 ? parts[0].clone() : torch::cat(parts)};
+      works.push_back(impl_->group->allreduce(flat));
+      flats.push_back(flat[0]);
+    }
+    for (auto& w : works) w->wait();
+  } catch (const std::exception& e) {
+    collective_failed("all-reduce of " + what, rank_, size_, e);
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t k = 0; k < buckets.size(); ++k) {
+    int64_t offset = 0;
+    for (size_t i : buckets[k]) {
+      auto& t = const_cast<at::Tensor&>(tensors[i]);
+      const int64_t n = t.numel();
+      t.copy_(flats[k].slice(0, offset, offset + n).view(t.sizes()));
+      offset += n;
+    }
+  }
+  comm_seconds_ += clock.seconds();
+}
+
+void DistWorld::broadcast(const std::vector<at::Tensor>& tensors, int root, const std::string& what) {
+  if (!active()) return;
+  const Stopwatch clock;
+  torch::NoGradGuard no_grad;
+  try {
+    for (const auto& t : tensors) {
+      std::vector<at::Tensor> one{t.detach().to(torch::kCPU).contiguous().clone()};
+      ::c10d::BroadcastOptions o;
+      o.rootRank = root;
+      impl_->group->broadcast(one, o)->wait();
+      const_cast<at::Tensor&>(t).copy_(one[0]);
+    }
+  } catch (const std::exception& e) {
+    collective_failed("broadcast of " + what, rank_, size_, e);
+  }
+  comm_seconds_ += clock.seconds();
+}
+
+at::Tensor DistWorld::all_gather_rows(const at::Tensor& local, const std::string& what) {
+  if (!active()) return local;
+  RKHS_CHECK(local.dim() >= 1, "distributed: " + what + ": all_gather_rows needs at least one dimension");
+  const Stopwatch clock;
+  auto counts = torch::tensor({local.size(0)}, torch::kLong);
+  std::vector<at::Tensor> per_rank;
+  try {
+    std::vector<std::vector<at::Tensor>> out(1);
+    for (int r = 0; r < size_; ++r) out[0].push_back(torch::empty({1}, torch::kLong));
+    std::vector<at::Tensor> in{counts};
+    impl_->group->allgather(out, in)->wait();
+    int64_t most = 0;
+    for (const auto& c : out[0]) most = std::max(most, c.item<int64_t>());
+    auto shape = local.sizes().vec();
+    shape[0] = most;
+    auto padded = torch::zeros(shape, local.options().device(torch::kCPU));
+    padded.slice(0, 0, local.size(0)).copy_(local);
+    std::vector<std::vector<at::Tensor>> rows(1);
+    for (int r = 0; r < size_; ++r) rows[0].push_back(torch::empty_like(padded));
+    std::vector<at::Tensor> mine{padded};
+    impl_->group->allgather(rows, mine)->wait();
+    for (int r = 0; r < size_; ++r) per_rank.push_back(rows[0][r].slice(0, 0, out[0][r].item<int64_t>()));
+  } catch (const std::exception& e) {
+    collective_failed("all-gather of " + what, rank_, size_, e);
+  }
+  comm_seconds_ += clock.seconds();
+  return torch::cat(per_rank).to(local.device());
+}
+
+void DistWorld::check_same(const std::string& what, const std::string& fingerprint) {
+  if (!active()) return;
+  const std::string key = "rkhs/check/" + what + "/";
+  std::vector<std::string> all;
+  try {
+    impl_->store->set(key + std::to_string(rank_), std::vector<uint8_t>(fingerprint.begin(), fingerprint.end()));
+    for (int r = 0; r < size_; ++r) {
+      const auto v = impl_->store->get(key + std::to_string(r));  // waits up to the store's timeout
+      all.emplace_back(v.begin(), v.end());
+    }
+  } catch (const std::exception& e) {
+    collective_failed("the check of the " + what, rank_, size_, e);
+  }
+  for (int r = 1; r < size_; ++r) {
+    if (all[r] == all[0]) continue;
+    size_t at = 0;  // the first character that differs, shown with some context
+    while (at < all[r].size() && at < all[0].size() && all[r][at] == all[0][at]) ++at;
+    const size_t from = at > 40 ? at - 40 : 0;
+    throw Error("distributed: rank " + std::to_string(r) + "'s " + what + " differs from rank 0's: '..." +
+                first_line(all[r].substr(from, 80)) + "' vs '..." + first_line(all[0].substr(from, 80)) +
+                "'; every rank must run the same command on the same data");
+  }
+}
+
+#else  // no Gloo: a world of one only
+
+void DistWorld::init(const DistConfig& c) {
+  RKHS_CHECK(c.world_size <= 1, "distributed: WORLD_SIZE=" + std::to_string(c.world_size) +
+                                    ", but this build of rkhs has no multi-process training (Gloo's headers, Debian's "
+                                    "libgloo-dev, were not found when it was configured)");
+}
+void DistWorld::all_reduce_sum(const std::vector<at::Tensor>&, const std::string&) {}
+void DistWorld::broadcast(const std::vector<at::Tensor>&, int, const std::string&) {}
+at::Tensor DistWorld::all_gather_rows(const at::Tensor& local, const std::string&) { return local; }
+void DistWorld::check_same(const std::string&, const std::string&) {}
+
+#endif
+
+}  // namespace rkhs::core

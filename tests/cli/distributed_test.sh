@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Multi-process training end to end (docs/DISTRIBUTED.md): 2-3 processes of the rkhs binary on 127.0.0.1 with
+# bounded timeouts. The same curve as one process; rank 0 alone writes; --resume with the same world size; and
+# the faults: a peer that never arrives, a port in use, ranks with different configurations, a killed rank, a
+# command or optimizer that is not data-parallel. Usage: distributed_test.sh PATH/TO/rkhs
+set -u
+RKHS="$1"
+PY=/usr/bin/python3
+TMP=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+last_json() { tail -n 1 "$1"; }
+
+# compare_runs NAME ONE.json MANY.json: the same epochs, training losses within 1e-5 (relative), the same
+# accuracies up to one example, world sizes 1 and >1.
+compare_runs() {
+  local why
+  why=$($PY - "$2" "$3" <<'EOF'
+import json, sys
+a = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+b = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
+msgs = []
+if a["world_size"] != 1 or b["world_size"] < 2: msgs.append("world sizes %s, %s" % (a["world_size"], b["world_size"]))
+if len(a["history"]) != len(b["history"]): msgs.append("epochs differ")
+for x, y in zip(a["history"], b["history"]):
+    if abs(x["train_loss"] - y["train_loss"]) > 1e-5 * max(1.0, abs(x["train_loss"])):
+        msgs.append("epoch %d loss %r vs %r" % (x["epoch"], x["train_loss"], y["train_loss"]))
+    if abs(x["train_accuracy"] - y["train_accuracy"]) > 1.5 / a["train"]["n"]:
+        msgs.append("epoch %d train accuracy %r vs %r" % (x["epoch"], x["train_accuracy"], y["train_accuracy"]))
+if abs(a["test_accuracy"] - b["test_accuracy"]) > 1.5 / a["test"]["n"]: msgs.append("test accuracy differs")
+if not (b["comm_seconds"] > 0 and b["examples_per_second_per_rank"] > 0): msgs.append("no throughput/communication")
+print("; ".join(msgs))
+EOF
+)
+  [ -z "$why" ] && ok || bad "$1: $why"
+}
+
+# A constant rate: a run resumed with more epochs than its first part follows the same schedule as one run.
+ARGS=(classify --data sphere --train-size 1200 --test-size 1000 --epochs 3 --lr 0.05 --schedule constant --batch-size 100
+      --seed 3 --json)
+
+# 1. One process vs two and three: the same curve (each rank takes its share of each global batch). The MLP
+#    backbone has no batch norm, so the curves agree up to summation order; batch 33 leaves uneven shares.
+"$RKHS" "${ARGS[@]}" >"$TMP/one.json" 2>"$TMP/one.err" || bad "one process: $(cat "$TMP/one.err")"
+"$RKHS" launch --nproc 2 -- "${ARGS[@]}" --out "$TMP/run2" >"$TMP/two.json" 2>"$TMP/two.err" \
+  || bad "launch 2: $(tail -n 3 "$TMP/two.err")"
+compare_runs "1 vs 2 processes" "$TMP/one.json" "$TMP/two.json"
+[ "$(grep -c '^{' "$TMP/two.json")" -eq 1 ] && ok || bad "launch 2: $(grep -c '^{' "$TMP/two.json") JSON lines, expected 1 (rank 0 only)"
+[ -f "$TMP/run2/config.json" ] && [ -f "$TMP/run2/model.pt" ] && ok || bad "launch 2: rank 0 did not write the run folder"
+UNEVEN=(classify --data sphere --model mlp --hidden 16 --train-size 500 --test-size 301 --epochs 2 --lr 0.05
+        --batch-size 33 --seed 4 --json)
+"$RKHS" "${UNEVEN[@]}" >"$TMP/u1.json" 2>/dev/null || bad "uneven: one process failed"
+"$RKHS" launch --nproc 3 --threads-per-proc 1 -- "${UNEVEN[@]}" >"$TMP/u3.json" 2>"$TMP/u3.err" \
+  || bad "launch 3: $(tail -n 3 "$TMP/u3.err")"
+compare_runs "1 vs 3 processes, uneven shares" "$TMP/u1.json" "$TMP/u3.json"
+
+# 2. --resume with the same world size continues the curve; another world size is one readable line.
+CK=(classify --data sphere --train-size 1200 --test-size 1000 --lr 0.05 --schedule constant --batch-size 100 --seed 3 --json
+    --checkpoint "$TMP/ck.pt")
+"$RKHS" launch --nproc 2 -- "${CK[@]}" --epochs 2 >/dev/null 2>&1 || bad "checkpointed run failed"
+"$RKHS" launch --nproc 2 -- "${CK[@]}" --epochs 3 --resume >"$TMP/resumed.json" 2>"$TMP/resumed.err" \
+  || bad "resume: $(tail -n 2 "$TMP/resumed.err")"
+$PY -c "import json,sys; j=json.loads(open('$TMP/resumed.json').read().splitlines()[-1]); sys.exit(not (j['epochs_run']==1 and len(j['history'])==3))" \
+  && ok || bad "resume: not 1 more epoch of 3"
+compare_runs "resumed 2-process run vs one process" "$TMP/one.json" "$TMP/resumed.json"
+"$RKHS" "${CK[@]}" --epochs 3 --resume >/dev/null 2>"$TMP/e"
+[ $? -eq 1 ] && grep -q "same world size" "$TMP/e" && ok || bad "resume with another world size: $(cat "$TMP/e")"
+
+# expect_dist_error NAME PATTERN SECONDS: the command in "$TMP/cmd" (one process) ends within SECONDS with code 1
+# and one line on stderr matching PATTERN.
+expect_line() {
+  local name="$1" pattern="$2" file="$3" rc="$4"
+  if [ "$rc" -ne 1 ]; then bad "$name: exit code $rc ($(head -c 300 "$file"))"; return; fi
+  if [ "$(wc -l <"$file")" -ne 1 ]; then bad "$name: not one line: $(cat "$file")"; return; fi
+  grep -qE "$pattern" "$file" && ok || bad "$name: '$(cat "$file")' does not match '$pattern'"
+}
+
+# 3. A peer that never arrives (WORLD_SIZE=2, one process): an error within the timeout, on either side.
+PORT=$(free_port)
+start=$(date +%s)
+WORLD_SIZE=2 RANK=0 MASTER_PORT=$PORT timeout 60 "$RKHS" "${ARGS[@]}" --dist-timeout 2 >/dev/null 2>"$TMP/e"
+expect_line "rank 0 alone" "did all WORLD_SIZE=2 ranks start" "$TMP/e" $?
+WORLD_SIZE=2 RANK=1 MASTER_PORT=$PORT timeout 60 "$RKHS" "${ARGS[@]}" --dist-timeout 2 >/dev/null 2>"$TMP/e"
+expect_line "rank 1 alone" "rendezvous at 127.0.0.1:$PORT failed within 2 s.*is rank 0 running" "$TMP/e" $?
+[ $(($(date +%s) - start)) -lt 40 ] && ok || bad "the missing peers took $(($(date +%s) - start)) s to report"
+WORLD_SIZE=2 "$RKHS" "${ARGS[@]}" >/dev/null 2>"$TMP/e"
+expect_line "WORLD_SIZE without RANK" "RANK is not" "$TMP/e" $?
+WORLD_SIZE=2 RANK=2 "$RKHS" "${ARGS[@]}" >/dev/null 2>"$TMP/e"
+expect_line "RANK out of range" "RANK='2'" "$TMP/e" $?
+
+# 4. A port in use.
+$PY - "$RKHS" >"$TMP/e" 2>&1 <<'EOF'
+import os, socket, subprocess, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+env = dict(os.environ, WORLD_SIZE="2", RANK="0", MASTER_PORT=str(s.getsockname()[1]))
+r = subprocess.run([sys.argv[1], "classify", "--data", "sphere", "--epochs", "1", "--dist-timeout", "5"], env=env,
+                   capture_output=True, text=True, timeout=60)
+sys.stderr.write(r.stderr); sys.exit(r.returncode)
+EOF
+expect_line "port in use" "port is in use" "$TMP/e" $?
+
+# 5. Ranks with different configurations: each stops, naming the difference.
+PORT=$(free_port)
+WORLD_SIZE=2 RANK=1 MASTER_PORT=$PORT timeout 60 "$RKHS" "${ARGS[@]}" --lr 0.2 --dist-timeout 20 >/dev/null 2>"$TMP/e1" &
+WORLD_SIZE=2 RANK=0 MASTER_PORT=$PORT timeout 60 "$RKHS" "${ARGS[@]}" --dist-timeout 20 >/dev/null 2>"$TMP/e0"
+rc0=$?
+wait $!
+rc1=$?
+expect_line "mismatch, rank 0" "rank 1's configuration differs.*\"lr\":0.2" "$TMP/e0" $rc0
+expect_line "mismatch, rank 1" "rank 1's configuration differs" "$TMP/e1" $rc1
+
+# 6. A killed rank: the launcher reports it, stops the others and exits non-zero; rank 0 names the failure.
+LONG=(classify --data sphere --train-size 20000 --test-size 1000 --epochs 500 --lr 0.05 --dist-timeout 60)
+start=$(date +%s)
+"$RKHS" launch --nproc 2 --threads-per-proc 1 -- "${LONG[@]}" >"$TMP/k.out" 2>"$TMP/k.err" &
+launcher=$!
+(sleep 100; kill "$launcher" 2>/dev/null) &
+watchdog=$!
+for _ in $(seq 1 100); do grep -q "epoch 1/" "$TMP/k.err" 2>/dev/null && break; sleep 0.2; done
+victim=""
+for _ in $(seq 1 50); do  # the launcher's child whose environment has RANK=1
+  victim=$(pgrep -P "$launcher" | while read -r p; do tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx RANK=1 && echo "$p"; done)
+  [ -n "$victim" ] && break
+  sleep 0.2
+done
+if [ -n "$victim" ]; then kill -9 "$victim"; else bad "killed rank: rank 1 not found"; fi
+wait "$launcher"
+rc=$?
+kill "$watchdog" 2>/dev/null
+[ "$rc" -ne 0 ] && [ "$rc" -ne 143 ] && ok || bad "killed rank: launcher exit code $rc"
+grep -q "rank 1 exited with code 137" "$TMP/k.err" && ok || bad "killed rank: launcher did not name rank 1: $(tail -n 3 "$TMP/k.err")"
+grep -qE "^\[rank 0\] rkhs: error: distributed: .*failed on rank 0 of 2" "$TMP/k.err" && ok \
+  || bad "killed rank: rank 0 did not report the failure: $(tail -n 3 "$TMP/k.err")"
+[ $(($(date +%s) - start)) -lt 90 ] && ok || bad "killed rank: took $(($(date +%s) - start)) s"
+
+# 7. What does not run data-parallel says so; the launcher exits with its workers' code.
+WORLD_SIZE=2 RANK=0 "$RKHS" eigen --n 50 >/dev/null 2>"$TMP/e"
+expect_line "eigen is single-process" "one process only" "$TMP/e" $?
+"$RKHS" launch --nproc 2 -- classify --data sphere --optimizer kernel-sgd --epochs 1 >/dev/null 2>"$TMP/e"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "does not run data-parallel yet" "$TMP/e" && ok || bad "kernel-sgd under launch: rc $rc $(cat "$TMP/e")"
+"$RKHS" launch --nproc 2 -- classify --data nosuch >/dev/null 2>"$TMP/e"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "^\[rank 1\] rkhs: error: unknown data" "$TMP/e" && ok || bad "launch of a bad command: rc $rc $(cat "$TMP/e")"
+"$RKHS" launch --nproc 2 >/dev/null 2>&1
+[ $? -ne 0 ] && ok || bad "launch without a command accepted"
+
+echo "distributed: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
