@@ -251,6 +251,15 @@ class FitRun {
     dist_.all_reduce_sum(grads, "the gradients of batch " + std::to_string(batch + 1));
   }
 
+  // Buffers that training updates from each rank's share (batch norm's running statistics) differ between the
+  // ranks; rank 0's are taken before each evaluation (as DistributedDataParallel broadcasts them), so that the
+  // sharded evaluation, the checkpoint and the final model all use one set.
+  void sync_buffers() {
+    std::vector<at::Tensor> buffers;
+    for (const auto& b : model_.buffers()) buffers.push_back(b);
+    if (!buffers.empty()) dist_.broadcast(buffers, 0, "the buffers (batch-norm statistics)");
+  }
+
   // A new optimizer (no state): at the start, and when the divergence guard undoes an epoch.
   void fresh_optimizer() {
     opt_ = make_optimizer(model_, o_);
@@ -376,6 +385,7 @@ class FitRun {
     record.lr = s.lr;
     record.train_loss = s.mean_loss;
     const core::Stopwatch eval_clock;
+    if (dist_.active()) sync_buffers();
     record.train = trainer_.evaluate(train_);
     if (!std::isfinite(record.train.nll))
       diverged("training NLL is " + fmt("%g", record.train.nll) + " after the last step", s.epoch, batches_, batches_, s.lr);
