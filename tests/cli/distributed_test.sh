@@ -134,8 +134,11 @@ rc=$?
 kill "$watchdog" 2>/dev/null
 [ "$rc" -ne 0 ] && [ "$rc" -ne 143 ] && ok || bad "killed rank: launcher exit code $rc"
 grep -q "rank 1 exited with code 137" "$TMP/k.err" && ok || bad "killed rank: launcher did not name rank 1: $(tail -n 3 "$TMP/k.err")"
-grep -qE "^\[rank 0\] rkhs: error: distributed: .*failed on rank 0 of 2" "$TMP/k.err" && ok \
-  || bad "killed rank: rank 0 did not report the failure: $(tail -n 3 "$TMP/k.err")"
+# Rank 0 either reports the broken collective itself or is stopped by the launcher's SIGTERM first (a race under
+# load); either way it has ended: no "[rank 0]" line may follow the launcher's.
+if grep -qE "^\[rank 0\] rkhs: error: distributed: .*failed on rank 0 of 2" "$TMP/k.err" ||
+   [ "$(sed -n '/rkhs launch: rank 1 exited/,$p' "$TMP/k.err" | grep -c '^\[rank 0\] epoch')" -eq 0 ]; then ok
+else bad "killed rank: rank 0 went on: $(tail -n 3 "$TMP/k.err")"; fi
 [ $(($(date +%s) - start)) -lt 90 ] && ok || bad "killed rank: took $(($(date +%s) - start)) s"
 
 # 7. What does not run data-parallel says so; the launcher exits with its workers' code.
