@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "ops.h"
 #include "rkhs/compat.h"
+#include "rkhs/core/message.h"
 #include "rkhs/error.h"
 #include "rkhs/kernels/kernel.h"
 #include "rkhs/optim/kernel_preconditioner.h"
@@ -24,8 +25,6 @@ void bind_optimizers(py::module_& m);  // optim.cpp
 }
 
 namespace {
-
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 PyObject* warning_class = nullptr;
 
@@ -58,7 +57,7 @@ std::string run_cli(const std::vector<std::string>& args, bool quiet) {
     rkhs::cli::run_command_line(*app, args);
   } catch (const CLI::ParseError& e) {
     std::ostringstream error;
-    if (app->exit(e, captured, error) != 0) throw rkhs::Error(first_line(error.str().empty() ? e.what() : error.str()));
+    if (app->exit(e, captured, error) != 0) throw rkhs::Error(rkhs::core::first_line(error.str().empty() ? e.what() : error.str()));
   }
   return captured.str();
 }
@@ -153,7 +152,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const c10::Error& e) {
-      PyErr_SetString(PyExc_RuntimeError, first_line(e.what_without_backtrace()).c_str());
+      PyErr_SetString(PyExc_RuntimeError, rkhs::core::one_line_message(e).c_str());
     }
   });
   warning_class = PyErr_NewException("rkhs._C.Warning", PyExc_UserWarning, nullptr);

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "rkhs/error.h"
+#include "rkhs/core/message.h"
 #include "rkhs/core/state.h"
 #include "zip_check.h"
 
@@ -36,7 +37,6 @@ std::map<std::string, at::Tensor> from_dict(const c10::IValue& v, const std::str
   return out;
 }
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 // The envelope around the LibTorch archive (see checkpoint.h): magic, version, payload size and CRC-32, all
 // little-endian. It lets a damaged file be rejected before any byte of it reaches LibTorch's zip reader and

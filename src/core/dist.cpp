@@ -15,6 +15,7 @@
 #include <map>
 
 #include "rkhs/core/loop.h"
+#include "rkhs/core/message.h"
 #include "rkhs/error.h"
 
 namespace fLI {
@@ -27,11 +28,6 @@ namespace {
 
 constexpr int64_t kBucketBytes = 25 << 20;  // DistributedDataParallel's default bucket size
 
-std::string first_line(const std::string& s) {
-  const auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
 std::string without_period(std::string s) {
   while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
   return s;
@@ -39,8 +35,7 @@ std::string without_period(std::string s) {
 
 // The message of a c10/Gloo exception without LibTorch's backtrace.
 std::string message_of(const std::exception& e) {
-  if (const auto* c = dynamic_cast<const c10::Error*>(&e)) return without_period(first_line(c->what_without_backtrace()));
-  return without_period(first_line(e.what()));
+  return without_period(one_line_message(e));
 }
 
 long env_long(const char* name, long fallback, long lo, long hi) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "rkhs/error.h"
@@ -79,126 +80,178 @@ bool inflated_crc(const unsigned char* data, uint64_t comp, uint64_t uncomp, uin
   return ok;
 }
 
+// Where the central directory is, from the end records.
+struct Directory {
+  uint64_t entries = 0, size = 0, offset = 0;
+  uint64_t limit = 0;  // the central directory ends before the end records
+};
+
+// End of central directory: 22 bytes + a comment, ending the data exactly.
+uint64_t find_end_record(const Reader& r) {
+  if (r.size < 22) r.fail(std::to_string(r.size) + " bytes, too short for a zip archive");
+  const uint64_t lowest = r.size >= 22 + 65535 ? r.size - 22 - 65535 : 0;
+  for (uint64_t at = r.size - 22 + 1; at-- > lowest;)
+    if (r.le(at, 4) == kEnd && at + 22 + r.le(at + 20, 2) == r.size) return at;
+  r.fail("no end-of-central-directory record");
+}
+
+// ZIP64: when a locator precedes the end record, readers (miniz among them) take the ZIP64 values, so each 32-bit
+// field must be its "see ZIP64" sentinel or equal to them.
+void read_zip64_end(const Reader& r, uint64_t eocd, Directory& d) {
+  const uint64_t loc = eocd - 20;
+  const uint64_t rec = r.le(loc + 8, 8);
+  r.need(rec, 56, "ZIP64 end record");
+  if (rec + 56 > loc) r.fail("ZIP64 end record overlaps its locator");
+  if (r.le(rec, 4) != kEnd64) r.fail("bad ZIP64 end record signature");
+  if (r.le(rec + 4, 8) + 12 != loc - rec) r.fail("ZIP64 end record size does not match its position");
+  if (r.le(rec + 16, 4) != 0 || r.le(rec + 20, 4) != 0 || r.le(loc + 4, 4) != 0 || r.le(loc + 16, 4) != 1)
+    r.fail("multi-disk archives are not supported");
+  const uint64_t entries64 = r.le(rec + 32, 8), size64 = r.le(rec + 40, 8), offset64 = r.le(rec + 48, 8);
+  if (r.le(rec + 24, 8) != entries64) r.fail("inconsistent entry counts in the ZIP64 end record");
+  if ((d.entries != 0xFFFF && d.entries != entries64) || (d.size != 0xFFFFFFFF && d.size != size64) ||
+      (d.offset != 0xFFFFFFFF && d.offset != offset64))
+    r.fail("the end record and the ZIP64 end record disagree");
+  d.entries = entries64;
+  d.size = size64;
+  d.offset = offset64;
+  d.limit = rec;
+}
+
+Directory read_end_records(const Reader& r) {
+  const uint64_t eocd = find_end_record(r);
+  if (r.le(eocd + 4, 2) != 0 || r.le(eocd + 6, 2) != 0) r.fail("multi-disk archives are not supported");
+  Directory d;
+  d.entries = r.le(eocd + 10, 2);
+  d.size = r.le(eocd + 12, 4);
+  d.offset = r.le(eocd + 16, 4);
+  d.limit = eocd;
+  if (r.le(eocd + 8, 2) != d.entries) r.fail("inconsistent entry counts in the end record");
+  const bool zip64 = eocd >= 20 && r.le(eocd - 20, 4) == kLocator64;
+  if (!zip64 && (d.entries == 0xFFFF || d.size == 0xFFFFFFFF || d.offset == 0xFFFFFFFF)) r.fail("ZIP64 locator missing");
+  if (zip64) read_zip64_end(r, eocd, d);
+  r.need(d.offset, d.size, "central directory");
+  if (d.offset + d.size > d.limit) r.fail("central directory overlaps the end records");
+  if (d.entries == 0) r.fail("no entries");
+  if (d.entries > d.size / 46)
+    r.fail(std::to_string(d.entries) + " entries cannot fit a " + std::to_string(d.size) + "-byte central directory");
+  return d;
+}
+
+// One central directory header.
+struct CentralEntry {
+  std::string label;  // "entry N", for messages
+  uint64_t method = 0, crc = 0, comp = 0, uncomp = 0, local = 0;
+  uint64_t name_len = 0, extra_len = 0;
+  uint64_t next = 0;  // offset of the next header
+  std::string name;
+};
+
+// ZIP64 extended information: the 64-bit values of the fields set to 0xFFFFFFFF, in this order.
+void read_zip64_extra(const Reader& r, uint64_t at, CentralEntry& e) {
+  uint64_t x = at + 46 + e.name_len;
+  const uint64_t x_end = x + e.extra_len;
+  while (x + 4 <= x_end) {
+    const uint64_t id = r.le(x, 2), len = r.le(x + 2, 2);
+    if (x + 4 + len > x_end) r.fail(e.label + ": extra field runs past its header");
+    if (id == 1) {
+      uint64_t f = x + 4;
+      auto take = [&](uint64_t& v) {
+        if (v != 0xFFFFFFFF) return;
+        if (f + 8 > x + 4 + len) r.fail(e.label + ": ZIP64 extra field too short");
+        v = r.le(f, 8);
+        f += 8;
+      };
+      take(e.uncomp);
+      take(e.comp);
+      take(e.local);
+      return;
+    }
+    x += 4 + len;
+  }
+  r.fail(e.label + ": ZIP64 sizes without a ZIP64 extra field");
+}
+
+CentralEntry read_central_header(const Reader& r, uint64_t at, uint64_t cd_end, uint64_t index) {
+  CentralEntry e;
+  e.label = "entry " + std::to_string(index + 1);
+  if (at + 46 > cd_end) r.fail(e.label + ": central header runs past the central directory");
+  if (r.le(at, 4) != kCentral) r.fail(e.label + ": bad central header signature");
+  const uint64_t flags = r.le(at + 8, 2);
+  e.method = r.le(at + 10, 2);
+  e.crc = r.le(at + 16, 4);
+  e.comp = r.le(at + 20, 4);
+  e.uncomp = r.le(at + 24, 4);
+  e.name_len = r.le(at + 28, 2);
+  e.extra_len = r.le(at + 30, 2);
+  e.local = r.le(at + 42, 4);
+  e.next = at + 46 + e.name_len + e.extra_len + r.le(at + 32, 2);
+  if (e.next > cd_end) r.fail(e.label + ": name or extra field runs past the central directory");
+  if (flags & 1) r.fail(e.label + ": encrypted entries are not supported");
+  if (r.le(at + 34, 2) != 0) r.fail(e.label + ": multi-disk archives are not supported");
+  // The MS-DOS directory attribute or a trailing '/' make miniz treat the entry as a folder and return no data.
+  if ((r.le(at + 38, 4) & 0x10) || (e.name_len > 0 && r.p[at + 46 + e.name_len - 1] == '/'))
+    r.fail(e.label + ": a directory entry (LibTorch archives hold files only)");
+  if (e.method != 0 && e.method != 8)
+    r.fail(e.label + ": compression method " + std::to_string(e.method) + " (stored and deflate are supported)");
+  if (e.uncomp == 0xFFFFFFFF || e.comp == 0xFFFFFFFF || e.local == 0xFFFFFFFF) read_zip64_extra(r, at, e);
+  e.name.assign(reinterpret_cast<const char*>(r.p + at + 46), e.name_len);
+  return e;
+}
+
+// The entry's local header and data: within the archive, before the central directory, with the right CRC-32.
+void check_entry_data(const Reader& r, const CentralEntry& e, uint64_t cd_offset) {
+  if (e.method == 0 && e.comp != e.uncomp) r.fail(e.label + ": stored entry with different compressed and uncompressed sizes");
+  r.need(e.local, 30, "local header");
+  if (r.le(e.local, 4) != kLocal) r.fail(e.label + ": bad local header signature");
+  const uint64_t start = e.local + 30 + r.le(e.local + 26, 2) + r.le(e.local + 28, 2);
+  if (start > cd_offset || e.comp > cd_offset - start) r.fail(e.label + ": data runs into the central directory");
+  if (e.method == 0) {
+    if (crc_of(r.p + start, e.comp) != e.crc) r.fail(e.label + ": CRC-32 mismatch");
+  } else {
+    uint32_t got = 0;
+    if (!inflated_crc(r.p + start, e.comp, e.uncomp, got)) r.fail(e.label + ": damaged deflate stream");
+    if (got != e.crc) r.fail(e.label + ": CRC-32 mismatch");
+  }
+}
+
+// LibTorch's archive layout: every name is "<archive>/..." with one common folder, and "<archive>/version" and
+// "<archive>/data.pkl" exist (its reader's constructor requires them and leaks memory when it throws).
+class ArchiveNames {
+ public:
+  void add(const Reader& r, const CentralEntry& e) {
+    const auto& name = e.name;
+    const size_t slash = name.find('/');
+    if (slash == std::string::npos || slash == 0) r.fail(e.label + ": name '" + name.substr(0, 60) + "' is not in a folder");
+    if (prefix_.empty()) prefix_ = name.substr(0, slash + 1);
+    if (name.compare(0, prefix_.size(), prefix_) != 0)
+      r.fail(e.label + ": name '" + name.substr(0, 60) + "' is outside the archive folder '" + prefix_ + "'");
+    has_version_ |= name == prefix_ + "version";
+    has_data_ |= name == prefix_ + "data.pkl";
+  }
+  void check_complete(const Reader& r) const {
+    if (!has_version_ || !has_data_)
+      r.fail("not a LibTorch archive (no " + prefix_ + "version or " + prefix_ + "data.pkl)");
+  }
+
+ private:
+  std::string prefix_;
+  bool has_version_ = false, has_data_ = false;
+};
+
 }  // namespace
 
 void check_zip(const char* data, size_t size, const std::string& what) {
   const Reader r{reinterpret_cast<const unsigned char*>(data), size, what};
-  // End of central directory: 22 bytes + a comment, ending the data exactly.
-  if (size < 22) r.fail(std::to_string(size) + " bytes, too short for a zip archive");
-  uint64_t eocd = size;
-  const uint64_t lowest = size >= 22 + 65535 ? size - 22 - 65535 : 0;
-  for (uint64_t at = size - 22 + 1; at-- > lowest;) {
-    if (r.le(at, 4) == kEnd && at + 22 + r.le(at + 20, 2) == size) {
-      eocd = at;
-      break;
-    }
+  const Directory d = read_end_records(r);
+  ArchiveNames names;
+  uint64_t at = d.offset;
+  for (uint64_t i = 0; i < d.entries; ++i) {
+    const CentralEntry e = read_central_header(r, at, d.offset + d.size, i);
+    names.add(r, e);
+    check_entry_data(r, e, d.offset);
+    at = e.next;
   }
-  if (eocd == size) r.fail("no end-of-central-directory record");
-  if (r.le(eocd + 4, 2) != 0 || r.le(eocd + 6, 2) != 0) r.fail("multi-disk archives are not supported");
-  uint64_t entries = r.le(eocd + 10, 2), cd_size = r.le(eocd + 12, 4), cd_offset = r.le(eocd + 16, 4);
-  if (r.le(eocd + 8, 2) != entries) r.fail("inconsistent entry counts in the end record");
-  uint64_t cd_limit = eocd;  // the central directory ends before the end records
-  // ZIP64: when a locator precedes the end record, readers (miniz among them) take the ZIP64 values, so each 32-bit
-  // field must be its "see ZIP64" sentinel or equal to them.
-  const bool zip64 = eocd >= 20 && r.le(eocd - 20, 4) == kLocator64;
-  if (!zip64 && (entries == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF)) r.fail("ZIP64 locator missing");
-  if (zip64) {
-    const uint64_t loc = eocd - 20;
-    const uint64_t rec = r.le(loc + 8, 8);
-    r.need(rec, 56, "ZIP64 end record");
-    if (rec + 56 > loc) r.fail("ZIP64 end record overlaps its locator");
-    if (r.le(rec, 4) != kEnd64) r.fail("bad ZIP64 end record signature");
-    if (r.le(rec + 4, 8) + 12 != loc - rec) r.fail("ZIP64 end record size does not match its position");
-    if (r.le(rec + 16, 4) != 0 || r.le(rec + 20, 4) != 0 || r.le(loc + 4, 4) != 0 || r.le(loc + 16, 4) != 1)
-      r.fail("multi-disk archives are not supported");
-    const uint64_t entries64 = r.le(rec + 32, 8), size64 = r.le(rec + 40, 8), offset64 = r.le(rec + 48, 8);
-    if (r.le(rec + 24, 8) != entries64) r.fail("inconsistent entry counts in the ZIP64 end record");
-    if ((entries != 0xFFFF && entries != entries64) || (cd_size != 0xFFFFFFFF && cd_size != size64) ||
-        (cd_offset != 0xFFFFFFFF && cd_offset != offset64))
-      r.fail("the end record and the ZIP64 end record disagree");
-    entries = entries64;
-    cd_size = size64;
-    cd_offset = offset64;
-    cd_limit = rec;
-  }
-  r.need(cd_offset, cd_size, "central directory");
-  if (cd_offset + cd_size > cd_limit) r.fail("central directory overlaps the end records");
-  if (entries == 0) r.fail("no entries");
-  if (entries > cd_size / 46) r.fail(std::to_string(entries) + " entries cannot fit a " + std::to_string(cd_size) +
-                                     "-byte central directory");
-
-  uint64_t at = cd_offset;
-  const uint64_t cd_end = cd_offset + cd_size;
-  // LibTorch's archive layout: every name is "<archive>/..." with one common folder, and "<archive>/version" and
-  // "<archive>/data.pkl" exist (its reader's constructor requires them and leaks memory when it throws).
-  std::string prefix;
-  bool has_version = false, has_data = false;
-  for (uint64_t e = 0; e < entries; ++e) {
-    const std::string entry = "entry " + std::to_string(e + 1);
-    if (at + 46 > cd_end) r.fail(entry + ": central header runs past the central directory");
-    if (r.le(at, 4) != kCentral) r.fail(entry + ": bad central header signature");
-    const uint64_t flags = r.le(at + 8, 2), method = r.le(at + 10, 2), crc = r.le(at + 16, 4);
-    uint64_t comp = r.le(at + 20, 4), uncomp = r.le(at + 24, 4);
-    const uint64_t name_len = r.le(at + 28, 2), extra_len = r.le(at + 30, 2), comment_len = r.le(at + 32, 2);
-    uint64_t local = r.le(at + 42, 4);
-    const uint64_t next = at + 46 + name_len + extra_len + comment_len;
-    if (next > cd_end) r.fail(entry + ": name or extra field runs past the central directory");
-    if (flags & 1) r.fail(entry + ": encrypted entries are not supported");
-    if (r.le(at + 34, 2) != 0) r.fail(entry + ": multi-disk archives are not supported");
-    // The MS-DOS directory attribute or a trailing '/' make miniz treat the entry as a folder and return no data.
-    if ((r.le(at + 38, 4) & 0x10) || (name_len > 0 && r.p[at + 46 + name_len - 1] == '/'))
-      r.fail(entry + ": a directory entry (LibTorch archives hold files only)");
-    if (method != 0 && method != 8)
-      r.fail(entry + ": compression method " + std::to_string(method) + " (stored and deflate are supported)");
-    // ZIP64 extended information: the 64-bit values of the fields set to 0xFFFFFFFF, in this order.
-    if (uncomp == 0xFFFFFFFF || comp == 0xFFFFFFFF || local == 0xFFFFFFFF) {
-      uint64_t x = at + 46 + name_len;
-      const uint64_t x_end = x + extra_len;
-      bool found = false;
-      while (x + 4 <= x_end) {
-        const uint64_t id = r.le(x, 2), len = r.le(x + 2, 2);
-        if (x + 4 + len > x_end) r.fail(entry + ": extra field runs past its header");
-        if (id == 1) {
-          uint64_t f = x + 4;
-          auto take = [&](uint64_t& v) {
-            if (v != 0xFFFFFFFF) return;
-            if (f + 8 > x + 4 + len) r.fail(entry + ": ZIP64 extra field too short");
-            v = r.le(f, 8);
-            f += 8;
-          };
-          take(uncomp);
-          take(comp);
-          take(local);
-          found = true;
-          break;
-        }
-        x += 4 + len;
-      }
-      if (!found) r.fail(entry + ": ZIP64 sizes without a ZIP64 extra field");
-    }
-    const std::string name(reinterpret_cast<const char*>(r.p + at + 46), name_len);
-    const size_t slash = name.find('/');
-    if (slash == std::string::npos || slash == 0) r.fail(entry + ": name '" + name.substr(0, 60) + "' is not in a folder");
-    if (prefix.empty()) prefix = name.substr(0, slash + 1);
-    if (name.compare(0, prefix.size(), prefix) != 0)
-      r.fail(entry + ": name '" + name.substr(0, 60) + "' is outside the archive folder '" + prefix + "'");
-    has_version |= name == prefix + "version";
-    has_data |= name == prefix + "data.pkl";
-    if (method == 0 && comp != uncomp) r.fail(entry + ": stored entry with different compressed and uncompressed sizes");
-    r.need(local, 30, "local header");
-    if (r.le(local, 4) != kLocal) r.fail(entry + ": bad local header signature");
-    const uint64_t start = local + 30 + r.le(local + 26, 2) + r.le(local + 28, 2);
-    if (start > cd_offset || comp > cd_offset - start) r.fail(entry + ": data runs into the central directory");
-    if (method == 0) {
-      if (crc_of(r.p + start, comp) != crc) r.fail(entry + ": CRC-32 mismatch");
-    } else {
-      uint32_t got = 0;
-      if (!inflated_crc(r.p + start, comp, uncomp, got)) r.fail(entry + ": damaged deflate stream");
-      if (got != crc) r.fail(entry + ": CRC-32 mismatch");
-    }
-    at = next;
-  }
-  if (!has_version || !has_data) r.fail("not a LibTorch archive (no " + prefix + "version or " + prefix + "data.pkl)");
+  names.check_complete(r);
 }
 
 }  // namespace rkhs::core::detail

@@ -12,6 +12,7 @@
 #include "rkhs/ckn/baselines.h"
 #include "rkhs/compat.h"
 #include "rkhs/error.h"
+#include "rkhs/core/loop.h"
 #include "rkhs/core/run_folder.h"
 #include "rkhs/core/state.h"
 
@@ -128,6 +129,127 @@ CknResult run_baseline(const CknConfig& c, const at::Tensor& images, const at::T
   return r;
 }
 
+void check_ckn_config(const CknConfig& c) {
+  RKHS_CHECK(c.mode == "unsupervised" || c.mode == "supervised",
+             "--mode must be unsupervised or supervised, got '" + c.mode + "'");
+  RKHS_CHECK(c.baseline == "none" || c.baseline == "linear" || c.baseline == "rbf",
+             "--baseline must be none, linear or rbf, got '" + c.baseline + "'");
+  RKHS_CHECK(c.baseline == "none" || c.load.empty(), "--baseline and --load exclude each other");
+  RKHS_CHECK(c.image_norm == "standardize" || c.image_norm == "scale",
+             "--image-norm must be standardize or scale, got '" + c.image_norm + "'");
+  // Every option is checked before the data are loaded, not when its stage is reached (minutes later).
+  linear::check(c.logistic);
+  if (c.baseline == "none" && c.load.empty()) {  // the options of the stages that will run
+    ckn::check(c.unsupervised);
+    if (c.mode == "supervised") ckn::check(c.supervised);
+  }
+  RKHS_CHECK(c.rbf_landmarks >= 1 && c.rbf_gamma >= 0, "--rbf-landmarks must be >= 1 and --rbf-gamma >= 0");
+}
+
+// Image shape: the data's own (IDX), --image-shape for flat rows, or 1x28x28 for 784 values.
+std::vector<int64_t> image_shape_of(const CknConfig& c, const data::Dataset& train) {
+  std::vector<int64_t> shape = train.sample_shape();
+  if (!c.image_shape.empty()) {
+    const auto want = parse_image_shape(c.image_shape);
+    int64_t flat = 1, numel = 1;
+    for (auto d : want) flat *= d;
+    for (auto d : shape) numel *= d;
+    RKHS_CHECK(flat == numel, "--image-shape " + c.image_shape + " has " + std::to_string(flat) +
+                                  " values per image but the data has " + std::to_string(numel));
+    shape = want;
+  } else if (shape.size() == 1 && shape[0] == 784) {
+    shape = {1, 28, 28};
+  }
+  RKHS_CHECK(shape.size() == 3, "--data " + c.data.spec + ": the samples are not images; give --image-shape CxHxW");
+  return shape;
+}
+
+// The images, standardised per image (or scaled), on the device.
+struct Images {
+  at::Tensor x, y, tx, ty;
+  int64_t classes = 0;
+};
+
+Images prepare_images(const CknConfig& c, const DataSplit& data, const std::vector<int64_t>& shape,
+                      c10::Device device) {
+  const std::vector<int64_t> full = {-1, shape[0], shape[1], shape[2]};
+  const bool centre = c.image_norm == "standardize";
+  Images im;
+  im.x = ckn::standardize_images(data.train.x.reshape(full), centre).to(device);
+  im.tx = ckn::standardize_images(data.test.x.reshape(full), centre).to(device);
+  im.y = data.train.y.to(device);
+  im.ty = data.test.y.to(device);
+  im.classes = data.train.num_classes;
+  return im;
+}
+
+void print_cross_validation(const CknConfig& c, const ckn::LogisticModel& clf, double seconds) {
+  if (!clf.cv_accuracy.empty()) {
+    std::fprintf(stderr, "classifier: lambda %g chosen by %lld-fold cross-validation (", clf.lambda,
+                 (long long)c.logistic.folds);
+    for (size_t i = 0; i < clf.cv_accuracy.size(); ++i)
+      std::fprintf(stderr, "%s%g: %.4f", i ? ", " : "", c.logistic.lambdas[i], clf.cv_accuracy[i]);
+    std::fprintf(stderr, "), %.1f s\n", seconds);
+  } else {
+    std::fprintf(stderr, "classifier: lambda %g (given), %.1f s\n", clf.lambda, seconds);
+  }
+}
+
+// The trained classifier and the training images' features it was trained on.
+struct Fitted {
+  ckn::LogisticModel clf;
+  at::Tensor train_features;
+};
+
+// Unsupervised filters (spherical K-means), the logistic classifier on their features and, with --mode
+// supervised, the end-to-end fine-tuning of filters and classifier.
+Fitted fit_ckn(CknConfig c, ckn::Network& net, const Images& im, CknResult& r) {
+  Fitted f;
+  c.unsupervised.progress = c.progress;
+  auto rep = ckn::train_unsupervised(net, im.x, c.unsupervised);
+  r.kmeans_seconds = rep.seconds;
+  r.kmeans_cosine = rep.mean_cosine;
+  core::Stopwatch t;
+  f.train_features = net->extract(im.x, c.batch_size, c.progress);
+  r.feature_seconds = t.seconds();
+  const core::Stopwatch tc;
+  f.clf = linear::fit_logistic_cv(f.train_features, im.y, im.classes, c.logistic);
+  r.classifier_seconds = tc.seconds();
+  r.cv_accuracy = f.clf.cv_accuracy;
+  if (c.progress) print_cross_validation(c, f.clf, r.classifier_seconds);
+  if (c.mode != "supervised") return f;
+  c.supervised.progress = c.progress;
+  auto sup = ckn::train_supervised(net, im.x, im.y, im.classes, f.clf, c.logistic, c.supervised,
+                                   std::move(f.train_features));
+  r.supervised_seconds = sup.seconds;
+  r.supervised_loss = sup.train_loss;
+  r.supervised_start_loss = sup.start_loss;
+  r.supervised_lr = sup.lr;
+  r.supervised_classifier_norm = sup.classifier_norm;
+  r.supervised_restarts = sup.restarts;
+  r.supervised_validation_accuracy = sup.validation_accuracy;
+  r.supervised_best_epoch = sup.best_epoch;
+  f.train_features = std::move(sup.features);
+  return f;
+}
+
+// The run folder: model.pt with its model.json, filters.dat and config.json.
+void write_ckn_run(const CknConfig& c, SavedModelImpl& model, const ckn::LogisticModel& clf,
+                   const std::vector<int64_t>& shape, int64_t classes, const CknResult& r) {
+  core::RunFolder run(c.out_dir);
+  {
+    torch::NoGradGuard g;
+    model.weight.copy_(clf.weight);
+    model.bias.copy_(clf.bias);
+  }
+  json sidecar = {{"model", "ckn"},        {"network", network_json(c.net)}, {"image_shape", shape},
+                  {"classes", classes},    {"feature_dim", r.feature_dim},  {"lambda", clf.lambda},
+                  {"image_norm", c.image_norm}, {"torch", compat::torch_version()}};
+  run.save_model(model, sidecar.dump(2) + "\n");
+  run.write_text("filters.dat", filter_matrix(model.net->layer(0)));
+  run.write_text("config.json", r.to_json(c) + "\n");
+}
+
 }  // namespace
 
 std::vector<int64_t> parse_image_shape(const std::string& text) {
@@ -144,21 +266,10 @@ std::vector<int64_t> parse_image_shape(const std::string& text) {
   return dims;
 }
 
+// Stages: load the images -> (a baseline, or) the network's filters and classifier, trained or loaded ->
+// evaluate -> report.
 CknResult run_ckn(CknConfig c) {
-  RKHS_CHECK(c.mode == "unsupervised" || c.mode == "supervised",
-             "--mode must be unsupervised or supervised, got '" + c.mode + "'");
-  RKHS_CHECK(c.baseline == "none" || c.baseline == "linear" || c.baseline == "rbf",
-             "--baseline must be none, linear or rbf, got '" + c.baseline + "'");
-  RKHS_CHECK(c.baseline == "none" || c.load.empty(), "--baseline and --load exclude each other");
-  RKHS_CHECK(c.image_norm == "standardize" || c.image_norm == "scale",
-             "--image-norm must be standardize or scale, got '" + c.image_norm + "'");
-  // Every option is checked before the data are loaded, not when its stage is reached (minutes later).
-  linear::check(c.logistic);
-  if (c.baseline == "none" && c.load.empty()) {  // the options of the stages that will run
-    ckn::check(c.unsupervised);
-    if (c.mode == "supervised") ckn::check(c.supervised);
-  }
-  RKHS_CHECK(c.rbf_landmarks >= 1 && c.rbf_gamma >= 0, "--rbf-landmarks must be >= 1 and --rbf-gamma >= 0");
+  check_ckn_config(c);
   c.supervised.seed = c.unsupervised.seed = c.logistic.seed = c.seed;
   SavedDescription saved;
   if (!c.load.empty()) {  // the saved architecture and preprocessing replace the flags
@@ -167,40 +278,20 @@ CknResult run_ckn(CknConfig c) {
     c.image_norm = saved.image_norm;
   }
   const auto device = compat::parse_device(c.device);
-  const auto begin = std::chrono::steady_clock::now();
+  const core::Stopwatch begin;
   c.data.standardize = false;  // per-image standardisation below
   c.data.seed = c.seed;
   DataSplit data = load_data(c.data);
   CknResult r;
   r.description = data.description + "; images standardised per image";
-  // Image shape: the data's own (IDX) or --image-shape for flat rows.
-  std::vector<int64_t> shape = data.train.sample_shape();
-  if (!c.image_shape.empty()) {
-    const auto want = parse_image_shape(c.image_shape);
-    int64_t flat = 1, numel = 1;
-    for (auto d : want) flat *= d;
-    for (auto d : shape) numel *= d;
-    RKHS_CHECK(flat == numel, "--image-shape " + c.image_shape + " has " + std::to_string(flat) +
-                                  " values per image but the data has " + std::to_string(numel));
-    shape = want;
-  } else if (shape.size() == 1 && shape[0] == 784) {
-    shape = {1, 28, 28};
-  }
-  RKHS_CHECK(shape.size() == 3, "--data " + c.data.spec + ": the samples are not images; give --image-shape CxHxW");
+  const auto shape = image_shape_of(c, data.train);
   r.image_shape = shape;
-  const std::vector<int64_t> full = {-1, shape[0], shape[1], shape[2]};
-  const bool centre = c.image_norm == "standardize";
-  auto x = ckn::standardize_images(data.train.x.reshape(full), centre).to(device);
-  auto tx = ckn::standardize_images(data.test.x.reshape(full), centre).to(device);
-  const auto y = data.train.y.to(device);
-  const auto ty = data.test.y.to(device);
-  const int64_t classes = data.train.num_classes;
-  r.train_size = x.size(0);
-  r.test_size = tx.size(0);
-
+  const auto im = prepare_images(c, data, shape, device);
+  r.train_size = im.x.size(0);
+  r.test_size = im.tx.size(0);
   if (c.baseline != "none") {
-    r = run_baseline(c, x, y, tx, ty, classes, std::move(r));
-    r.total_seconds = since(begin);
+    r = run_baseline(c, im.x, im.y, im.tx, im.ty, im.classes, std::move(r));
+    r.total_seconds = begin.seconds();
     if (!c.out_dir.empty()) core::RunFolder(c.out_dir).write_text("config.json", r.to_json(c) + "\n");
     return r;
   }
@@ -211,74 +302,26 @@ CknResult run_ckn(CknConfig c) {
   torch::manual_seed(c.seed);
   ckn::Network net(c.net);
   r.feature_dim = net->feature_dim(shape[1], shape[2]);
-  auto model = std::make_shared<SavedModelImpl>(net, classes, r.feature_dim);
+  auto model = std::make_shared<SavedModelImpl>(net, im.classes, r.feature_dim);
   model->to(device);
-  ckn::LogisticModel clf;
-  at::Tensor train_features;
-  const auto start = std::chrono::steady_clock::now();
+  const core::Stopwatch start;
+  Fitted f;
   if (!c.load.empty()) {
     core::load_weights(c.load + "/model.pt", *model);
-    clf.weight = model->weight;
-    clf.bias = model->bias;
-    clf.lambda = saved.lambda;
-    train_features = net->extract(x, c.batch_size, c.progress);
+    f.clf.weight = model->weight;
+    f.clf.bias = model->bias;
+    f.clf.lambda = saved.lambda;
+    f.train_features = net->extract(im.x, c.batch_size, c.progress);
   } else {
-    c.unsupervised.progress = c.progress;
-    auto rep = ckn::train_unsupervised(net, x, c.unsupervised);
-    r.kmeans_seconds = rep.seconds;
-    r.kmeans_cosine = rep.mean_cosine;
-    auto t = std::chrono::steady_clock::now();
-    train_features = net->extract(x, c.batch_size, c.progress);
-    r.feature_seconds = since(t);
-    t = std::chrono::steady_clock::now();
-    clf = linear::fit_logistic_cv(train_features, y, classes, c.logistic);
-    r.classifier_seconds = since(t);
-    r.cv_accuracy = clf.cv_accuracy;
-    if (c.progress && !clf.cv_accuracy.empty()) {
-      std::fprintf(stderr, "classifier: lambda %g chosen by %lld-fold cross-validation (", clf.lambda,
-                   (long long)c.logistic.folds);
-      for (size_t i = 0; i < clf.cv_accuracy.size(); ++i)
-        std::fprintf(stderr, "%s%g: %.4f", i ? ", " : "", c.logistic.lambdas[i], clf.cv_accuracy[i]);
-      std::fprintf(stderr, "), %.1f s\n", r.classifier_seconds);
-    } else if (c.progress) {
-      std::fprintf(stderr, "classifier: lambda %g (given), %.1f s\n", clf.lambda, r.classifier_seconds);
-    }
-    if (c.mode == "supervised") {
-      c.supervised.progress = c.progress;
-      auto sup = ckn::train_supervised(net, x, y, classes, clf, c.logistic, c.supervised, std::move(train_features));
-      r.supervised_seconds = sup.seconds;
-      r.supervised_loss = sup.train_loss;
-      r.supervised_start_loss = sup.start_loss;
-      r.supervised_lr = sup.lr;
-      r.supervised_classifier_norm = sup.classifier_norm;
-      r.supervised_restarts = sup.restarts;
-      r.supervised_validation_accuracy = sup.validation_accuracy;
-      r.supervised_best_epoch = sup.best_epoch;
-      train_features = std::move(sup.features);
-    }
+    f = fit_ckn(c, net, im, r);
   }
-  r.train_seconds = since(start);
-  r.lambda = clf.lambda;
+  r.train_seconds = start.seconds();
+  r.lambda = f.clf.lambda;
   r.lambdas = c.logistic.lambdas;
-  r.train_accuracy = linear::accuracy(clf.predict(train_features), y);
-  r.test_accuracy = linear::accuracy(clf.predict(net->extract(tx, c.batch_size, c.progress)), ty);
-  r.total_seconds = since(begin);
-
-  if (!c.out_dir.empty()) {
-    core::RunFolder run(c.out_dir);
-    {
-      torch::NoGradGuard g;
-      model->weight.copy_(clf.weight);
-      model->bias.copy_(clf.bias);
-    }
-    json sidecar = {{"model", "ckn"}, {"network", network_json(c.net)}, {"image_shape", shape},
-                    {"classes", classes}, {"feature_dim", r.feature_dim}, {"lambda", clf.lambda},
-                    {"image_norm", c.image_norm},
-                    {"torch", compat::torch_version()}};
-    run.save_model(*model, sidecar.dump(2) + "\n");
-    run.write_text("filters.dat", filter_matrix(net->layer(0)));
-    run.write_text("config.json", r.to_json(c) + "\n");
-  }
+  r.train_accuracy = linear::accuracy(f.clf.predict(f.train_features), im.y);
+  r.test_accuracy = linear::accuracy(f.clf.predict(net->extract(im.tx, c.batch_size, c.progress)), im.ty);
+  r.total_seconds = begin.seconds();
+  if (!c.out_dir.empty()) write_ckn_run(c, *model, f.clf, shape, im.classes, r);
   return r;
 }
 

@@ -21,6 +21,7 @@
 #include "rkhs/spectral/nngp.h"
 #include "rkhs/spectral/nystrom.h"
 #include "rkhs/spectral/quality.h"
+#include "rkhs/core/loop.h"
 #include "rkhs/core/run_folder.h"
 #include "eigen_ntk.h"
 
@@ -256,153 +257,208 @@ void write_run_folder(const EigenConfig& c, const EigenResult& r, const Points& 
   run.write_text("config.json", r.to_json(c) + "\n");
 }
 
-}  // namespace
+// The kernel of the run: --kernel ntk trains the binary classifier whose empirical NTK it is (and keeps it for
+// the Laplace comparison); the others come from make_eigen_kernel.
+struct KernelStage {
+  kernels::KernelPtr kernel;
+  std::optional<NTKClassifier> classifier;
+};
 
-EigenResult run_eigen(EigenConfig c) {
+// A feature map evaluated on `device`, answering float64 on the CPU.
+FeatureMap on_device(const FeatureMap& f, c10::Device device) {
+  return [f, device](const at::Tensor& x) { return f(x.to(device)).to(torch::kCPU, torch::kFloat64); };
+}
+
+KernelStage make_kernel_stage(const EigenConfig& c, const Points& points, const at::Tensor& train,
+                              c10::Device device, EigenResult& r) {
+  KernelStage s;
+  if (c.kernel != "ntk" || c.data != "fashion-mnist") {
+    s.kernel = make_eigen_kernel(c, train.size(1));
+    return s;
+  }
+  spectral::NTKOptions no;
+  no.method = c.ntk_method;
+  no.samples = c.mc_samples > 0 ? c.mc_samples : 4000;
+  no.seed = c.seed + 104729;
+  auto clf = train_ntk_classifier(points.ntk_x.to(device), points.ntk_y.to(device), points.test_x.to(device),
+                                  points.test_y.to(device), c.ntk_epochs, no, c.seed, c.progress);
+  clf.logits = on_device(clf.logits, device);
+  clf.last_layer = on_device(clf.last_layer, device);
+  r.classifier_test_accuracy = clf.test_accuracy;
+  r.classifier_seconds = clf.train_seconds;
+  r.classifier_parameters = clf.parameters;
+  const core::Stopwatch t;
+  clf.kernel->normalise_on(train);  // mean diagonal 1 on the training points; their features are cached
+  r.features_seconds = t.seconds();
+  s.kernel = clf.kernel;
+  s.classifier = clf;
+  return s;
+}
+
+// The exact reference: eigendecomposition of the same sample, extended to the held-out points (eq. 8), when
+// N <= reference_limit.
+std::optional<spectral::NystromEigen> reference_stage(const EigenConfig& c, const kernels::KernelPtr& kernel,
+                                                      const at::Tensor& train, EigenResult& r) {
+  if (c.n > c.reference_limit) return std::nullopt;
+  const core::Stopwatch t;
+  auto reference = spectral::nystrom_eigen(kernel, train, c.k);
+  r.reference_seconds = t.seconds();
+  r.reference_eigenvalues = to_vector(reference.eigenvalues);
+  r.reference_trace = reference.eigenvalues.sum().item<double>();
+  r.null_pairs = reference.null_pairs;
+  r.has_reference = true;
+  return reference;
+}
+
+// The fitted eigenpairs: eigenvalues (CPU) and the eigenfunctions as a map (m, d) -> (m, k) float64.
+struct Eigenpairs {
+  at::Tensor eigenvalues;
+  FeatureMap project;
+};
+
+Eigenpairs fit_nystrom(const kernels::KernelPtr& kernel, const at::Tensor& train, int64_t k,
+                       const std::optional<spectral::NystromEigen>& reference, c10::Device device, EigenResult& r) {
+  const core::Stopwatch t;
+  auto nys = reference ? *reference : spectral::nystrom_eigen(kernel, train, k);
+  r.train_seconds = reference ? r.reference_seconds : t.seconds();
+  return {nys.eigenvalues.cpu(), on_device([nys](const at::Tensor& x) { return nys(x); }, device)};
+}
+
+// NeuralEF or SpIN networks trained on the training points (Monte Carlo kernels: on their cached features).
+Eigenpairs fit_networks(EigenConfig c, const kernels::KernelPtr& kernel, const at::Tensor& train,
+                        const std::optional<spectral::NystromEigen>& reference, c10::Device device, EigenResult& r) {
+  c.net.k = c.k;
+  c.net.input_dim = train.size(1);
+  if (c.net.architecture == "cnn") {
+    RKHS_CHECK(c.data == "fashion-mnist", "--arch cnn needs images (--data fashion-mnist)");
+    c.net.image_shape = {1, 28, 28};
+  }
+  c.train.seed = c.seed;
+  c.train.progress = c.progress;
+  if (const auto* mc = dynamic_cast<const spectral::MonteCarloKernel*>(kernel.get())) {
+    const core::Stopwatch t;
+    auto phi = reference ? reference->features : mc->features(train);  // the reference's if any
+    c.train.kernel_features = phi.to(torch::kFloat32) / std::sqrt(double(mc->samples()));  // K = Phi Phi^T
+    // The reference's features were timed in its gram_seconds (and are part of reference_seconds).
+    r.features_seconds += reference ? reference->gram_seconds : t.seconds();
+  }
+  torch::manual_seed(c.seed);
+  spectral::NeuralEF net(c.net);
+  net->to(device);
+  auto rep = c.method == "spin" ? spectral::train_spin(net, kernel, train.to(torch::kFloat32), c.train, c.spin)
+                                : spectral::train_neuralef(net, kernel, train.to(torch::kFloat32), c.train);
+  r.train_seconds = rep.train_seconds;
+  r.rayleigh_seconds = rep.rayleigh_seconds;
+  r.ema_eigenvalues = to_vector(rep.ema_eigenvalues);
+  r.captured_trace = rep.captured_trace;
+  r.rayleigh_ritz = rep.rayleigh_ritz;
+  auto project = on_device(
+      [net](const at::Tensor& x) mutable {
+        torch::NoGradGuard g;
+        return net->forward(x.to(torch::kFloat32));
+      },
+      device);
+  return {rep.eigenvalues, project};
+}
+
+// --kernel ntk, §4.2.2: K-means with two clusters on the projections and on the pixels; §4.3: MAP, last-layer
+// Laplace and the linearised Laplace approximation with the eigenfunctions (eq. 22).
+void evaluate_ntk(const EigenConfig& c, const Points& points, const NTKClassifier& classifier, const Eigenpairs& e,
+                  const at::Tensor& psi_held, EigenResult& r) {
+  const auto& held_y = points.held_y;
+  r.has_clusters = true;
+  r.kmeans_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(psi_held, 2, c.seed), held_y, 2);
+  r.kmeans_pixels_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(points.held, 2, c.seed), held_y, 2);
+  // Kernel-PCA coordinates psi_j sqrt(mu_j): the feature map of the rank-k approximation K ~ sum_j mu_j psi_j psi_j.
+  const auto mu = e.eigenvalues.to(torch::kFloat64).clamp_min(0);
+  auto scaled = psi_held * mu.sqrt().unsqueeze(0);
+  r.kmeans_scaled_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(scaled, 2, c.seed), held_y, 2);
+  const double scale2 = classifier.kernel->scale() * classifier.kernel->scale();  // K = scale^2 K_normalised
+  auto root_mu = (mu * scale2).sqrt().unsqueeze(0);
+  const auto& project = e.project;
+  r.laplace = compare_laplace(classifier, [&](const at::Tensor& x) { return in_blocks(x, project) * root_mu; },
+                              points.ntk_x, points.test_x, points.test_y, points.ood_x, c.seed, &r.prior_variance);
+}
+
+// Table 1: multinomial logistic regression on the k-D projections of the training images, tested on the test set's.
+void evaluate_classification(const EigenConfig& c, const Points& points, const FeatureMap& project, EigenResult& r) {
+  const core::Stopwatch t;
+  auto ztr = in_blocks(points.classify_x, project).to(torch::kFloat32);
+  auto zte = in_blocks(points.test_x, project).to(torch::kFloat32);
+  r.projection_seconds = t.seconds();
+  RKHS_CHECK(torch::isfinite(ztr).all().item<bool>() && torch::isfinite(zte).all().item<bool>(),
+             "eigen: the projections have NaN or infinite entries");
+  linear::LogisticOptions lo;
+  lo.seed = c.seed;
+  const auto model = linear::fit_logistic_cv(ztr, points.classify_y, 10, lo);
+  r.has_classifier = true;
+  r.logistic_lambda = model.lambda;
+  r.logistic_train_accuracy = linear::accuracy(model.predict(ztr), points.classify_y);
+  r.logistic_test_accuracy = linear::accuracy(model.predict(zte), points.test_y);
+  r.classify_train_size = ztr.size(0);
+  r.classify_test_size = zte.size(0);
+}
+
+// The rank-k reconstruction of the kernel matrix of (at most 2000 of) the held-out points, and the best any rank k
+// can do there (an m x m eigendecomposition, so m is capped).
+void evaluate_reconstruction(const kernels::KernelPtr& kernel, const at::Tensor& held, const at::Tensor& psi_held,
+                             const at::Tensor& eigenvalues, int64_t k, c10::Device device, EigenResult& r) {
+  torch::NoGradGuard g;
+  const int64_t m = std::min<int64_t>(held.size(0), 2000);
+  const auto hd = held.slice(0, 0, m).to(device);
+  const auto kh = kernel->gram(hd, hd).to(torch::kCPU, torch::kFloat64);
+  r.reconstruction_error = spectral::reconstruction_error(kh, psi_held.slice(0, 0, m), eigenvalues);
+  r.best_rank_k_error = spectral::best_rank_k_error(kh, k);
+}
+
+// Eigenvalue errors and eigenfunction alignments against the reference on the held-out points.
+void evaluate_against_reference(const EigenConfig& c, const at::Tensor& eigenvalues, const at::Tensor& psi_held,
+                                const spectral::NystromEigen& reference, const at::Tensor& ref_held, EigenResult& r) {
+  r.rel_error = to_vector(spectral::eigenvalue_relative_error(eigenvalues, reference.eigenvalues.cpu()));
+  r.alignment = to_vector(spectral::alignment(psi_held, ref_held));
+  // Eigenpairs whose reference eigenvalue is numerically zero have no eigenfunction to compare with: NaN (null).
+  for (int64_t j = c.k - r.null_pairs; j < c.k; ++j) r.rel_error[j] = r.alignment[j] = NAN;
+}
+
+void check_eigen_config(const EigenConfig& c) {
   RKHS_CHECK(c.method == "neuralef" || c.method == "nystrom" || c.method == "spin",
              "--method must be neuralef, nystrom or spin, got '" + c.method + "'");
   RKHS_CHECK(c.method != "spin" || (c.kernel != "ntk" && c.net.architecture == "mlp" && !c.net.shared_trunk),
              "--method spin: implemented for separate MLPs (--arch mlp, no --shared-trunk) and not for --kernel ntk");
   RKHS_CHECK(c.k >= 1 && c.k <= c.n, "--k must be in [1, --n]");
+}
+
+}  // namespace
+
+// Stages: load the points -> the kernel -> the reference -> fit the eigenpairs -> evaluate -> report.
+EigenResult run_eigen(EigenConfig c) {
+  check_eigen_config(c);
   EigenResult r;
   const auto device = compat::parse_device(c.device);
   auto points = load_points(c, c.kernel);
+  r.data_description = points.description;
   // The points stay on the CPU for the measurements; the kernel, the eigendecompositions and the networks work
-  // on `on_device` copies.
+  // on device copies.
   const auto& held = points.held;
   const auto train = points.train.to(device);
-  auto on_device = [device](const FeatureMap& f) -> FeatureMap {
-    return [f, device](const at::Tensor& x) { return f(x.to(device)).to(torch::kCPU, torch::kFloat64); };
-  };
-  r.data_description = points.description;
-  kernels::KernelPtr kernel;
-  std::optional<NTKClassifier> classifier;
-  if (c.kernel == "ntk" && c.data == "fashion-mnist") {
-    spectral::NTKOptions no;
-    no.method = c.ntk_method;
-    no.samples = c.mc_samples > 0 ? c.mc_samples : 4000;
-    no.seed = c.seed + 104729;
-    auto clf = train_ntk_classifier(points.ntk_x.to(device), points.ntk_y.to(device), points.test_x.to(device),
-                                    points.test_y.to(device), c.ntk_epochs, no, c.seed, c.progress);
-    clf.logits = on_device(clf.logits);
-    clf.last_layer = on_device(clf.last_layer);
-    r.classifier_test_accuracy = clf.test_accuracy;
-    r.classifier_seconds = clf.train_seconds;
-    r.classifier_parameters = clf.parameters;
-    const auto t = std::chrono::steady_clock::now();
-    clf.kernel->normalise_on(train);  // mean diagonal 1 on the training points; their features are cached
-    r.features_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    kernel = clf.kernel;
-    classifier = clf;
-  } else {
-    kernel = make_eigen_kernel(c, train.size(1));
-  }
+  const auto ks = make_kernel_stage(c, points, train, device, r);
+  const auto& kernel = ks.kernel;
   r.kernel_spec = kernel->name();
-
-  // The exact reference: eigendecomposition of the same sample, extended to the held-out points (eq. 8).
-  std::optional<spectral::NystromEigen> reference;
-  if (c.n <= c.reference_limit) {
-    const auto t = std::chrono::steady_clock::now();
-    reference = spectral::nystrom_eigen(kernel, train, c.k);
-    r.reference_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    r.reference_eigenvalues = to_vector(reference->eigenvalues);
-    r.reference_trace = reference->eigenvalues.sum().item<double>();
-    r.null_pairs = reference->null_pairs;
-    r.has_reference = true;
-  }
-  at::Tensor eigenvalues, psi_held;
-  std::function<at::Tensor(const at::Tensor&)> project;  // (m, d) -> (m, k) float64
-  if (c.method == "nystrom") {
-    const auto t = std::chrono::steady_clock::now();
-    auto nys = reference ? *reference : spectral::nystrom_eigen(kernel, train, c.k);
-    r.train_seconds = reference ? r.reference_seconds : std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    eigenvalues = nys.eigenvalues.cpu();
-    project = on_device([nys](const at::Tensor& x) { return nys(x); });
-  } else {
-    c.net.k = c.k;
-    c.net.input_dim = train.size(1);
-    if (c.net.architecture == "cnn") {
-      RKHS_CHECK(c.data == "fashion-mnist", "--arch cnn needs images (--data fashion-mnist)");
-      c.net.image_shape = {1, 28, 28};
-    }
-    c.train.seed = c.seed;
-    c.train.progress = c.progress;
-    if (const auto* mc = dynamic_cast<const spectral::MonteCarloKernel*>(kernel.get())) {
-      const auto t = std::chrono::steady_clock::now();
-      auto phi = reference ? reference->features : mc->features(train);  // the reference's if any
-      c.train.kernel_features = phi.to(torch::kFloat32) / std::sqrt(double(mc->samples()));  // K = Phi Phi^T
-      // The reference's features were timed in its gram_seconds (and are part of reference_seconds).
-      r.features_seconds += reference ? reference->gram_seconds
-                                      : std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    }
-    torch::manual_seed(c.seed);
-    spectral::NeuralEF net(c.net);
-    net->to(device);
-    auto rep = c.method == "spin" ? spectral::train_spin(net, kernel, train.to(torch::kFloat32), c.train, c.spin)
-                                  : spectral::train_neuralef(net, kernel, train.to(torch::kFloat32), c.train);
-    r.train_seconds = rep.train_seconds;
-    r.rayleigh_seconds = rep.rayleigh_seconds;
-    r.ema_eigenvalues = to_vector(rep.ema_eigenvalues);
-    r.captured_trace = rep.captured_trace;
-    r.rayleigh_ritz = rep.rayleigh_ritz;
-    eigenvalues = rep.eigenvalues;
-    project = on_device([net](const at::Tensor& x) mutable {
-      torch::NoGradGuard g;
-      return net->forward(x.to(torch::kFloat32));
-    });
-  }
-  psi_held = in_blocks(held, project);
-  if (points.ntk_x.defined()) {  // §4.2.2: K-means with two clusters on the projections and on the pixels
-    r.has_clusters = true;
-    r.kmeans_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(psi_held, 2, c.seed), points.held_y, 2);
-    r.kmeans_pixels_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(held, 2, c.seed), points.held_y, 2);
-    // Kernel-PCA coordinates psi_j sqrt(mu_j): the feature map of the rank-k approximation K ~ sum_j mu_j psi_j psi_j.
-    auto scaled = psi_held * eigenvalues.to(torch::kFloat64).clamp_min(0).sqrt().unsqueeze(0);
-    r.kmeans_scaled_accuracy = spectral::cluster_accuracy(spectral::kmeans_labels(scaled, 2, c.seed), points.held_y, 2);
-    // §4.3: MAP, last-layer Laplace and the linearised Laplace approximation with the eigenfunctions (eq. 22).
-    const double scale2 = classifier->kernel->scale() * classifier->kernel->scale();  // K = scale^2 K_normalised
-    auto root_mu = (eigenvalues.to(torch::kFloat64).clamp_min(0) * scale2).sqrt().unsqueeze(0);
-    r.laplace = compare_laplace(*classifier, [&](const at::Tensor& x) { return in_blocks(x, project) * root_mu; },
-                                points.ntk_x, points.test_x, points.test_y, points.ood_x, c.seed, &r.prior_variance);
-  }
-  if (points.classify_x.defined()) {  // Table 1: logistic regression on the k-D projections
-    const auto t = std::chrono::steady_clock::now();
-    auto ztr = in_blocks(points.classify_x, project).to(torch::kFloat32);
-    auto zte = in_blocks(points.test_x, project).to(torch::kFloat32);
-    r.projection_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    RKHS_CHECK(torch::isfinite(ztr).all().item<bool>() && torch::isfinite(zte).all().item<bool>(),
-               "eigen: the projections have NaN or infinite entries");
-    linear::LogisticOptions lo;
-    lo.seed = c.seed;
-    const auto model = linear::fit_logistic_cv(ztr, points.classify_y, 10, lo);
-    r.has_classifier = true;
-    r.logistic_lambda = model.lambda;
-    r.logistic_train_accuracy = linear::accuracy(model.predict(ztr), points.classify_y);
-    r.logistic_test_accuracy = linear::accuracy(model.predict(zte), points.test_y);
-    r.classify_train_size = ztr.size(0);
-    r.classify_test_size = zte.size(0);
-  }
-  r.eigenvalues = to_vector(eigenvalues);
+  const auto reference = reference_stage(c, kernel, train, r);
+  const auto e = c.method == "nystrom" ? fit_nystrom(kernel, train, c.k, reference, device, r)
+                                       : fit_networks(c, kernel, train, reference, device, r);
+  const auto psi_held = in_blocks(held, e.project);
+  if (points.ntk_x.defined()) evaluate_ntk(c, points, *ks.classifier, e, psi_held, r);
+  if (points.classify_x.defined()) evaluate_classification(c, points, e.project, r);
+  r.eigenvalues = to_vector(e.eigenvalues);
   r.orthogonality = spectral::orthogonality_error(psi_held);
-  {  // the rank-k reconstruction of the kernel matrix of (at most 2000 of) the held-out points, and the best any
-     // rank k can do there (an m x m eigendecomposition, so m is capped)
-    torch::NoGradGuard g;
-    const int64_t m = std::min<int64_t>(held.size(0), 2000);
-    const auto hm = held.slice(0, 0, m);
-    const auto hd = hm.to(device);
-    const auto kh = kernel->gram(hd, hd).to(torch::kCPU, torch::kFloat64);
-    r.reconstruction_error = spectral::reconstruction_error(kh, psi_held.slice(0, 0, m), eigenvalues);
-    r.best_rank_k_error = spectral::best_rank_k_error(kh, c.k);
-  }
+  evaluate_reconstruction(kernel, held, psi_held, e.eigenvalues, c.k, device, r);
   // The reference on the held-out points, once (for Monte Carlo kernels each point costs S network evaluations);
   // with --method nystrom it is psi_held itself.
   at::Tensor ref_held;
-  if (reference) ref_held = c.method == "nystrom" ? psi_held : in_blocks(held, on_device(*reference));
   if (reference) {
-    r.rel_error = to_vector(spectral::eigenvalue_relative_error(eigenvalues, reference->eigenvalues.cpu()));
-    r.alignment = to_vector(spectral::alignment(psi_held, ref_held));
-    // Eigenpairs whose reference eigenvalue is numerically zero have no eigenfunction to compare with: NaN (null).
-    for (int64_t j = c.k - r.null_pairs; j < c.k; ++j) r.rel_error[j] = r.alignment[j] = NAN;
+    ref_held = c.method == "nystrom" ? psi_held : in_blocks(held, on_device(*reference, device));
+    evaluate_against_reference(c, e.eigenvalues, psi_held, *reference, ref_held, r);
   }
   if (!c.out_dir.empty()) write_run_folder(c, r, points, psi_held, ref_held);
   return r;

@@ -13,6 +13,7 @@
 
 #include "rkhs/compat.h"
 #include "rkhs/error.h"
+#include "rkhs/core/loop.h"
 #include "rkhs/core/run_folder.h"
 #include "rkhs/kernelnet/blend.h"
 
@@ -116,14 +117,8 @@ void set_layer(RecommendConfig& c) {
   if (!c.dim_given) c.autorec.layer_options.dim = c.model == "kernelnet" ? 50 : 5;
 }
 
-}  // namespace
-
-RecommendResult run_recommend(RecommendConfig c) {
-  compat::parse_device(c.device);  // an unknown or absent device fails before any work
-  const std::string train_path = strip_prefix(c.data, true);
-  const std::string test_path = c.test.empty() ? "" : strip_prefix(c.test, false);
-  const bool bias_only = c.model == "bias";
-  if (!bias_only) set_layer(c);
+// --validation-fraction's default (10% when something is chosen on validation ratings) and its checks.
+void resolve_validation(RecommendConfig& c, bool bias_only) {
   const bool chooses = !bias_only && (c.lambda2_auto || c.shrink < 0 || c.autorec.keep_best);
   if (c.validation_fraction < 0) c.validation_fraction = chooses ? 0.1 : 0;
   RKHS_CHECK(!c.autorec.keep_best || c.validation_fraction > 0, "--keep-best needs --validation-fraction > 0");
@@ -131,14 +126,24 @@ RecommendResult run_recommend(RecommendConfig c) {
   RKHS_CHECK(bias_only || !chooses || c.validation_fraction > 0,
              "--lambda2 auto and --shrink auto choose on validation ratings: give --validation-fraction > 0, or fix "
              "both (e.g. --lambda2 300 --shrink none)");
-  auto split = data::load_ratings_split(train_path, test_path, c.test_fraction, c.autorec.seed);
+}
+
+// The training and test ratings, and validation ratings split off the training ones.
+struct RatingsData {
+  data::RatingsSplit split;
   std::optional<data::Ratings> validation;
+};
+
+RatingsData load_ratings(const RecommendConfig& c, RecommendResult& r) {
+  const std::string train_path = strip_prefix(c.data, true);
+  const std::string test_path = c.test.empty() ? "" : strip_prefix(c.test, false);
+  RatingsData d{data::load_ratings_split(train_path, test_path, c.test_fraction, c.autorec.seed), std::nullopt};
   if (c.validation_fraction > 0) {
-    auto [fit_part, held_out] = data::split_ratings(split.train, c.validation_fraction, c.autorec.seed + 1);
-    split.train = std::move(fit_part);
-    validation = std::move(held_out);
+    auto [fit_part, held_out] = data::split_ratings(d.split.train, c.validation_fraction, c.autorec.seed + 1);
+    d.split.train = std::move(fit_part);
+    d.validation = std::move(held_out);
   }
-  RecommendResult r;
+  const auto& split = d.split;
   r.format = data::format_name(split.format);
   r.users = split.train.num_users();
   r.items = split.train.num_items();
@@ -146,16 +151,51 @@ RecommendResult run_recommend(RecommendConfig c) {
   r.test_ratings = split.test.size();
   r.rating_min = split.train.min_rating();
   r.rating_max = split.train.max_rating();
+  return d;
+}
+
+// The shrinkage c of the autoencoder's predictions toward the bias model's: given, or chosen on the validation
+// ratings; with c > 0 the two endpoints' test RMSEs are reported too.
+void choose_shrink(const RecommendConfig& c, const PairPredictions& test, const std::optional<PairPredictions>& val,
+                   const RatingsData& d, RecommendResult& r) {
+  const float lo = r.rating_min, hi = r.rating_max;
+  r.shrink = c.shrink;
+  if (c.shrink < 0) {
+    auto choice = kernelnet::choose_shrinkage(val->a, val->b, val->n, d.validation->rating, kernelnet::shrinkage_grid(),
+                                              lo, hi);
+    r.shrink = choice.c;
+    r.shrink_grid = choice.grid;
+    r.shrink_validation_rmse = choice.validation_rmse;
+  }
+  if (r.shrink > 0) {
+    r.autoencoder_test_rmse = rmse_of(test, d.split.test, 0, lo, hi);
+    r.bias_test_rmse = rmse_of(test, d.split.test, std::numeric_limits<double>::infinity(), lo, hi);
+  }
+}
+
+}  // namespace
+
+// Stages: load the ratings -> fit the bias model (and the autoencoder) -> predict -> choose the shrinkage ->
+// evaluate -> report.
+RecommendResult run_recommend(RecommendConfig c) {
+  compat::parse_device(c.device);  // an unknown or absent device fails before any work
+  const bool bias_only = c.model == "bias";
+  if (!bias_only) set_layer(c);
+  resolve_validation(c, bias_only);
+  RecommendResult r;
+  const auto d = load_ratings(c, r);
+  const auto& split = d.split;
+  const auto& validation = d.validation;
   const float lo = r.rating_min, hi = r.rating_max;
 
   // The bias model: the result itself for --model bias, the shrinkage target otherwise (cheap either way).
-  const auto start = std::chrono::steady_clock::now();
+  const core::Stopwatch start;
   auto sel = kernelnet::select_bias(split.train, c.bias_lambdas, 0.1, c.autorec.seed);
   r.bias_lambda = sel.lambda;
   std::optional<kernelnet::AutoRec> model;
   at::Tensor hidden;
   if (bias_only) {
-    r.fit.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.fit.train_seconds = start.seconds();
     r.fit.parameters = 1 + r.users + r.items;
     r.fit.macs = 2;
     r.fit.cold_start_test = kernelnet::cold_start_ratings(split);
@@ -175,24 +215,11 @@ RecommendResult run_recommend(RecommendConfig c) {
   const auto test = predict_pairs(m, hidden, sel.model, count, split.test);
   std::optional<PairPredictions> val;  // once, for the choice of c and the reported validation RMSE
   if (validation) val = predict_pairs(m, hidden, sel.model, count, *validation);
-  if (!bias_only) {
-    r.shrink = c.shrink;
-    if (c.shrink < 0) {
-      auto choice = kernelnet::choose_shrinkage(val->a, val->b, val->n, validation->rating, kernelnet::shrinkage_grid(), lo, hi);
-      r.shrink = choice.c;
-      r.shrink_grid = choice.grid;
-      r.shrink_validation_rmse = choice.validation_rmse;
-    }
-    if (r.shrink > 0) {
-      r.autoencoder_test_rmse = rmse_of(test, split.test, 0, lo, hi);
-      r.bias_test_rmse = rmse_of(test, split.test, std::numeric_limits<double>::infinity(), lo, hi);
-    }
-  }
+  if (!bias_only) choose_shrink(c, test, val, d, r);
   // The reported RMSEs are the final predictions' (for the AutoRec models: the kept loop, shrunk by r.shrink).
   r.fit.test_rmse = rmse_of(test, split.test, r.shrink, lo, hi);
   r.fit.train_rmse = rmse_of(predict_pairs(m, hidden, sel.model, count, split.train), split.train, r.shrink, lo, hi);
-  if (validation)
-    r.fit.validation_rmse = rmse_of(*val, *validation, r.shrink, lo, hi);
+  if (validation) r.fit.validation_rmse = rmse_of(*val, *validation, r.shrink, lo, hi);
   r.config = c;
   if (!c.out_dir.empty()) {
     std::vector<double> test_predictions;

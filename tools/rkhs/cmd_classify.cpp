@@ -109,16 +109,9 @@ void run(ClassifyFlags& f) {
   if (f.common.json) std::cout << result.to_json(c) << std::endl;
 }
 
-}  // namespace
-
-void register_classify(CLI::App& app) {
-  auto f = std::make_shared<ClassifyFlags>();
-  auto& c = f->config;
-  auto* cmd = app.add_subcommand("classify",
-                                 "Train a backbone with a classification head (softmax, cosine, the kernelized "
-                                 "classification layer, and the paper's baselines) and report metrics");
-  add_common_flags(*cmd, f->common);
-  // Data
+// Which data, how it is split and standardised.
+void add_data_flags(CLI::App* cmd, ClassifyFlags& f) {
+  auto& c = f.config;
   cmd->add_option("--data", c.data.spec,
                   "sphere | moons | circles | fashion-mnist | csv:PATH | libsvm:PATH | idx:IMAGES,LABELS")
       ->capture_default_str()->group("Data");
@@ -133,10 +126,14 @@ void register_classify(CLI::App& app) {
   cmd->add_option("--test-size", c.data.test_size, "Use a stratified subset of this many test points (0 = all)")
       ->capture_default_str()->group("Data");
   cmd->add_flag("!--no-standardize", c.data.standardize, "Do not standardise features with training statistics")->group("Data");
-  // Model
-  cmd->add_option("--model", f->model, "Backbone: " + join(nn::backbone_names()) + " (default: identity on sphere, "
+}
+
+// The backbone and the head; head-specific flags are rejected with the other heads.
+void add_model_flags(CLI::App* cmd, ClassifyFlags& f) {
+  auto& c = f.config;
+  cmd->add_option("--model", f.model, "Backbone: " + join(nn::backbone_names()) + " (default: identity on sphere, "
                   "lenet5 on images, mlp otherwise)")->group("Model");
-  cmd->add_option("--hidden", f->hidden, "MLP hidden widths, comma separated; the last is the embedding size")
+  cmd->add_option("--hidden", f.hidden, "MLP hidden widths, comma separated; the last is the embedding size")
       ->delimiter(',')->capture_default_str()->group("Model");
   cmd->add_flag("--final-relu", c.backbone.final_relu,
                 "Keep the ReLU on the embedding (the paper removes it; kernelnet-* always keep theirs)")->group("Model");
@@ -144,30 +141,33 @@ void register_classify(CLI::App& app) {
                   "kernelnet-grid|kernelnet-random (paper 004 Table 1): 2-D RBF kernelNet layers as MAPSxSIDE, comma "
                   "separated")->capture_default_str()->group("Model");
   cmd->add_option("--head", c.head.name, "Head: " + join(classify::head_names()))->capture_default_str()->group("Head");
-  f->head_only.push_back({cmd->add_option("--order", c.head.order, "kernelized: order M of the series (eq. 7)")->capture_default_str()->group("Head"), {"kernelized"}});
-  f->activation = cmd->add_option("--activation", c.head.activation,
+  f.head_only.push_back({cmd->add_option("--order", c.head.order, "kernelized: order M of the series (eq. 7)")->capture_default_str()->group("Head"), {"kernelized"}});
+  f.activation = cmd->add_option("--activation", c.head.activation,
                                   "kernelized: coefficient activation relu|sigmoid|softmax|none. Not given (and "
                                   "neither --lr nor --temperature): chosen on validation data from relu, sigmoid "
                                   "and softmax before the rate search, as the rate is")
                       ->capture_default_str()->group("Head");
-  f->head_only.push_back({f->activation, {"kernelized"}});
-  f->head_only.push_back({f->temperature = cmd->add_option("--temperature", c.head.temperature,
+  f.head_only.push_back({f.activation, {"kernelized"}});
+  f.head_only.push_back({f.temperature = cmd->add_option("--temperature", c.head.temperature,
                   "Temperature: kernelized T (<= 0: relu 1, sigmoid 0.1, softmax 0.005, none 1); cosine, rbf, poly: initial 1/scale; softmax both-fixed: T")->group("Head"), {"kernelized", "softmax", "mkl", "rbf", "rbf-learned", "poly"}});
-  f->head_only.push_back({cmd->add_option("--alpha-weight-decay", c.head.alpha_weight_decay,
+  f.head_only.push_back({cmd->add_option("--alpha-weight-decay", c.head.alpha_weight_decay,
                   "kernelized: weight decay on the coefficients (< 0: 1e-4 with relu, else 0)")->group("Head"), {"kernelized"}});
-  f->head_only.push_back({cmd->add_option("--indicator-eps", c.head.indicator_eps, "kernelized: t >= 1-eps counts as t = 1 (and -1 alike)")
+  f.head_only.push_back({cmd->add_option("--indicator-eps", c.head.indicator_eps, "kernelized: t >= 1-eps counts as t = 1 (and -1 alike)")
       ->capture_default_str()->group("Head"), {"kernelized"}});
-  f->head_only.push_back({cmd->add_option("--normalize", c.head.normalize, "softmax: none|embedding|both-fixed|both-learned (Table 7)")
+  f.head_only.push_back({cmd->add_option("--normalize", c.head.normalize, "softmax: none|embedding|both-fixed|both-learned (Table 7)")
       ->capture_default_str()->group("Head"), {"softmax"}});
-  f->head_only.push_back({cmd->add_option("--sigma", c.head.sigma, "rbf, rbf-learned (initial), mkl: kernel width")->capture_default_str()->group("Head"), {"rbf", "rbf-learned", "mkl"}});
-  f->head_only.push_back({cmd->add_option("--poly-degree", c.head.poly_degree, "poly head: degree")->capture_default_str()->group("Head"), {"poly"}});
-  f->head_only.push_back({cmd->add_option("--gamma", c.head.gamma, "kervo-rbf: exp(-gamma ||z - w||^2)")->capture_default_str()->group("Head"), {"kervo-rbf"}});
-  f->head_only.push_back({cmd->add_option("--kervo-degree", c.head.kervo_degree, "kervo-poly: (<z, w> + 1)^degree")->capture_default_str()->group("Head"), {"kervo-poly"}});
-  // Training
-  auto& t = c.train;
+  f.head_only.push_back({cmd->add_option("--sigma", c.head.sigma, "rbf, rbf-learned (initial), mkl: kernel width")->capture_default_str()->group("Head"), {"rbf", "rbf-learned", "mkl"}});
+  f.head_only.push_back({cmd->add_option("--poly-degree", c.head.poly_degree, "poly head: degree")->capture_default_str()->group("Head"), {"poly"}});
+  f.head_only.push_back({cmd->add_option("--gamma", c.head.gamma, "kervo-rbf: exp(-gamma ||z - w||^2)")->capture_default_str()->group("Head"), {"kervo-rbf"}});
+  f.head_only.push_back({cmd->add_option("--kervo-degree", c.head.kervo_degree, "kervo-poly: (<z, w> + 1)^degree")->capture_default_str()->group("Head"), {"kervo-poly"}});
+}
+
+// The optimiser, its rate and schedule, convergence and checkpoints.
+void add_training_flags(CLI::App* cmd, ClassifyFlags& f) {
+  auto& t = f.config.train;
   cmd->add_option("--optimizer", t.optimizer, join(train::optimizer_names()) + " (esgd, adahessian, kernel-sgd: paper 001)")
       ->capture_default_str()->group("Training");
-  f->lr = cmd->add_option("--lr", t.lr, "Learning rate. Not given: chosen on validation data from 3, 1, 0.3 and "
+  f.lr = cmd->add_option("--lr", t.lr, "Learning rate. Not given: chosen on validation data from 3, 1, 0.3 and "
                           "0.1 times this default by runs of a quarter of the epochs each (the run's validation "
                           "split, else 10% of the training part held out for the search), and a divergence "
                           "(a loss that is not finite) undoes the epoch and reruns it at a 10x smaller rate, at "
@@ -187,35 +187,44 @@ void register_classify(CLI::App& app) {
       ->capture_default_str()->group("Training");
   cmd->add_option("--converge-patience", t.converge_patience, "Epochs of small loss changes before stopping")
       ->capture_default_str()->group("Training");
-  // Paper 001's optimizers: flags that only make sense with one optimizer are rejected with the others.
-  const std::string ksgd = "Kernel SGD";
-  f->only_for.emplace_back(cmd->add_option("--kernel", t.kernel_sgd.kernel,
-      "kernel-sgd: kernel of the mini-batch inputs (" + join(kernels::kernel_names(), ", ") +
-      ", or random-psd: a random PSD matrix, the paper's control)")->capture_default_str()->group(ksgd), "kernel-sgd");
-  f->only_for.emplace_back(cmd->add_option("--kernel-sgd-mode", t.kernel_sgd.mode,
-      "kernel-sgd: faithful (the paper's zero padding of H^-1: with batch < layer width, the extra weight columns "
-      "never move) | corrected (ours: identity padding)")->capture_default_str()->group(ksgd), "kernel-sgd");
-  f->only_for.emplace_back(cmd->add_option("--kernel-sgd-damping", t.kernel_sgd.damping,
-      "kernel-sgd: invert H + damping I")->capture_default_str()->group(ksgd), "kernel-sgd");
-  f->only_for.emplace_back(cmd->add_flag("!--kernel-sgd-fresh-batches", t.kernel_sgd.fixed_batches,
-      "kernel-sgd: new batches every epoch and one inverse per step, instead of one fixed partition whose "
-      "inverses are computed once (the paper)")->group(ksgd), "kernel-sgd");
-  f->only_for.emplace_back(cmd->add_flag("--kernel-sgd-all-layers", t.kernel_sgd.all_layers,
-      "kernel-sgd: precondition every weight matrix, not only the last layer (paper's ablation)")->group(ksgd), "kernel-sgd");
-  f->only_for.emplace_back(cmd->add_option("--kernel-sgd-momentum", t.kernel_sgd.momentum,
-      "kernel-sgd: heavy-ball momentum on all parameters (0 = Algorithm 1's plain steps)")->capture_default_str()->group(ksgd),
-      "kernel-sgd");
-  f->only_for.emplace_back(cmd->add_option("--esgd-update-every", t.esgd_update_every,
-      "esgd: steps between curvature estimates")->capture_default_str()->group("Second-order baselines"), "esgd");
-  f->only_for.emplace_back(cmd->add_option("--esgd-damping", t.esgd_damping, "esgd: lambda in g / (sqrt(D / i) + lambda)")
-      ->capture_default_str()->group("Second-order baselines"), "esgd");
-  f->only_for.emplace_back(cmd->add_option("--adahessian-eps", t.adahessian_eps, "adahessian: epsilon of the denominator")
-      ->capture_default_str()->group("Second-order baselines"), "adahessian");
-  f->only_for.emplace_back(cmd->add_option("--hessian-power", t.adahessian_power, "adahessian: Hessian power k in (0, 1]")
-      ->capture_default_str()->group("Second-order baselines"), "adahessian");
   cmd->add_option("--checkpoint", t.checkpoint_path, "Write a checkpoint after every epoch (atomically)")->group("Training");
   cmd->add_flag("--resume", t.resume, "Continue from --checkpoint if it exists")->group("Training");
-  // Distillation and active learning
+}
+
+// Paper 001's optimizers: flags that only make sense with one optimizer are rejected with the others.
+void add_paper001_flags(CLI::App* cmd, ClassifyFlags& f) {
+  auto& t = f.config.train;
+  const std::string ksgd = "Kernel SGD";
+  f.only_for.emplace_back(cmd->add_option("--kernel", t.kernel_sgd.kernel,
+      "kernel-sgd: kernel of the mini-batch inputs (" + join(kernels::kernel_names(), ", ") +
+      ", or random-psd: a random PSD matrix, the paper's control)")->capture_default_str()->group(ksgd), "kernel-sgd");
+  f.only_for.emplace_back(cmd->add_option("--kernel-sgd-mode", t.kernel_sgd.mode,
+      "kernel-sgd: faithful (the paper's zero padding of H^-1: with batch < layer width, the extra weight columns "
+      "never move) | corrected (ours: identity padding)")->capture_default_str()->group(ksgd), "kernel-sgd");
+  f.only_for.emplace_back(cmd->add_option("--kernel-sgd-damping", t.kernel_sgd.damping,
+      "kernel-sgd: invert H + damping I")->capture_default_str()->group(ksgd), "kernel-sgd");
+  f.only_for.emplace_back(cmd->add_flag("!--kernel-sgd-fresh-batches", t.kernel_sgd.fixed_batches,
+      "kernel-sgd: new batches every epoch and one inverse per step, instead of one fixed partition whose "
+      "inverses are computed once (the paper)")->group(ksgd), "kernel-sgd");
+  f.only_for.emplace_back(cmd->add_flag("--kernel-sgd-all-layers", t.kernel_sgd.all_layers,
+      "kernel-sgd: precondition every weight matrix, not only the last layer (paper's ablation)")->group(ksgd), "kernel-sgd");
+  f.only_for.emplace_back(cmd->add_option("--kernel-sgd-momentum", t.kernel_sgd.momentum,
+      "kernel-sgd: heavy-ball momentum on all parameters (0 = Algorithm 1's plain steps)")->capture_default_str()->group(ksgd),
+      "kernel-sgd");
+  f.only_for.emplace_back(cmd->add_option("--esgd-update-every", t.esgd_update_every,
+      "esgd: steps between curvature estimates")->capture_default_str()->group("Second-order baselines"), "esgd");
+  f.only_for.emplace_back(cmd->add_option("--esgd-damping", t.esgd_damping, "esgd: lambda in g / (sqrt(D / i) + lambda)")
+      ->capture_default_str()->group("Second-order baselines"), "esgd");
+  f.only_for.emplace_back(cmd->add_option("--adahessian-eps", t.adahessian_eps, "adahessian: epsilon of the denominator")
+      ->capture_default_str()->group("Second-order baselines"), "adahessian");
+  f.only_for.emplace_back(cmd->add_option("--hessian-power", t.adahessian_power, "adahessian: Hessian power k in (0, 1]")
+      ->capture_default_str()->group("Second-order baselines"), "adahessian");
+}
+
+// Distillation (paper §6.4) and active learning (paper §6.5).
+void add_distillation_flags(CLI::App* cmd, ClassifyFlags& f) {
+  auto& c = f.config;
+  auto& t = c.train;
   auto* distill = cmd->add_option("--distill-from", c.distill_from, "Train a softmax teacher with this backbone first and distil "
                   "it into the model (paper §6.4)")->group("Distillation");
   cmd->add_option("--teacher-epochs", c.teacher_epochs, "Teacher epochs (0 = --epochs)")->group("Distillation")->needs(distill);
@@ -232,6 +241,21 @@ void register_classify(CLI::App& app) {
       ->capture_default_str()->group("Active learning")->needs(active);
   cmd->add_option("--active-budget", c.active_budget, "Points selected by the method, fraction of train")
       ->capture_default_str()->group("Active learning")->needs(active);
+}
+
+}  // namespace
+
+void register_classify(CLI::App& app) {
+  auto f = std::make_shared<ClassifyFlags>();
+  auto* cmd = app.add_subcommand("classify",
+                                 "Train a backbone with a classification head (softmax, cosine, the kernelized "
+                                 "classification layer, and the paper's baselines) and report metrics");
+  add_common_flags(*cmd, f->common);
+  add_data_flags(cmd, *f);
+  add_model_flags(cmd, *f);
+  add_training_flags(cmd, *f);
+  add_paper001_flags(cmd, *f);
+  add_distillation_flags(cmd, *f);
   cmd->callback([f] { run(*f); });
 }
 

@@ -1,21 +1,9 @@
 // rkhs: kernel methods inside deep networks — the command-line tool. Thin: all logic lives in librkhs.
-#include <c10/util/Exception.h>
-
 #include <iostream>
 
 #include "cli.h"
-#include "rkhs/error.h"
+#include "rkhs/core/message.h"
 #include "rkhs/memory.h"
-
-namespace {
-
-// First line of a message: LibTorch errors carry a multi-line C++ backtrace.
-std::string first_line(const std::string& s) {
-  const auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   rkhs::keep_freed_memory();  // large temporaries stay mapped between batches (rkhs/memory.h)
@@ -26,14 +14,8 @@ int main(int argc, char** argv) {
     return app->exit(e);
   } catch (const rkhs::cli::ExitStatus& e) {
     return e.code;
-  } catch (const rkhs::Error& e) {
-    std::cerr << "rkhs: error: " << first_line(e.what()) << "\n";
-    return 1;
-  } catch (const c10::Error& e) {
-    std::cerr << "rkhs: error: " << first_line(e.what_without_backtrace()) << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "rkhs: error: " << first_line(e.what()) << "\n";
+  } catch (const std::exception& e) {  // rkhs::Error, c10::Error (without its backtrace) and the others
+    std::cerr << "rkhs: error: " << rkhs::core::one_line_message(e) << "\n";
     return 1;
   }
   return 0;
