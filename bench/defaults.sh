@@ -6,9 +6,17 @@
 #   eigen      `rkhs eigen --method neuralef` at its defaults (1-D RBF, Rayleigh-Ritz on) beside Nystrom.
 #   classify   the sphere set: `--head kernelized` at its defaults beside `--head softmax` and beside the KCL
 #              default before the activation search (`--activation relu`), and the same at the issue's --epochs 60.
+#   small      moons and circles: `classify` at its defaults (softmax and kernelized heads; --epochs raised to 500
+#              optimizer steps) beside the same at the old fixed 10 epochs and beside logistic regression on the
+#              inputs (--model identity --head softmax).
+#   kernel-sgd `classify --optimizer kernel-sgd` at its defaults (damping 0.1) on sphere, moons and circles beside
+#              --optimizer sgd (its simplest baseline: Kernel SGD without the preconditioner) and beside the paper's
+#              plain inverse (--kernel-sgd-damping 0, the default before 2026-12-05).
+#   kernel-sgd-fashion  the same three on 10,000 Fashion-MNIST images for 4 epochs (LeNet-5), with damping 1 too:
+#              what the damping costs where H is close to I (about 15 s a run).
 #   kcl-grid   the KCL head at the default 10 epochs over activation {relu, sigmoid} x lr {0.5, 0.1, 0.03, 0.01}
 #              with a 10% validation split: the measurement behind the KCL defaults (docs/HEADS.md).
-# Resumable (lib.sh's record). Environment: SEEDS (default "1 2 3"), PARTS (default "recommend eigen classify kcl-grid"),
+# Resumable (lib.sh's record). Environment: SEEDS (default "1 2 3"), PARTS (default "recommend eigen classify small kernel-sgd kernel-sgd-fashion kcl-grid"),
 # THREADS (default 1), DATA (default data/dslabs), OUT (default bench/results/defaults.jsonl).
 # Table: python3 bench/summarize_defaults.py bench/results/defaults.jsonl
 set -euo pipefail
@@ -17,7 +25,7 @@ source bench/lib.sh
 DATA=${DATA:-data/dslabs}
 OUT=${OUT:-$RESULTS/defaults.jsonl}
 THREADS=${THREADS:-1}
-for part in ${PARTS:-recommend eigen classify kcl-grid}; do
+for part in ${PARTS:-recommend eigen classify small kernel-sgd kernel-sgd-fashion kcl-grid}; do
   for seed in ${SEEDS:-1 2 3}; do
     case "$part" in
       recommend)
@@ -38,6 +46,32 @@ for part in ${PARTS:-recommend eigen classify kcl-grid}; do
           --seed "$seed" --threads "$THREADS"
         record "$OUT" "classify-sphere-kernelized-relu-60" classify --data sphere --head kernelized --activation relu \
           --epochs 60 --seed "$seed" --threads "$THREADS" ;;
+      small)
+        for data in moons circles; do
+          record "$OUT" "classify-$data-logistic" classify --data "$data" --model identity --head softmax \
+            --seed "$seed" --threads "$THREADS"
+          for head in softmax kernelized; do
+            record "$OUT" "classify-$data-$head" classify --data "$data" --head "$head" --seed "$seed" --threads "$THREADS"
+            record "$OUT" "classify-$data-$head-10" classify --data "$data" --head "$head" --epochs 10 --seed "$seed" \
+              --threads "$THREADS"
+          done
+        done ;;
+      kernel-sgd)
+        for data in sphere moons circles; do
+          record "$OUT" "classify-$data-kernel-sgd" classify --data "$data" --optimizer kernel-sgd --seed "$seed" \
+            --threads "$THREADS"
+          record "$OUT" "classify-$data-sgd" classify --data "$data" --optimizer sgd --seed "$seed" --threads "$THREADS"
+          record "$OUT" "classify-$data-kernel-sgd-damping0" classify --data "$data" --optimizer kernel-sgd \
+            --kernel-sgd-damping 0 --seed "$seed" --threads "$THREADS"
+        done ;;
+      kernel-sgd-fashion)
+        F=(classify --data fashion-mnist --train-size 10000 --epochs 4 --seed "$seed" --threads "$THREADS")
+        record "$OUT" "classify-fashion-kernel-sgd" "${F[@]}" --optimizer kernel-sgd
+        record "$OUT" "classify-fashion-sgd" "${F[@]}" --optimizer sgd
+        for damping in 0 1; do
+          record "$OUT" "classify-fashion-kernel-sgd-damping$damping" "${F[@]}" --optimizer kernel-sgd \
+            --kernel-sgd-damping "$damping"
+        done ;;
       kcl-grid)
         for act in relu sigmoid; do
           for lr in 0.5 0.1 0.03 0.01; do
@@ -45,7 +79,7 @@ for part in ${PARTS:-recommend eigen classify kcl-grid}; do
               --validation-fraction 0.1 --seed "$seed" --threads "$THREADS"
           done
         done ;;
-      *) echo "defaults.sh: unknown part $part (recommend, eigen, classify, kcl-grid)" >&2; exit 2 ;;
+      *) echo "defaults.sh: unknown part $part (recommend, eigen, classify, small, kernel-sgd, kernel-sgd-fashion, kcl-grid)" >&2; exit 2 ;;
     esac
   done
 done

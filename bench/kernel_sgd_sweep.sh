@@ -10,6 +10,8 @@
 #            fresh batches
 # Environment: MODEL_ARGS (the model and data-size flags), LRS, GAMMAS, EPOCHS, LBFGS_EPOCHS (L-BFGS runs 20
 # line-search iterations per batch), JOBS (parallel single-threaded runs), STAGES, B_TAGS, OUT (file name).
+# Kernel SGD runs with --kernel-sgd-damping 0, the paper's plain inverse (the CLI's default has been 0.1 since
+# 2026-12-05; the runs recorded before then had 0 as the default and their commands do not name it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -37,7 +39,10 @@ path, tag, seed = sys.argv[1], sys.argv[2], sys.argv[3]
 best = best_per_seed(path).get((tag, 1))
 if best is None:
     sys.exit(f"no seed-1 run of {tag} in {path}")
-print(best["command"].removeprefix("rkhs ").replace("--seed 1", f"--seed {seed}"))
+command = best["command"].removeprefix("rkhs ").replace("--seed 1", f"--seed {seed}")
+if "--optimizer kernel-sgd" in command and "--kernel-sgd-damping" not in command:
+    command += " --kernel-sgd-damping 0"  # recorded before the default became 1: the paper's plain inverse
+print(command)
 PY
 }
 for stage in $STAGES; do
@@ -51,7 +56,7 @@ for stage in $STAGES; do
         echo "esgd $BASE --optimizer esgd --batch-size 64 --epochs $EPOCHS --lr $lr --seed 1"
         echo "adahessian $BASE --optimizer adahessian --batch-size 64 --epochs $EPOCHS --lr $lr --seed 1"
         for gamma in $GAMMAS; do
-          echo "kernel-sgd $BASE --optimizer kernel-sgd --kernel rbf:gamma=$gamma --batch-size 64 --epochs $EPOCHS --lr $lr --seed 1"
+          echo "kernel-sgd $BASE --optimizer kernel-sgd --kernel rbf:gamma=$gamma --kernel-sgd-damping 0 --batch-size 64 --epochs $EPOCHS --lr $lr --seed 1"
         done
       done
     } | run_lines

@@ -222,6 +222,7 @@ json config_json(const ClassifyConfig& c) {
          {"momentum", c.train.momentum},
          {"weight_decay", c.train.weight_decay},
          {"epochs", c.train.epochs},
+         {"min_steps", c.min_steps},
          {"batch_size", c.train.batch_size},
          {"schedule", c.train.schedule},
          {"warmup_epochs", c.train.warmup_epochs},
@@ -290,6 +291,8 @@ void resolve_defaults(ClassifyConfig& c, const DataSplit& d) {
     c.backbone.name = c.data.spec == "sphere" ? "identity" : (shape.size() == 3 ? "lenet5" : "mlp");
   c.backbone.input_shape = shape;
   c.head.classes = d.train.num_classes;
+  const int64_t steps_per_epoch = (d.train.size() + c.train.batch_size - 1) / c.train.batch_size;
+  if (c.min_steps > 0) c.train.epochs = std::max(c.train.epochs, (c.min_steps + steps_per_epoch - 1) / steps_per_epoch);
   RKHS_CHECK(c.head.classes >= 2, "the training data has " + std::to_string(c.head.classes) +
                                       " class(es); classification needs at least 2");
 }

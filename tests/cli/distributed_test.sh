@@ -141,6 +141,26 @@ if grep -qE "^\[rank 0\] rkhs: error: distributed: .*failed on rank 0 of 2" "$TM
 else bad "killed rank: rank 0 went on: $(tail -n 3 "$TMP/k.err")"; fi
 [ $(($(date +%s) - start)) -lt 90 ] && ok || bad "killed rank: took $(($(date +%s) - start)) s"
 
+# 6b. The same without the launcher (as under a cluster's own scheduler): nobody stops rank 0, so it must notice
+# the dead peer by itself and end with code 1 and one line naming the failed collective, within the timeout.
+NOLAUNCH=(classify --data sphere --train-size 20000 --test-size 1000 --epochs 500 --lr 0.05 --threads 1 --dist-timeout 20)
+PORT=$(free_port)
+WORLD_SIZE=2 RANK=1 MASTER_PORT=$PORT "$RKHS" "${NOLAUNCH[@]}" >/dev/null 2>"$TMP/n1" &
+peer=$!
+WORLD_SIZE=2 RANK=0 MASTER_PORT=$PORT timeout 100 "$RKHS" "${NOLAUNCH[@]}" >/dev/null 2>"$TMP/n0" &
+rank0=$!
+for _ in $(seq 1 250); do grep -q "epoch 1/" "$TMP/n0" 2>/dev/null && break; sleep 0.2; done
+grep -q "epoch 1/" "$TMP/n0" && ok || bad "no launcher: rank 0 did not start training: $(tail -n 2 "$TMP/n0")"
+start=$(date +%s)
+kill -9 "$peer"
+wait "$peer" 2>/dev/null
+wait "$rank0"
+rc=$?
+[ "$rc" -eq 1 ] && ok || bad "no launcher: rank 0 exit code $rc (124: it hung until timeout stopped it)"
+[ "$(grep -c "rkhs: error" "$TMP/n0")" -eq 1 ] && grep -qE "^rkhs: error: distributed: .*failed on rank 0 of 2" "$TMP/n0" \
+  && ok || bad "no launcher: rank 0 did not name the failure: $(tail -n 2 "$TMP/n0")"
+[ $(($(date +%s) - start)) -lt 40 ] && ok || bad "no launcher: rank 0 took $(($(date +%s) - start)) s to stop"
+
 # 7. What does not run data-parallel says so; the launcher exits with its workers' code.
 WORLD_SIZE=2 RANK=0 "$RKHS" eigen --n 50 >/dev/null 2>"$TMP/e"
 expect_line "eigen is single-process" "one process only" "$TMP/e" $?

@@ -100,7 +100,8 @@ def test_sparse_products_equal_dense_ones_and_gradcheck(generator):
 def test_warnings_reach_python(generator):
     from rkhs.optim import KernelSGD
     layer = torch.nn.Linear(3, 2).double()
-    opt = KernelSGD(layer.parameters(), lr=0.1, preconditioned=[layer.weight], kernel="linear")
+    opt = KernelSGD(layer.parameters(), lr=0.1, preconditioned=[layer.weight], kernel="linear",
+                     damping=0.0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         opt.set_batch_inputs(torch.ones(4, 3, dtype=torch.float64))  # rank-1 kernel matrix: a pseudo-inverse

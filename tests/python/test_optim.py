@@ -5,9 +5,10 @@ import torch
 import rkhs
 
 
-def kernel_sgd_numpy(w, b, x, y, steps, lr, gamma, mode, momentum):
-    """Algorithm 1 of paper 001 for a linear softmax layer, in float64 numpy: W <- W - lr dJ/dW H^-1 (eq. 5) with
-    H the RBF kernel matrix of the batch inputs, the bias by plain SGD, momentum as torch SGD."""
+def kernel_sgd_numpy(w, b, x, y, steps, lr, gamma, mode, momentum, damping):
+    """Algorithm 1 of paper 001 for a linear softmax layer, in float64 numpy: W <- W - lr dJ/dW (H + damping I)^-1
+    (eq. 5; damping 0 is the paper's) with H the RBF kernel matrix of the batch inputs, the bias by plain SGD,
+    momentum as torch SGD."""
     w, b = w.copy(), b.copy()
     bw, bb = np.zeros_like(w), np.zeros_like(b)
     for xb, yb in zip(x, y):
@@ -17,7 +18,7 @@ def kernel_sgd_numpy(w, b, x, y, steps, lr, gamma, mode, momentum):
         p[np.arange(len(yb)), yb] -= 1
         gw, gb = p.T @ xb / len(yb), p.mean(0)
         h = np.exp(-gamma * ((xb[:, None, :] - xb[None, :, :]) ** 2).sum(-1))
-        hinv = np.linalg.inv(h)
+        hinv = np.linalg.inv(h + damping * np.eye(len(h)))
         m, d = hinv.shape[0], w.shape[1]
         if m >= d:
             gw = gw @ hinv[:d, :d]
@@ -29,21 +30,24 @@ def kernel_sgd_numpy(w, b, x, y, steps, lr, gamma, mode, momentum):
     return w, b
 
 
-@pytest.mark.parametrize("mode,batch", [("faithful", 4), ("corrected", 4), ("faithful", 12)])
-def test_kernel_sgd_follows_algorithm_1(mode, batch):
+@pytest.mark.parametrize("mode,batch,damping", [("faithful", 4, 0.0), ("corrected", 4, 0.0), ("faithful", 12, 0.0),
+                                                ("corrected", 4, None), ("faithful", 12, None)])
+def test_kernel_sgd_follows_algorithm_1(mode, batch, damping):
     gen = torch.Generator().manual_seed(3)
     layer = torch.nn.Linear(6, 3).double()
     x = [torch.randn(batch, 6, dtype=torch.float64, generator=gen) for _ in range(5)]
     y = [torch.randint(0, 3, (batch,), generator=gen) for _ in range(5)]
     w0, b0 = layer.weight.detach().numpy().copy(), layer.bias.detach().numpy().copy()
+    given = {} if damping is None else {"damping": damping}  # None: the default, H + 0.1 I
     opt = rkhs.optim.KernelSGD(layer.parameters(), lr=0.2, preconditioned=[layer.weight], kernel="rbf:gamma=0.1",
-                               mode=mode, momentum=0.5)
+                               mode=mode, momentum=0.5, **given)
     for xb, yb in zip(x, y):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(layer(xb), yb).backward()
         opt.set_batch_inputs(xb)
         opt.step()
-    w, b = kernel_sgd_numpy(w0, b0, [t.numpy() for t in x], [t.numpy() for t in y], 5, 0.2, 0.1, mode, 0.5)
+    w, b = kernel_sgd_numpy(w0, b0, [t.numpy() for t in x], [t.numpy() for t in y], 5, 0.2, 0.1, mode, 0.5,
+                            0.1 if damping is None else damping)
     np.testing.assert_allclose(layer.weight.detach().numpy(), w, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(layer.bias.detach().numpy(), b, rtol=1e-8, atol=1e-10)
 

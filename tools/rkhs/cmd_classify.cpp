@@ -32,6 +32,7 @@ struct ClassifyFlags {
   std::vector<std::pair<CLI::Option*, std::string>> only_for;  // option -> the optimizer it belongs to
   std::vector<OnlyFor> head_only;                               // option -> the heads it acts on
   CLI::Option* lr = nullptr;
+  CLI::Option* epochs = nullptr;
   CLI::Option* activation = nullptr;
   CLI::Option* temperature = nullptr;
 };
@@ -86,6 +87,7 @@ void run(ClassifyFlags& f) {
   // At the default rate a divergence lowers the rate (10x, at most 3 times) and says so; a given --lr is kept.
   c.train.max_restarts = f.lr->count() > 0 ? 0 : 3;
   c.lr_search = f.lr->count() == 0;
+  c.min_steps = f.epochs->count() > 0 ? 0 : 500;
   c.activation_search = c.lr_search && f.activation->count() == 0 && f.temperature->count() == 0;
   if (c.train.resume && c.train.checkpoint_path.empty())
     throw Error("--resume needs --checkpoint PATH");
@@ -175,7 +177,9 @@ void add_training_flags(CLI::App* cmd, ClassifyFlags& f) {
               ->capture_default_str()->group("Training");
   cmd->add_option("--momentum", t.momentum, "Momentum of the momentum optimizer")->capture_default_str()->group("Training");
   cmd->add_option("--weight-decay", t.weight_decay, "Weight decay")->capture_default_str()->group("Training");
-  cmd->add_option("--epochs", t.epochs, "Epochs")->capture_default_str()->group("Training");
+  f.epochs = cmd->add_option("--epochs", t.epochs, "Epochs. Not given: 10, or more on a small training set so that "
+                             "training takes at least 500 optimizer steps (moons and circles: 72)")
+                 ->capture_default_str()->group("Training");
   cmd->add_option("--batch-size", t.batch_size, "Mini-batch size")->capture_default_str()->group("Training");
   cmd->add_option("--schedule", t.schedule, "constant|step|cosine")->capture_default_str()->group("Training");
   cmd->add_option("--warmup-epochs", t.warmup_epochs, "Linear warm-up epochs")->capture_default_str()->group("Training");
@@ -202,7 +206,8 @@ void add_paper001_flags(CLI::App* cmd, ClassifyFlags& f) {
       "kernel-sgd: faithful (the paper's zero padding of H^-1: with batch < layer width, the extra weight columns "
       "never move) | corrected (ours: identity padding)")->capture_default_str()->group(ksgd), "kernel-sgd");
   f.only_for.emplace_back(cmd->add_option("--kernel-sgd-damping", t.kernel_sgd.damping,
-      "kernel-sgd: invert H + damping I")->capture_default_str()->group(ksgd), "kernel-sgd");
+      "kernel-sgd: invert H + damping I (with the RBF kernel, 0.1 bounds each direction's step by 10 SGD steps; "
+      "0: the paper's plain inverse, which diverges where the batch kernel matrix is near singular)")->capture_default_str()->group(ksgd), "kernel-sgd");
   f.only_for.emplace_back(cmd->add_flag("!--kernel-sgd-fresh-batches", t.kernel_sgd.fixed_batches,
       "kernel-sgd: new batches every epoch and one inverse per step, instead of one fixed partition whose "
       "inverses are computed once (the paper)")->group(ksgd), "kernel-sgd");

@@ -53,6 +53,11 @@ struct ClassifyConfig {
   bool activation_search = false;
   std::vector<std::string> activation_candidates = {"relu", "sigmoid", "softmax"};
 
+  // When > 0 (`rkhs classify` without --epochs): train.epochs is raised so that training takes at least min_steps
+  // optimizer steps of ceil(training points / batch size) per epoch. Ten epochs of 128-point batches are 70 steps
+  // on the 800 training points of moons or circles, too few for an MLP to fit them (circles: chance level).
+  int64_t min_steps = 0;
+
   std::string out_dir;  // "" = no run folder; else config.json, metrics.csv, model.pt, model.json
 };
 
