@@ -354,6 +354,7 @@ ClassifyResult run_classify(ClassifyConfig config) {
   res.backbone = config.backbone.name;
   res.head = model->head->describe();
   res.world_size = dist.size();
+  res.config_as_run = config_json(config).dump();
   res.comm_seconds = dist.comm_seconds();
   if (run) {
     // The whole history (including epochs before a resume) is the authoritative metrics.csv.
@@ -447,7 +448,7 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
     curve.push_back(row);
   }
   j["history"] = curve;
-  j["config"] = config_json(c);
+  j["config"] = config_as_run.empty() ? config_json(c) : json::parse(config_as_run);
   j["device"] = c.train.device.str();
   j["torch_version"] = compat::torch_version();
   return j.dump();

@@ -387,14 +387,16 @@ echo "$last" | /usr/bin/python3 -c 'import json, sys; j = json.loads(sys.stdin.r
   && ok || bad "moons --test-size 60: $last"
 # Defaults on a small set: without --epochs training takes at least 500 optimizer steps (circles: 800 training
 # points in batches of 128, 72 epochs; 10 epochs left the MLP at chance), a given --epochs is kept, and Kernel SGD
-# at its defaults (damping 0.1) trains where the paper's plain inverse diverged at every rate.
+# at its defaults (damping 0.1) trains where the paper's plain inverse diverged at every rate. The JSON's "config"
+# is the configuration as run (the resolved epochs and model), not the command line's.
 for run in "72 0.9" "10 0 --epochs 10" "72 0.9 --optimizer kernel-sgd"; do
   set -- $run
   "$RKHS" classify --data circles --seed 1 --threads 1 "${@:3}" --json >"$TMP/out" 2>"$TMP/err"
   tail -n 1 "$TMP/out" | /usr/bin/python3 -c '
 import json, sys
 j = json.loads(sys.stdin.read())
-sys.exit(not (j["epochs"] == int(sys.argv[1]) and j["test"]["accuracy"] >= float(sys.argv[2])))' "$1" "$2" \
+sys.exit(not (j["epochs"] == j["config"]["epochs"] == int(sys.argv[1]) and j["config"]["model"] == "mlp"
+              and j["test"]["accuracy"] >= float(sys.argv[2])))' "$1" "$2" \
     && ok || bad "circles at defaults ($run): $(tail -n 1 "$TMP/out" | head -c 300) $(tail -n 1 "$TMP/err")"
 done
 

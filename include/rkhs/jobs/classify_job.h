@@ -88,6 +88,9 @@ struct ClassifyResult {
   int world_size = 1;         // processes that trained it (docs/DISTRIBUTED.md)
   double comm_seconds = 0;    // of the run's time, spent in collectives (this rank)
   std::string backbone, head, data_description;
+  // The configuration as run (after resolve_defaults and the searches: the model, epochs and KCL activation that
+  // trained), as JSON text; to_json reports it as "config", falling back to its argument when it is empty.
+  std::string config_as_run;
   // One JSON object with the keys documented in docs/CLI.md (test_accuracy, train_accuracy, train_seconds,
   // epochs, bayes_accuracy, ...).
   std::string to_json(const ClassifyConfig& config) const;
