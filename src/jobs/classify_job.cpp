@@ -55,26 +55,19 @@ std::pair<std::shared_ptr<classify::ClassifierImpl>, train::TrainResult> train_m
   return {model, fit};
 }
 
-// The options of a search run: no checkpoint, no epoch hook, no progress, and no restart (a rate that diverges is
-// a rate the search should not pick).
-train::TrainOptions search_options(const ClassifyConfig& c, double lr, int64_t epochs) {
+// One candidate of the search: a fresh model with head options `ho` trained at rate `lr` for the search's epochs
+// on fit_part, scored on `validation`; NaN accuracy and NLL when it diverged (any other error ends the run).
+std::pair<double, double> score_candidate(const ClassifyConfig& c, const classify::HeadOptions& ho, double lr,
+                                          int64_t epochs, const data::Dataset& fit_part,
+                                          const data::Dataset& validation, std::string& last_error) {
   train::TrainOptions o = c.train;
   o.lr = lr;
   o.epochs = epochs;
   o.checkpoint_path.clear();
   o.resume = false;
   o.on_epoch = nullptr;
-  o.max_restarts = 0;
+  o.max_restarts = 0;  // a rate that diverges is a rate the search should not pick
   o.progress = false;
-  return o;
-}
-
-// One candidate of the search: a fresh model with head options `ho` trained at rate `lr` for the search's epochs
-// on fit_part, scored on `validation`; NaN accuracy and NLL when it diverged (any other error ends the run).
-std::pair<double, double> score_candidate(const ClassifyConfig& c, const classify::HeadOptions& ho, double lr,
-                                          int64_t epochs, const data::Dataset& fit_part,
-                                          const data::Dataset& validation, std::string& last_error) {
-  const train::TrainOptions o = search_options(c, lr, epochs);
   try {
     auto [model, fit] = train_model(c, c.backbone, ho, o, fit_part, nullptr);
     const auto m = train::Trainer(model, o).evaluate(validation);
@@ -98,30 +91,8 @@ void report_candidate(const ClassifyConfig& c, const std::string& what, int64_t 
 
 bool is_kernelized(const std::string& head) { return head == "kernelized" || head == "kcl"; }
 
-// The length check of ClassifyConfig::min_steps: at the chosen rate and head, one model trains the unraised and
-// one the raised epochs (each with its whole schedule) on fit_part; the lower validation NLL decides (overfitting
-// shows in the NLL before the accuracy of a small hold-out moves); a diverged run loses.
-void check_length(const ClassifyConfig& c, const classify::HeadOptions& head, const data::Dataset& fit_part,
-                  const data::Dataset& validation, LrSearch& s) {
-  const int64_t short_epochs = c.epochs_before_floor, long_epochs = c.train.epochs;
-  s.lengths = {short_epochs, long_epochs};
-  std::string ignored;
-  for (int64_t epochs : s.lengths) {
-    const auto [accuracy, nll] = score_candidate(c, head, s.chosen, epochs, fit_part, validation, ignored);
-    s.length_validation_accuracy.push_back(accuracy);
-    s.length_validation_nll.push_back(nll);
-  }
-  const double short_nll = s.length_validation_nll[0], long_nll = s.length_validation_nll[1];
-  const bool keep_long = !std::isnan(long_nll) && (std::isnan(short_nll) || long_nll < short_nll);
-  s.chosen_epochs = keep_long ? long_epochs : short_epochs;
-  if (c.train.progress)
-    std::fprintf(stderr, "search: %lld epochs (validation NLL %.4f) against %lld (%.4f): %lld\n",
-                 (long long)long_epochs, s.length_validation_nll[1], (long long)short_epochs,
-                 s.length_validation_nll[0], (long long)s.chosen_epochs);
-}
-
 // ClassifyConfig::activation_search, then ClassifyConfig::lr_search: short runs of each candidate, scored on
-// validation data; then the length check when min_steps raised the epochs.
+// validation data.
 LrSearch search_lr(const ClassifyConfig& c, const data::Dataset& train, const data::Dataset* validation) {
   LrSearch s;
   const core::Stopwatch clock;
@@ -174,8 +145,6 @@ LrSearch search_lr(const ClassifyConfig& c, const data::Dataset& train, const da
   RKHS_CHECK(best_accuracy >= 0, "learning-rate search: training diverged at every rate tried (" +
                                      std::to_string(s.rates.front()) + " .. " + std::to_string(s.rates.back()) +
                                      "): " + last_error);
-  if (c.epochs_before_floor > 0 && c.epochs_before_floor < c.train.epochs)
-    check_length(c, head, fit_part, *validation, s);
   s.seconds = clock.seconds();
   return s;
 }
@@ -311,10 +280,7 @@ json lr_search_json(const LrSearch& s) {
           {"held_out", s.held_out},
           {"activations", s.activations},
           {"activation_validation_accuracy", finite_or_null(s.activation_accuracy)},
-          {"activation_validation_nll", finite_or_null(s.activation_nll)},
-          {"lengths", s.lengths},
-          {"length_validation_nll", finite_or_null(s.length_validation_nll)},
-          {"length_validation_accuracy", finite_or_null(s.length_validation_accuracy)}};
+          {"activation_validation_nll", finite_or_null(s.activation_nll)}};
 }
 
 }  // namespace
@@ -326,11 +292,7 @@ void resolve_defaults(ClassifyConfig& c, const DataSplit& d) {
   c.backbone.input_shape = shape;
   c.head.classes = d.train.num_classes;
   const int64_t steps_per_epoch = (d.train.size() + c.train.batch_size - 1) / c.train.batch_size;
-  const int64_t floor = c.min_steps > 0 ? (c.min_steps + steps_per_epoch - 1) / steps_per_epoch : 0;
-  if (floor > c.train.epochs) {
-    c.epochs_before_floor = c.train.epochs;
-    c.train.epochs = floor;
-  }
+  if (c.min_steps > 0) c.train.epochs = std::max(c.train.epochs, (c.min_steps + steps_per_epoch - 1) / steps_per_epoch);
   RKHS_CHECK(c.head.classes >= 2, "the training data has " + std::to_string(c.head.classes) +
                                       " class(es); classification needs at least 2");
 }
@@ -379,8 +341,6 @@ ClassifyResult run_classify(ClassifyConfig config) {
   res.lr_search = choose_lr(config, train_set, validation);
   train::TrainOptions final_options = config.train;  // config.train.lr stays the search's base rate
   if (res.lr_search) final_options.lr = res.lr_search->chosen;
-  if (res.lr_search && res.lr_search->chosen_epochs > 0)
-    config.train.epochs = final_options.epochs = res.lr_search->chosen_epochs;
   if (res.lr_search && !res.lr_search->chosen_activation.empty())
     config.head.activation = res.lr_search->chosen_activation;
   torch::manual_seed(config.train.seed);
@@ -443,7 +403,6 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
   j["chosen"] = json::object();
   if (lr_search) j["chosen"]["lr"] = lr_search->chosen;
   if (lr_search && !lr_search->chosen_activation.empty()) j["chosen"]["activation"] = lr_search->chosen_activation;
-  if (lr_search && lr_search->chosen_epochs > 0) j["chosen"]["epochs"] = lr_search->chosen_epochs;
   j["lr_search"] = lr_search ? lr_search_json(*lr_search) : json(nullptr);
   if (lr_search) j["lr_search_seconds"] = lr_search->seconds;
   j["lr_restarts"] = fit.restarts;  // epochs rerun at a 10x smaller rate by the divergence guard

@@ -203,59 +203,6 @@ TEST(JobsClassify, ActivationSearchChoosesTheBestActivationThenTheRate) {
   EXPECT_TRUE(rkhs::jobs::run_classify(c).lr_search->activations.empty());
 }
 
-// The length check of min_steps: when the floor raised the epochs, each length's score equals a fixed run of that
-// length at the chosen rate, the lower validation NLL decides, and the final run trains the chosen length. Moons
-// (learnable) keeps the raised length; random labels (the longer run only fits noise) keep the unraised one.
-TEST(JobsClassify, LengthCheckKeepsTheRaisedEpochsOnlyWhenValidationPrefersThem) {
-  const std::string dir = temp_dir("length");
-  std::filesystem::create_directories(dir);
-  {
-    std::ofstream out(dir + "/noise.csv");
-    torch::manual_seed(11);
-    auto x = torch::randn({200, 20}, torch::TensorOptions().dtype(torch::kDouble));
-    for (int64_t i = 0; i < 200; ++i) {
-      out << (i * 7919 % 13) % 2;  // labels unrelated to the features
-      for (int64_t k = 0; k < 20; ++k) out << "," << x[i][k].item<double>();
-      out << "\n";
-    }
-  }
-  for (const std::string& spec : {std::string("moons"), "csv:" + dir + "/noise.csv"}) {
-    rkhs::jobs::ClassifyConfig c;
-    c.data.spec = spec;
-    c.data.validation_fraction = 0.2;
-    c.data.seed = 3;
-    c.train.epochs = 2;
-    c.min_steps = 400;
-    c.train.progress = false;
-    c.train.seed = 3;
-    c.lr_search = true;
-    c.lr_search_factors = {1};
-    const auto r = rkhs::jobs::run_classify(c);
-    const auto& s = *r.lr_search;
-    ASSERT_EQ(s.lengths.size(), 2u) << spec;
-    EXPECT_EQ(s.lengths[0], 2);
-    EXPECT_GT(s.lengths[1], 2);
-    for (size_t k = 0; k < 2; ++k) {
-      auto fixed = c;
-      fixed.lr_search = false;
-      fixed.min_steps = 0;
-      fixed.train.epochs = s.lengths[k];
-      fixed.train.lr = s.chosen;
-      const auto f = rkhs::jobs::run_classify(fixed);  // its last epoch's validation score (not the best epoch's)
-      EXPECT_NEAR(f.fit.history.back().validation->nll, s.length_validation_nll[k], 1e-6) << spec << " " << s.lengths[k];
-    }
-    const bool long_wins = s.length_validation_nll[1] < s.length_validation_nll[0];
-    EXPECT_EQ(long_wins, spec == "moons") << spec << ": " << s.length_validation_nll[0] << " vs "
-                                          << s.length_validation_nll[1];
-    EXPECT_EQ(s.chosen_epochs, long_wins ? s.lengths[1] : 2);
-    EXPECT_EQ(r.fit.history.size(), static_cast<size_t>(s.chosen_epochs));
-    const auto j = nlohmann::json::parse(r.to_json(c));
-    EXPECT_EQ(j.at("chosen").at("epochs").get<int64_t>(), s.chosen_epochs);
-    EXPECT_EQ(j.at("config").at("epochs").get<int64_t>(), s.chosen_epochs);
-  }
-  std::filesystem::remove_all(dir);
-}
-
 // The embed job in its four stages: the test points embedded in the plane, one CSV row each with the prediction,
 // a k-NN accuracy well above chance on the moons.
 TEST(JobsEmbed, MoonsEmbeddingCsvHasOneRowPerTestPoint) {

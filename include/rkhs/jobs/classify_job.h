@@ -56,12 +56,7 @@ struct ClassifyConfig {
   // When > 0 (`rkhs classify` without --epochs): train.epochs is raised so that training takes at least min_steps
   // optimizer steps of ceil(training points / batch size) per epoch. Ten epochs of 128-point batches are 70 steps
   // on the 800 training points of moons or circles, too few for an MLP to fit them (circles: chance level).
-  // With lr_search the raised length must also earn its place (the length check): one more model at the chosen
-  // rate (and activation) trains the raised epochs on the search's fit part, and the final run keeps them only if
-  // the validation NLL after them is lower than after the epochs before raising (a small noisy set, where the
-  // longer run overfits, keeps those: PimaIndiansDiabetes 100 -> 10). Cost: about 0.9 of a run, on small sets only.
   int64_t min_steps = 0;
-  int64_t epochs_before_floor = 0;  // set by resolve_defaults: train.epochs before min_steps raised it (0: not raised)
 
   std::string out_dir;  // "" = no run folder; else config.json, metrics.csv, model.pt, model.json
 };
@@ -76,11 +71,6 @@ struct LrSearch {
   std::vector<double> activation_accuracy, activation_nll;
   std::string chosen_activation;
   int64_t epochs = 0;          // per candidate
-  // The length check (ClassifyConfig::min_steps): the epochs compared, the validation NLL and accuracy after each
-  // (one run at the chosen rate), and the epochs the final run trains; empty and 0 without it.
-  std::vector<int64_t> lengths;
-  std::vector<double> length_validation_nll, length_validation_accuracy;
-  int64_t chosen_epochs = 0;
   int64_t validation_size = 0;
   bool held_out = false;       // true: a 10% hold-out of the training part, not the run's validation split
   double seconds = 0;
