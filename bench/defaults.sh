@@ -8,24 +8,34 @@
 #              default before the activation search (`--activation relu`), and the same at the issue's --epochs 60.
 #   small      moons and circles: `classify` at its defaults (softmax and kernelized heads; --epochs raised to 500
 #              optimizer steps) beside the same at the old fixed 10 epochs and beside logistic regression on the
-#              inputs (--model identity --head softmax).
+#              inputs (--model identity --head softmax --normalize none).
 #   kernel-sgd `classify --optimizer kernel-sgd` at its defaults (damping 0.1) on sphere, moons and circles beside
 #              --optimizer sgd (its simplest baseline: Kernel SGD without the preconditioner) and beside the paper's
 #              plain inverse (--kernel-sgd-damping 0, the default before 2026-12-05).
 #   kernel-sgd-fashion  the same three on 10,000 Fashion-MNIST images for 4 epochs (LeNet-5), with damping 1 too:
 #              what the damping costs where H is close to I (about 15 s a run).
+#   fashion    Fashion-MNIST: `classify` at its defaults (LeNet-5, 10 epochs, the searches) with the softmax and
+#              kernelized heads beside logistic regression on the pixels (--model identity --head softmax
+#              --normalize none); about 10 minutes a run on one thread.
+#   csv        the real tabular sets of Debian's r-cran-mlbench (scripts/export_mlbench.sh: Sonar, Ionosphere,
+#              PimaIndiansDiabetes, BreastCancer, Glass, Vehicle, Vowel, Satellite, LetterRecognition): `classify`
+#              at its defaults (MLP 128,128; 20% stratified test split) with the softmax and kernelized heads beside
+#              logistic regression on the standardised features (--model identity --head softmax --normalize none).
 #   kcl-grid   the KCL head at the default 10 epochs over activation {relu, sigmoid} x lr {0.5, 0.1, 0.03, 0.01}
 #              with a 10% validation split: the measurement behind the KCL defaults (docs/HEADS.md).
-# Resumable (lib.sh's record). Environment: SEEDS (default "1 2 3"), PARTS (default "recommend eigen classify small kernel-sgd kernel-sgd-fashion kcl-grid"),
-# THREADS (default 1), DATA (default data/dslabs), OUT (default bench/results/defaults.jsonl).
+# Resumable (lib.sh's record). Environment: SEEDS (default "1 2 3"), PARTS (default "recommend eigen classify small kernel-sgd kernel-sgd-fashion fashion csv kcl-grid"),
+# THREADS (default 1), DATA (default data/dslabs), MLBENCH (default data/mlbench), MLBENCH_SETS (default: the nine
+# above), OUT (default bench/results/defaults.jsonl).
 # Table: python3 bench/summarize_defaults.py bench/results/defaults.jsonl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 DATA=${DATA:-data/dslabs}
+MLBENCH=${MLBENCH:-data/mlbench}
+MLBENCH_SETS=${MLBENCH_SETS:-Sonar Ionosphere PimaIndiansDiabetes BreastCancer Glass Vehicle Vowel Satellite LetterRecognition}
 OUT=${OUT:-$RESULTS/defaults.jsonl}
 THREADS=${THREADS:-1}
-for part in ${PARTS:-recommend eigen classify small kernel-sgd kernel-sgd-fashion kcl-grid}; do
+for part in ${PARTS:-recommend eigen classify small kernel-sgd kernel-sgd-fashion fashion csv kcl-grid}; do
   for seed in ${SEEDS:-1 2 3}; do
     case "$part" in
       recommend)
@@ -49,7 +59,7 @@ for part in ${PARTS:-recommend eigen classify small kernel-sgd kernel-sgd-fashio
       small)
         for data in moons circles; do
           record "$OUT" "classify-$data-logistic" classify --data "$data" --model identity --head softmax \
-            --seed "$seed" --threads "$THREADS"
+            --normalize none --seed "$seed" --threads "$THREADS"
           for head in softmax kernelized; do
             record "$OUT" "classify-$data-$head" classify --data "$data" --head "$head" --seed "$seed" --threads "$THREADS"
             record "$OUT" "classify-$data-$head-10" classify --data "$data" --head "$head" --epochs 10 --seed "$seed" \
@@ -72,6 +82,23 @@ for part in ${PARTS:-recommend eigen classify small kernel-sgd kernel-sgd-fashio
           record "$OUT" "classify-fashion-kernel-sgd-damping$damping" "${F[@]}" --optimizer kernel-sgd \
             --kernel-sgd-damping "$damping"
         done ;;
+      fashion)
+        record "$OUT" "classify-fashion-logistic" classify --data fashion-mnist --model identity --head softmax \
+          --normalize none --seed "$seed" --threads "$THREADS"
+        for head in softmax kernelized; do
+          record "$OUT" "classify-fashion-$head" classify --data fashion-mnist --head "$head" --seed "$seed" \
+            --threads "$THREADS"
+        done ;;
+      csv)
+        [ -f "$MLBENCH/Sonar.csv" ] || bash scripts/export_mlbench.sh "$MLBENCH"
+        for set in $MLBENCH_SETS; do
+          record "$OUT" "classify-$set-logistic" classify --data "csv:$MLBENCH/$set.csv" --model identity \
+            --head softmax --normalize none --seed "$seed" --threads "$THREADS"
+          for head in softmax kernelized; do
+            record "$OUT" "classify-$set-$head" classify --data "csv:$MLBENCH/$set.csv" --head "$head" --seed "$seed" \
+              --threads "$THREADS"
+          done
+        done ;;
       kcl-grid)
         for act in relu sigmoid; do
           for lr in 0.5 0.1 0.03 0.01; do
@@ -79,7 +106,7 @@ for part in ${PARTS:-recommend eigen classify small kernel-sgd kernel-sgd-fashio
               --validation-fraction 0.1 --seed "$seed" --threads "$THREADS"
           done
         done ;;
-      *) echo "defaults.sh: unknown part $part (recommend, eigen, classify, small, kernel-sgd, kernel-sgd-fashion, kcl-grid)" >&2; exit 2 ;;
+      *) echo "defaults.sh: unknown part $part (recommend, eigen, classify, small, kernel-sgd, kernel-sgd-fashion, fashion, csv, kcl-grid)" >&2; exit 2 ;;
     esac
   done
 done

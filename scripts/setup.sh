@@ -2,7 +2,8 @@
 # Installs from Debian 12 whatever rkhs needs to build, test, benchmark and plot.
 # Idempotent: packages already present are skipped, and apt is not touched when nothing is missing.
 # `setup.sh --fuzz` adds clang and its runtime (libFuzzer, ASan, UBSan) for `make fuzz`; `setup.sh --movielens`
-# adds R's dslabs package, whose 100,004 MovieLens ratings scripts/export_dslabs_movielens.sh exports.
+# adds R's dslabs package, whose 100,004 MovieLens ratings scripts/export_dslabs_movielens.sh exports; `--mlbench`
+# adds R's mlbench package, whose tabular sets scripts/export_mlbench.sh exports as CSV (bench/defaults.sh).
 set -euo pipefail
 
 PACKAGES=(
@@ -26,7 +27,8 @@ for extra in "$@"; do
   case "$extra" in
     --fuzz) PACKAGES+=(clang libclang-rt-dev) ;;  # libFuzzer + sanitizer runtimes of Debian's default clang (14)
     --movielens) PACKAGES+=(r-cran-dslabs) ;;     # R + dslabs (the movielens data frame)
-    *) echo "setup: unknown option $extra (--fuzz, --movielens)" >&2; exit 2 ;;
+    --mlbench) PACKAGES+=(r-cran-mlbench) ;;      # R + mlbench (Sonar, Glass, Vehicle, Satellite, ...)
+    *) echo "setup: unknown option $extra (--fuzz, --movielens, --mlbench)" >&2; exit 2 ;;
   esac
 done
 
