@@ -5,6 +5,8 @@
 
 #include "rkhs/error.h"
 #include "rkhs/optim/curvature.h"
+#include "rkhs/optim/kernel_preconditioner.h"
+#include "rkhs/optim/kernel_sgd.h"
 
 namespace py = pybind11;
 
@@ -42,6 +44,39 @@ std::vector<torch::optim::OptimizerParamGroup> make_groups(const std::vector<std
   return groups;
 }
 
+// Test hook (tests/python/test_optim_parity.py): the C++ KernelSGD, with a preconditioner attached as the trainer
+// attaches it, on copies of `params` (one group) for len(grads) steps. Step t gives parameter i the gradient
+// grads[t][i] and the preconditioned layer the batch inputs inputs[t] (batch id t); `preconditioned` indexes
+// params. Returns the parameters after every step.
+std::vector<std::vector<at::Tensor>> cpp_kernel_sgd_trajectory(
+    const std::vector<at::Tensor>& params, const std::vector<int64_t>& preconditioned,
+    const std::vector<std::vector<at::Tensor>>& grads, const std::vector<at::Tensor>& inputs, double lr,
+    double momentum, double weight_decay, const std::string& mode, const std::string& kernel, double damping,
+    uint64_t seed) {
+  RKHS_CHECK(grads.size() == inputs.size(), "kernel SGD trajectory: one list of gradients per batch of inputs");
+  std::vector<at::Tensor> copies;
+  for (const auto& p : params) copies.push_back(p.detach().clone());
+  std::vector<at::Tensor> pre;
+  for (int64_t i : preconditioned) pre.push_back(copies.at(static_cast<size_t>(i)));
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(copies, std::make_unique<optim::GroupOptions>(optim::GroupOptions(lr, weight_decay)));
+  optim::KernelSGD opt(std::move(groups), optim::GroupOptions(lr, weight_decay), pre,
+                       optim::parse_kernel_sgd_mode(mode), momentum);
+  opt.attach(std::make_shared<optim::KernelPreconditioner>(optim::PreconditionerOptions{kernel, damping, seed}),
+             /*fixed_batches=*/false);
+  std::vector<std::vector<at::Tensor>> trajectory;
+  for (size_t t = 0; t < grads.size(); ++t) {
+    RKHS_CHECK(grads[t].size() == copies.size(), "kernel SGD trajectory: one gradient per parameter");
+    for (size_t i = 0; i < copies.size(); ++i) copies[i].mutable_grad() = grads[t][i].detach().clone();
+    opt.prepare(inputs[t], static_cast<int64_t>(t));
+    opt.step();
+    std::vector<at::Tensor> now;
+    for (const auto& c : copies) now.push_back(c.clone());
+    trajectory.push_back(now);
+  }
+  return trajectory;
+}
+
 }  // namespace
 
 void bind_optimizers(py::module_& m) {
@@ -60,6 +95,9 @@ void bind_optimizers(py::module_& m) {
     return CppOptimizer(std::make_unique<optim::AdaHessian>(make_groups(params), optim::GroupOptions(), beta1, beta2,
                                                             eps, hessian_power));
   }, py::arg("params"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("hessian_power"));
+  m.def("_cpp_kernel_sgd_trajectory", &cpp_kernel_sgd_trajectory, py::arg("params"), py::arg("preconditioned"),
+        py::arg("grads"), py::arg("inputs"), py::arg("lr"), py::arg("momentum"), py::arg("weight_decay"),
+        py::arg("mode"), py::arg("kernel"), py::arg("damping"), py::arg("seed"));
 }
 
 }  // namespace rkhs::python
