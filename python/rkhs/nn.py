@@ -197,6 +197,10 @@ class CKN(torch.nn.Module):
         """Sets every layer's filters by spherical k-means on patches sampled from ``images`` (N, C, H, W), first
         layer first, in the C++ core (as ``rkhs ckn``). Returns a dict: per-layer mean cosine of the k-means fit,
         iterations, seconds."""
+        channels = self.layers[0].in_channels
+        if images.dim() != 4 or images.shape[1] != channels:
+            raise _C.Error(f"CKN.fit_unsupervised: images must be (N, {channels}, H, W) for this network's "
+                           f"{channels} input channel(s), got shape {tuple(images.shape)}")
         learned, info = _C.fit_ckn_unsupervised(images, [l.filters.shape[0] for l in self.layers], self.patch,
                                                 self.subsample, self.sigma, self.kernel, patches, kmeans_iterations,
                                                 max_images, seed)

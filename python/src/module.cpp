@@ -64,8 +64,12 @@ std::string run_cli(const std::vector<std::string>& args, bool quiet) {
 
 void bind_kernels(py::module_& m) {
   py::class_<rkhs::kernels::Kernel, rkhs::kernels::KernelPtr>(m, "Kernel")
-      .def("gram", &rkhs::kernels::Kernel::gram, py::arg("x"), py::arg("y"))
-      .def("diag", &rkhs::kernels::Kernel::diag, py::arg("x"))
+      .def("gram", &rkhs::kernels::Kernel::gram, py::arg("x"), py::arg("y"), py::call_guard<py::gil_scoped_release>())
+      .def("diag", [](const rkhs::kernels::Kernel& k, const at::Tensor& x) {
+             RKHS_CHECK(x.dim() == 2, "Kernel.diag: x must be an (n, d) matrix, got " + std::to_string(x.dim()) +
+                                          " dimension(s)");
+             return k.diag(x);
+           }, py::arg("x"), py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("name", &rkhs::kernels::Kernel::name)
       .def_property_readonly("is_positive_definite", &rkhs::kernels::Kernel::is_positive_definite)
       .def_property_readonly("requires_unit_sphere", &rkhs::kernels::Kernel::requires_unit_sphere)

@@ -63,3 +63,11 @@ def test_ckn_bad_input_raises():
         rkhs.nn.CKNLayer(1, 4, patch=2)
     with pytest.raises(rkhs.Error, match="NaN"):
         rkhs.nn.CKN(1, filters=[4]).fit_unsupervised(torch.full((4, 1, 8, 8), float("nan")))
+
+
+def test_ckn_fit_unsupervised_names_a_channel_mismatch():
+    net = rkhs.nn.CKN(in_channels=1, filters=(4,), patch=3, subsample=2)
+    with pytest.raises(rkhs.Error, match=r"images must be \(N, 1, H, W\).*got shape \(3, 3, 8, 8\)"):
+        net.fit_unsupervised(torch.rand(3, 3, 8, 8))
+    with pytest.raises(rkhs.Error, match="images must be"):
+        net.fit_unsupervised(torch.rand(8, 8))

@@ -72,3 +72,11 @@ def test_bad_arguments_raise_rkhs_error(generator):
         rkhs.kernels.gram("rbf", torch.zeros(3, 2), torch.zeros(4, 3))
     with pytest.raises(RuntimeError):
         torch.ops.rkhs.gram("nosuchkernel", torch.zeros(2, 2), torch.zeros(2, 2))
+
+
+
+def test_kernel_object_diag_checks_its_shape(generator):
+    k = rkhs.kernels.make("rbf:gamma=0.5")
+    with pytest.raises(rkhs.Error, match=r"Kernel.diag: x must be an \(n, d\) matrix"):
+        k.diag(torch.randn(5, generator=generator))
+    assert torch.equal(k.diag(torch.randn(4, 3, generator=generator)), torch.ones(4))
