@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 torch_version = _C.torch_version
 
 from . import kernelnet, kernels, nn, ops, optim, spectral  # noqa: E402
+from ._rng import keeps_global_rng as _keeps_global_rng  # noqa: E402
 
 
 def load_model_state(path, prefix=""):
@@ -37,6 +38,7 @@ def save_model_state(module_or_state, path, prefix=""):
     _C.save_state({prefix + name: t for name, t in state.items()}, str(path))
 
 
+@_keeps_global_rng
 def run(args, quiet=True):
     """Runs one ``rkhs`` command in this process and returns its result as a dict.
 

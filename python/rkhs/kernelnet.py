@@ -2,6 +2,7 @@
 import torch
 
 from . import _C
+from ._rng import keeps_global_rng
 
 
 def _columns(ratings, what):
@@ -10,6 +11,7 @@ def _columns(ratings, what):
     return ratings[:, 0].long(), ratings[:, 1].long(), ratings[:, 2].float()
 
 
+@keeps_global_rng
 def autorec(train, test, num_users=None, num_items=None, layer="sparse", layers=2, hidden=500, lambda2=20.0,
             lambda_s=0.006, dim=5, kernel="tanh", outer_loops=20, lbfgs_iterations=50, seed=0):
     """Fits ``rkhs recommend``'s model with a fixed lambda2 (the paper's protocol; ``rkhs recommend`` also chooses

@@ -13,6 +13,7 @@ import math
 import torch
 
 from . import _C
+from ._rng import keeps_global_rng
 
 _DEFAULT_TEMPERATURE = {"relu": 1.0, "sigmoid": 0.1, "softmax": 0.005, "none": 1.0}
 
@@ -193,6 +194,7 @@ class CKN(torch.nn.Module):
         f = f - f.mean(1, keepdim=True)
         return f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
+    @keeps_global_rng
     def fit_unsupervised(self, images, patches=100000, kmeans_iterations=100, max_images=10000, seed=0):
         """Sets every layer's filters by spherical k-means on patches sampled from ``images`` (N, C, H, W), first
         layer first, in the C++ core (as ``rkhs ckn``). Returns a dict: per-layer mean cosine of the k-means fit,

@@ -6,8 +6,10 @@ descending; the kernel matrix's eigenvalues divided by N) and a callable mapping
 eigenfunctions (m, k), float64, with unit mean square on x.
 """
 from . import _C
+from ._rng import keeps_global_rng
 
 
+@keeps_global_rng
 def neuralef(x, kernel="rbf:gamma=0.5", k=10, width=32, hidden_layers=2, activation="sincos", iterations=2000,
              batch_size=256, lr=1e-3, seed=0, rayleigh_ritz=True, return_info=False):
     """NeuralEF (paper 002 §3): k small networks trained as the top-k eigenfunctions (``rkhs eigen --method
@@ -19,6 +21,7 @@ def neuralef(x, kernel="rbf:gamma=0.5", k=10, width=32, hidden_layers=2, activat
     return (eigenvalues, functions, info) if return_info else (eigenvalues, functions)
 
 
+@keeps_global_rng
 def nystrom(x, kernel="rbf:gamma=0.5", k=10):
     """The Nystrom method (paper 002 eq. 8): the exact top-k eigenpairs of the N x N kernel matrix, extended to new
     points (O(N^2) memory; N x N above 2^28 entries is refused)."""
