@@ -123,6 +123,154 @@ class CosineHead(torch.nn.Module):
                 {"params": [self.log_scale], "weight_decay": 0.0}]
 
 
+def _unit_rows(x):
+    return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def _sphere_cosines(z, w):
+    return (_unit_rows(z) @ _unit_rows(w).t()).clamp(-1, 1)
+
+
+def _check_embeddings(z, dim, head):
+    if z.dim() != 2 or z.shape[1] != dim:
+        raise _C.Error(f"{head} head: expected embeddings (B, {dim}), got shape {tuple(z.shape)}")
+
+
+def _linear_init(out_features, in_features, device, dtype):
+    bound = 1.0 / math.sqrt(in_features)
+    weight = torch.empty(out_features, in_features, device=device, dtype=dtype).uniform_(-bound, bound)
+    return torch.nn.Parameter(weight), torch.nn.Parameter(torch.zeros(out_features, device=device, dtype=dtype))
+
+
+def _sphere_init(num_classes, in_features, device, dtype):
+    return torch.nn.Parameter(torch.randn(num_classes, in_features, device=device, dtype=dtype) /
+                              math.sqrt(in_features))
+
+
+def _groups_without_decay(module, exempt, weight_decay):
+    named = dict(module.named_parameters())
+    return [{"params": [p for n, p in named.items() if n not in exempt], "weight_decay": weight_decay},
+            {"params": [named[n] for n in exempt if n in named], "weight_decay": 0.0}]
+
+
+class SOPHead(torch.nn.Module):
+    """Second-order pooling (``rkhs classify --head sop``; bilinear pooling, Lin et al. 2015): u = the upper
+    triangle (with the diagonal) of z z^T, row-major; v = u / sqrt(|u| + 1e-10) (the signed square root, smooth at
+    0), L2-normalised; logits = W v + b with W (C, d(d+1)/2). Parameters ``weight``, ``bias``."""
+
+    def __init__(self, in_features, num_classes, device=None, dtype=None):
+        super().__init__()
+        self.in_features = in_features
+        self.weight, self.bias = _linear_init(num_classes, in_features * (in_features + 1) // 2, device, dtype)
+
+    def features(self, z):
+        _check_embeddings(z, self.in_features, "sop")
+        rows, cols = torch.triu_indices(self.in_features, self.in_features, device=z.device)
+        u = z[:, rows] * z[:, cols]
+        return _unit_rows(u / (u.abs() + 1e-10).sqrt())
+
+    def forward(self, z):
+        return torch.addmm(self.bias, self.features(z), self.weight.t())
+
+
+class KervoHead(torch.nn.Module):
+    """Kervolution as the classification layer (``--head kervo-poly`` / ``kervo-rbf``), on z^ = z / ||z||:
+    poly: logits_j = s (<z^, w_j> + 1)^degree + b_j; rbf: logits_j = s exp(-gamma ||z^ - w_j||^2) + b_j, with
+    s = exp(log_scale) learned (initially 1 for poly, 10 for rbf). Parameters ``weight``, ``bias``, ``log_scale``;
+    ``parameter_groups`` exempts the scale from weight decay, as the CLI does."""
+
+    def __init__(self, in_features, num_classes, kind="poly", degree=3, gamma=1.0, device=None, dtype=None):
+        super().__init__()
+        if kind not in ("poly", "rbf"):
+            raise _C.Error(f"KervoHead: kind must be poly or rbf, got '{kind}'")
+        if kind == "poly" and degree < 1:
+            raise _C.Error(f"KervoHead: degree must be >= 1, got {degree}")
+        if kind == "rbf" and not gamma > 0:
+            raise _C.Error(f"KervoHead: gamma must be > 0, got {gamma}")
+        self.kind, self.degree, self.gamma = kind, int(degree), float(gamma)
+        self.weight, self.bias = _linear_init(num_classes, in_features, device, dtype)
+        self.log_scale = torch.nn.Parameter(torch.tensor(math.log(10.0 if kind == "rbf" else 1.0), device=device,
+                                                         dtype=dtype))
+
+    def forward(self, z):
+        _check_embeddings(z, self.weight.shape[1], "kervo-" + self.kind)
+        zh = _unit_rows(z)
+        s = self.log_scale.exp()
+        if self.kind == "poly":
+            return s * (zh @ self.weight.t() + 1.0).pow(self.degree) + self.bias
+        d2 = (zh.square().sum(1, keepdim=True) + self.weight.square().sum(1)[None, :] -
+              2.0 * zh @ self.weight.t()).clamp_min(0)
+        return s * torch.exp(-self.gamma * d2) + self.bias
+
+    def parameter_groups(self, weight_decay=0.0):
+        return _groups_without_decay(self, ["log_scale"], weight_decay)
+
+
+class SphereKernelHead(torch.nn.Module):
+    """A fixed kernel of t = <z^, w^_j> in the kernelized layer's place (paper 000 Table 6; ``--head rbf``,
+    ``rbf-learned``, ``poly``): logits_j = s k(t) with s = exp(log_scale) learned, initially 1 / temperature
+    (default 10); rbf: k = exp(-(1 - t) / sigma^2) (= exp(-||z^ - w^||^2 / (2 sigma^2))), rbf-learned the same
+    with sigma = exp(log_sigma) learned, poly: k = ((t + 1) / 2)^degree. Parameters ``weight``, ``log_scale``
+    (and ``log_sigma``); ``parameter_groups`` exempts the scale and width from weight decay, as the CLI does."""
+
+    def __init__(self, in_features, num_classes, kind="rbf", sigma=1.0, degree=10, temperature=0.1, device=None,
+                 dtype=None):
+        super().__init__()
+        if kind not in ("rbf", "rbf-learned", "poly"):
+            raise _C.Error(f"SphereKernelHead: kind must be rbf, rbf-learned or poly, got '{kind}'")
+        if kind == "poly" and degree < 1:
+            raise _C.Error(f"SphereKernelHead: degree must be >= 1, got {degree}")
+        if kind != "poly" and not sigma > 0:
+            raise _C.Error(f"SphereKernelHead: sigma must be > 0, got {sigma}")
+        if not temperature > 0:
+            raise _C.Error(f"SphereKernelHead: temperature must be > 0, got {temperature}")
+        self.kind, self.sigma, self.degree = kind, float(sigma), int(degree)
+        self.weight = _sphere_init(num_classes, in_features, device, dtype)
+        self.log_scale = torch.nn.Parameter(torch.tensor(-math.log(temperature), device=device, dtype=dtype))
+        if kind == "rbf-learned":
+            self.log_sigma = torch.nn.Parameter(torch.tensor(math.log(sigma), device=device, dtype=dtype))
+
+    def forward(self, z):
+        _check_embeddings(z, self.weight.shape[1], self.kind)
+        t = _sphere_cosines(z, self.weight)
+        if self.kind == "poly":
+            k = ((t + 1.0) * 0.5).pow(self.degree)
+        elif self.kind == "rbf":
+            k = torch.exp(-(1.0 - t) / (self.sigma * self.sigma))
+        else:
+            k = torch.exp(-(1.0 - t) * torch.exp(-2.0 * self.log_sigma))
+        return k * self.log_scale.exp()
+
+    def parameter_groups(self, weight_decay=0.0):
+        return _groups_without_decay(self, ["log_scale", "log_sigma"], weight_decay)
+
+
+class MKLHead(torch.nn.Module):
+    """Multiple-kernel learning on t = <z^, w^_j> (paper 000 Table 6; ``--head mkl``): logits_j = s (b1 t + b2 t^2 +
+    b3 exp(-(1 - t) / sigma^2)) / T with b = softplus(beta_raw) >= 0 learned (initially 1 each), sigma and T fixed
+    and s = exp(log_scale) learned (initially 1). Parameters ``weight``, ``beta_raw``, ``log_scale``;
+    ``parameter_groups`` exempts the scale from weight decay, as the CLI does."""
+
+    def __init__(self, in_features, num_classes, sigma=1.0, temperature=1.0, device=None, dtype=None):
+        super().__init__()
+        if not sigma > 0 or not temperature > 0:
+            raise _C.Error(f"MKLHead: sigma and temperature must be > 0, got {sigma}, {temperature}")
+        self.sigma, self.temperature = float(sigma), float(temperature)
+        self.weight = _sphere_init(num_classes, in_features, device, dtype)
+        self.beta_raw = torch.nn.Parameter(torch.full((3,), math.log(math.e - 1.0), device=device, dtype=dtype))
+        self.log_scale = torch.nn.Parameter(torch.zeros((), device=device, dtype=dtype))
+
+    def forward(self, z):
+        _check_embeddings(z, self.weight.shape[1], "mkl")
+        t = _sphere_cosines(z, self.weight)
+        b = torch.nn.functional.softplus(self.beta_raw)
+        k = b[0] * t + b[1] * t * t + b[2] * torch.exp(-(1.0 - t) / (self.sigma * self.sigma))
+        return k * (self.log_scale.exp() / self.temperature)
+
+    def parameter_groups(self, weight_decay=0.0):
+        return _groups_without_decay(self, ["log_scale"], weight_decay)
+
+
 def _per_layer(value, depth, name):
     values = list(value) if isinstance(value, (list, tuple)) else [value]
     if len(values) == 1:

@@ -4,6 +4,7 @@
 #include <torch/extension.h>
 
 #include "rkhs/ckn/network.h"
+#include "rkhs/classify/head.h"
 #include "rkhs/classify/kcl.h"
 #include "rkhs/core/state.h"
 #include "rkhs/error.h"
@@ -120,6 +121,38 @@ at::Tensor cpp_kernelized_head_logits(const std::string& path, int64_t dim, int6
   return head->forward(z);
 }
 
+// For tests/python: the C++ head `name` (classify::make_head) with the numeric options given (sigma, poly_degree,
+// gamma, kervo_degree, temperature), its parameters set from `state` (every name and shape must match), and its
+// logits for z.
+at::Tensor cpp_head_logits(const std::string& name, int64_t dim, int64_t classes,
+                           const std::map<std::string, double>& options, const std::map<std::string, at::Tensor>& state,
+                           const at::Tensor& z) {
+  classify::HeadOptions o;
+  o.name = name;
+  o.dim = dim;
+  o.classes = classes;
+  for (const auto& [key, value] : options) {
+    if (key == "sigma") o.sigma = value;
+    else if (key == "poly_degree") o.poly_degree = static_cast<int64_t>(value);
+    else if (key == "gamma") o.gamma = value;
+    else if (key == "kervo_degree") o.kervo_degree = static_cast<int64_t>(value);
+    else if (key == "temperature") o.temperature = value;
+    else RKHS_CHECK(false, "head logits: unknown option " + key);
+  }
+  auto head = classify::make_head(o);
+  torch::NoGradGuard no_grad;
+  auto params = head->named_parameters();
+  RKHS_CHECK(params.size() == state.size(), "head logits: " + std::to_string(state.size()) + " tensors given, the " +
+                                                name + " head has " + std::to_string(params.size()));
+  for (auto& p : params) {
+    const auto it = state.find(p.key());
+    RKHS_CHECK(it != state.end(), "head logits: no tensor for " + p.key());
+    RKHS_CHECK(it->second.sizes() == p.value().sizes(), "head logits: wrong shape for " + p.key());
+    p.value().copy_(it->second);
+  }
+  return head->forward(z);
+}
+
 // The item-based AutoRec fitted on index tensors, and what predicting needs afterwards: the training ratings are
 // the network's input (an item's vector of user ratings).
 struct AutoRecFit {
@@ -204,6 +237,8 @@ void bind_systems(py::module_& m) {
         py::arg("max_images"), py::arg("seed"));
   m.def("save_state", &save_state, py::arg("state"), py::arg("path"), py::call_guard<py::gil_scoped_release>());
   m.def("_cpp_kernelized_head_logits", &cpp_kernelized_head_logits);
+  m.def("_cpp_head_logits", &cpp_head_logits, py::arg("name"), py::arg("dim"), py::arg("classes"), py::arg("options"),
+        py::arg("state"), py::arg("z"));
   py::class_<AutoRecFit, std::shared_ptr<AutoRecFit>>(m, "AutoRecFit")
       .def("__call__", &AutoRecFit::predict, py::arg("users"), py::arg("items"),
            py::call_guard<py::gil_scoped_release>());
