@@ -13,12 +13,16 @@
 
 namespace rkhs::optim {
 
-at::Tensor psd_inverse(const at::Tensor& h, double damping, InverseInfo* info) {
+namespace {
+
+// The value of psd_inverse: (A, Y) with A = sym(h) + damping I in float64 and Y = A^+ (eigenvalues at or below the
+// numerical-rank threshold dropped).
+std::pair<at::Tensor, at::Tensor> psd_inverse_value(const at::Tensor& h, double damping, InverseInfo* info) {
   RKHS_CHECK(h.dim() == 2 && h.size(0) == h.size(1), "psd_inverse: expected a square matrix, got " +
                                                           std::to_string(h.dim()) + " dimensions");
   RKHS_CHECK(damping >= 0 && std::isfinite(damping), "psd_inverse: damping must be finite and >= 0");
   const int64_t m = h.size(0);
-  auto a = h.to(torch::kFloat64);
+  auto a = h.detach().to(torch::kFloat64);
   RKHS_CHECK(torch::isfinite(a).all().item<bool>(), "psd_inverse: the kernel matrix has NaN or Inf entries");
   a = 0.5 * (a + a.t());  // symmetrise away rounding
   if (damping > 0) a = a + damping * torch::eye(m, a.options());
@@ -34,7 +38,43 @@ at::Tensor psd_inverse(const at::Tensor& h, double damping, InverseInfo* info) {
     info->min_eigenvalue = m > 0 ? values[0].item<double>() : 0;
     info->max_eigenvalue = m > 0 ? values[m - 1].item<double>() : 0;
   }
-  return torch::mm(vectors * inv_values.unsqueeze(0), vectors.t());
+  return {a, torch::mm(vectors * inv_values.unsqueeze(0), vectors.t())};
+}
+
+// psd_inverse with its own backward: the derivative of the pseudo-inverse at constant rank (Golub & Pereyra 1973),
+// for symmetric A with P = A Y the projector onto its range,
+//   dY = -Y dA Y + Y^2 dA (I - P) + (I - P) dA Y^2,
+// so dL/dA = -Y G Y + Y^2 G (I - P) + (I - P) G Y^2 (G = dL/dY; the last two vanish when A is nonsingular), and
+// dL/dh = sym(dL/dA) since A = sym(h) + damping I. It needs no eigenvector derivative, so it is finite where eigh's
+// backward is not (repeated eigenvalues, e.g. h = I).
+struct PsdInverse : public torch::autograd::Function<PsdInverse> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& h, double damping,
+                            InverseInfo* info) {
+    auto [a, y] = psd_inverse_value(h, damping, info);
+    ctx->save_for_backward({a, y});
+    ctx->saved_data["dtype"] = static_cast<int64_t>(h.scalar_type());
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& a = saved[0];
+    const auto& y = saved[1];
+    const auto g = grads[0].to(torch::kFloat64);
+    const auto y2 = torch::mm(y, y);
+    const auto outside = torch::eye(a.size(0), a.options()) - torch::mm(a, y);  // I - P
+    auto ga = -torch::mm(torch::mm(y, g), y) + torch::mm(torch::mm(y2, g), outside) +
+              torch::mm(torch::mm(outside, g), y2);
+    const auto dtype = static_cast<c10::ScalarType>(ctx->saved_data["dtype"].toInt());
+    return {(0.5 * (ga + ga.t())).to(dtype), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor psd_inverse(const at::Tensor& h, double damping, InverseInfo* info) {
+  return PsdInverse::apply(h, damping, info);
 }
 
 namespace {

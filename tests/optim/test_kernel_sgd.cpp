@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rkhs/error.h"
+#include "rkhs/gradcheck.h"
 #include "rkhs/optim/kernel_preconditioner.h"
 #include "rkhs/optim/kernel_sgd.h"
 #include "warning_capture.h"
@@ -160,6 +161,41 @@ TEST(PsdInverse, SingularMatrixGivesThePseudoInverse) {
   bad[0][0] = std::nan("");
   EXPECT_THROW(psd_inverse(bad), rkhs::Error);
   EXPECT_THROW(psd_inverse(torch::eye(3, f64), -1), rkhs::Error);
+}
+
+// The backward (the pseudo-inverse's derivative at constant rank): gradcheck on a nonsingular matrix (float64,
+// damping too, a float32 input gets a float32 gradient), the closed form -A^-1 G A^-1 at repeated eigenvalues
+// (h = 2 I, where a backward through eigh is NaN), and on a rank-3 5 x 5 matrix a central difference along a
+// path of constant rank, H(t) = (B + t E)(B + t E)^T.
+TEST(PsdInverse, GradientMatchesFiniteDifferencesAndTheClosedForm) {
+  torch::manual_seed(8);
+  auto h = (spd(5, 2) + 0.1 * torch::randn({5, 5}, f64)).requires_grad_(true);  // not symmetric: sym(h) is used
+  for (double damping : {0.0, 0.5}) {
+    const auto r = rkhs::gradcheck([&](const std::vector<at::Tensor>& in) { return psd_inverse(in[0], damping); },
+                                   {h}, 1e-6, 1e-7, 1e-5);
+    EXPECT_TRUE(r.ok) << "damping " << damping << ": " << r.message;
+  }
+  auto h32 = spd(4, 1).to(torch::kFloat32).requires_grad_(true);
+  psd_inverse(h32).sum().backward();
+  EXPECT_EQ(h32.grad().scalar_type(), torch::kFloat32);
+
+  auto twice = (2 * torch::eye(3, f64)).requires_grad_(true);
+  psd_inverse(twice).sum().backward();
+  EXPECT_TRUE(torch::allclose(twice.grad(), torch::full({3, 3}, -0.25, f64), 0, 1e-14)) << twice.grad();
+
+  auto b = torch::randn({5, 3}, f64), e = torch::randn({5, 3}, f64), g = torch::randn({5, 5}, f64);
+  auto path = [&](double t) { return torch::mm(b + t * e, (b + t * e).t()); };
+  auto h0 = path(0).requires_grad_(true);
+  rkhs::optim::InverseInfo info;
+  auto y = psd_inverse(h0, 0, &info);
+  ASSERT_TRUE(info.pseudo);
+  ASSERT_EQ(info.rank, 3);
+  (y * g).sum().backward();
+  const double analytic = (h0.grad() * (torch::mm(e, b.t()) + torch::mm(b, e.t()))).sum().item<double>();
+  const double eps = 1e-6;
+  const double numeric =
+      ((psd_inverse(path(eps)) - psd_inverse(path(-eps))) * g).sum().item<double>() / (2 * eps);
+  EXPECT_NEAR(analytic, numeric, 1e-5 * (1 + std::abs(numeric)));
 }
 
 TEST(KernelPreconditioner, RbfGramOfTheFlattenedBatch) {

@@ -19,7 +19,9 @@ struct InverseInfo {
 // eigendecomposition. Eigenvalues <= max(|lambda|) * m * DBL_EPSILON (the numerical-rank threshold of
 // numpy/torch matrix_rank) are treated as zero: the result is then the Moore-Penrose pseudo-inverse and
 // info->pseudo is set. Returns float64 on h's device; never NaN for finite h. Throws rkhs::Error for a
-// non-square or non-finite h or a negative damping.
+// non-square or non-finite h or a negative damping. Differentiable in h (first order): the derivative of the
+// pseudo-inverse at constant rank, exact where the kept rank does not change (always where H + damping I is
+// nonsingular) and finite at repeated eigenvalues.
 at::Tensor psd_inverse(const at::Tensor& h, double damping = 0, InverseInfo* info = nullptr);
 
 struct PreconditionerOptions {
