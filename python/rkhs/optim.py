@@ -92,7 +92,8 @@ class KernelSGD(torch.optim.Optimizer):
 class _CppCurvatureOptimizer(torch.optim.Optimizer):
     """A torch.optim.Optimizer whose step runs a C++ optimizer of rkhs on the same parameters. Learning rates and
     weight decays are read from ``param_groups`` at every step (schedulers work); the curvature and moment buffers
-    live in C++ (not in ``state_dict()``), and ``add_param_group`` after construction is refused."""
+    live in C++ and travel in ``state_dict()`` as the bytes of its checkpoint format (key ``rkhs_engine``), which
+    ``load_state_dict`` restores; ``add_param_group`` after construction is refused."""
 
     def __init__(self, params, defaults, make_engine):
         super().__init__(params, defaults)
@@ -102,6 +103,20 @@ class _CppCurvatureOptimizer(torch.optim.Optimizer):
     def needs_graph(self):
         """True when the next step() needs the gradients' graph: ``loss.backward(create_graph=True)``."""
         return self._engine.needs_graph
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["rkhs_engine"] = self._engine.state()
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        engine = state_dict.pop("rkhs_engine", None)
+        if engine is None:
+            raise _C.Error(f"{type(self).__name__}.load_state_dict: no 'rkhs_engine' entry (the C++ buffers); the "
+                           "state was not written by an rkhs optimizer")
+        super().load_state_dict(state_dict)
+        self._engine.load_state(engine)
 
     def add_param_group(self, param_group):
         if hasattr(self, "_engine"):

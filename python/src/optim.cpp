@@ -3,6 +3,9 @@
 // the parameter groups and passes each group's lr and weight decay to step(); the curvature buffers live here.
 #include <torch/extension.h>
 
+#include <sstream>
+
+#include "rkhs/core/message.h"
 #include "rkhs/error.h"
 #include "rkhs/optim/curvature.h"
 #include "rkhs/optim/kernel_preconditioner.h"
@@ -30,6 +33,28 @@ class CppOptimizer {
     for (size_t i = 0; i < groups.size(); ++i)
       static_cast<optim::GroupOptions&>(groups[i].options()).lr(lrs[i]).weight_decay(weight_decays[i]);
     opt_->step();
+  }
+
+  // The step count and every buffer (OptimizerBase::save), as bytes for Python's state_dict().
+  py::bytes state() const {
+    torch::serialize::OutputArchive archive;
+    opt_->save(archive);
+    std::ostringstream out;
+    archive.save_to(out);
+    return py::bytes(out.str());
+  }
+
+  // Restores what state() wrote; rkhs::Error for another optimizer kind, another number of parameters or bytes
+  // that are no optimizer state.
+  void load_state(const std::string& data) {
+    torch::serialize::InputArchive archive;
+    std::istringstream in(data);
+    try {
+      archive.load_from(in);
+    } catch (const c10::Error& e) {
+      throw Error("optimizer state: not an rkhs optimizer state (" + core::first_line(e.what()) + ")");
+    }
+    opt_->load(archive);
   }
 
  private:
@@ -85,7 +110,9 @@ void bind_optimizers(py::module_& m) {
       .def_property_readonly("steps", &CppOptimizer::steps)
       .def_property_readonly("state_bytes", &CppOptimizer::state_bytes)
       .def("step", &CppOptimizer::step, py::arg("lrs"), py::arg("weight_decays"),
-           py::call_guard<py::gil_scoped_release>());
+           py::call_guard<py::gil_scoped_release>())
+      .def("state", &CppOptimizer::state)
+      .def("load_state", &CppOptimizer::load_state, py::arg("data"));
   m.def("make_esgd", [](const std::vector<std::vector<at::Tensor>>& params, int64_t update_every, double damping) {
     return CppOptimizer(std::make_unique<optim::ESGD>(make_groups(params), optim::GroupOptions(), update_every,
                                                       damping));
