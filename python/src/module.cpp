@@ -64,10 +64,15 @@ std::string run_cli(const std::vector<std::string>& args, bool quiet) {
 
 void bind_kernels(py::module_& m) {
   py::class_<rkhs::kernels::Kernel, rkhs::kernels::KernelPtr>(m, "Kernel")
-      .def("gram", &rkhs::kernels::Kernel::gram, py::arg("x"), py::arg("y"), py::call_guard<py::gil_scoped_release>())
+      .def("gram", [](const rkhs::kernels::Kernel& k, const at::Tensor& x, const at::Tensor& y) {
+             rkhs::python::check_finite("Kernel.gram", "x", x);
+             rkhs::python::check_finite("Kernel.gram", "y", y);
+             return k.gram(x, y);
+           }, py::arg("x"), py::arg("y"), py::call_guard<py::gil_scoped_release>())
       .def("diag", [](const rkhs::kernels::Kernel& k, const at::Tensor& x) {
              RKHS_CHECK(x.dim() == 2, "Kernel.diag: x must be an (n, d) matrix, got " + std::to_string(x.dim()) +
                                           " dimension(s)");
+             rkhs::python::check_finite("Kernel.diag", "x", x);
              return k.diag(x);
            }, py::arg("x"), py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("name", &rkhs::kernels::Kernel::name)

@@ -17,36 +17,71 @@
 
 namespace rkhs::python {
 
-at::Tensor gram(const std::string& spec, const at::Tensor& x, const at::Tensor& y) {
-  return kernels::make_kernel(spec)->gram(x, y);
+void check_finite(const char* op, const char* name, const at::Tensor& t) {
+  if (!t.defined() || !t.is_floating_point() || !t.device().is_cpu()) return;
+  RKHS_CHECK(at::isfinite(t).all().item<bool>(), std::string(op) + ": " + name + " has NaN or infinite entries");
 }
-at::Tensor kernel_diag(const std::string& spec, const at::Tensor& x) { return kernels::make_kernel(spec)->diag(x); }
+
+at::Tensor gram(const std::string& spec, const at::Tensor& x, const at::Tensor& y) {
+  auto kernel = kernels::make_kernel(spec);
+  check_finite("gram", "x", x);
+  check_finite("gram", "y", y);
+  return kernel->gram(x, y);
+}
+at::Tensor kernel_diag(const std::string& spec, const at::Tensor& x) {
+  auto kernel = kernels::make_kernel(spec);
+  check_finite("kernel_diag", "x", x);
+  return kernel->diag(x);
+}
 at::Tensor series_kernel(const at::Tensor& t, const at::Tensor& alpha, double eps) {
+  check_finite("series_kernel", "t", t);
+  check_finite("series_kernel", "alpha", alpha);
   return kernels::series_kernel(t, alpha, eps);
 }
+
+namespace {
+void check_kcl(const char* op, const at::Tensor& z, const at::Tensor& w, const at::Tensor& alpha) {
+  check_finite(op, "z", z);
+  check_finite(op, "w", w);
+  check_finite(op, "alpha", alpha);
+}
+}  // namespace
+
 at::Tensor kcl_logits(const at::Tensor& z, const at::Tensor& w, const at::Tensor& alpha, double eps,
                       double temperature) {
+  check_kcl("kcl_logits", z, w, alpha);
   return classify::kcl_logits(z, w, alpha, eps, temperature);
 }
 at::Tensor kcl_logits_reference(const at::Tensor& z, const at::Tensor& w, const at::Tensor& alpha, double eps,
                                 double temperature) {
+  check_kcl("kcl_logits_reference", z, w, alpha);
   return classify::kcl_logits_reference(z, w, alpha, eps, temperature);
 }
 at::Tensor psd_inverse(const at::Tensor& h, double damping) { return optim::psd_inverse(h, damping); }
 at::Tensor precondition_gradient(const at::Tensor& grad, const at::Tensor& inverse, const std::string& mode) {
+  check_finite("precondition_gradient", "grad", grad);
+  check_finite("precondition_gradient", "inverse", inverse);
   return optim::precondition_gradient(grad, inverse, optim::parse_kernel_sgd_mode(mode));
 }
 at::Tensor neuralef_loss(const at::Tensor& kernel_matrix, const at::Tensor& psi) {
+  check_finite("neuralef_loss", "kernel_matrix", kernel_matrix);
+  check_finite("neuralef_loss", "psi", psi);
   return spectral::neuralef_loss(kernel_matrix, psi);
 }
 at::Tensor neuralef_output_gradient(const at::Tensor& kernel_matrix, const at::Tensor& psi) {
+  check_finite("neuralef_output_gradient", "kernel_matrix", kernel_matrix);
+  check_finite("neuralef_output_gradient", "psi", psi);
   return spectral::neuralef_output_gradient(kernel_matrix, psi);
 }
 at::Tensor pair_dot(const at::Tensor& h, const at::Tensor& w, const at::Tensor& rows, const at::Tensor& cols) {
+  check_finite("pair_dot", "h", h);
+  check_finite("pair_dot", "w", w);
   return kernelnet::pair_dot(h, w, rows, cols);
 }
 at::Tensor sparse_matmul(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& values, int64_t n_rows,
                          const at::Tensor& x) {
+  check_finite("sparse_matmul", "values", values);
+  check_finite("sparse_matmul", "x", x);
   return kernelnet::sparse_matmul(rows, cols, values, n_rows, x);
 }
 
@@ -57,6 +92,8 @@ at::Tensor ckn_layer(const at::Tensor& x, const at::Tensor& filters, int64_t pat
   RKHS_CHECK(filters.dim() == 2 && filters.size(1) == x.size(1) * patch * patch,
              "CKN layer: filters must be (p, C * patch * patch) = (p, " + std::to_string(x.size(1) * patch * patch) +
                  ")");
+  check_finite("ckn_layer", "x", x);
+  check_finite("ckn_layer", "filters", filters);
   ckn::LayerOptions o;
   o.in_channels = x.size(1);
   o.filters = filters.size(0);

@@ -9,6 +9,10 @@
 
 namespace rkhs::python {
 
+// The inputs' check at the package's edge: rkhs::Error "<op>: <name> has NaN or infinite entries" for a floating
+// CPU tensor with one. Not on other devices, where the check would synchronise with the host on every call.
+void check_finite(const char* op, const char* name, const at::Tensor& t);
+
 at::Tensor gram(const std::string& spec, const at::Tensor& x, const at::Tensor& y);
 at::Tensor kernel_diag(const std::string& spec, const at::Tensor& x);
 at::Tensor series_kernel(const at::Tensor& t, const at::Tensor& alpha, double eps);
