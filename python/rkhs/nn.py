@@ -387,7 +387,7 @@ class KernelLinear(torch.nn.Module):
 
     def weight(self):
         """The effective (out, in) matrix alpha_i k(u_i, v_j)."""
-        return self.alpha.unsqueeze(1) * _C.gram(self.kernel, self.u, self.v)
+        return _C.kernel_weight(self.kernel, self.u, self.v, self.alpha)
 
     def forward(self, x):
         return torch.addmm(self.bias, x, self.weight().t())

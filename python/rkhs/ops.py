@@ -13,9 +13,10 @@ psd_inverse = _C.psd_inverse
 precondition_gradient = _C.precondition_gradient
 neuralef_loss = _C.neuralef_loss
 neuralef_output_gradient = _C.neuralef_output_gradient
+kernel_weight = _C.kernel_weight
 pair_dot = _C.pair_dot
 sparse_matmul = _C.sparse_matmul
 ckn_layer = _C.ckn_layer
 
 __all__ = ["gram", "kernel_diag", "series_kernel", "kcl_logits", "kcl_logits_reference", "psd_inverse",
-           "precondition_gradient", "neuralef_loss", "neuralef_output_gradient", "pair_dot", "sparse_matmul", "ckn_layer"]
+           "precondition_gradient", "neuralef_loss", "neuralef_output_gradient", "kernel_weight", "pair_dot", "sparse_matmul", "ckn_layer"]

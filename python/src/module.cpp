@@ -119,6 +119,7 @@ void bind_ops(py::module_& m) {
   m.def("neuralef_loss", &ops::neuralef_loss, py::arg("kernel_matrix"), py::arg("psi"), release());
   m.def("neuralef_output_gradient", &ops::neuralef_output_gradient, py::arg("kernel_matrix"), py::arg("psi"),
         release());
+  m.def("kernel_weight", &ops::kernel_weight, py::arg("spec"), py::arg("u"), py::arg("v"), py::arg("alpha"), release());
   m.def("pair_dot", &ops::pair_dot, py::arg("h"), py::arg("w"), py::arg("rows"), py::arg("cols"), release());
   m.def("ckn_layer", &ops::ckn_layer, py::arg("x"), py::arg("filters"), py::arg("patch") = 3, py::arg("subsample") = 2,
         py::arg("sigma") = 0.6, py::arg("kernel") = "exp", py::arg("eps") = 1e-2, release());

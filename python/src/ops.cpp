@@ -8,6 +8,7 @@
 #include "rkhs/ckn/layer.h"
 #include "rkhs/classify/kcl.h"
 #include "rkhs/error.h"
+#include "rkhs/kernelnet/layers.h"
 #include "rkhs/kernelnet/sparse_ops.h"
 #include "rkhs/kernels/kernel.h"
 #include "rkhs/kernels/series.h"
@@ -73,6 +74,13 @@ at::Tensor neuralef_output_gradient(const at::Tensor& kernel_matrix, const at::T
   check_finite("neuralef_output_gradient", "psi", psi);
   return spectral::neuralef_output_gradient(kernel_matrix, psi);
 }
+at::Tensor kernel_weight(const std::string& spec, const at::Tensor& u, const at::Tensor& v, const at::Tensor& alpha) {
+  auto kernel = kernels::make_kernel(spec);
+  check_finite("kernel_weight", "u", u);
+  check_finite("kernel_weight", "v", v);
+  check_finite("kernel_weight", "alpha", alpha);
+  return kernelnet::kernel_weight(*kernel, u, v, alpha);
+}
 at::Tensor pair_dot(const at::Tensor& h, const at::Tensor& w, const at::Tensor& rows, const at::Tensor& cols) {
   check_finite("pair_dot", "h", h);
   check_finite("pair_dot", "w", w);
@@ -118,6 +126,9 @@ at::Tensor gram_op(c10::string_view spec, const at::Tensor& x, const at::Tensor&
   return gram(std::string(spec), x, y);
 }
 at::Tensor kernel_diag_op(c10::string_view spec, const at::Tensor& x) { return kernel_diag(std::string(spec), x); }
+at::Tensor kernel_weight_op(c10::string_view spec, const at::Tensor& u, const at::Tensor& v, const at::Tensor& alpha) {
+  return kernel_weight(std::string(spec), u, v, alpha);
+}
 at::Tensor precondition_gradient_op(const at::Tensor& grad, const at::Tensor& inverse, c10::string_view mode) {
   return precondition_gradient(grad, inverse, std::string(mode));
 }
@@ -139,6 +150,7 @@ TORCH_LIBRARY(rkhs, m) {
         &precondition_gradient_op);
   m.def("neuralef_loss(Tensor kernel_matrix, Tensor psi) -> Tensor", &neuralef_loss);
   m.def("neuralef_output_gradient(Tensor kernel_matrix, Tensor psi) -> Tensor", &neuralef_output_gradient);
+  m.def("kernel_weight(str spec, Tensor u, Tensor v, Tensor alpha) -> Tensor", &kernel_weight_op);
   m.def("pair_dot(Tensor h, Tensor w, Tensor rows, Tensor cols) -> Tensor", &pair_dot);
   m.def("ckn_layer(Tensor x, Tensor filters, int patch=3, int subsample=2, float sigma=0.6, str kernel=\"exp\", "
         "float eps=0.01) -> Tensor", &ckn_layer_op);

@@ -24,6 +24,7 @@ at::Tensor psd_inverse(const at::Tensor& h, double damping);
 at::Tensor precondition_gradient(const at::Tensor& grad, const at::Tensor& inverse, const std::string& mode);
 at::Tensor neuralef_loss(const at::Tensor& kernel_matrix, const at::Tensor& psi);
 at::Tensor neuralef_output_gradient(const at::Tensor& kernel_matrix, const at::Tensor& psi);
+at::Tensor kernel_weight(const std::string& spec, const at::Tensor& u, const at::Tensor& v, const at::Tensor& alpha);
 at::Tensor pair_dot(const at::Tensor& h, const at::Tensor& w, const at::Tensor& rows, const at::Tensor& cols);
 at::Tensor sparse_matmul(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& values, int64_t n_rows,
                          const at::Tensor& x);

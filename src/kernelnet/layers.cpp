@@ -82,7 +82,16 @@ KernelLinearImpl::KernelLinearImpl(const LayerOptions& o) : LayerImpl(o), kernel
   bias = register_parameter("b", glorot_uniform(o.out, o.out, {o.out}));
 }
 
-at::Tensor KernelLinearImpl::weight() const { return alpha.unsqueeze(1) * kernel->gram(u, v); }
+at::Tensor kernel_weight(const kernels::Kernel& kernel, const at::Tensor& u, const at::Tensor& v,
+                         const at::Tensor& alpha) {
+  RKHS_CHECK(u.dim() == 2 && v.dim() == 2 && u.size(1) == v.size(1),
+             "kernel weight: u (out, d) and v (in, d) must be matrices with the same d");
+  RKHS_CHECK(alpha.dim() == 1 && alpha.size(0) == u.size(0), "kernel weight: alpha must be (out,) = (" +
+                                                                  std::to_string(u.size(0)) + ",)");
+  return alpha.unsqueeze(1) * kernel.gram(u, v);
+}
+
+at::Tensor KernelLinearImpl::weight() const { return kernel_weight(*kernel, u, v, alpha); }
 
 at::Tensor KernelLinearImpl::penalty() const { return 0.5 * options.lambda2 * weight().square().sum(); }
 

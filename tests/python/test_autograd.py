@@ -152,3 +152,17 @@ def test_sparse_products_are_first_order_only(generator):
     values = torch.rand(3, dtype=F64, generator=generator)
     with pytest.raises(RuntimeError, match="second-order"):
         torch.autograd.grad(rkhs.ops.sparse_matmul(rows, cols, values, 3, w).sum(), w, create_graph=True)
+
+
+@pytest.mark.parametrize("spec", ["tanh", "rbf:gamma=0.5", "linear"])
+def test_kernel_weight_is_alpha_times_the_gram_matrix_and_gradchecks(spec, generator):
+    u = torch.randn(4, 3, dtype=F64, generator=generator, requires_grad=True)
+    v = torch.randn(6, 3, dtype=F64, generator=generator, requires_grad=True)
+    alpha = torch.rand(4, dtype=F64, generator=generator, requires_grad=True)
+    k = rkhs.kernels.make(spec).gram(u.detach(), v.detach())
+    np.testing.assert_allclose(rkhs.ops.kernel_weight(spec, u, v, alpha).detach().numpy(),
+                               alpha.detach().numpy()[:, None] * k.numpy(), rtol=1e-12)
+    assert gradcheck(lambda a, b, c: rkhs.ops.kernel_weight(spec, a, b, c), (u, v, alpha))
+    assert gradcheck(lambda a, b, c: torch.ops.rkhs.kernel_weight(spec, a, b, c), (u, v, alpha))
+    with pytest.raises(rkhs.Error, match="alpha must be"):
+        rkhs.ops.kernel_weight(spec, u, v, alpha[:3])

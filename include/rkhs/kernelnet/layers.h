@@ -35,6 +35,11 @@ struct LayerOptions {
 // g x g locations on [0, 1]^2, row-major: (g^2, 2).
 at::Tensor grid_locations(int64_t g);
 
+// KernelLinear's effective matrix (eq. 14/15): W_ij = alpha_i K(u_i, v_j) for u (out, d), v (in, d), alpha (out,);
+// differentiable in all three. Throws rkhs::Error for mismatched shapes.
+at::Tensor kernel_weight(const kernels::Kernel& kernel, const at::Tensor& u, const at::Tensor& v,
+                         const at::Tensor& alpha);
+
 class LayerImpl : public torch::nn::Module {
  public:
   virtual at::Tensor weight() const = 0;  // the effective (out, in) matrix
