@@ -94,9 +94,7 @@ class SoftmaxHead(torch.nn.Module):
         self.linear = torch.nn.Linear(in_features, num_classes, device=device, dtype=dtype)
 
     def forward(self, z):
-        if self.normalize == "embedding":
-            z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        return self.linear(z)
+        return self.linear(_unit_rows(z) if self.normalize == "embedding" else z)
 
 
 class CosineHead(torch.nn.Module):
@@ -109,18 +107,14 @@ class CosineHead(torch.nn.Module):
         super().__init__()
         if temperature <= 0:
             raise _C.Error(f"CosineHead: temperature must be > 0, got {temperature}")
-        self.weight = torch.nn.Parameter(torch.randn(num_classes, in_features, device=device, dtype=dtype) /
-                                         math.sqrt(in_features))
+        self.weight = _sphere_init(num_classes, in_features, device, dtype)
         self.log_scale = torch.nn.Parameter(torch.tensor(-math.log(temperature), device=device, dtype=dtype))
 
     def forward(self, z):
-        zh = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        wh = self.weight / self.weight.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        return (zh @ wh.t()).clamp(-1, 1) * self.log_scale.exp()
+        return _sphere_cosines(z, self.weight) * self.log_scale.exp()
 
     def parameter_groups(self, weight_decay=0.0):
-        return [{"params": [self.weight], "weight_decay": weight_decay},
-                {"params": [self.log_scale], "weight_decay": 0.0}]
+        return _groups_without_decay(self, ["log_scale"], weight_decay)
 
 
 def _unit_rows(x):
