@@ -17,11 +17,24 @@ double accuracy(const at::Tensor& predicted, const at::Tensor& labels) {
   return predicted.eq(labels).to(torch::kFloat64).mean().item<double>();
 }
 
+namespace {
+
+// The loss of every row under every problem: logits (n, P, C), labels (n,) -> (n, P).
+at::Tensor row_losses(const at::Tensor& logits, const at::Tensor& labels, const std::string& loss) {
+  if (loss == "logistic") {
+    const auto own = logits.gather(2, labels.view({-1, 1, 1}).expand({logits.size(0), logits.size(1), 1}));
+    return logits.logsumexp(2) - own.squeeze(2);
+  }
+  RKHS_CHECK(loss == "squared-hinge", "CKN classifier: loss must be logistic or squared-hinge, got '" + loss + "'");
+  auto t = torch::one_hot(labels, logits.size(2)).to(logits.scalar_type()).unsqueeze(1) * 2 - 1;  // +1 own, -1 else
+  return (1 - t * logits).clamp_min(0).square().sum(2);
+}
+
+}  // namespace
+
 at::Tensor classifier_loss(const at::Tensor& logits, const at::Tensor& labels, const std::string& loss) {
   if (loss == "logistic") return torch::cross_entropy_loss(logits, labels);
-  RKHS_CHECK(loss == "squared-hinge", "CKN classifier: loss must be logistic or squared-hinge, got '" + loss + "'");
-  auto t = torch::one_hot(labels, logits.size(1)).to(logits.scalar_type()) * 2 - 1;  // +1 own class, -1 else
-  return (1 - t * logits).clamp_min(0).square().sum(1).mean();
+  return row_losses(logits.unsqueeze(1), labels, loss).mean();
 }
 
 namespace {
@@ -44,6 +57,138 @@ void check_inputs(const at::Tensor& f, const at::Tensor& y, int64_t classes) {
   RKHS_CHECK(torch::isfinite(f).all().item<bool>(), "logistic regression: the features have NaN or infinite entries");
 }
 
+void check_lambda(double lambda) {
+  RKHS_CHECK(lambda >= 0 && std::isfinite(lambda), "logistic regression: lambda must be finite and >= 0");
+}
+
+// The solver's coordinates (issue 27). The features are centred (the bias is not penalised, so this changes
+// nothing but the bias), divided by their standard deviation when options.standardize, and rotated into the
+// eigenbasis V of their covariance (eigenvalues e). A problem with weight lambda is solved for v with
+//   w = v * s,  s_j = (c e_j + lambda)^(-1/2),  c = kCurvature,
+// w the weights of the rotated features (||w|| = ||W|| of the unrotated ones, so the penalty is unchanged). The
+// objective's Hessian in v is then about the identity in every direction (the data term's curvature is about c
+// times the covariance at the uniform start), where in W it spans the covariance's eigenvalues plus lambda (0 to
+// 554 on the CKN's 2,048 standardised features): in the same 150 iterations the worst-conditioned problem (the
+// smallest lambda) gets 5x closer to its optimum (docs/RESULTS.md "The classifier's solver, and rkhs beside the
+// reference CKN"). Above kMaxRotated features the eigendecomposition costs more than it saves: the features are
+// not rotated and s uses each feature's own variance.
+constexpr double kCurvature = 0.1;  // p (1 - p) of a 10-class softmax at the uniform start
+constexpr int64_t kMaxRotated = 8192;
+
+struct Basis {
+  at::Tensor mu, sd, rotation, eigenvalues;  // (D), (D), (D, D) or undefined, (D) float64
+
+  at::Tensor apply(const at::Tensor& raw) const {
+    auto z = (raw - mu) / sd;
+    return rotation.defined() ? z.mm(rotation) : z;
+  }
+  // s of the docs above, one row per lambda: (P, D).
+  at::Tensor scales(const std::vector<double>& lambdas) const {
+    auto l = torch::tensor(lambdas, eigenvalues.options()).unsqueeze(1);
+    auto curvature = eigenvalues.unsqueeze(0) * kCurvature;
+    const double floor = 1e-6 * (curvature.max().item<double>() + 1e-12);
+    return (curvature + l).clamp_min(floor).rsqrt().to(mu.scalar_type());
+  }
+};
+
+Basis make_basis(const at::Tensor& f, bool standardize) {
+  Basis b;
+  b.mu = f.mean(0);
+  b.sd = standardize ? f.std(0, /*unbiased=*/false).clamp_min(1e-8) : torch::ones_like(b.mu);
+  // In the features' precision: a preconditioner needs no more (float32 halves the cost of the covariance and its
+  // eigendecomposition: 0.9 s instead of 1.9 s for 5,000 x 2,048 on 2 cores).
+  const auto z = (f - b.mu) / b.sd;
+  if (f.size(1) > kMaxRotated) {
+    b.eigenvalues = z.square().mean(0).to(torch::kFloat64);
+    return b;
+  }
+  auto [e, v] = torch::linalg::eigh(z.t().mm(z) / double(f.size(0)), "L");
+  b.eigenvalues = e.to(torch::kFloat64).clamp_min(0);
+  b.rotation = v;
+  return b;
+}
+
+// P problems on the same rotated features z (n, D): problem p minimises
+//   (1/|rows_p|) sum_{i in rows_p} L(w_p z_i + b_p, y_i) + (lambda_p / 2) ||w_p||^2
+// over (v_p, b_p), w_p = v_p * s_p; rows_p = the rows where mask[:, p] = 1 (mask undefined: every row, P = 1).
+// The objective is separable, so one L-BFGS run on their sum solves each, and every evaluation is one matrix
+// product for all P problems (n x D times D x P C) instead of P thin ones.
+struct Problems {
+  at::Tensor mask;    // (n, P) of 0/1 or undefined
+  at::Tensor scales;  // (P, D)
+  std::vector<double> lambdas;
+};
+
+struct Solution {
+  at::Tensor v, b;  // (P, C, D), (P, C)
+  at::Tensor weights(const at::Tensor& scales) const { return v * scales.unsqueeze(1); }
+  // Logits of every row under every problem: (n, P, C).
+  at::Tensor logits(const at::Tensor& z, const at::Tensor& scales) const {
+    const auto P = v.size(0), C = v.size(1);
+    auto w = weights(scales).reshape({P * C, -1});
+    return torch::addmm(b.reshape({P * C}), z, w.t()).view({z.size(0), P, C});
+  }
+};
+
+at::Tensor objective(const Solution& s, const at::Tensor& z, const at::Tensor& y, const Problems& p,
+                     const std::string& loss) {
+  auto rows = row_losses(s.logits(z, p.scales), y, loss);  // (n, P)
+  auto data = p.mask.defined() ? (rows * p.mask).sum(0) / p.mask.sum(0) : rows.mean(0);
+  auto l = torch::tensor(p.lambdas, z.options());
+  return (data + 0.5 * l * s.weights(p.scales).square().sum({1, 2})).sum();
+}
+
+Solution solve(const at::Tensor& z, const at::Tensor& y, const Problems& p, Solution s, const LogisticOptions& o) {
+  s.v = s.v.detach().clone().set_requires_grad(true);
+  s.b = s.b.detach().clone().set_requires_grad(true);
+  torch::optim::LBFGS opt({s.v, s.b}, torch::optim::LBFGSOptions(1.0)
+                                          .max_iter(o.max_iterations)
+                                          .history_size(o.history)
+                                          .tolerance_grad(o.tolerance)
+                                          .tolerance_change(1e-10)
+                                          .line_search_fn("strong_wolfe"));
+  opt.step([&] {
+    opt.zero_grad();
+    auto loss = objective(s, z, y, p, o.loss);
+    loss.backward();
+    return loss;
+  });
+  s.v = s.v.detach();
+  s.b = s.b.detach();
+  RKHS_CHECK(torch::isfinite(s.v).all().item<bool>() && torch::isfinite(s.b).all().item<bool>(),
+             "logistic regression: the fit diverged (the weights are not finite)");
+  return s;
+}
+
+Solution zeros(int64_t problems, int64_t classes, const at::Tensor& z) {
+  return {torch::zeros({problems, classes, z.size(1)}, z.options()), torch::zeros({problems, classes}, z.options())};
+}
+
+// Between the solver's coordinates (one problem, scales (1, D) / (D)) and a model of the raw features.
+LogisticModel to_model(const Basis& basis, const Solution& s, const at::Tensor& scales, double lambda) {
+  auto w = s.weights(scales)[0];  // (C, D), rotated
+  if (basis.rotation.defined()) w = w.mm(basis.rotation.t());
+  LogisticModel m;
+  m.weight = w / basis.sd;
+  m.bias = s.b[0] - m.weight.mv(basis.mu);
+  m.lambda = lambda;
+  return m;
+}
+
+Solution from_model(const Basis& basis, const LogisticModel& m, const at::Tensor& scales) {
+  auto w = m.weight.detach() * basis.sd;
+  if (basis.rotation.defined()) w = w.mm(basis.rotation);
+  auto b = m.bias.detach() + m.weight.detach().mv(basis.mu);
+  return {(w / scales).unsqueeze(0), b.unsqueeze(0)};
+}
+
+LogisticModel fit_in(const Basis& basis, const at::Tensor& z, const at::Tensor& y, int64_t classes, double lambda,
+                     const LogisticOptions& o, const Solution* start) {
+  Problems p{at::Tensor(), basis.scales({lambda}), {lambda}};
+  auto s = solve(z, y, p, start ? *start : zeros(1, classes, z), o);
+  return to_model(basis, s, p.scales, lambda);
+}
+
 }  // namespace
 
 void check(const LogisticOptions& o) {
@@ -61,88 +206,58 @@ void check(const LogisticOptions& o) {
 LogisticModel fit_logistic(const at::Tensor& raw, const at::Tensor& y, int64_t classes, double lambda,
                            const LogisticOptions& o, const LogisticModel* init) {
   check_inputs(raw, y, classes);
-  RKHS_CHECK(lambda >= 0 && std::isfinite(lambda), "logistic regression: lambda must be >= 0");
+  check_lambda(lambda);
   check_fit_options(o);
-  // Optimise on standardised features z = (f - mu) / sd (far better conditioned than the raw unit-norm CKN
-  // features) and fold the scaling back: W f + b = W_z z + b_z with W = W_z / sd, b = b_z - W mu.
-  at::Tensor mu, sd, f = raw;
-  if (o.standardize) {
-    mu = raw.mean(0);
-    sd = raw.std(0, /*unbiased=*/false).clamp_min(1e-8);
-    f = (raw - mu) / sd;
+  const auto basis = make_basis(raw, o.standardize);
+  const auto z = basis.apply(raw);
+  if (!init) return fit_in(basis, z, y, classes, lambda, o, nullptr);
+  const auto start = from_model(basis, *init, basis.scales({lambda})[0]);
+  return fit_in(basis, z, y, classes, lambda, o, &start);
+}
+
+at::Tensor fold_assignment(int64_t n, const LogisticOptions& o) {
+  RKHS_CHECK(n >= 2, "logistic regression: too few samples for cross-validation");
+  const bool holdout = o.folds <= 1;
+  const int64_t folds = holdout ? 1 : std::min<int64_t>(o.folds, n);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
+  auto fold = torch::full({n}, -1, torch::kLong);
+  for (int64_t k = 0; k < folds; ++k) {
+    const int64_t lo = holdout ? 0 : k * n / folds, hi = holdout ? std::max<int64_t>(1, n / 5) : (k + 1) * n / folds;
+    fold.index_put_({perm.slice(0, lo, hi)}, k);
   }
-  auto w = init ? init->weight.detach().clone() : torch::zeros({classes, f.size(1)}, f.options());
-  auto b = init ? init->bias.detach().clone() : torch::zeros({classes}, f.options());
-  if (init && o.standardize) {
-    b = b + w.mv(mu);
-    w = w * sd;
-  }
-  w.set_requires_grad(true);
-  b.set_requires_grad(true);
-  torch::optim::LBFGS opt({w, b}, torch::optim::LBFGSOptions(1.0)
-                                      .max_iter(o.max_iterations)
-                                      .history_size(o.history)
-                                      .tolerance_grad(o.tolerance)
-                                      .tolerance_change(1e-10)
-                                      .line_search_fn("strong_wolfe"));
-  auto closure = [&] {
-    opt.zero_grad();
-    auto loss = classifier_loss(torch::addmm(b, f, w.t()), y, o.loss) + 0.5 * lambda * w.square().sum();
-    loss.backward();
-    return loss;
-  };
-  auto loss = opt.step(closure);
-  RKHS_CHECK(std::isfinite(loss.item<double>()), "logistic regression: the loss is not finite (lambda " +
-                                                     std::to_string(lambda) + ")");
-  LogisticModel m;
-  m.weight = w.detach();
-  m.bias = b.detach();
-  if (o.standardize) {
-    m.weight = m.weight / sd;
-    m.bias = m.bias - m.weight.mv(mu);
-  }
-  m.lambda = lambda;
-  return m;
+  return fold;
 }
 
 LogisticModel fit_logistic_cv(const at::Tensor& f, const at::Tensor& y, int64_t classes, const LogisticOptions& o) {
   check_inputs(f, y, classes);
   check(o);
-  std::vector<double> lambdas = o.lambdas;
-  std::sort(lambdas.rbegin(), lambdas.rend());
-  if (lambdas.size() == 1) return fit_logistic(f, y, classes, lambdas[0], o);
-  const int64_t n = f.size(0);
-  // folds >= 2: k-fold cross-validation; folds == 1: one hold-out split of a fifth of the data.
-  const bool holdout = o.folds <= 1;
-  const int64_t folds = holdout ? 1 : std::min<int64_t>(o.folds, n);
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
-  auto perm = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).to(f.device());
-  std::vector<double> correct(lambdas.size(), 0);
-  std::vector<LogisticModel> last_fold(lambdas.size());  // warm starts for the final fit
-  int64_t scored = 0;
-  for (int64_t k = 0; k < folds; ++k) {
-    const int64_t lo = holdout ? 0 : k * n / folds, hi = holdout ? std::max<int64_t>(1, n / 5) : (k + 1) * n / folds;
-    RKHS_CHECK(hi > lo && hi - lo < n, "logistic regression: too few samples for cross-validation");
-    auto held = perm.slice(0, lo, hi);
-    auto kept = torch::cat({perm.slice(0, 0, lo), perm.slice(0, hi, n)});
-    auto ft = f.index({kept}), yt = y.index({kept}), fv = f.index({held}), yv = y.index({held});
-    LogisticModel prev;
-    for (size_t i = 0; i < lambdas.size(); ++i) {
-      prev = fit_logistic(ft, yt, classes, lambdas[i], o, i ? &prev : nullptr);
-      correct[i] += prev.predict(fv).eq(yv).sum().item<double>();
-      last_fold[i] = prev;
-    }
-    scored += hi - lo;
+  if (o.lambdas.size() == 1) return fit_logistic(f, y, classes, o.lambdas[0], o);
+  const auto fold = fold_assignment(f.size(0), o).to(f.device());
+  const int64_t folds = fold.max().item<int64_t>() + 1, L = int64_t(o.lambdas.size());
+  // Problem k L + l: fold k held out, lambda l; every fold shares one basis, made from all the training features
+  // (their mean, deviation and covariance: no label is used, so the held-out folds' labels stay unseen).
+  const auto basis = make_basis(f, o.standardize);
+  const auto z = basis.apply(f);
+  std::vector<double> lambdas;
+  for (int64_t k = 0; k < folds; ++k) lambdas.insert(lambdas.end(), o.lambdas.begin(), o.lambdas.end());
+  auto kept = fold.unsqueeze(1).ne(torch::arange(folds, fold.options()).unsqueeze(0));  // (n, folds)
+  Problems p{kept.repeat_interleave(L, 1).to(z.scalar_type()), basis.scales(lambdas), lambdas};
+  const auto s = solve(z, y, p, zeros(folds * L, classes, z), o);
+  auto right = s.logits(z, p.scales).argmax(2).eq(y.unsqueeze(1)).logical_and(p.mask.eq(0));  // (n, P)
+  const auto correct = right.sum(0).view({folds, L}).sum(0).to(torch::kFloat64).cpu();
+  const double scored = double(fold.ge(0).sum().item<int64_t>());
+  // The best lambda; ties go to the larger (the stronger regularisation).
+  int64_t best = 0;
+  for (int64_t l = 1; l < L; ++l) {
+    const double a = correct[l].item<double>(), c = correct[best].item<double>();
+    if (a > c || (a == c && o.lambdas[l] > o.lambdas[best])) best = l;
   }
-  size_t best = 0;
-  for (size_t i = 1; i < lambdas.size(); ++i)
-    if (correct[i] > correct[best]) best = i;
-  auto m = fit_logistic(f, y, classes, lambdas[best], o, &last_fold[best]);
-  // Report in the caller's order of lambdas.
-  for (double l : o.lambdas) {
-    const auto it = std::find(lambdas.begin(), lambdas.end(), l);
-    m.cv_accuracy.push_back(correct[it - lambdas.begin()] / double(scored));
-  }
+  // The refit on every row, started from the folds' mean solution at that lambda.
+  auto pick = torch::arange(folds, fold.options()) * L + best;
+  Solution start{s.v.index({pick}).mean(0, true), s.b.index({pick}).mean(0, true)};
+  auto m = fit_in(basis, z, y, classes, o.lambdas[best], o, &start);
+  for (int64_t l = 0; l < L; ++l) m.cv_accuracy.push_back(correct[l].item<double>() / scored);
   return m;
 }
 

@@ -370,6 +370,40 @@ TEST(LogisticRegression, SeparableDataAndCrossValidation) {
   EXPECT_LT(b.grad().abs().max().item<double>(), 1e-3);
 }
 
+// The cross-validation fits every (fold, lambda) problem in one L-BFGS run on the sum of their objectives; each
+// problem must still reach its own optimum: the held-out accuracies equal those of fitting every fold alone with
+// fit_logistic on the rows fold_assignment names (unstandardised features, so both fit the same objective).
+TEST(LogisticRegression, JointCrossValidationEqualsFoldByFoldFits) {
+  torch::manual_seed(5);
+  const int64_t n = 240;
+  auto x = torch::randn({n, 6}, torch::kDouble);
+  auto y = (x.mm(torch::randn({6, 3}, torch::kDouble)) + torch::randn({n, 3}, torch::kDouble)).argmax(1);
+  LogisticOptions o;
+  o.lambdas = {0.3, 1e-3};
+  o.standardize = false;
+  o.tolerance = 1e-9;
+  o.max_iterations = 500;
+  o.seed = 7;
+  const auto m = fit_logistic_cv(x, y, 3, o);
+  const auto fold = fold_assignment(n, o);
+  for (int64_t k = 0; k < 3; ++k) EXPECT_EQ(fold.eq(k).sum().item<int64_t>(), n / 3);
+  ASSERT_EQ(m.cv_accuracy.size(), 2u);
+  for (size_t l = 0; l < 2; ++l) {
+    double correct = 0;
+    for (int64_t k = 0; k < 3; ++k) {
+      const auto held = fold.eq(k), kept = fold.ne(k);
+      const auto alone = fit_logistic(x.index({kept}), y.index({kept}), 3, o.lambdas[l], o);
+      correct += alone.predict(x.index({held})).eq(y.index({held})).sum().item<double>();
+    }
+    EXPECT_DOUBLE_EQ(m.cv_accuracy[l], correct / n) << "lambda " << o.lambdas[l];
+  }
+  EXPECT_NE(m.cv_accuracy[0], m.cv_accuracy[1]);  // the two lambdas are told apart
+  o.folds = 1;  // one hold-out fifth: fold 0, every other row -1
+  const auto holdout = fold_assignment(n, o);
+  EXPECT_EQ(holdout.eq(0).sum().item<int64_t>(), n / 5);
+  EXPECT_EQ(holdout.eq(-1).sum().item<int64_t>(), n - n / 5);
+}
+
 TEST(LogisticRegression, RejectsBadInput) {
   LogisticOptions o;
   auto x = torch::randn({10, 3});

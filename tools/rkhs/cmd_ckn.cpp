@@ -118,7 +118,7 @@ void register_ckn(CLI::App& app) {
       ->capture_default_str()->group("Classifier");
   cmd->add_option("--lbfgs-history", c.logistic.history, "L-BFGS memory of the classifier")->capture_default_str()->group("Classifier");
   cmd->add_option("--folds", c.logistic.folds, "Cross-validation folds (1: one hold-out fifth, for large sets)")->capture_default_str()->group("Classifier");
-  cmd->add_option("--max-iterations", c.logistic.max_iterations, "L-BFGS iterations per fit")
+  cmd->add_option("--max-iterations", c.logistic.max_iterations, "L-BFGS iterations per fit (the cross-validation fits every fold and lambda in one run)")
       ->capture_default_str()->group("Classifier");
   cmd->add_option("--baseline", c.baseline,
                   "none (the CKN) | linear (logistic regression on the pixels) | rbf (on Nystrom RBF features of the "

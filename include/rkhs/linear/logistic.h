@@ -5,8 +5,11 @@
 // with L = CE (softmax cross-entropy) or L(s, y) = sum_c max(0, 1 - t_c s_c)^2, t_c = +1 for c = y and -1 else,
 // on the features z_i standardised with the fit's own per-feature mean and standard deviation (optional, on
 // by default: it makes L-BFGS converge on correlated features); the returned model applies to raw features.
-// fitted by full-batch L-BFGS (strong Wolfe line search), lambda chosen by k-fold cross-validation on the
-// training data only (never on the test set, unlike the reference scripts).
+// fitted by full-batch L-BFGS (strong Wolfe line search) in preconditioned coordinates (the features rotated into
+// the eigenbasis of their covariance, each direction scaled by (0.1 e + lambda)^(-1/2); logistic.cpp), lambda
+// chosen by k-fold cross-validation on the training data only (never on the test set, unlike the reference
+// scripts). The cross-validation solves every (fold, lambda) problem in one L-BFGS run on the sum of their
+// objectives (they are separable), so each step is one matrix product over the training features for all of them.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -18,7 +21,7 @@ namespace rkhs::linear {
 struct LogisticOptions {
   std::vector<double> lambdas = {1e-2, 1e-3, 1e-4, 1e-5};  // cross-validated grid (one value: no CV)
   int64_t folds = 3;             // 1: a single hold-out split of a fifth of the data (large sets)
-  int64_t max_iterations = 300;  // L-BFGS iterations per fit
+  int64_t max_iterations = 150;  // L-BFGS iterations per fit (the cross-validation's joint run counts as one fit)
   int64_t history = 10;          // L-BFGS memory
   double tolerance = 1e-6;       // on the gradient's max entry
   uint64_t seed = 0;             // fold assignment
@@ -47,8 +50,13 @@ struct LogisticModel {
 // in [0, classes).
 LogisticModel fit_logistic(const at::Tensor& features, const at::Tensor& labels, int64_t classes, double lambda,
                            const LogisticOptions& options, const LogisticModel* init = nullptr);
-// Cross-validates options.lambdas (folds stratified by nothing but a seeded permutation; lambdas visited from
-// large to small with warm starts) and refits the best on all the data (warm-started from its last fold).
+// The fold of each of n rows that fit_logistic_cv uses: a seeded permutation (options.seed) cut into options.folds
+// contiguous parts; with folds == 1 the first fifth of it is fold 0 (the hold-out) and the other rows are -1.
+at::Tensor fold_assignment(int64_t n, const LogisticOptions& options);
+// Cross-validates options.lambdas on the folds of fold_assignment (problem (k, lambda) is fitted on the rows
+// outside fold k and scored on fold k), then refits the best lambda on all the data (started from the folds' mean
+// solution; ties go to the larger lambda). Every fold standardises with the statistics of all n training rows
+// (no label is used), so the cross-validated objectives are the refit's. cv_accuracy follows options.lambdas.
 LogisticModel fit_logistic_cv(const at::Tensor& features, const at::Tensor& labels, int64_t classes,
                               const LogisticOptions& options);
 
