@@ -3,7 +3,8 @@
 // n_items x n_users = 9066 x 671 (the dslabs ratings), hidden 500, 2 hidden layers, 1.6% observed. Float32, CPU,
 // RKHS_BENCH_THREADS threads (default 1). Two forms of the same loss: "dense" runs the network on the full
 // (items, users) matrix and masks the loss (the textbook form), "observed" is what fit_autorec trains with (an
-// embedding bag over the ratings in, the output layer at the rated pairs only).
+// embedding bag over the ratings in, the output layer at the rated pairs only). The observed form reports its rate in
+// GFLOP/s (counter "GFLOPs") next to BM_Gemm, the machine's rate on the product that dominates it (issue 27).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -46,7 +47,26 @@ void BM_AutoRecLossAndGradient(benchmark::State& state, const char* layer, int64
     loss.backward();
     benchmark::DoNotOptimize(loss.item<float>());
   }
+  if (state.range(1)) {
+    // The observed form's multiply-adds, x2 flops, x3 for forward + the two backward products: the hidden
+    // layers' items x hidden x hidden products, and the input and output layers at the ratings (hidden each).
+    const double hidden = 500, nnz = double(observed.rating.size(0));
+    const double flops = 6.0 * (double(items) * hidden * hidden * double(state.range(0) - 1) + 2 * nnz * hidden);
+    state.counters["GFLOPs"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  }
 }
+
+// The machine's matrix-product rate on the AutoRec's dominant shape (items x hidden times hidden x hidden).
+void BM_Gemm(benchmark::State& state) {
+  rkhs::bench::set_threads();
+  torch::manual_seed(0);
+  const int64_t items = 9066, hidden = 500;
+  auto a = torch::randn({items, hidden}), b = torch::randn({hidden, hidden});
+  for (auto _ : state) benchmark::DoNotOptimize(a.mm(b).data_ptr<float>());
+  state.counters["GFLOPs"] =
+      benchmark::Counter(2.0 * items * hidden * hidden / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Gemm)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
