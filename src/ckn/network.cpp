@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "rkhs/ckn/kmeans.h"
+#include "rkhs/core/dist.h"
 #include "rkhs/error.h"
 #include "rkhs/core/device.h"
 #include "rkhs/core/loop.h"
@@ -104,17 +105,22 @@ int64_t NetworkImpl::feature_dim(int64_t h, int64_t w) const {
 
 at::Tensor NetworkImpl::extract(const at::Tensor& images, int64_t batch_size, bool progress) {
   RKHS_CHECK(batch_size >= 1, "CKN: batch size must be >= 1");
+  RKHS_CHECK(images.dim() == 4 && images.size(0) > 0, "CKN: features need a non-empty (n, C, H, W) batch of images");
   torch::NoGradGuard no_grad;
   ModeGuard mode(*this, false);
-  const int64_t n = images.size(0);
-  core::Progress bar("features", n, progress);
+  // Several processes (docs/DISTRIBUTED.md): each rank computes its share of the rows; every rank gets them all.
+  auto& dist = core::DistWorld::get();
+  const auto [begin, end] = core::shard_range(images.size(0), dist.rank(), dist.size());
+  core::Progress bar("features", end - begin, progress);
   std::vector<at::Tensor> parts;
-  for (int64_t i = 0; i < n; i += batch_size) {
-    parts.push_back(features(images.slice(0, i, std::min(n, i + batch_size))));
-    bar.update(std::min(n, i + batch_size));
+  for (int64_t i = begin; i < end; i += batch_size) {
+    parts.push_back(features(images.slice(0, i, std::min(end, i + batch_size))));
+    bar.update(std::min(end, i + batch_size) - begin);
   }
   bar.finish();
-  return torch::cat(parts);
+  // A rank whose share is empty: the features of the first image without its row (the row shape).
+  if (parts.empty()) parts.push_back(features(images.slice(0, 0, 1)).slice(0, 0, 0));
+  return dist.all_gather_rows(torch::cat(parts), "the CKN features");
 }
 
 at::Tensor sample_patches(Network& net, size_t index, const at::Tensor& images, int64_t count, uint64_t seed) {
@@ -127,16 +133,30 @@ at::Tensor sample_patches(Network& net, size_t index, const at::Tensor& images, 
   const int64_t per_image = (count + n - 1) / n;
   const auto layer = net->layer(index);
   const int64_t h = layer->options.patch, r = h / 2;
+  // The size of the layer's input maps, for the random positions of the chunks this rank does not compute.
+  int64_t hgt = images.size(2), wid = images.size(3);
+  for (size_t l = 0; l < index; ++l) {
+    hgt = net->layer(l)->output_size(hgt);
+    wid = net->layer(l)->output_size(wid);
+  }
+  // Several processes (docs/DISTRIBUTED.md): each rank computes its share of the chunks of 256 images; every rank
+  // draws the positions of every chunk, so that the generator, the patches and their final subset are the ones of
+  // one process.
+  auto& dist = core::DistWorld::get();
+  const int64_t chunks = (n + 255) / 256;
+  const auto [first, last] = core::shard_range(chunks, dist.rank(), dist.size());
   // Offsets of a patch's rows and columns: (1, h, 1) and (1, 1, h).
   const auto offsets = torch::arange(h, torch::TensorOptions().dtype(torch::kLong).device(images.device()));
-  std::vector<at::Tensor> parts;
-  for (int64_t i = 0; i < n; i += 256) {
-    auto in = net->forward_to(images.slice(0, i, std::min(n, i + 256)), index);  // (B, C, H, W)
-    const int64_t b = in.size(0), hgt = in.size(2), wid = in.size(3);
-    auto padded = torch::constant_pad_nd(in, {r, r, r, r});
+  std::vector<at::Tensor> parts{images.new_empty({0, layer->options.in_channels * h * h})};
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t i = 256 * c, b = std::min(n, i + 256) - i;
     // Random positions first (4x more than needed, since constant patches are dropped), then only their patches.
     const int64_t m = std::min<int64_t>(4 * per_image * b, b * hgt * wid);
-    auto pos = torch::randperm(b * hgt * wid, gen, torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, m).to(in.device());
+    auto pos = torch::randperm(b * hgt * wid, gen, torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, m);
+    if (c < first || c >= last) continue;
+    auto in = net->forward_to(images.slice(0, i, i + b), index);  // (B, C, H, W)
+    auto padded = torch::constant_pad_nd(in, {r, r, r, r});
+    pos = pos.to(in.device());
     auto bi = pos.div(hgt * wid, "floor").view({m, 1, 1});
     auto yi = (pos.div(wid, "floor") % hgt).view({m, 1, 1}) + offsets.view({1, h, 1});
     auto xi = (pos % wid).view({m, 1, 1}) + offsets.view({1, 1, h});
@@ -149,9 +169,9 @@ at::Tensor sample_patches(Network& net, size_t index, const at::Tensor& images, 
     auto rows = p.index({keep});
     parts.push_back(rows / rows.norm(2, 1, true));
   }
-  RKHS_CHECK(!parts.empty(), "sample_patches: every patch of layer " + std::to_string(index + 1) +
-                                 " is constant (no contrast in the images?)");
-  auto all = torch::cat(parts);
+  auto all = dist.all_gather_rows(torch::cat(parts), "the patches of layer " + std::to_string(index + 1));
+  RKHS_CHECK(all.size(0) > 0, "sample_patches: every patch of layer " + std::to_string(index + 1) +
+                                  " is constant (no contrast in the images?)");
   if (all.size(0) > count)
     all = all.index({torch::randperm(all.size(0), gen, torch::TensorOptions().dtype(torch::kLong))
                          .slice(0, 0, count)
@@ -241,6 +261,12 @@ class SupervisedRun {
 
   SupervisedReport run() {
     const core::Stopwatch clock;
+    if (dist_.active()) {  // every rank from rank 0's filters and classifier
+      auto f = filters();
+      dist_.broadcast(f, 0, "the initial filters");
+      set_filters(f);
+      share_classifier();
+    }
     r_.restarts = core::run_loop(loop_options(), hooks()).restarts;
     finish();
     r_.seconds = clock.seconds();
@@ -319,14 +345,19 @@ class SupervisedRun {
     h.step = [this](const core::Step& s) {
       auto idx = perm_.slice(0, s.index * o_.batch_size, std::min(n_, (s.index + 1) * o_.batch_size));
       opt_->zero_grad();
-      pending_ = classifier_loss(classifier_.logits(net_->features(x_.index({idx}))), y_.index({idx}), logistic_.loss);
-      meter_.add(pending_, double(idx.size(0)));
+      const int64_t global = idx.size(0);
+      idx = dist_.share_of(idx);  // several processes: this rank's share (rkhs/core/dist.h)
+      pending_ = idx.size(0) == 0 ? torch::zeros({}, x_.options())
+                                  : classifier_loss(classifier_.logits(net_->features(x_.index({idx}))), y_.index({idx}),
+                                                    logistic_.loss) * (double(idx.size(0)) / double(global));
+      meter_.add(dist_.sum_over_ranks(pending_, "the loss of batch " + std::to_string(s.index + 1)), double(global));
       core::StepLoss l = meter_.finish(s);
-      l.progress = idx.size(0);
+      l.progress = global;
       return l;
     };
-    h.update = [this](const core::Step&) {
-      pending_.backward();
+    h.update = [this](const core::Step& s) {
+      if (pending_.requires_grad()) pending_.backward();
+      dist_.all_reduce_gradients(net_->parameters(), "the filter gradients of batch " + std::to_string(s.index + 1));
       opt_->step();
       for (size_t l = 0; l < net_->depth(); ++l) net_->layer(l)->normalize_filters();
     };
@@ -346,6 +377,7 @@ class SupervisedRun {
     {
       const auto features = start_features_.defined() ? std::move(start_features_) : net_->extract(x_);
       classifier_ = fit_logistic(features, y_, classes_, classifier_.lambda, logistic_, &classifier_);
+      share_classifier();
       before_ = classifier_loss(classifier_.logits(features), y_, logistic_.loss).item<double>();
     }
     if (validate_) score(epoch - 1, start_val_.defined() ? std::move(start_val_) : net_->extract(vx_));
@@ -368,6 +400,7 @@ class SupervisedRun {
     net_->eval();
     r_.features = net_->extract(x_);
     classifier_ = fit_logistic(r_.features, y_, classes_, classifier_.lambda, logistic_, &classifier_);
+    share_classifier();
     if (!validate_) return;
     const auto val_features = net_->extract(vx_);
     score(o_.epochs, val_features);
@@ -383,6 +416,15 @@ class SupervisedRun {
     }
   }
 
+  // Several processes: every rank fits the classifier on the same gathered features; rank 0's fit is taken by all,
+  // so that every rank scores, keeps and stops alike even where the fits differ in their last bits.
+  void share_classifier() {
+    if (!dist_.active()) return;
+    auto lambda = torch::tensor({classifier_.lambda}, torch::kDouble);
+    dist_.broadcast({classifier_.weight, classifier_.bias, lambda}, 0, "the refitted classifier");
+    classifier_.lambda = lambda.item<double>();
+  }
+
   std::vector<at::Tensor> filters() const {
     std::vector<at::Tensor> f;
     for (size_t l = 0; l < net_->depth(); ++l) f.push_back(net_->layer(l)->filters.detach().clone());
@@ -392,6 +434,7 @@ class SupervisedRun {
     for (size_t l = 0; l < net_->depth(); ++l) net_->layer(l)->set_filters(f[l]);
   }
 
+  core::DistWorld& dist_ = core::DistWorld::get();
   Network& net_;
   const at::Tensor& images_;
   const int64_t classes_;

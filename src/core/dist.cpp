@@ -293,4 +293,27 @@ void DistWorld::check_same(const std::string&, const std::string&) {}
 
 #endif
 
+at::Tensor DistWorld::share_of(const at::Tensor& rows) const {
+  if (!active()) return rows;
+  const auto [begin, end] = shard_range(rows.size(0), rank_, size_);
+  return rows.slice(0, begin, end);
+}
+
+at::Tensor DistWorld::sum_over_ranks(const at::Tensor& value, const std::string& what) {
+  auto total = value.detach().clone();
+  all_reduce_sum({total}, what);
+  return total;
+}
+
+void DistWorld::all_reduce_gradients(const std::vector<at::Tensor>& parameters, const std::string& what) {
+  if (!active()) return;
+  std::vector<at::Tensor> grads;
+  for (auto p : parameters) {
+    if (!p.requires_grad()) continue;
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  all_reduce_sum(grads, what);
+}
+
 }  // namespace rkhs::core

@@ -12,6 +12,7 @@
 #include "rkhs/ckn/baselines.h"
 #include "rkhs/compat.h"
 #include "rkhs/error.h"
+#include "rkhs/core/dist.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/core/run_folder.h"
 #include "rkhs/core/state.h"
@@ -201,17 +202,23 @@ struct Fitted {
   at::Tensor train_features;
 };
 
-// Unsupervised filters (spherical K-means), the logistic classifier on their features and, with --mode
-// supervised, the end-to-end fine-tuning of filters and classifier.
-Fitted fit_ckn(CknConfig c, ckn::Network& net, const Images& im, CknResult& r) {
-  Fitted f;
+// Unsupervised filters (spherical K-means) and the training images' features.
+at::Tensor learn_filters(CknConfig c, ckn::Network& net, const Images& im, CknResult& r) {
   c.unsupervised.progress = c.progress;
   auto rep = ckn::train_unsupervised(net, im.x, c.unsupervised);
   r.kmeans_seconds = rep.seconds;
   r.kmeans_cosine = rep.mean_cosine;
   core::Stopwatch t;
-  f.train_features = net->extract(im.x, c.batch_size, c.progress);
+  auto features = net->extract(im.x, c.batch_size, c.progress);
   r.feature_seconds = t.seconds();
+  return features;
+}
+
+// The logistic classifier on the filters' features and, with --mode supervised, the end-to-end fine-tuning of
+// filters and classifier.
+Fitted fit_classifier(CknConfig c, ckn::Network& net, const Images& im, at::Tensor features, CknResult& r) {
+  Fitted f;
+  f.train_features = std::move(features);
   const core::Stopwatch tc;
   f.clf = linear::fit_logistic_cv(f.train_features, im.y, im.classes, c.logistic);
   r.classifier_seconds = tc.seconds();
@@ -231,6 +238,18 @@ Fitted fit_ckn(CknConfig c, ckn::Network& net, const Images& im, CknResult& r) {
   r.supervised_best_epoch = sup.best_epoch;
   f.train_features = std::move(sup.features);
   return f;
+}
+
+// Several processes (docs/DISTRIBUTED.md): the CKN's patch sampling, k-means, features and supervised steps are
+// sharded; the baselines run in one process.
+void check_data_parallel(const CknConfig& c, const DataSplit& data) {
+  auto& dist = core::DistWorld::get();
+  if (!dist.active()) return;
+  RKHS_CHECK(c.baseline == "none", "--baseline " + c.baseline + " runs in one process only (WORLD_SIZE=" +
+                                       std::to_string(dist.size()) + ")");
+  CknResult none;
+  dist.check_same("configuration", none.to_json(c) + " data " + data.description + " " +
+                                       std::to_string(data.train.size()) + "/" + std::to_string(data.test.size()));
 }
 
 // The run folder: model.pt with its model.json, filters.dat and config.json.
@@ -282,6 +301,7 @@ CknResult run_ckn(CknConfig c) {
   c.data.standardize = false;  // per-image standardisation below
   c.data.seed = c.seed;
   DataSplit data = load_data(c.data);
+  check_data_parallel(c, data);
   CknResult r;
   r.description = data.description + "; images standardised per image";
   const auto shape = image_shape_of(c, data.train);
@@ -306,20 +326,36 @@ CknResult run_ckn(CknConfig c) {
   model->to(device);
   const core::Stopwatch start;
   Fitted f;
+  if (!c.load.empty()) core::load_weights(c.load + "/model.pt", *model);
+  auto features = c.load.empty() ? learn_filters(c, net, im, r) : net->extract(im.x, c.batch_size, c.progress);
+  // Without supervised training the filters are final here: the test images' features too, while every rank takes
+  // its share; rank 0 then fits the classifier alone and reports, the other ranks are done. Supervised training
+  // runs on every rank (docs/DISTRIBUTED.md).
+  const bool final_filters = c.mode != "supervised" || !c.load.empty();
+  const core::Stopwatch tt;
+  at::Tensor test_features;
+  if (final_filters) test_features = net->extract(im.tx, c.batch_size, c.progress);
+  const double test_feature_seconds = tt.seconds();
+  auto& dist = core::DistWorld::get();
+  r.world_size = dist.size();
+  if (final_filters && !dist.is_root()) return r;
+  if (final_filters && dist.active() && c.solo_threads > 0) torch::set_num_threads(c.solo_threads);
   if (!c.load.empty()) {
-    core::load_weights(c.load + "/model.pt", *model);
     f.clf.weight = model->weight;
     f.clf.bias = model->bias;
     f.clf.lambda = saved.lambda;
-    f.train_features = net->extract(im.x, c.batch_size, c.progress);
+    f.train_features = std::move(features);
   } else {
-    f = fit_ckn(c, net, im, r);
+    f = fit_classifier(c, net, im, std::move(features), r);
   }
-  r.train_seconds = start.seconds();
+  r.train_seconds = start.seconds() - test_feature_seconds;
   r.lambda = f.clf.lambda;
   r.lambdas = c.logistic.lambdas;
+  if (!test_features.defined()) test_features = net->extract(im.tx, c.batch_size, c.progress);
+  if (!dist.is_root()) return r;
   r.train_accuracy = linear::accuracy(f.clf.predict(f.train_features), im.y);
-  r.test_accuracy = linear::accuracy(f.clf.predict(net->extract(im.tx, c.batch_size, c.progress)), im.ty);
+  r.test_accuracy = linear::accuracy(f.clf.predict(test_features), im.ty);
+  r.comm_seconds = dist.comm_seconds();
   r.total_seconds = begin.seconds();
   if (!c.out_dir.empty()) write_ckn_run(c, *model, f.clf, shape, im.classes, r);
   return r;
@@ -374,6 +410,8 @@ std::string CknResult::to_json(const CknConfig& c) const {
   j["feature_seconds"] = feature_seconds;
   j["classifier_seconds"] = classifier_seconds;
   j["supervised_seconds"] = supervised_seconds;
+  j["world_size"] = world_size;
+  j["comm_seconds"] = comm_seconds;
   if (!c.load.empty()) j["loaded"] = c.load;
   return j.dump();
 }

@@ -21,6 +21,7 @@
 #include "rkhs/spectral/nngp.h"
 #include "rkhs/spectral/nystrom.h"
 #include "rkhs/spectral/quality.h"
+#include "rkhs/core/dist.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/core/run_folder.h"
 #include "eigen_ntk.h"
@@ -437,6 +438,14 @@ EigenResult run_eigen(EigenConfig c) {
   const auto device = compat::parse_device(c.device);
   auto points = load_points(c, c.kernel);
   r.data_description = points.description;
+  auto& dist = core::DistWorld::get();
+  if (dist.active()) {  // docs/DISTRIBUTED.md: NeuralEF's iterations are sharded, the rest runs on every rank
+    RKHS_CHECK(c.method == "neuralef", "--method " + c.method + " runs in one process only (WORLD_SIZE=" +
+                                           std::to_string(dist.size()) + "); --method neuralef runs data-parallel");
+    RKHS_CHECK(c.kernel != "ntk", "--kernel ntk runs in one process only (its classifier is not trained "
+                                  "data-parallel yet); WORLD_SIZE=" + std::to_string(dist.size()));
+    dist.check_same("configuration", r.to_json(c) + " data " + points.description);
+  }
   // The points stay on the CPU for the measurements; the kernel, the eigendecompositions and the networks work
   // on device copies.
   const auto& held = points.held;
@@ -447,6 +456,9 @@ EigenResult run_eigen(EigenConfig c) {
   const auto reference = reference_stage(c, kernel, train, r);
   const auto e = c.method == "nystrom" ? fit_nystrom(kernel, train, c.k, reference, device, r)
                                        : fit_networks(c, kernel, train, reference, device, r);
+  r.world_size = core::DistWorld::get().size();
+  r.comm_seconds = core::DistWorld::get().comm_seconds();
+  if (!core::DistWorld::get().is_root()) return r;  // several processes: rank 0 alone evaluates and reports
   const auto psi_held = in_blocks(held, e.project);
   if (points.ntk_x.defined()) evaluate_ntk(c, points, *ks.classifier, e, psi_held, r);
   if (points.classify_x.defined()) evaluate_classification(c, points, e.project, r);
@@ -502,6 +514,8 @@ std::string EigenResult::to_json(const EigenConfig& c) const {
   j["reconstruction_error"] = reconstruction_error;
   j["best_rank_k_error"] = best_rank_k_error;
   j["train_seconds"] = train_seconds;
+  j["world_size"] = world_size;
+  j["comm_seconds"] = comm_seconds;
   j["reference_seconds"] = reference_seconds;
   if (features_seconds > 0) j["features_seconds"] = features_seconds;
   if (c.mc_samples > 0) j["mc_samples"] = c.mc_samples;

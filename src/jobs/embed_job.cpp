@@ -12,6 +12,7 @@
 #include "rkhs/error.h"
 #include "rkhs/kernels/distance.h"
 #include "rkhs/core/device.h"
+#include "rkhs/core/dist.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/core/loss_meter.h"
 #include "rkhs/core/run_folder.h"
@@ -71,14 +72,19 @@ DataSplit load_embed_data(EmbedConfig& c, bool autoencoder) {
 }
 
 // Stage 2, fit: Adam on the classifier's mean cross-entropy, or the autoencoder's per-pixel cross-entropy summed
-// over the pixels and averaged over the batch, in the training kit's loop. Returns the training seconds.
-double fit_embedding(kernelnet::EmbeddingNet& net, const at::Tensor& x, const at::Tensor& y, const EmbedConfig& c,
-                     bool autoencoder, int64_t* parameters) {
+// over the pixels and averaged over the batch, in the training kit's loop. Returns the loop's report (the epochs'
+// mean losses, the training seconds).
+core::LoopReport fit_embedding(kernelnet::EmbeddingNet& net, const at::Tensor& x, const at::Tensor& y,
+                               const EmbedConfig& c, bool autoencoder, int64_t* parameters) {
   std::vector<at::Tensor> params;
   for (auto& p : net->parameters())
     if (p.requires_grad()) params.push_back(p);
   for (const auto& p : params) *parameters += p.numel();
   torch::optim::Adam opt(params, torch::optim::AdamOptions(c.lr));
+  // Several processes (docs/DISTRIBUTED.md): every rank starts from rank 0's parameters and takes its share of each
+  // global batch; the gradients are summed over the ranks before each step.
+  auto& dist = core::DistWorld::get();
+  dist.broadcast(params, 0, "the initial parameters");
   const int64_t n = x.size(0);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(c.seed);
   at::Tensor perm, pending;
@@ -99,20 +105,28 @@ double fit_embedding(kernelnet::EmbeddingNet& net, const at::Tensor& x, const at
   hooks.step = [&](const core::Step& s) {
     const int64_t b = s.index * c.batch_size;
     auto idx = perm.slice(0, b, std::min(b + c.batch_size, n));
+    const int64_t global = idx.size(0);
+    idx = dist.share_of(idx);
     opt.zero_grad();
     auto xb = x.index({idx});
-    auto out = net->forward(xb);
-    pending = autoencoder ? torch::binary_cross_entropy_with_logits(out, xb, {}, {}, at::Reduction::Sum) /
-                                double(xb.size(0))
-                          : torch::cross_entropy_loss(out, y.index({idx}));
-    meter.add(pending, double(idx.size(0)));
+    if (idx.size(0) == 0) {
+      pending = torch::zeros({}, x.options());
+    } else {
+      auto out = net->forward(xb);
+      pending = autoencoder ? torch::binary_cross_entropy_with_logits(out, xb, {}, {}, at::Reduction::Sum) /
+                                  double(xb.size(0))
+                            : torch::cross_entropy_loss(out, y.index({idx}));
+      pending = pending * (double(idx.size(0)) / double(global));  // the share's fraction (1 in one process)
+    }
+    meter.add(dist.sum_over_ranks(pending, "the loss of batch " + std::to_string(s.index + 1)), double(global));
     return meter.finish(s);
   };
-  hooks.update = [&](const core::Step&) {
-    pending.backward();
+  hooks.update = [&](const core::Step& s) {
+    if (pending.requires_grad()) pending.backward();
+    dist.all_reduce_gradients(params, "the gradients of batch " + std::to_string(s.index + 1));
     opt.step();
   };
-  return core::run_loop(lo, hooks).seconds;
+  return core::run_loop(lo, hooks);
 }
 
 // Stage 3, evaluate: test accuracy (classifier) or reconstruction (autoencoder), the test embedding and the
@@ -175,6 +189,8 @@ EmbedResult run_embed(EmbedConfig c) {
   const bool autoencoder = c.net.objective == "autoencoder";
   DataSplit data = load_embed_data(c, autoencoder);
   EmbedResult r;
+  core::DistWorld::get().check_same("configuration", r.to_json(c) + " data " + data.description + " " +
+                                                         std::to_string(data.train.size()));
   r.description = data.description;
   c.net.input_dim = data.train.x[0].numel();
   c.net.classes = data.train.num_classes;
@@ -184,7 +200,12 @@ EmbedResult run_embed(EmbedConfig c) {
   net->to(device);
   const auto x = data.train.x.reshape({data.train.size(), -1}).to(device);
   const auto y = data.train.y.to(device);
-  r.train_seconds = fit_embedding(net, x, y, c, autoencoder, &r.parameters);
+  const auto report = fit_embedding(net, x, y, c, autoencoder, &r.parameters);
+  r.train_seconds = report.seconds;
+  for (const auto& e : report.epochs) r.train_loss.push_back(e.mean_loss);
+  r.world_size = core::DistWorld::get().size();
+  r.comm_seconds = core::DistWorld::get().comm_seconds();
+  if (!core::DistWorld::get().is_root()) return r;  // rank 0 alone evaluates and writes
   const auto [pred, test_e] = evaluate_embedding(net, x, y, data.test, autoencoder, c.net.classes, r);
   write_embedding(c, test_e, data.test.y, pred, autoencoder, r);
   return r;
@@ -214,6 +235,9 @@ std::string EmbedResult::to_json(const EmbedConfig& c) const {
   j["knn_accuracy"] = knn_accuracy;
   j["empty_test"] = empty_test;
   j["train_seconds"] = train_seconds;
+  j["train_loss"] = train_loss;
+  j["world_size"] = world_size;
+  j["comm_seconds"] = comm_seconds;
   j["embedding_csv"] = csv_path;
   return j.dump();
 }

@@ -7,6 +7,7 @@
 
 #include "rkhs/error.h"
 #include "rkhs/core/device.h"
+#include "rkhs/core/dist.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/core/loss_meter.h"
 #include "rkhs/warn.h"
@@ -109,15 +110,17 @@ at::Tensor NeuralEFImpl::forward(const at::Tensor& x) {
     return psi / norm_ema.to(psi.scalar_type());
   }
   auto norm = psi.square().mean(0).sqrt().clamp_min(1e-8);  // (k,), L2BN (eq. 16)
-  {
-    torch::NoGradGuard g;
-    const auto n = norm.detach().to(norm_ema.scalar_type());
-    // The first training batch sets the EMA, later ones blend into it; decided on the device (no host sync).
-    const auto blended = norm_ema * options.momentum + n * (1 - options.momentum);
-    norm_ema.copy_(torch::where(initialised != 0, blended, n));
-    initialised.fill_(1);
-  }
+  update_norm_ema(norm);
   return psi / norm;
+}
+
+void NeuralEFImpl::update_norm_ema(const at::Tensor& norm) {
+  torch::NoGradGuard g;
+  const auto n = norm.detach().to(norm_ema.scalar_type());
+  // The first training batch sets the EMA, later ones blend into it; decided on the device (no host sync).
+  const auto blended = norm_ema * options.momentum + n * (1 - options.momentum);
+  norm_ema.copy_(torch::where(initialised != 0, blended, n));
+  initialised.fill_(1);
 }
 
 at::Tensor neuralef_loss(const at::Tensor& kmat, const at::Tensor& psi) {
@@ -139,15 +142,22 @@ at::Tensor neuralef_loss(const at::Tensor& kmat, const at::Tensor& psi) {
   return -loss / double(b * b);
 }
 
-at::Tensor neuralef_output_gradient(const at::Tensor& kmat, const at::Tensor& psi) {
-  torch::NoGradGuard g;
-  const int64_t b = psi.size(0);
-  auto kpsi = kmat.mm(psi);
-  auto r = psi.t().mm(kpsi);  // (k, k)
-  // U_ij = R_ij / R_ii for i < j: G = K Psi (I - U).
+namespace {
+
+// Eq. 18 from K Psi (rows of the batch, (b, k)) and R = Psi^T K Psi (k, k) of a batch of B points:
+// U_ij = R_ij / R_ii for i < j, G = -2 / B^2 K Psi (I - U).
+at::Tensor output_gradient(const at::Tensor& kpsi, const at::Tensor& r, int64_t batch) {
   auto u = (r / r.diagonal().unsqueeze(1)).triu(1);
   auto gmat = kpsi - kpsi.mm(u);
-  return gmat * (-2.0 / double(b * b));
+  return gmat * (-2.0 / double(batch * batch));
+}
+
+}  // namespace
+
+at::Tensor neuralef_output_gradient(const at::Tensor& kmat, const at::Tensor& psi) {
+  torch::NoGradGuard g;
+  auto kpsi = kmat.mm(psi);
+  return output_gradient(kpsi, psi.t().mm(kpsi), psi.size(0));
 }
 
 void check_training_inputs(const NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
@@ -270,6 +280,41 @@ void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Te
   r.rayleigh_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+namespace {
+
+// One iteration's outputs and gradient on several processes (docs/DISTRIBUTED.md): every rank has the batch's
+// kernel matrix K (B, B) and forwards its share of the B rows. The L2BN norms (eq. 16), R = Psi^T K Psi and the
+// norms' share of the gradient are summed over the ranks, so that the ranks' parameter gradients sum to one
+// process's. Returns this rank's raw outputs (with their graph), dl/d(raw outputs) for them, and R.
+struct ShardedOutputs {
+  at::Tensor raw, grad, rmat, check;  // check: 0, or NaN/Inf on every rank when any rank's gradient is
+};
+
+ShardedOutputs sharded_outputs(NeuralEF& net, const at::Tensor& xb, const at::Tensor& kb, core::DistWorld& dist,
+                               int64_t iteration) {
+  const int64_t batch = xb.size(0);
+  const auto [begin, end] = core::shard_range(batch, dist.rank(), dist.size());
+  ShardedOutputs s;
+  s.raw = net->raw(xb.slice(0, begin, end));  // (b_r, k)
+  torch::NoGradGuard g;
+  const auto rd = s.raw.detach();
+  const std::string at = " of iteration " + std::to_string(iteration + 1);
+  const auto norm = (dist.sum_over_ranks(rd.square().sum(0), "the L2BN norms" + at) / double(batch)).sqrt().clamp_min(1e-8);
+  net->update_norm_ema(norm);
+  const auto psi = rd / norm;
+  const auto kpsi = kb.slice(0, begin, end).mm(dist.all_gather_rows(psi, "the outputs" + at));  // K Psi, own rows
+  s.rmat = dist.sum_over_ranks(psi.t().mm(kpsi), "R = Psi^T K Psi" + at);
+  const auto gpsi = output_gradient(kpsi, s.rmat, batch);  // dl/dPsi, own rows
+  // Through Psi = raw / norm, norm^2 = sum over the batch of raw^2 / B (per column):
+  // dl/draw = dl/dPsi / norm - raw * c / (B norm^3), c = sum over the batch of dl/dPsi * raw.
+  const auto c = dist.sum_over_ranks((gpsi * rd).sum(0), "the L2BN gradient" + at);
+  s.grad = gpsi / norm - rd * (c / (double(batch) * norm.pow(3)));
+  s.check = 0 * c.sum();
+  return s;
+}
+
+}  // namespace
+
 NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
                               const NeuralEFTrainOptions& o) {
   check_training_inputs(net, kernel, x, o, "NeuralEF");
@@ -284,32 +329,57 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   hooks.set_lr = [&opt](double lr) { static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr); };
   at::Tensor psi, grad;  // of the step whose update is pending
   core::LossMeter meter;
+  // Several processes: every rank starts from rank 0's networks and draws the same batches.
+  auto& dist = core::DistWorld::get();
+  RKHS_CHECK(!dist.active() || bsz >= dist.size(), "NeuralEF: the batch (" + std::to_string(bsz) +
+                                                       ") must have at least one point per process");
+  if (dist.active()) {
+    std::vector<at::Tensor> state = net->parameters();
+    for (const auto& b : net->buffers()) state.push_back(b);
+    dist.broadcast(state, 0, "the initial networks");
+  }
   hooks.step = [&](const core::Step& s) {
     auto [xb, kb] = batches.next();
-    psi = net->forward(xb);
-    const auto pd = psi.detach();
-    grad = neuralef_output_gradient(kb, pd);
+    at::Tensor rmat, check;
+    if (dist.active()) {  // psi: this rank's raw outputs, grad: their gradient
+      auto so = sharded_outputs(net, xb, kb, dist, s.global);
+      psi = so.raw;
+      grad = so.grad;
+      rmat = so.rmat;
+      check = so.check;
+    } else {
+      psi = net->forward(xb);
+      const auto pd = psi.detach();
+      grad = neuralef_output_gradient(kb, pd);
+      torch::NoGradGuard g;
+      rmat = pd.t().mm(kb.mm(pd));  // R = Psi^T K Psi, (k, k)
+      check = 0 * grad.sum();
+    }
     torch::NoGradGuard g;
-    const auto rmat = pd.t().mm(kb.mm(pd));  // R = Psi^T K Psi, (k, k)
     auto est = rmat.diagonal().to(torch::kFloat64) / double(bsz * bsz);
     if (s.global == 0) {
       net->eigenvalues.copy_(est);
     } else {
       net->eigenvalues.mul_(net->options.momentum).add_(est.to(net->eigenvalues.scalar_type()), 1 - net->options.momentum);
     }
-    // Eq. 17's value from R, -(sum_j R_jj - sum_{i<j} R_ij^2 / R_ii) / B^2; `0 * sum(grad)` makes it non-finite
-    // whenever the gradient is, so the loop's guard stops a step that would write NaN into the networks.
+    // Eq. 17's value from R, -(sum_j R_jj - sum_{i<j} R_ij^2 / R_ii) / B^2; `check` (0 * sum(grad)) makes it
+    // non-finite whenever the gradient is, so the loop's guard stops a step that would write NaN into the networks.
     auto loss = -(rmat.diagonal().sum() - (rmat.square() / rmat.diagonal().unsqueeze(1)).triu(1).sum()) /
-                double(bsz * bsz) + 0 * grad.sum();
+                double(bsz * bsz) + check;
     meter.add(loss);
     return meter.finish(s);  // read every step on the CPU, every LoopOptions::report_every steps elsewhere
   };
-  hooks.update = [&](const core::Step&) {
+  hooks.update = [&](const core::Step& s) {
     opt.zero_grad();
     psi.backward(grad);
+    dist.all_reduce_gradients(net->parameters(), "the gradients of iteration " + std::to_string(s.global + 1));
     opt.step();
   };
   r.train_seconds = core::run_loop(iteration_loop("NeuralEF", o, x.device()), hooks).seconds;
+  if (dist.active()) {  // batch norms (--arch cnn) use each rank's rows: rank 0's running statistics for all
+    const auto buffers = net->buffers();
+    dist.broadcast(buffers, 0, "the networks' buffers");
+  }
   r.ema_eigenvalues = net->eigenvalues.to(torch::kCPU, torch::kFloat64).clone();
   finish_report(net, kernel, x, o, gen, r);
   return r;

@@ -225,11 +225,12 @@ class FitRun {
     }
   }
 
-  // Data parallelism (docs/DISTRIBUTED.md): every rank starts from rank 0's parameters and buffers. The optimizers
-  // that keep state computed from their own batch (the per-batch inverse kernel matrices of Kernel SGD, the
-  // Hessian-vector products of ESGD/AdaHessian, L-BFGS's line search) do not run data-parallel yet.
+  // Data parallelism (docs/DISTRIBUTED.md): every rank starts from rank 0's parameters and buffers. Kernel SGD
+  // preconditions the summed gradient with the global batch's inverse kernel matrix, which every rank computes
+  // from the whole batch's inputs (step); the optimizers whose state comes from their own batch's second-order
+  // information (ESGD's and AdaHessian's Hessian-vector products, L-BFGS's line search) do not run data-parallel yet.
   void start_data_parallel() {
-    static const std::vector<std::string> single = {"lbfgs", "kernel-sgd", "esgd", "adahessian"};
+    static const std::vector<std::string> single = {"lbfgs", "esgd", "adahessian"};
     RKHS_CHECK(std::find(single.begin(), single.end(), o_.optimizer) == single.end(),
                "--optimizer " + o_.optimizer + " does not run data-parallel yet (WORLD_SIZE=" +
                    std::to_string(dist_.size()) + "); use sgd, momentum, adam or adamw, or one process");
@@ -242,13 +243,7 @@ class FitRun {
   // The average over the global batch of each parameter's gradient: each rank's loss was scaled by its share of
   // the batch (step), so the sum over the ranks is the gradient of the global batch's mean loss.
   void reduce_gradients(int64_t batch) {
-    std::vector<at::Tensor> grads;
-    for (auto& p : model_.parameters()) {
-      if (!p.requires_grad()) continue;
-      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);  // a rank whose share was empty
-      grads.push_back(p.grad());
-    }
-    dist_.all_reduce_sum(grads, "the gradients of batch " + std::to_string(batch + 1));
+    dist_.all_reduce_gradients(model_.parameters(), "the gradients of batch " + std::to_string(batch + 1));
   }
 
   // Buffers that training updates from each rank's share (batch norm's running statistics) differ between the
@@ -311,10 +306,9 @@ class FitRun {
     auto idx = partition_.empty() ? perm_.slice(0, b * o_.batch_size, std::min((b + 1) * o_.batch_size, n_))
                                   : partition_[static_cast<size_t>(batch_id)];
     const int64_t global = idx.numel();
-    if (dist_.active()) {  // this rank's share of the global batch
-      const auto [begin, end] = core::shard_range(global, dist_.rank(), dist_.size());
-      idx = idx.slice(0, begin, end);
-    }
+    // Kernel SGD's inverse kernel matrix is the global batch's: every rank prepares it from all the batch's inputs.
+    const auto batch_inputs = [&, all = idx] { return core::batch_to(train_.x.index_select(0, all), o_.device); };
+    idx = dist_.share_of(idx);  // several processes: this rank's share of the global batch
     auto xb = core::batch_to(train_.x.index_select(0, idx), o_.device);
     auto yb = core::batch_to(train_.y.index_select(0, idx).to(torch::kLong), o_.device);
     at::Tensor tb;
@@ -322,20 +316,13 @@ class FitRun {
       tb = o_.teacher_logits.index_select(0, idx.to(o_.teacher_logits.device())).to(o_.device);
     if (lbfgs_) return lbfgs_step(xb, yb, tb);
     opt_->zero_grad();
-    pending_batch_ = {xb, batch_id};
-    if (!dist_.active()) {
-      pending_ = training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight);
-      meter_.add(pending_);
-      return meter_.finish(s);
-    }
-    // Data-parallel: the local mean times the local share; the sum over the ranks is the global batch's mean loss,
-    // which every rank checks (the same divergence decision everywhere).
+    pending_batch_ = {dist_.active() && own_ != nullptr ? batch_inputs() : xb, batch_id};
+    // The local mean times the local share (1 in one process); the sum over the ranks is the global batch's mean
+    // loss, which every rank checks (the same divergence decision everywhere).
     pending_ = idx.numel() == 0 ? torch::zeros({}, torch::TensorOptions().device(o_.device))
                                 : training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight) *
                                       (static_cast<double>(idx.numel()) / static_cast<double>(global));
-    auto total = pending_.detach().clone();
-    dist_.all_reduce_sum({total}, "the loss of batch " + std::to_string(b + 1));
-    meter_.add(total);
+    meter_.add(dist_.sum_over_ranks(pending_, "the loss of batch " + std::to_string(b + 1)));
     return meter_.finish(s);  // read on the CPU every step, elsewhere every LoopOptions::report_every steps
   }
 

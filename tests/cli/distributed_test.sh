@@ -161,12 +161,116 @@ rc=$?
   && ok || bad "no launcher: rank 0 did not name the failure: $(tail -n 2 "$TMP/n0")"
 [ $(($(date +%s) - start)) -lt 40 ] && ok || bad "no launcher: rank 0 took $(($(date +%s) - start)) s to stop"
 
-# 7. What does not run data-parallel says so; the launcher exits with its workers' code.
-WORLD_SIZE=2 RANK=0 "$RKHS" eigen --n 50 >/dev/null 2>"$TMP/e"
-expect_line "eigen is single-process" "one process only" "$TMP/e" $?
-"$RKHS" launch --nproc 2 -- classify --data sphere --optimizer kernel-sgd --epochs 1 >/dev/null 2>"$TMP/e"
+# 7. rkhs ckn in 1 vs 2 and 3 processes: each rank samples the patches of its chunks of 256 images, assigns its share
+#    of them in k-means and extracts its share of the features; the filters, the cross-validation and the
+#    accuracies are one process's up to summation order. Rank 0 alone reports; --mode supervised is refused.
+awk 'BEGIN { srand(5); for (n = 0; n < 700; n++) { c = n % 2; ph = rand() * 6.28; line = c;
+  for (i = 0; i < 8; i++) for (j = 0; j < 8; j++) line = line "," sprintf("%.4f", sin((c ? j : i) * 1.57 + ph) + 0.6 * (rand() - 0.5));
+  print line } }' >"$TMP/stripes.csv"
+CKN=(ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3 --subsample 2,2 --patches 1500
+     --lambdas 0.01,0.001 --seed 2 --json)
+"$RKHS" "${CKN[@]}" --out "$TMP/ckn1" >"$TMP/c1.json" 2>"$TMP/c1.err" || bad "ckn, one process: $(tail -n 2 "$TMP/c1.err")"
+for np in 2 3; do
+  "$RKHS" launch --nproc $np -- "${CKN[@]}" --out "$TMP/ckn$np" >"$TMP/c$np.json" 2>"$TMP/c$np.err" \
+    || bad "ckn, $np processes: $(tail -n 2 "$TMP/c$np.err")"
+  why=$($PY - "$TMP/c1.json" "$TMP/c$np.json" "$TMP/ckn1/filters.dat" "$TMP/ckn$np/filters.dat" $np <<'EOF2'
+import json, math, sys
+a, b = (json.loads(open(f).read().strip().splitlines()[-1]) for f in sys.argv[1:3])
+fa, fb = ([float(v) for v in open(f).read().split() if v != "NaN"] for f in sys.argv[3:5])
+msgs = []
+if a["world_size"] != 1 or b["world_size"] != int(sys.argv[5]) or not b["comm_seconds"] > 0: msgs.append("world sizes/comm")
+if any(abs(x - y) > 1e-5 for x, y in zip(a["kmeans_cosine"], b["kmeans_cosine"])): msgs.append("k-means %r vs %r" % (a["kmeans_cosine"], b["kmeans_cosine"]))
+if len(fa) != len(fb) or max(abs(x - y) for x, y in zip(fa, fb)) > 1e-4: msgs.append("first-layer filters differ")
+if a["lambda"] != b["lambda"]: msgs.append("lambda %r vs %r" % (a["lambda"], b["lambda"]))
+if abs(a["test_accuracy"] - b["test_accuracy"]) > 1.5 / a["test_size"]: msgs.append("test accuracy %r vs %r" % (a["test_accuracy"], b["test_accuracy"]))
+print("; ".join(msgs))
+EOF2
+)
+  [ -z "$why" ] && ok || bad "ckn 1 vs $np processes: $why"
+  [ "$(grep -c '^{' "$TMP/c$np.json")" -eq 1 ] && ok || bad "ckn, $np processes: not one JSON line"
+done
+# The supervised CKN: each rank takes its share of every batch of 64 (10 images a rank for the last one); the
+# refitted classifier is rank 0's on every rank; the loss of each epoch is one process's.
+SUP=("${CKN[@]}" --mode supervised --epochs 2 --batch-size 64 --lambdas 0.01 --validation-fraction 0.2)
+"$RKHS" "${SUP[@]}" >"$TMP/s1.json" 2>"$TMP/s1.err" || bad "supervised ckn, one process: $(tail -n 2 "$TMP/s1.err")"
+"$RKHS" launch --nproc 2 -- "${SUP[@]}" >"$TMP/s2.json" 2>"$TMP/s2.err" || bad "supervised ckn, 2 processes: $(tail -n 2 "$TMP/s2.err")"
+why=$($PY - "$TMP/s1.json" "$TMP/s2.json" <<'EOF2'
+import json, sys
+a, b = (json.loads(open(f).read().strip().splitlines()[-1]) for f in sys.argv[1:3])
+msgs = []
+if b["world_size"] != 2: msgs.append("world size %r" % b["world_size"])
+for key in ("supervised_loss", "supervised_start_loss"):
+    if len(a[key]) != 2 or any(abs(x - y) > 1e-4 * max(1.0, abs(x)) for x, y in zip(a[key], b[key])):
+        msgs.append("%s %r vs %r" % (key, a[key], b[key]))
+if a["supervised_best_epoch"] != b["supervised_best_epoch"]: msgs.append("best epochs differ")
+if abs(a["test_accuracy"] - b["test_accuracy"]) > 1.5 / a["test_size"]: msgs.append("test accuracy %r vs %r" % (a["test_accuracy"], b["test_accuracy"]))
+print("; ".join(msgs))
+EOF2
+)
+[ -z "$why" ] && ok || bad "supervised ckn 1 vs 2 processes: $why"
+"$RKHS" launch --nproc 2 -- "${CKN[@]}" --baseline linear >/dev/null 2>"$TMP/e"
+[ $? -eq 1 ] && grep -q "runs in one process only" "$TMP/e" && ok || bad "ckn baseline under launch: $(cat "$TMP/e")"
+
+# 8. rkhs embed in 1 vs 2 processes: the same loss per epoch (each rank takes its share of each batch of 100) and
+#    the same test accuracy; rank 0 alone writes the embedding.
+EMB=(embed --data moons --train-size 700 --test-size 300 --epochs 2 --batch-size 100 --grid 4 --encoder 8 --decoder 8 --seed 5
+     --json)
+"$RKHS" "${EMB[@]}" --out "$TMP/emb1" >"$TMP/m1.json" 2>"$TMP/m1.err" || bad "embed, one process: $(tail -n 2 "$TMP/m1.err")"
+"$RKHS" launch --nproc 2 -- "${EMB[@]}" --out "$TMP/emb2" >"$TMP/m2.json" 2>"$TMP/m2.err" \
+  || bad "embed, 2 processes: $(tail -n 2 "$TMP/m2.err")"
+why=$($PY - "$TMP/m1.json" "$TMP/m2.json" <<'EOF2'
+import json, sys
+a, b = (json.loads(open(f).read().strip().splitlines()[-1]) for f in sys.argv[1:3])
+msgs = []
+if a["world_size"] != 1 or b["world_size"] != 2: msgs.append("world sizes")
+if len(a["train_loss"]) != 2 or any(abs(x - y) > 1e-4 * max(1.0, abs(x)) for x, y in zip(a["train_loss"], b["train_loss"])):
+    msgs.append("losses %r vs %r" % (a["train_loss"], b["train_loss"]))
+if abs(a["test_accuracy"] - b["test_accuracy"]) > 1.5 / 300: msgs.append("test accuracy %r vs %r" % (a["test_accuracy"], b["test_accuracy"]))
+print("; ".join(msgs))
+EOF2
+)
+[ -z "$why" ] && ok || bad "embed 1 vs 2 processes: $why"
+[ -f "$TMP/emb2/embedding.csv" ] && [ "$(grep -c '^{' "$TMP/m2.json")" -eq 1 ] && ok || bad "embed, 2 processes: rank 0's outputs"
+
+# 9. rkhs eigen --method neuralef in 1 vs 2 and 3 processes: each rank forwards its share of every batch of 100
+#    points; the L2BN norms, R = Psi^T K Psi and the norms' part of the gradient are summed over the ranks, so the
+#    EMA eigenvalues and the final ones are one process's up to summation order. Nystrom/SpIN/NTK are refused.
+EIG=(eigen --kernel rbf --data uniform1d --n 400 --k 3 --iterations 200 --batch-size 100 --seed 1 --json)
+"$RKHS" "${EIG[@]}" >"$TMP/g1.json" 2>"$TMP/g1.err" || bad "eigen, one process: $(tail -n 2 "$TMP/g1.err")"
+for np in 2 3; do
+  "$RKHS" launch --nproc $np -- "${EIG[@]}" >"$TMP/g$np.json" 2>"$TMP/g$np.err" || bad "eigen, $np processes: $(tail -n 2 "$TMP/g$np.err")"
+  why=$($PY - "$TMP/g1.json" "$TMP/g$np.json" $np <<'EOF2'
+import json, sys
+a, b = (json.loads(open(f).read().strip().splitlines()[-1]) for f in sys.argv[1:3])
+msgs = []
+if a["world_size"] != 1 or b["world_size"] != int(sys.argv[3]): msgs.append("world sizes")
+for key in ("ema_eigenvalues", "eigenvalues"):
+    if len(a[key]) != 3 or any(abs(x - y) > 1e-3 * abs(x) for x, y in zip(a[key], b[key])):
+        msgs.append("%s %r vs %r" % (key, a[key], b[key]))
+print("; ".join(msgs))
+EOF2
+)
+  [ -z "$why" ] && ok || bad "eigen 1 vs $np processes: $why"
+  [ "$(grep -c '^{' "$TMP/g$np.json")" -eq 1 ] && ok || bad "eigen, $np processes: not one JSON line"
+done
+
+# 10. What does not run data-parallel says so; the launcher exits with its workers' code.
+"$RKHS" launch --nproc 2 -- eigen --n 50 --method nystrom >/dev/null 2>"$TMP/e"
+[ $? -eq 1 ] && grep -q "method nystrom runs in one process only" "$TMP/e" && ok || bad "nystrom under launch: $(cat "$TMP/e")"
+WORLD_SIZE=2 RANK=0 "$RKHS" recommend --data movielens:/nonexistent >/dev/null 2>"$TMP/e"
+expect_line "recommend is single-process" "one process only" "$TMP/e" $?
+# Kernel SGD: the summed gradient preconditioned by the global batch's inverse kernel matrix on every rank, with
+# the paper's fixed batches (inverses computed once) and with fresh batches (one inverse per step): one process's
+# curve. ESGD (Hessian-vector products of each rank's share) is refused.
+for fresh in "" --kernel-sgd-fresh-batches; do
+  "$RKHS" "${UNEVEN[@]}" --optimizer kernel-sgd $fresh >"$TMP/k1.json" 2>/dev/null || bad "kernel-sgd $fresh: one process failed"
+  "$RKHS" launch --nproc 2 -- "${UNEVEN[@]}" --optimizer kernel-sgd $fresh >"$TMP/k2.json" 2>"$TMP/k2.err" \
+    || bad "kernel-sgd $fresh, 2 processes: $(tail -n 2 "$TMP/k2.err")"
+  compare_runs "kernel-sgd $fresh, 1 vs 2 processes" "$TMP/k1.json" "$TMP/k2.json"
+done
+"$RKHS" launch --nproc 2 -- classify --data sphere --optimizer esgd --epochs 1 >/dev/null 2>"$TMP/e"
 rc=$?
-[ "$rc" -eq 1 ] && grep -q "does not run data-parallel yet" "$TMP/e" && ok || bad "kernel-sgd under launch: rc $rc $(cat "$TMP/e")"
+[ "$rc" -eq 1 ] && grep -q "does not run data-parallel yet" "$TMP/e" && ok || bad "esgd under launch: rc $rc $(cat "$TMP/e")"
 "$RKHS" launch --nproc 2 -- classify --data nosuch >/dev/null 2>"$TMP/e"
 rc=$?
 [ "$rc" -eq 1 ] && grep -q "^\[rank 1\] rkhs: error: unknown data" "$TMP/e" && ok || bad "launch of a bad command: rc $rc $(cat "$TMP/e")"

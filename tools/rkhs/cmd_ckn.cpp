@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "cli.h"
 #include "rkhs/error.h"
@@ -20,8 +21,10 @@ struct CknFlags {
 };
 
 void run(CknFlags& f) {
-  const bool progress = setup_runtime(f.common);
+  const bool progress = setup_runtime(f.common, /*data_parallel=*/true);
   auto& c = f.config;
+  // Several processes: rank 0 fits the classifier after the others are done, on every core unless --threads is set.
+  c.solo_threads = f.common.threads > 0 ? 0 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   c.seed = f.common.seed;
   c.device = f.common.device;
   c.progress = progress;
@@ -30,6 +33,7 @@ void run(CknFlags& f) {
              "--feature-scaling must be standardized or raw, got '" + f.feature_scaling + "'");
   c.logistic.standardize = f.feature_scaling == "standardized";
   auto r = jobs::run_ckn(c);
+  if (!writes_outputs()) return;  // rank 0 reports for the world
   std::string png;
   if (!c.out_dir.empty()) {
     const std::string script =

@@ -19,13 +19,14 @@ struct EigenFlags {
 };
 
 void run(EigenFlags& f) {
-  const bool progress = setup_runtime(f.common);
+  const bool progress = setup_runtime(f.common, /*data_parallel=*/true);
   auto& c = f.config;
   c.seed = f.common.seed;
   c.progress = progress;
   c.out_dir = f.common.out;
   c.device = f.common.device;
   auto r = jobs::run_eigen(c);
+  if (!writes_outputs()) return;  // rank 0 reports for the world
   std::string png;
   if (!c.out_dir.empty() && c.data == "uniform1d") {
     // Figure 2's layout: learned eigenfunctions (lines) over the reference ones (dashed), the top min(k, 5).

@@ -19,7 +19,7 @@ struct EmbedFlags {
 };
 
 void run(EmbedFlags& f) {
-  const bool progress = setup_runtime(f.common);
+  const bool progress = setup_runtime(f.common, /*data_parallel=*/true);
   auto& c = f.config;
   c.seed = f.common.seed;
   c.data.seed = f.common.seed;
@@ -27,6 +27,7 @@ void run(EmbedFlags& f) {
   c.out_dir = f.common.out;
   c.device = f.common.device;
   auto r = jobs::run_embed(c);
+  if (!writes_outputs()) return;  // rank 0 reports for the world
   const std::string script =
       "set datafile separator ','\nset key off\nset size square\nset xrange [0:1]\nset yrange [0:1]\n"
       "set palette defined (0 '#1f77b4', 1 '#ff7f0e', 2 '#2ca02c', 3 '#d62728', 4 '#9467bd', 5 '#8c564b', "

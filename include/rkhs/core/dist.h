@@ -47,6 +47,16 @@ class DistWorld {
   // ~25 MB (one collective each, all in flight at once); tensors off the CPU go through host copies (Gloo).
   // `what` names the collective in errors ("gradients of epoch 3, batch 7").
   void all_reduce_sum(const std::vector<at::Tensor>& tensors, const std::string& what);
+  // Data-parallel mini-batches: the rows of a global batch `rows` (a 1-D tensor of indices) that this rank takes,
+  // a contiguous balanced share (shard_range); all of them in a world of one. Each rank then backpropagates its mean
+  // loss times its share's fraction of the batch (0 for an empty share), so that the ranks' gradients sum to the
+  // gradient of the batch's mean loss (all_reduce_gradients), and the guard checks sum_over_ranks of that loss.
+  at::Tensor share_of(const at::Tensor& rows) const;
+  // A detached copy of `value` summed over the ranks (the value itself in a world of one).
+  at::Tensor sum_over_ranks(const at::Tensor& value, const std::string& what);
+  // Data-parallel training: the gradients of `parameters` (those that require one) summed over the ranks, in
+  // place; a parameter without a gradient on this rank (its share of the batch was empty) counts as zeros.
+  void all_reduce_gradients(const std::vector<at::Tensor>& parameters, const std::string& what);
   // In place: each tensor becomes rank `root`'s value.
   void broadcast(const std::vector<at::Tensor>& tensors, int root, const std::string& what);
   // The rows of every rank's `local` (n_r, ...), in rank order: (sum n_r, ...) on every rank. Shapes past the

@@ -34,6 +34,9 @@ struct CknConfig {
   std::string baseline = "none";
   int64_t rbf_landmarks = 2048;
   double rbf_gamma = 0;
+  // Several processes (docs/DISTRIBUTED.md): rank 0 fits the classifier alone once the other ranks have given
+  // their shares of the features; it then uses this many threads (0: its share, unchanged).
+  int solo_threads = 0;
 };
 
 struct CknResult {
@@ -52,6 +55,8 @@ struct CknResult {
   std::vector<double> supervised_validation_accuracy;  // per state 0..E with a hold-out (SupervisedReport)
   int64_t supervised_best_epoch = 0;   // the kept state
   std::vector<int64_t> image_shape;   // C, H, W
+  int world_size = 1;                 // processes (docs/DISTRIBUTED.md)
+  double comm_seconds = 0;            // rank 0's seconds in collectives
   int64_t train_size = 0, test_size = 0;
   std::string description;
   std::string to_json(const CknConfig& config) const;  // keys: docs/CLI.md

@@ -59,6 +59,8 @@ struct LaplaceResult {
 
 struct EigenResult {
   std::string kernel_spec, data_description;
+  int world_size = 1;        // processes (docs/DISTRIBUTED.md)
+  double comm_seconds = 0;   // rank 0's seconds in collectives
   std::vector<double> eigenvalues, ema_eigenvalues, reference_eigenvalues, rel_error, alignment;
   double orthogonality = 0;        // on the held-out points
   // ||K - Psi diag(mu) Psi^T||_F / ||K||_F on the held-out points, and the Eckart-Young minimum over rank k.

@@ -3,6 +3,7 @@
 // autoencoder (net.objective; the autoencoder reads unstandardised inputs in [0, 1]), embed the test
 // set by the centre of mass of the grid activations (eq. 10), and write the embedding and its scatter plot.
 #include <string>
+#include <vector>
 
 #include "rkhs/jobs/data_spec.h"
 #include "rkhs/kernelnet/embedding.h"
@@ -29,6 +30,9 @@ struct EmbedResult {
   int64_t empty_test = 0;            // test inputs with no active grid unit (placed at the grid's centre)
   double train_seconds = 0;
   int64_t parameters = 0;
+  std::vector<double> train_loss;    // the mean training loss of each epoch
+  int world_size = 1;                // processes (docs/DISTRIBUTED.md)
+  double comm_seconds = 0;           // rank 0's seconds in collectives
   std::string description, csv_path;
   std::string to_json(const EmbedConfig& config) const;  // keys: docs/CLI.md
 };

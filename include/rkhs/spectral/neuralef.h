@@ -51,6 +51,8 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
   at::Tensor forward(const at::Tensor& x);
   // The networks' outputs before L2BN: (B, k).
   at::Tensor raw(const at::Tensor& x);
+  // Blends a training batch's L2BN norms (k,) into norm_ema (the first batch sets it); forward() calls it in training.
+  void update_norm_ema(const at::Tensor& norm);
 
   NeuralEFOptions options;
   // layer l: (k, in, out), (k, 1, out) (a shared trunk: (1, in, out) and k outputs in the last layer);
