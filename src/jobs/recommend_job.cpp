@@ -13,6 +13,7 @@
 
 #include "rkhs/compat.h"
 #include "rkhs/error.h"
+#include "rkhs/core/dist.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/core/run_folder.h"
 #include "rkhs/kernelnet/blend.h"
@@ -184,6 +185,13 @@ RecommendResult run_recommend(RecommendConfig c) {
   resolve_validation(c, bias_only);
   RecommendResult r;
   const auto d = load_ratings(c, r);
+  auto& dist = core::DistWorld::get();
+  if (dist.active()) {  // docs/DISTRIBUTED.md: the AutoRec's objective is sharded over the items
+    RKHS_CHECK(!bias_only, "--model bias runs in one process only (WORLD_SIZE=" + std::to_string(dist.size()) + ")");
+    RecommendResult probe = r;  // the configuration rendered by the JSON writer, before any result
+    probe.config = c;
+    dist.check_same("configuration", probe.to_json() + " " + c.data);
+  }
   const auto& split = d.split;
   const auto& validation = d.validation;
   const float lo = r.rating_min, hi = r.rating_max;
@@ -221,7 +229,9 @@ RecommendResult run_recommend(RecommendConfig c) {
   r.fit.train_rmse = rmse_of(predict_pairs(m, hidden, sel.model, count, split.train), split.train, r.shrink, lo, hi);
   if (validation) r.fit.validation_rmse = rmse_of(*val, *validation, r.shrink, lo, hi);
   r.config = c;
-  if (!c.out_dir.empty()) {
+  r.world_size = dist.size();
+  r.comm_seconds = dist.comm_seconds();
+  if (!c.out_dir.empty() && dist.is_root()) {
     std::vector<double> test_predictions;
     for (size_t k = 0; k < test.a.size(); ++k)
       test_predictions.push_back(std::clamp(kernelnet::shrink(test.a[k], test.b[k], test.n[k], r.shrink), double(lo), double(hi)));
@@ -263,6 +273,8 @@ std::string RecommendResult::to_json() const {
   j["validation_rmse"] = fit.validation_rmse >= 0 ? json(fit.validation_rmse) : json(nullptr);
   j["train_rmse"] = fit.train_rmse;
   j["train_seconds"] = fit.train_seconds;
+  j["world_size"] = world_size;
+  j["comm_seconds"] = comm_seconds;
   j["parameters"] = fit.parameters;
   j["macs"] = fit.macs;
   if (c.model == "bias") {

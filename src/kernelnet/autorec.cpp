@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "rkhs/core/device.h"
+#include "rkhs/core/dist.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/error.h"
 #include "rkhs/kernelnet/sparse_ops.h"
@@ -188,6 +189,36 @@ void check_fit_inputs(AutoRec& model, const data::RatingsSplit& split, const Aut
 
 // One outer loop: a fresh optimiser, as the official code (scipy's L-BFGS-B restarted with maxiter per call), run
 // on 1/2 sum of squared errors + the model's penalty. Returns the objective at its last evaluation.
+// Several processes (docs/DISTRIBUTED.md): the ratings of this rank's share of the items (the AutoRec's rows), the
+// items renumbered from 0. Each item's prediction uses only its own ratings, so the shares' squared errors sum to
+// the whole objective's.
+ObservedRatings item_share(const ObservedRatings& all, const core::DistWorld& dist) {
+  if (!dist.active()) return all;
+  const auto [begin, end] = core::shard_range(all.num_items, dist.rank(), dist.size());
+  const auto keep = ((all.item >= begin) & (all.item < end)).nonzero().flatten();
+  ObservedRatings mine = all;
+  mine.item = all.item.index({keep}) - begin;
+  mine.user = all.user.index({keep});
+  mine.rating = all.rating.index({keep});
+  mine.num_items = end - begin;
+  return mine;
+}
+
+// The objective's value on every rank and its gradient in the parameters: with several processes, each rank's
+// squared errors (rank 0 adds the penalty) with the gradients and the values summed over the ranks.
+at::Tensor objective(AutoRec& model, const ObservedRatings& mine, core::DistWorld& dist) {
+  auto p = model->forward_observed(mine, mine.item, mine.user);
+  if (!dist.active()) {
+    auto loss = 0.5 * (p - mine.rating).square().sum() + model->penalty();
+    loss.backward();
+    return loss;
+  }
+  auto local = 0.5 * (p - mine.rating).square().sum() + (dist.is_root() ? 1.0 : 0.0) * model->penalty();
+  local.backward();
+  dist.all_reduce_gradients(model->parameters(), "the AutoRec gradients");
+  return dist.sum_over_ranks(local, "the AutoRec objective");
+}
+
 double lbfgs_run(AutoRec& model, const ObservedRatings& train, const AutoRecOptions& o, int64_t loop) {
   torch::optim::LBFGS opt(model->parameters(), torch::optim::LBFGSOptions(1.0)
                                                    .max_iter(o.lbfgs_iterations)
@@ -201,13 +232,11 @@ double lbfgs_run(AutoRec& model, const ObservedRatings& train, const AutoRecOpti
   auto closure = [&]() -> at::Tensor {
     core::step_done(device);
     opt.zero_grad();
-    auto p = model->forward_observed(train, train.item, train.user);
-    auto loss = 0.5 * (p - train.rating).square().sum() + model->penalty();
+    auto loss = objective(model, train, core::DistWorld::get());
     last_loss = loss.item<double>();
-    if (!std::isfinite(last_loss))
+    if (!std::isfinite(last_loss))  // the same value, so the same decision, on every rank
       throw Error("AutoRec training diverged: loss is " + std::to_string(last_loss) + " in outer loop " +
                   std::to_string(loop));
-    loss.backward();
     return loss;
   };
   opt.step(closure);
@@ -234,8 +263,12 @@ AutoRecResult fit_autorec(AutoRec& model, const data::RatingsSplit& split, const
   const core::Stopwatch clock;
   double last_loss = 0;
   core::LoopHooks hooks;
+  // Several processes: every rank starts from rank 0's parameters and fits on its share of the items.
+  auto& dist = core::DistWorld::get();
+  dist.broadcast(model->parameters(), 0, "the initial AutoRec");
+  const ObservedRatings mine = item_share(train, dist);
   hooks.step = [&](const core::Step& s) {
-    last_loss = lbfgs_run(model, train, o, s.epoch);
+    last_loss = lbfgs_run(model, mine, o, s.epoch);
     return core::StepLoss{last_loss};  // the objective at the loop's last evaluation
   };
   hooks.end_epoch = [&](core::EpochSummary& s) {

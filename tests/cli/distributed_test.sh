@@ -254,11 +254,38 @@ EOF2
   [ "$(grep -c '^{' "$TMP/g$np.json")" -eq 1 ] && ok || bad "eigen, $np processes: not one JSON line"
 done
 
-# 10. What does not run data-parallel says so; the launcher exits with its workers' code.
+# 10. rkhs recommend in 1 vs 2 processes: each rank's squared errors are those of its share of the items (the
+#     AutoRec's rows); the summed objective and gradient drive the same L-BFGS on every rank, through the default
+#     lambda2 search: the same loss per outer loop, chosen lambda2 and test RMSE.
+{
+  echo "userId,movieId,rating,timestamp"
+  for u in $(seq 1 30); do for i in $(seq 1 41); do
+    [ $(((u + i) % 3)) -ne 0 ] && echo "$u,$((i * 10)),$((1 + (u * 7 + i * 3) % 5)),1000"
+  done; done
+} >"$TMP/ratings.csv"
+REC=(recommend --data "movielens:$TMP/ratings.csv" --model sparse-fc --layers 1 --hidden 8 --outer-loops 2
+     --lbfgs-iterations 10 --validation-fraction 0.2 --seed 2 --json)
+"$RKHS" "${REC[@]}" >"$TMP/r1.json" 2>"$TMP/r1.err" || bad "recommend, one process: $(tail -n 2 "$TMP/r1.err")"
+"$RKHS" launch --nproc 2 -- "${REC[@]}" >"$TMP/r2.json" 2>"$TMP/r2.err" || bad "recommend, 2 processes: $(tail -n 2 "$TMP/r2.err")"
+why=$($PY - "$TMP/r1.json" "$TMP/r2.json" <<'EOF2'
+import json, sys
+a, b = (json.loads(open(f).read().strip().splitlines()[-1]) for f in sys.argv[1:3])
+msgs = []
+if a["world_size"] != 1 or b["world_size"] != 2: msgs.append("world sizes")
+la, lb = [h["loss"] for h in a["history"]], [h["loss"] for h in b["history"]]
+if not la or len(la) != len(lb) or any(abs(x - y) > 1e-3 * abs(x) for x, y in zip(la, lb)): msgs.append("losses %r vs %r" % (la, lb))
+if a["lambda2"] != b["lambda2"]: msgs.append("lambda2 %r vs %r" % (a["lambda2"], b["lambda2"]))
+if abs(a["test_rmse"] - b["test_rmse"]) > 1e-3: msgs.append("test RMSE %r vs %r" % (a["test_rmse"], b["test_rmse"]))
+print("; ".join(msgs))
+EOF2
+)
+[ -z "$why" ] && ok || bad "recommend 1 vs 2 processes: $why"
+
+# 11. What does not run data-parallel says so; the launcher exits with its workers' code.
 "$RKHS" launch --nproc 2 -- eigen --n 50 --method nystrom >/dev/null 2>"$TMP/e"
 [ $? -eq 1 ] && grep -q "method nystrom runs in one process only" "$TMP/e" && ok || bad "nystrom under launch: $(cat "$TMP/e")"
-WORLD_SIZE=2 RANK=0 "$RKHS" recommend --data movielens:/nonexistent >/dev/null 2>"$TMP/e"
-expect_line "recommend is single-process" "one process only" "$TMP/e" $?
+WORLD_SIZE=2 RANK=0 "$RKHS" demo >/dev/null 2>"$TMP/e"
+expect_line "demo is single-process" "one process only" "$TMP/e" $?
 # Kernel SGD: the summed gradient preconditioned by the global batch's inverse kernel matrix on every rank, with
 # the paper's fixed batches (inverses computed once) and with fresh batches (one inverse per step): one process's
 # curve. ESGD (Hessian-vector products of each rank's share) is refused.

@@ -180,17 +180,19 @@ int run(const LaunchFlags& f) {
         if (fds[k].revents & (POLLIN | POLLHUP | POLLERR)) forward(workers[owner[k].first], owner[k].second);
     if (fds.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     bool all_done = true;
-    for (auto& w : workers) {
+    const Worker* cause = nullptr;  // of the workers that failed since the last sweep, the first one killed by a
+    for (auto& w : workers) {       // signal (a peer then fails on the broken connection), else the lowest rank
       int status = 0;
       if (!w.exited && ::waitpid(w.pid, &status, WNOHANG) == w.pid) {
         w.exited = true;
         w.code = exit_code(status);
-        if (w.code != 0 && failed < 0) {
-          failed = w.rank, code = w.code;
-          std::fprintf(stderr, "rkhs launch: rank %d exited with code %d; stopping the other workers\n", w.rank, w.code);
-        }
+        if (w.code != 0 && (!cause || (w.code > 128 && cause->code <= 128))) cause = &w;
       }
       all_done = all_done && w.exited && w.fd[0] < 0 && w.fd[1] < 0;
+    }
+    if (cause && failed < 0) {
+      failed = cause->rank, code = cause->code;
+      std::fprintf(stderr, "rkhs launch: rank %d exited with code %d; stopping the other workers\n", failed, code);
     }
     if (all_done) break;
     if (interrupted && failed < 0) failed = -2, code = 128 + interrupted;

@@ -43,7 +43,7 @@ std::optional<double> parse_choice(const std::string& flag, const std::string& t
 }
 
 void run(RecommendFlags& f) {
-  const bool progress = setup_runtime(f.common);
+  const bool progress = setup_runtime(f.common, /*data_parallel=*/true);
   auto& c = f.config;
   c.autorec.seed = f.common.seed;
   c.autorec.progress = progress;
@@ -56,6 +56,7 @@ void run(RecommendFlags& f) {
   else c.autorec.outer_loops = f.outer_loops->count() > 0 ? c.autorec.outer_loops : 10;
   c.shrink = parse_choice("--shrink", f.shrink, true, true).value_or(-1.0);
   auto r = jobs::run_recommend(c);
+  if (!writes_outputs()) return;  // rank 0 reports for the world
   if (!f.common.json || isatty(STDOUT_FILENO)) {
     std::cout << std::fixed << std::setprecision(4) << "data        " << c.data << " (" << r.format << ", " << r.users
               << " users, " << r.items << " items, " << r.train_ratings << " train / " << r.test_ratings

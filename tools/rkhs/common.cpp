@@ -107,7 +107,7 @@ bool setup_runtime(const CommonFlags& f, bool data_parallel) {
   const core::DistConfig world = core::dist_config_from_env(f.dist_timeout);
   RKHS_CHECK(world.world_size == 1 || data_parallel,
              "WORLD_SIZE=" + std::to_string(world.world_size) +
-                 ": this command runs in one process only (data-parallel so far: classify, ckn, embed and eigen --method neuralef)");
+                 ": this command runs in one process only (data-parallel so far: classify, ckn, embed, recommend and eigen --method neuralef)");
   // Each process of a world on this machine takes its share of the cores unless --threads says otherwise.
   const int share = std::max(1, cores / std::max(1, world.world_size));
   torch::set_num_threads(f.threads > 0 ? f.threads : world.world_size > 1 ? share : cores);

@@ -45,6 +45,8 @@ struct RecommendResult {
   std::vector<double> shrink_grid, shrink_validation_rmse;  // when chosen
   double autoencoder_test_rmse = -1, bias_test_rmse = -1;    // the two parts alone, when shrinking (c > 0)
   int64_t dim = 0;                       // d used by kernelnet / sparse-fc
+  int world_size = 1;                    // processes (docs/DISTRIBUTED.md)
+  double comm_seconds = 0;               // rank 0's seconds in collectives
   RecommendConfig config;  // as run: the layer, d, lambda2 (chosen or given) and validation fraction used
   std::string to_json() const;  // keys: docs/CLI.md
 };
