@@ -3,12 +3,14 @@
 # process of 1 thread, one process of all the cores, and `rkhs launch --nproc 2` (one thread each), one after the
 # other in one run, REPS rounds alternating; the best time of each. Prints a markdown table: seconds, rank 0's
 # time in collectives, and each run's result (to see that the runs agree).
-# Usage: bench/distributed_commands.sh [BUILD]   (env: REPS=2, WORKLOADS="ckn eigen embed kernel-sgd")
+# Usage: bench/distributed_commands.sh [BUILD]   (env: REPS=2, WORKLOADS="ckn eigen embed kernel-sgd recommend",
+# DATA=data/dslabs for recommend: exported by scripts/export_dslabs_movielens.sh when missing)
 set -euo pipefail
 BUILD=${1:-build}
 RKHS=$BUILD/rkhs
 REPS=${REPS:-2}
-WORKLOADS=${WORKLOADS:-"ckn eigen embed kernel-sgd"}
+WORKLOADS=${WORKLOADS:-"ckn eigen embed kernel-sgd recommend"}
+DATA=${DATA:-data/dslabs}
 CORES=$(nproc)
 declare -A CMD
 CMD[ckn]="ckn --data fashion-mnist --train-size 5000 --test-size 10000 --seed 1 --json"
@@ -16,6 +18,8 @@ CMD[eigen]="eigen --kernel rbf --data uniform1d --n 2048 --k 10 --iterations 200
 CMD[embed]="embed --data fashion-mnist --train-size 10000 --test-size 2000 --epochs 2 --seed 1 --json"
 CMD[kernel-sgd]="classify --data fashion-mnist --train-size 10000 --test-size 2000 --model lenet5 --head softmax
   --optimizer kernel-sgd --lr 0.05 --epochs 2 --batch-size 128 --seed 1 --json"
+CMD[recommend]="recommend --data movielens:$DATA --model sparse-fc --lambda2 60 --outer-loops 3 --seed 1 --json"
+case " $WORKLOADS " in *" recommend "*) [ -f "$DATA/ratings.csv" ] || bash scripts/export_dslabs_movielens.sh "$DATA" ;; esac
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 for r in $(seq 1 "$REPS"); do
@@ -39,6 +43,8 @@ def result(w, j):
         return "max eigenvalue error %.2f%%, min alignment %.3f" % (100 * max(e), min(a for a in j["alignment"] if a is not None))
     if w == "embed":
         return "test acc %.4f, last loss %.4f" % (j["test_accuracy"], j["train_loss"][-1])
+    if w == "recommend":
+        return "test RMSE %.4f" % j["test_rmse"]
     return "test acc %.4f" % j["test_accuracy"]
 print("| workload | processes × threads | train s (best of %d) | collectives (rank 0) | result |" % reps)
 print("|---|---|---|---|---|")

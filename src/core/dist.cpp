@@ -213,12 +213,21 @@ void DistWorld::broadcast(const std::vector<at::Tensor>& tensors, int root, cons
   const Stopwatch clock;
   torch::NoGradGuard no_grad;
   try {
-    for (const auto& t : tensors) {
-      std::vector<at::Tensor> one{t.detach().to(torch::kCPU).contiguous().clone()};
+    std::map<at::ScalarType, std::vector<size_t>> by_type;  // one collective per dtype: the tensors concatenated
+    for (size_t i = 0; i < tensors.size(); ++i) by_type[tensors[i].scalar_type()].push_back(i);
+    for (const auto& [type, members] : by_type) {
+      std::vector<at::Tensor> parts;
+      for (size_t i : members) parts.push_back(tensors[i].detach().reshape({-1}).to(torch::kCPU));
+      std::vector<at::Tensor> flat{torch::cat(parts)};
       ::c10d::BroadcastOptions o;
       o.rootRank = root;
-      impl_->group->broadcast(one, o)->wait();
-      const_cast<at::Tensor&>(t).copy_(one[0]);
+      impl_->group->broadcast(flat, o)->wait();
+      int64_t offset = 0;
+      for (size_t i : members) {
+        auto& t = const_cast<at::Tensor&>(tensors[i]);
+        t.copy_(flat[0].slice(0, offset, offset + t.numel()).view(t.sizes()));
+        offset += t.numel();
+      }
     }
   } catch (const std::exception& e) {
     collective_failed("broadcast of " + what, rank_, size_, e);

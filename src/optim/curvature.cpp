@@ -4,19 +4,41 @@
 
 #include <cmath>
 
+#include "rkhs/core/dist.h"
 #include "rkhs/error.h"
 
 namespace rkhs::optim {
 
 namespace {
 
-// Parameters of all groups that have a gradient, in group order, with their group's options.
+// Parameters of all groups that have a gradient, in group order, with their group's options. With several
+// processes, every parameter that trains, a missing gradient as zeros (a rank whose share of the batch is
+// empty), so that every rank takes part in the same collectives.
 std::vector<std::pair<at::Tensor, const GroupOptions*>> with_grad(std::vector<torch::optim::OptimizerParamGroup>& groups) {
+  const bool all = core::DistWorld::get().active();
   std::vector<std::pair<at::Tensor, const GroupOptions*>> out;
   for (auto& g : groups)
-    for (auto& p : g.params())
+    for (auto& p : g.params()) {
+      if (all && p.requires_grad() && !p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       if (p.grad().defined()) out.emplace_back(p, &static_cast<const GroupOptions&>(g.options()));
+    }
   return out;
+}
+
+// The Hessian-vector products H v of a data-parallel step (docs/DISTRIBUTED.md). Each rank's gradient (with its
+// graph) is its share's part of the global batch's, so with rank 0's probe vectors v on every rank, the sum over
+// the ranks of each rank's H_r v is the global batch's H v. The gradients are summed in the same collective: the
+// training loop leaves a step that needs the graph to this, since summing a gradient that still carries its graph
+// would break the double backprop. One process: hessian_vector_product alone.
+std::vector<at::Tensor> summed_hessian_vector_product(const std::vector<at::Tensor>& ps, std::vector<at::Tensor> vs) {
+  auto& dist = core::DistWorld::get();
+  if (!dist.active()) return hessian_vector_product(ps, vs);
+  dist.broadcast(vs, 0, "the Hessian probe vectors");
+  auto hv = hessian_vector_product(ps, vs);  // leaves every gradient detached
+  std::vector<at::Tensor> sums = hv;
+  for (const auto& p : ps) sums.push_back(p.grad());
+  dist.all_reduce_sum(sums, "the gradients and Hessian-vector products");
+  return hv;
 }
 
 void check_graph(const std::vector<std::pair<at::Tensor, const GroupOptions*>>& params, const std::string& who) {
@@ -46,7 +68,7 @@ torch::Tensor ESGD::step(LossClosure closure) {
       ps.push_back(p);
       vs.push_back(torch::randn_like(p));
     }
-    auto hv = hessian_vector_product(ps, vs);
+    auto hv = summed_hessian_vector_product(ps, vs);
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < ps.size(); ++i) buffer(ps[i], "D").addcmul_(hv[i], hv[i]);
   }
@@ -81,7 +103,7 @@ torch::Tensor AdaHessian::step(LossClosure closure) {
     ps.push_back(p);
     zs.push_back(torch::randint_like(p, 0, 2).mul_(2).sub_(1));  // Rademacher +-1
   }
-  auto hz = hessian_vector_product(ps, zs);
+  auto hz = summed_hessian_vector_product(ps, zs);
   torch::NoGradGuard no_grad;
   ++step_;
   const double bc1 = 1 - std::pow(beta1_, static_cast<double>(step_));

@@ -227,13 +227,9 @@ class FitRun {
 
   // Data parallelism (docs/DISTRIBUTED.md): every rank starts from rank 0's parameters and buffers. Kernel SGD
   // preconditions the summed gradient with the global batch's inverse kernel matrix, which every rank computes
-  // from the whole batch's inputs (step); the optimizers whose state comes from their own batch's second-order
-  // information (ESGD's and AdaHessian's Hessian-vector products, L-BFGS's line search) do not run data-parallel yet.
+  // from the whole batch's inputs (step); ESGD and AdaHessian sum their Hessian-vector products with the
+  // gradients (optim/curvature.cpp); L-BFGS sums the objective and its gradient in every evaluation (lbfgs_step).
   void start_data_parallel() {
-    static const std::vector<std::string> single = {"lbfgs", "esgd", "adahessian"};
-    RKHS_CHECK(std::find(single.begin(), single.end(), o_.optimizer) == single.end(),
-               "--optimizer " + o_.optimizer + " does not run data-parallel yet (WORLD_SIZE=" +
-                   std::to_string(dist_.size()) + "); use sgd, momentum, adam or adamw, or one process");
     std::vector<at::Tensor> state;
     for (const auto& p : model_.parameters()) state.push_back(p);
     for (const auto& b : model_.buffers()) state.push_back(b);
@@ -314,33 +310,45 @@ class FitRun {
     at::Tensor tb;
     if (o_.teacher_logits.defined())
       tb = o_.teacher_logits.index_select(0, idx.to(o_.teacher_logits.device())).to(o_.device);
-    if (lbfgs_) return lbfgs_step(xb, yb, tb);
-    opt_->zero_grad();
-    pending_batch_ = {dist_.active() && own_ != nullptr ? batch_inputs() : xb, batch_id};
     // The local mean times the local share (1 in one process); the sum over the ranks is the global batch's mean
     // loss, which every rank checks (the same divergence decision everywhere).
-    pending_ = idx.numel() == 0 ? torch::zeros({}, torch::TensorOptions().device(o_.device))
-                                : training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight) *
-                                      (static_cast<double>(idx.numel()) / static_cast<double>(global));
+    const auto share_loss = [&, share = static_cast<double>(idx.numel()) / static_cast<double>(global)] {
+      return share == 0 ? torch::zeros({}, torch::TensorOptions().device(o_.device))
+                        : training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight) * share;
+    };
+    if (lbfgs_) return lbfgs_step(share_loss, b);
+    opt_->zero_grad();
+    pending_batch_ = {dist_.active() && own_ != nullptr ? batch_inputs() : xb, batch_id};
+    pending_ = share_loss();
     meter_.add(dist_.sum_over_ranks(pending_, "the loss of batch " + std::to_string(b + 1)));
     return meter_.finish(s);  // read on the CPU every step, elsewhere every LoopOptions::report_every steps
   }
 
-  core::StepLoss lbfgs_step(const at::Tensor& xb, const at::Tensor& yb, const at::Tensor& tb) {
+  // L-BFGS on batch b: every evaluation of the closure is the global batch's objective and gradient. With
+  // several processes each rank's share of the loss (rank 0 adds the penalties) is summed over the ranks with its
+  // gradient, so every rank's L-BFGS sees the same values and takes the same step.
+  core::StepLoss lbfgs_step(const std::function<at::Tensor()>& share_loss, int64_t b) {
     double loss_value = 0;
     bool first = true;
     auto closure = [&]() -> torch::Tensor {
       core::step_done(o_.device);
       opt_->zero_grad();
-      auto loss = training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight);
+      at::Tensor loss = share_loss();
+      at::Tensor total = loss;
+      if (dist_.is_root())
+        for (const auto& [p, wd] : penalties_) total = total + (0.5 * wd) * p.pow(2).sum();
+      if (total.requires_grad()) total.backward();
+      if (dist_.active()) {
+        reduce_gradients(b);
+        auto both = dist_.sum_over_ranks(torch::stack({loss.detach(), total.detach()}),
+                                         "the L-BFGS objective of batch " + std::to_string(b + 1));
+        loss = both[0], total = both[1];
+      }
       if (first) {  // the objective before the step, as reported for the other optimizers
         first = false;
         loss_value = loss.item<double>();
         if (!std::isfinite(loss_value)) throw NonFiniteLoss{loss_value};  // leaves the step before any update
       }
-      auto total = loss;
-      for (const auto& [p, wd] : penalties_) total = total + (0.5 * wd) * p.pow(2).sum();
-      total.backward();
       return total;
     };
     try {
@@ -355,13 +363,15 @@ class FitRun {
   // batch, ESGD's and AdaHessian's gradient with its graph (Hessian-vector products by double backprop).
   void update() {
     if (!pending_.defined()) return;
+    // ESGD and AdaHessian sum the gradients themselves on a step that needs their graph (OptimizerBase::needs_graph).
+    const bool sums_itself = own_ != nullptr && own_->needs_graph();
     if (own_ != nullptr) {
       own_->prepare(pending_batch_.first, pending_batch_.second);
-      own_->backward(pending_);
+      if (pending_.requires_grad()) own_->backward(pending_);
     } else if (pending_.requires_grad()) {
       pending_.backward();
     }
-    if (dist_.active()) reduce_gradients(pending_batch_.second);
+    if (dist_.active() && !sums_itself) reduce_gradients(pending_batch_.second);
     opt_->step();
     pending_ = at::Tensor();
   }

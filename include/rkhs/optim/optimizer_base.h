@@ -30,7 +30,9 @@ class OptimizerBase : public torch::optim::Optimizer, public core::NamedOptimize
   // A stable name of the algorithm, stored in checkpoints ("KernelSGD", "ESGD", "AdaHessian").
   std::string kind() const override = 0;
   // True when the next step() needs the gradients with their graph, i.e. the caller must run
-  // backward(loss) below, or loss.backward({}, {}, /*create_graph=*/true), before it.
+  // backward(loss) below, or loss.backward({}, {}, /*create_graph=*/true), before it. With several processes
+  // (docs/DISTRIBUTED.md) such a step sums the gradients over the ranks itself, after its Hessian-vector
+  // products; the caller sums them before every other step.
   virtual bool needs_graph() const { return false; }
   // Computes the gradients of `loss` into every parameter's .grad(): loss.backward(), or, when needs_graph(),
   // torch::autograd::grad with create_graph=true (keeping the graph without the reference-cycle warning of
