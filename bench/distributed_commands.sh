@@ -3,18 +3,21 @@
 # process of 1 thread, one process of all the cores, and `rkhs launch --nproc 2` (one thread each), one after the
 # other in one run, REPS rounds alternating; the best time of each. Prints a markdown table: seconds, rank 0's
 # time in collectives, and each run's result (to see that the runs agree).
-# Usage: bench/distributed_commands.sh [BUILD]   (env: REPS=2, WORKLOADS="ckn eigen embed kernel-sgd recommend",
+# Usage: bench/distributed_commands.sh [BUILD]
+# (env: REPS=2, WORKLOADS="ckn eigen spin nystrom-mc embed kernel-sgd recommend",
 # DATA=data/dslabs for recommend: exported by scripts/export_dslabs_movielens.sh when missing)
 set -euo pipefail
 BUILD=${1:-build}
 RKHS=$BUILD/rkhs
 REPS=${REPS:-2}
-WORKLOADS=${WORKLOADS:-"ckn eigen embed kernel-sgd recommend"}
+WORKLOADS=${WORKLOADS:-"ckn eigen spin nystrom-mc embed kernel-sgd recommend"}
 DATA=${DATA:-data/dslabs}
 CORES=$(nproc)
 declare -A CMD
 CMD[ckn]="ckn --data fashion-mnist --train-size 5000 --test-size 10000 --seed 1 --json"
 CMD[eigen]="eigen --kernel rbf --data uniform1d --n 2048 --k 10 --iterations 2000 --batch-size 256 --seed 1 --json"
+CMD[spin]="eigen --method spin --kernel rbf --data uniform1d --n 2048 --k 10 --iterations 500 --batch-size 256 --seed 1 --json"
+CMD[nystrom-mc]="eigen --method nystrom --kernel nngp-mlp --data uniform1d --n 4096 --k 10 --seed 1 --json"
 CMD[embed]="embed --data fashion-mnist --train-size 10000 --test-size 2000 --epochs 2 --seed 1 --json"
 CMD[kernel-sgd]="classify --data fashion-mnist --train-size 10000 --test-size 2000 --model lenet5 --head softmax
   --optimizer kernel-sgd --lr 0.05 --epochs 2 --batch-size 128 --seed 1 --json"
@@ -38,7 +41,7 @@ out, cores, reps, workloads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), s
 def seconds(j):
     return j.get("train_seconds", 0)
 def result(w, j):
-    if w == "eigen":
+    if w in ("eigen", "spin", "nystrom-mc"):
         e = [x for x in j["eigenvalue_rel_error"] if x is not None]
         return "max eigenvalue error %.2f%%, min alignment %.3f" % (100 * max(e), min(a for a in j["alignment"] if a is not None))
     if w == "embed":

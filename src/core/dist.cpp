@@ -7,12 +7,16 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 
 #include "rkhs/core/loop.h"
 #include "rkhs/core/message.h"
@@ -27,6 +31,55 @@ namespace rkhs::core {
 namespace {
 
 constexpr int64_t kBucketBytes = 25 << 20;  // DistributedDataParallel's default bucket size
+
+#ifdef RKHS_HAVE_GLOO
+// Buckets of indices into `tensors`, taken in `order`: one dtype each, at most `first_cap` bytes for the first
+// bucket and `cap` for the others (a larger tensor is a bucket of its own).
+std::vector<std::vector<size_t>> dtype_buckets(const std::vector<at::Tensor>& tensors, const std::vector<size_t>& order,
+                                               int64_t first_cap, int64_t cap) {
+  std::vector<std::vector<size_t>> buckets;
+  std::map<at::ScalarType, size_t> open;  // dtype -> index of its bucket being filled
+  std::vector<int64_t> bytes;
+  for (size_t i : order) {
+    const auto& t = tensors[i];
+    const int64_t b = t.numel() * static_cast<int64_t>(t.element_size());
+    auto it = open.find(t.scalar_type());
+    if (it == open.end() || bytes[it->second] + b > (it->second == 0 ? first_cap : cap)) {
+      buckets.emplace_back();
+      bytes.push_back(0);
+      it = open.insert_or_assign(t.scalar_type(), buckets.size() - 1).first;
+    }
+    buckets[it->second].push_back(i);
+    bytes[it->second] += b;
+  }
+  return buckets;
+}
+
+// The members of a bucket as one flat CPU tensor (a fresh copy); an undefined tensor counts as zeros shaped like
+// like[i].
+at::Tensor flatten(const std::vector<at::Tensor>& tensors, const std::vector<size_t>& members,
+                   const std::vector<at::Tensor>& like) {
+  std::vector<at::Tensor> parts;
+  for (size_t i : members) {
+    const auto& t = tensors[i];
+    parts.push_back(t.defined() ? t.detach().reshape({-1}).to(torch::kCPU)
+                                : torch::zeros({like[i].numel()}, like[i].options().device(torch::kCPU)));
+  }
+  return parts.size() == 1 ? parts[0].clone() : torch::cat(parts);
+}
+
+// Writes the flat bucket back into its members, each set(i, value) with value shaped like like[i].
+void unflatten(const at::Tensor& flat, const std::vector<size_t>& members, const std::vector<at::Tensor>& like,
+               const std::function<void(size_t, const at::Tensor&)>& set) {
+  torch::NoGradGuard no_grad;
+  int64_t offset = 0;
+  for (size_t i : members) {
+    const int64_t n = like[i].numel();
+    set(i, flat.slice(0, offset, offset + n).view(like[i].sizes()));
+    offset += n;
+  }
+}
+#endif
 
 std::string without_period(std::string s) {
   while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
@@ -149,6 +202,7 @@ void DistWorld::init(const DistConfig& c) {
   rank_ = c.rank;
   size_ = c.world_size;
   timeout_seconds_ = c.timeout_seconds;
+  overlap_ = c.overlap;
   comm_seconds_ = 0;
 }
 
@@ -161,33 +215,155 @@ namespace {
 
 }  // namespace
 
+namespace {
+
+// A post hook of a parameter's gradient accumulator: runs `ready` after the backward pass has accumulated the
+// parameter's gradient (the mechanism of PyTorch's DistributedDataParallel).
+class GradientReady : public torch::autograd::FunctionPostHook {
+ public:
+  explicit GradientReady(std::function<void()> ready) : ready_(std::move(ready)) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list&) override {
+    ready_();
+    return outputs;
+  }
+
+ private:
+  std::function<void()> ready_;
+};
+
+}  // namespace
+
+// The buckets hold the parameters in the reverse of their order (the backward pass produces the last layers'
+// gradients first), the first bucket up to 1 MB and the others up to kBucketBytes, one dtype each, as
+// DistributedDataParallel does. Buckets are launched in their order on every rank (Gloo matches collectives by
+// order), each as soon as it and the ones before it are complete; backward() waits for them and writes the sums.
+struct OverlappedGradients::Impl {
+  c10::intrusive_ptr<::c10d::ProcessGroupGloo> group;
+  int rank = 0, size = 1;
+  std::vector<at::Tensor> params;
+  std::vector<std::vector<size_t>> buckets;  // parameter indices
+  std::vector<size_t> bucket_of;             // parameter -> bucket
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
+  std::vector<uintptr_t> hooks;
+  // One armed backward pass:
+  std::mutex mutex;
+  bool armed = false;
+  std::vector<size_t> missing;  // per bucket: gradients not yet accumulated
+  size_t next = 0;              // the next bucket to launch
+  std::vector<at::Tensor> flats;
+  std::vector<c10::intrusive_ptr<::c10d::Work>> works;
+  std::string launch_error;
+
+  ~Impl() {
+    for (size_t i = 0; i < accumulators.size(); ++i) accumulators[i]->del_post_hook(hooks[i]);
+  }
+
+  void make_buckets() {
+    std::vector<size_t> order(params.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = order.size() - 1 - i;
+    buckets = dtype_buckets(params, order, 1 << 20, kBucketBytes);
+    bucket_of.resize(params.size());
+    for (size_t b = 0; b < buckets.size(); ++b)
+      for (size_t k : buckets[b]) bucket_of[k] = b;
+  }
+
+  void ready(size_t k) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!armed) return;  // a backward pass that is not reduced here (a curvature step's, an evaluation's)
+    const size_t b = bucket_of[k];
+    if (missing[b] > 0) --missing[b];
+    while (next < buckets.size() && missing[next] == 0) launch(next++);
+  }
+
+  void launch(size_t b) {
+    std::vector<at::Tensor> grads;
+    for (const auto& p : params) grads.push_back(p.grad());
+    std::vector<at::Tensor> flat{flatten(grads, buckets[b], params)};
+    try {
+      works[b] = group->allreduce(flat);
+    } catch (const std::exception& e) {
+      if (launch_error.empty()) launch_error = message_of(e);
+    }
+    flats[b] = flat[0];
+  }
+};
+
+std::unique_ptr<OverlappedGradients> DistWorld::overlapped_gradients(const std::vector<at::Tensor>& parameters) {
+  std::vector<at::Tensor> params;
+  for (const auto& p : parameters)
+    if (p.requires_grad()) params.push_back(p);
+  if (!active() || !overlap_ || params.empty()) return nullptr;
+  std::unique_ptr<OverlappedGradients> o(new OverlappedGradients());
+  auto& m = *o->impl_;
+  m.group = impl_->group;
+  m.rank = rank_;
+  m.size = size_;
+  m.params = params;
+  m.make_buckets();
+  for (size_t k = 0; k < params.size(); ++k) {
+    auto acc = torch::autograd::impl::grad_accumulator(params[k]);
+    RKHS_CHECK(acc != nullptr, "distributed: a parameter that requires a gradient is not a leaf tensor");
+    m.hooks.push_back(acc->add_post_hook(std::make_unique<GradientReady>([impl = &m, k] { impl->ready(k); })));
+    m.accumulators.push_back(std::move(acc));  // kept alive: a parameter holds its accumulator weakly
+  }
+  return o;
+}
+
+void OverlappedGradients::backward(const std::function<void()>& backward, const std::string& what) {
+  auto& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    m.missing.clear();
+    for (const auto& b : m.buckets) m.missing.push_back(b.size());
+    m.next = 0;
+    m.flats.assign(m.buckets.size(), at::Tensor());
+    m.works.assign(m.buckets.size(), {});
+    m.launch_error.clear();
+    m.armed = true;
+  }
+  try {
+    backward();
+  } catch (...) {
+    m.armed = false;
+    throw;
+  }
+  m.armed = false;
+  const std::string where = "rank " + std::to_string(m.rank) + " of " + std::to_string(m.size);
+  if (!m.launch_error.empty())
+    throw Error("distributed: all-reduce of " + what + " (during the backward pass) failed on " + where + ": " +
+                m.launch_error + " (a peer process died, stopped or timed out; see its own output)");
+  RKHS_CHECK(m.next == m.buckets.size(), "distributed: the backward pass of " + what + " on " + where +
+                                             " did not reach every parameter, so their gradients could not be "
+                                             "summed while it ran (run with --no-dist-overlap)");
+  try {
+    for (auto& w : m.works) w->wait();
+  } catch (const std::exception& e) {
+    collective_failed("all-reduce of " + what + " (during the backward pass)", m.rank, m.size, e);
+  }
+  for (size_t b = 0; b < m.buckets.size(); ++b)
+    unflatten(m.flats[b], m.buckets[b], m.params, [&](size_t k, const at::Tensor& sum) {
+      auto& p = m.params[k];
+      if (p.grad().defined()) {
+        p.mutable_grad().copy_(sum);
+      } else {
+        p.mutable_grad() = sum.to(p.device()).clone();
+      }
+    });
+}
+
 void DistWorld::all_reduce_sum(const std::vector<at::Tensor>& tensors, const std::string& what) {
   if (!active() || tensors.empty()) return;
   const Stopwatch clock;
-  // Buckets of one dtype, in order, each at most kBucketBytes (a larger tensor is a bucket of its own).
-  std::vector<std::vector<size_t>> buckets;
-  std::map<at::ScalarType, size_t> open;  // dtype -> index of its bucket being filled
-  std::vector<int64_t> bytes;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const auto& t = tensors[i];
-    RKHS_CHECK(t.defined(), "distributed: " + what + ": an undefined tensor");
-    const int64_t b = t.numel() * static_cast<int64_t>(t.element_size());
-    auto it = open.find(t.scalar_type());
-    if (it == open.end() || bytes[it->second] + b > kBucketBytes) {
-      buckets.emplace_back();
-      bytes.push_back(0);
-      it = open.insert_or_assign(t.scalar_type(), buckets.size() - 1).first;
-    }
-    buckets[it->second].push_back(i);
-    bytes[it->second] += b;
-  }
+  for (const auto& t : tensors) RKHS_CHECK(t.defined(), "distributed: " + what + ": an undefined tensor");
+  std::vector<size_t> order(tensors.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const auto buckets = dtype_buckets(tensors, order, kBucketBytes, kBucketBytes);
   std::vector<at::Tensor> flats;
   std::vector<c10::intrusive_ptr<::c10d::Work>> works;
   try {
     for (const auto& bucket : buckets) {
-      std::vector<at::Tensor> parts;
-      for (size_t i : bucket) parts.push_back(tensors[i].detach().reshape({-1}).to(torch::kCPU));
-      std::vector<at::Tensor> flat{parts.size() == 1 ? parts[0].clone() : torch::cat(parts)};
+      std::vector<at::Tensor> flat{flatten(tensors, bucket, tensors)};
       works.push_back(impl_->group->allreduce(flat));
       flats.push_back(flat[0]);
     }
@@ -195,16 +371,9 @@ void DistWorld::all_reduce_sum(const std::vector<at::Tensor>& tensors, const std
   } catch (const std::exception& e) {
     collective_failed("all-reduce of " + what, rank_, size_, e);
   }
-  torch::NoGradGuard no_grad;
-  for (size_t k = 0; k < buckets.size(); ++k) {
-    int64_t offset = 0;
-    for (size_t i : buckets[k]) {
-      auto& t = const_cast<at::Tensor&>(tensors[i]);
-      const int64_t n = t.numel();
-      t.copy_(flats[k].slice(0, offset, offset + n).view(t.sizes()));
-      offset += n;
-    }
-  }
+  for (size_t k = 0; k < buckets.size(); ++k)
+    unflatten(flats[k], buckets[k], tensors,
+              [&](size_t i, const at::Tensor& v) { const_cast<at::Tensor&>(tensors[i]).copy_(v); });
   comm_seconds_ += clock.seconds();
 }
 
@@ -301,6 +470,18 @@ at::Tensor DistWorld::all_gather_rows(const at::Tensor& local, const std::string
 void DistWorld::check_same(const std::string&, const std::string&) {}
 
 #endif
+
+#ifndef RKHS_HAVE_GLOO
+// No Gloo: a world of one, where nothing is summed.
+struct OverlappedGradients::Impl {};
+std::unique_ptr<OverlappedGradients> DistWorld::overlapped_gradients(const std::vector<at::Tensor>&) {
+  return nullptr;
+}
+void OverlappedGradients::backward(const std::function<void()>& backward, const std::string&) { backward(); }
+#endif
+
+OverlappedGradients::OverlappedGradients() : impl_(std::make_unique<Impl>()) {}
+OverlappedGradients::~OverlappedGradients() = default;
 
 at::Tensor DistWorld::share_of(const at::Tensor& rows) const {
   if (!active()) return rows;

@@ -338,7 +338,7 @@ Eigenpairs fit_networks(EigenConfig c, const kernels::KernelPtr& kernel, const a
   c.train.progress = c.progress;
   if (const auto* mc = dynamic_cast<const spectral::MonteCarloKernel*>(kernel.get())) {
     const core::Stopwatch t;
-    auto phi = reference ? reference->features : mc->features(train);  // the reference's if any
+    auto phi = reference ? reference->features : mc->features_by_blocks(train);  // the reference's if any
     c.train.kernel_features = phi.to(torch::kFloat32) / std::sqrt(double(mc->samples()));  // K = Phi Phi^T
     // The reference's features were timed in its gram_seconds (and are part of reference_seconds).
     r.features_seconds += reference ? reference->gram_seconds : t.seconds();
@@ -439,9 +439,8 @@ EigenResult run_eigen(EigenConfig c) {
   auto points = load_points(c, c.kernel);
   r.data_description = points.description;
   auto& dist = core::DistWorld::get();
-  if (dist.active()) {  // docs/DISTRIBUTED.md: NeuralEF's iterations are sharded, the rest runs on every rank
-    RKHS_CHECK(c.method == "neuralef", "--method " + c.method + " runs in one process only (WORLD_SIZE=" +
-                                           std::to_string(dist.size()) + "); --method neuralef runs data-parallel");
+  if (dist.active()) {  // docs/DISTRIBUTED.md: the reference's kernel matrix by row blocks, the networks' batches
+                        // sharded, the rest on every rank; rank 0 evaluates
     RKHS_CHECK(c.kernel != "ntk", "--kernel ntk runs in one process only (its classifier is not trained "
                                   "data-parallel yet); WORLD_SIZE=" + std::to_string(dist.size()));
     dist.check_same("configuration", r.to_json(c) + " data " + points.description);

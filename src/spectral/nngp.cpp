@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "rkhs/core/dist.h"
 #include "rkhs/error.h"
 #include "rkhs/kernels/builtin.h"
 
@@ -30,6 +31,15 @@ at::Tensor MonteCarloKernel::gram(const at::Tensor& x, const at::Tensor& y) cons
   auto gx = features(x).to(torch::kFloat64);
   auto gy = x.is_same(y) ? gx : features(y).to(torch::kFloat64);
   return (gx.mm(gy.t()) / double(samples())).to(x.scalar_type());
+}
+
+at::Tensor MonteCarloKernel::features_by_blocks(const at::Tensor& x) const {
+  auto& dist = core::DistWorld::get();
+  if (!dist.active()) return features(x);
+  const auto [begin, end] = core::shard_range(x.size(0), dist.rank(), dist.size());
+  // An empty share (fewer rows than processes) still needs the features' width: one row's, sliced to none.
+  const auto own = begin < end ? features(x.slice(0, begin, end)) : features(x.slice(0, 0, 1)).slice(0, 0, 0);
+  return dist.all_gather_rows(own, "the Monte Carlo features");
 }
 
 const std::vector<at::Tensor>& MonteCarloKernel::weights_on(const at::Tensor& x) const {

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "rkhs/compat.h"
+#include "rkhs/core/dist.h"
 #include "rkhs/error.h"
 #include "rkhs/spectral/nngp.h"
 #include "rkhs/warn.h"
@@ -24,12 +25,16 @@ NystromEigen nystrom_eigen(const kernels::KernelPtr& kernel, const at::Tensor& x
   r.kernel = kernel;
   r.points = x.to(torch::kFloat64);
   auto t0 = std::chrono::steady_clock::now();
+  // By row blocks across the processes (docs/DISTRIBUTED.md): each computes its share of the rows of the kernel
+  // matrix (or of the Monte Carlo features, the costly part of such a kernel), and every one gathers them all.
   at::Tensor kxx;
   if (const auto* mc = dynamic_cast<const MonteCarloKernel*>(kernel.get())) {
-    r.features = mc->features(r.points).to(torch::kFloat64);
+    r.features = mc->features_by_blocks(r.points).to(torch::kFloat64);
     kxx = r.features.mm(r.features.t()) / double(mc->samples());
   } else {
-    kxx = kernel->gram(r.points, r.points);
+    auto& dist = core::DistWorld::get();
+    const auto [begin, end] = core::shard_range(n, dist.rank(), dist.size());
+    kxx = dist.all_gather_rows(kernel->gram(r.points.slice(0, begin, end), r.points), "the rows of the kernel matrix");
   }
   RKHS_CHECK(torch::isfinite(kxx).all().item<bool>(), "Nystrom: the kernel matrix has NaN or infinite entries");
   kxx = (kxx + kxx.t()) * 0.5;

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "rkhs/core/device.h"
+#include "rkhs/core/dist.h"
 #include "eigen_training.h"
 #include "rkhs/error.h"
 #include "rkhs/warn.h"
@@ -66,27 +67,39 @@ std::pair<at::Tensor, at::Tensor> spin_contraction(const at::Tensor& sigma_in, c
 
 namespace {
 
-// The moving averages of the batch Jacobians (decay beta): backward pass b weights f_a(x_i) by f_b(x_i) / B
-// (Sigma) or by (K f_b)(x_i) / B^2 (Pi); slice a of the gradient is d Sigma_ab / d theta_a through f_a. f (B, k)
-// with its graph, kf = K f (B, k); jac[p] (k_b, k_a, ...) per parameter tensor, created on first use.
-void update_jacobians(const at::Tensor& f, const at::Tensor& kf, const std::vector<at::Tensor>& params, double beta,
-                      std::vector<at::Tensor>& jac_sigma, std::vector<at::Tensor>& jac_pi) {
-  const int64_t k = f.size(1), bsz = f.size(0);
+// The batch Jacobians of Sigma and Pi over this process's rows of the batch: backward pass b weights f_a(x_i) by
+// f_b(x_i) / B (Sigma) or by (K f_b)(x_i) / B^2 (Pi), with B the whole batch's size; slice a of the gradient is
+// d Sigma_ab / d theta_a through f_a. f (b_r, k) with its graph, kf = (K F) on the same rows (b_r, k). Returns,
+// per parameter tensor p, (k_b, k_a, ...) for Sigma then for Pi: 2 x params.size() tensors.
+std::vector<at::Tensor> batch_jacobians(const at::Tensor& f, const at::Tensor& kf, const std::vector<at::Tensor>& params,
+                                        int64_t bsz) {
+  const int64_t k = f.size(1);
   const auto fd = f.detach();
-  for (int64_t b = 0; b < k; ++b) {
-    for (int which = 0; which < 2; ++which) {
+  std::vector<at::Tensor> jac(2 * params.size());
+  for (int which = 0; which < 2; ++which) {
+    for (size_t p = 0; p < params.size(); ++p) {
+      auto shape = params[p].sizes().vec();
+      shape.insert(shape.begin(), k);
+      jac[which * params.size() + p] = torch::zeros(shape, params[p].options());
+    }
+    for (int64_t b = 0; b < k; ++b) {
       auto weight = which == 0 ? fd.select(1, b) / double(bsz) : kf.select(1, b) / double(bsz * bsz);
-      auto grads = torch::autograd::grad({(f * weight.unsqueeze(1)).sum()}, params, {}, /*retain_graph=*/true);
-      auto& jac = which == 0 ? jac_sigma : jac_pi;
+      auto grads = torch::autograd::grad({(f * weight.unsqueeze(1)).sum()}, params, {}, /*retain_graph=*/true,
+                                         /*create_graph=*/false, /*allow_unused=*/true);
       for (size_t p = 0; p < params.size(); ++p) {
-        if (!jac[p].defined()) {
-          auto shape = params[p].sizes().vec();
-          shape.insert(shape.begin(), k);
-          jac[p] = torch::zeros(shape, params[p].options());
-        }
-        jac[p][b].mul_(beta).add_(grads[p], 1 - beta);
+        if (grads[p].defined()) jac[which * params.size() + p][b].copy_(grads[p]);
       }
     }
+  }
+  return jac;
+}
+
+// ema = beta ema + (1 - beta) value, or value itself on the first step (ema undefined).
+void moving_average(at::Tensor& ema, const at::Tensor& value, double beta) {
+  if (!ema.defined()) {
+    ema = value.clone();
+  } else {
+    ema.mul_(beta).add_(value, 1 - beta);
   }
 }
 
@@ -114,7 +127,6 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
   RKHS_CHECK(net->options.architecture == "mlp" && !net->options.shared_trunk,
              "SpIN: implemented for k separate MLPs (the Jacobian moving average is kept per network)");
   RKHS_CHECK(spin.decay >= 0 && spin.decay < 1, "SpIN: the moving-average decay must be in [0, 1)");
-  const int64_t k = net->options.k;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   EigenBatches batches(x, kernel, o, gen);
   const int64_t bsz = batches.size();
@@ -124,9 +136,16 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
   torch::optim::Adam opt(params, torch::optim::AdamOptions(o.lr));
   net->train();
   // Moving averages: Sigma, Pi (k, k) and, per parameter tensor p of shape (k, ...), the Jacobians
-  // J[b][a] = d Sigma_ab / d p[a] (and of Pi), stored as (k_b, k_a, ...).
+  // J[b][a] = d Sigma_ab / d p[a] (and of Pi), stored as (k_b, k_a, ...): params.size() for Sigma, then for Pi.
   at::Tensor sigma_bar, pi_bar;
-  std::vector<at::Tensor> jac_sigma(params.size()), jac_pi(params.size());
+  std::vector<at::Tensor> jac_bar(2 * params.size());
+  // Several processes (docs/DISTRIBUTED.md): every rank starts from rank 0's networks, draws the same batches and
+  // forwards its share of each batch's rows; the batch's Sigma, Pi and their Jacobians are sums over the rows, so
+  // they are summed over the ranks (one all-reduce) and every rank then takes the same masked step.
+  auto& dist = core::DistWorld::get();
+  RKHS_CHECK(!dist.active() || bsz >= dist.size(), "SpIN: the batch (" + std::to_string(bsz) +
+                                                       ") must have at least one point per process");
+  if (dist.active()) dist.broadcast(params, 0, "the initial networks");
   NeuralEFReport r;
   bool warned = false;
   core::LoopHooks hooks;
@@ -134,16 +153,24 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
   hooks.step = [&](const core::Step& s) {
     const int64_t it = s.global;
     auto [xb, kb] = batches.next();
-    auto f = net->raw(xb);  // (B, k)
-    const auto fd = f.detach(), kf = kb.mm(fd);
-    const double beta = it == 0 ? 0.0 : spin.decay;
-    update_jacobians(f, kf, params, beta, jac_sigma, jac_pi);
+    const auto [begin, end] = core::shard_range(bsz, dist.rank(), dist.size());
+    auto f = net->raw(xb.slice(0, begin, end));  // (b_r, k): this rank's rows
+    const auto fd = f.detach();
+    const std::string at = " of iteration " + std::to_string(it + 1);
+    const auto kf = kb.slice(0, begin, end).mm(dist.all_gather_rows(fd, "the outputs" + at));  // K F, own rows
+    auto batch = batch_jacobians(f, kf, params, bsz);
     {
       torch::NoGradGuard g;
-      auto sigma = fd.t().mm(fd) / double(bsz), pi = fd.t().mm(kf) / double(bsz * bsz);
-      sigma_bar = it == 0 ? sigma.clone() : sigma_bar.mul_(beta).add_(sigma, 1 - beta);
-      pi_bar = it == 0 ? pi.clone() : pi_bar.mul_(beta).add_(pi, 1 - beta);
+      batch.push_back(fd.t().mm(fd) / double(bsz));        // Sigma
+      batch.push_back(fd.t().mm(kf) / double(bsz * bsz));  // Pi
+      dist.all_reduce_sum(batch, "Sigma, Pi and their Jacobians" + at);
+      const double beta = it == 0 ? 0.0 : spin.decay;
+      for (size_t j = 0; j < jac_bar.size(); ++j) moving_average(jac_bar[j], batch[j], beta);
+      moving_average(sigma_bar, batch[jac_bar.size()], beta);
+      moving_average(pi_bar, batch[jac_bar.size() + 1], beta);
     }
+    const std::vector<at::Tensor> jac_sigma(jac_bar.begin(), jac_bar.begin() + params.size()),
+        jac_pi(jac_bar.begin() + params.size(), jac_bar.end());
     double jitter = 0;
     auto l = robust_cholesky(sigma_bar.to(torch::kFloat64), &jitter);
     warn_jitter(jitter, warned, "the moving-average covariance of the outputs");

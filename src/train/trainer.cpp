@@ -234,6 +234,7 @@ class FitRun {
     for (const auto& p : model_.parameters()) state.push_back(p);
     for (const auto& b : model_.buffers()) state.push_back(b);
     dist_.broadcast(state, 0, "the initial parameters");
+    overlapped_ = dist_.overlapped_gradients(model_.parameters());  // nullptr: summed after the backward pass
   }
 
   // The average over the global batch of each parameter's gradient: each rank's loss was scaled by its share of
@@ -313,7 +314,7 @@ class FitRun {
     // The local mean times the local share (1 in one process); the sum over the ranks is the global batch's mean
     // loss, which every rank checks (the same divergence decision everywhere).
     const auto share_loss = [&, share = static_cast<double>(idx.numel()) / static_cast<double>(global)] {
-      return share == 0 ? torch::zeros({}, torch::TensorOptions().device(o_.device))
+      return share == 0 ? empty_share_loss()
                         : training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight) * share;
     };
     if (lbfgs_) return lbfgs_step(share_loss, b);
@@ -361,17 +362,34 @@ class FitRun {
 
   // The update of a batch whose loss passed the guard (not L-BFGS): Kernel SGD's inverse kernel matrix of the
   // batch, ESGD's and AdaHessian's gradient with its graph (Hessian-vector products by double backprop).
+  // A rank whose share of the global batch is empty (a batch smaller than the world) contributes zero gradients,
+  // through a graph that reaches every parameter so that an overlapped reduction sees them all.
+  at::Tensor empty_share_loss() {
+    auto zero = torch::zeros({}, torch::TensorOptions().device(o_.device));
+    for (const auto& p : model_.parameters())
+      if (p.requires_grad()) zero = zero + 0 * p.sum();
+    return zero;
+  }
+
   void update() {
     if (!pending_.defined()) return;
     // ESGD and AdaHessian sum the gradients themselves on a step that needs their graph (OptimizerBase::needs_graph).
     const bool sums_itself = own_ != nullptr && own_->needs_graph();
-    if (own_ != nullptr) {
-      own_->prepare(pending_batch_.first, pending_batch_.second);
-      if (pending_.requires_grad()) own_->backward(pending_);
-    } else if (pending_.requires_grad()) {
-      pending_.backward();
+    if (own_ != nullptr) own_->prepare(pending_batch_.first, pending_batch_.second);
+    const auto backward = [this] {
+      if (!pending_.requires_grad()) return;
+      if (own_ != nullptr) {
+        own_->backward(pending_);
+      } else {
+        pending_.backward();
+      }
+    };
+    if (overlapped_ && !sums_itself) {  // several processes: summed while the backward pass runs
+      overlapped_->backward(backward, "the gradients of batch " + std::to_string(pending_batch_.second + 1));
+    } else {
+      backward();
+      if (dist_.active() && !sums_itself) reduce_gradients(pending_batch_.second);
     }
-    if (dist_.active() && !sums_itself) reduce_gradients(pending_batch_.second);
     opt_->step();
     pending_ = at::Tensor();
   }
@@ -442,6 +460,7 @@ class FitRun {
 
   Trainer& trainer_;
   core::DistWorld& dist_ = core::DistWorld::get();
+  std::unique_ptr<core::OverlappedGradients> overlapped_;  // several processes, LibTorch 1.x, unless --no-dist-overlap
   classify::ClassifierImpl& model_;
   const TrainOptions& o_;
   const data::Dataset& train_;

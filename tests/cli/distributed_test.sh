@@ -58,6 +58,17 @@ UNEVEN=(classify --data sphere --model mlp --hidden 16 --train-size 500 --test-s
 "$RKHS" launch --nproc 3 --threads-per-proc 1 -- "${UNEVEN[@]}" >"$TMP/u3.json" 2>"$TMP/u3.err" \
   || bad "launch 3: $(tail -n 3 "$TMP/u3.err")"
 compare_runs "1 vs 3 processes, uneven shares" "$TMP/u1.json" "$TMP/u3.json"
+# The gradients summed after the backward pass (--no-dist-overlap) instead of during it (c10d's Reducer, the
+# default above): the same curve. A global batch of 2 in 3 processes leaves one rank an empty share each step.
+"$RKHS" launch --nproc 2 --threads-per-proc 1 -- "${UNEVEN[@]}" --no-dist-overlap >"$TMP/u2.json" 2>"$TMP/u2.err" \
+  || bad "--no-dist-overlap: $(tail -n 3 "$TMP/u2.err")"
+compare_runs "1 vs 2 processes, --no-dist-overlap" "$TMP/u1.json" "$TMP/u2.json"
+TINY=(classify --data sphere --model mlp --hidden 8 --train-size 40 --test-size 101 --epochs 2 --lr 0.05 --batch-size 2
+      --seed 4 --json)
+"$RKHS" "${TINY[@]}" >"$TMP/t1.json" 2>/dev/null || bad "batch of 2: one process failed"
+"$RKHS" launch --nproc 3 --threads-per-proc 1 -- "${TINY[@]}" >"$TMP/t3.json" 2>"$TMP/t3.err" \
+  || bad "batch of 2 in 3 processes: $(tail -n 3 "$TMP/t3.err")"
+compare_runs "1 vs 3 processes, a batch of 2 (an empty share)" "$TMP/t1.json" "$TMP/t3.json"
 
 # 2. --resume with the same world size continues the curve; another world size is one readable line.
 CK=(classify --data sphere --train-size 1200 --test-size 1000 --lr 0.05 --schedule constant --batch-size 100 --seed 3 --json
@@ -232,27 +243,47 @@ EOF2
 [ -z "$why" ] && ok || bad "embed 1 vs 2 processes: $why"
 [ -f "$TMP/emb2/embedding.csv" ] && [ "$(grep -c '^{' "$TMP/m2.json")" -eq 1 ] && ok || bad "embed, 2 processes: rank 0's outputs"
 
-# 9. rkhs eigen --method neuralef in 1 vs 2 and 3 processes: each rank forwards its share of every batch of 100
-#    points; the L2BN norms, R = Psi^T K Psi and the norms' part of the gradient are summed over the ranks, so the
-#    EMA eigenvalues and the final ones are one process's up to summation order. Nystrom/SpIN/NTK are refused.
+# 9. rkhs eigen in 1 vs several processes. NeuralEF (2 and 3 processes): each rank forwards its share of every
+#    batch of 100 points; the L2BN norms, R = Psi^T K Psi and the norms' part of the gradient are summed over the
+#    ranks. SpIN: Sigma, Pi and their Jacobians summed over the ranks' rows. Nystrom with a Monte Carlo kernel:
+#    the reference's features by row blocks, gathered. The EMA eigenvalues, the final and the reference ones are
+#    one process's up to summation order.
 EIG=(eigen --kernel rbf --data uniform1d --n 400 --k 3 --iterations 200 --batch-size 100 --seed 1 --json)
-"$RKHS" "${EIG[@]}" >"$TMP/g1.json" 2>"$TMP/g1.err" || bad "eigen, one process: $(tail -n 2 "$TMP/g1.err")"
-for np in 2 3; do
-  "$RKHS" launch --nproc $np -- "${EIG[@]}" >"$TMP/g$np.json" 2>"$TMP/g$np.err" || bad "eigen, $np processes: $(tail -n 2 "$TMP/g$np.err")"
-  why=$($PY - "$TMP/g1.json" "$TMP/g$np.json" $np <<'EOF2'
+SPIN=(eigen --method spin --kernel rbf --data uniform1d --n 400 --k 3 --iterations 100 --batch-size 100 --seed 1 --json)
+NYS=(eigen --method nystrom --kernel nngp-mlp --mc-samples 300 --data uniform1d --n 301 --heldout 50 --k 3 --seed 1 --json)
+check_eigen() {  # name, one-process JSON, N-process JSON, N, keys...
+  local name=$1 one=$2 many=$3 np=$4
+  shift 4
+  why=$($PY - "$one" "$many" "$np" "$@" <<'EOF2'
 import json, sys
 a, b = (json.loads(open(f).read().strip().splitlines()[-1]) for f in sys.argv[1:3])
 msgs = []
 if a["world_size"] != 1 or b["world_size"] != int(sys.argv[3]): msgs.append("world sizes")
-for key in ("ema_eigenvalues", "eigenvalues"):
+for key in sys.argv[4:]:
     if len(a[key]) != 3 or any(abs(x - y) > 1e-3 * abs(x) for x, y in zip(a[key], b[key])):
         msgs.append("%s %r vs %r" % (key, a[key], b[key]))
 print("; ".join(msgs))
 EOF2
 )
-  [ -z "$why" ] && ok || bad "eigen 1 vs $np processes: $why"
-  [ "$(grep -c '^{' "$TMP/g$np.json")" -eq 1 ] && ok || bad "eigen, $np processes: not one JSON line"
+  [ -z "$why" ] && ok || bad "$name 1 vs $np processes: $why"
+  [ "$(grep -c '^{' "$many")" -eq 1 ] && ok || bad "$name, $np processes: not one JSON line"
+}
+run_eigen() {  # name, tag, nproc, command...
+  local name=$1 tag=$2 np=$3
+  shift 3
+  if [ "$np" -eq 1 ]; then "$RKHS" "$@" >"$TMP/$tag$np.json" 2>"$TMP/$tag$np.err"
+  else "$RKHS" launch --nproc "$np" -- "$@" >"$TMP/$tag$np.json" 2>"$TMP/$tag$np.err"; fi \
+    || bad "$name, $np processes: $(tail -n 2 "$TMP/$tag$np.err")"
+}
+run_eigen eigen g 1 "${EIG[@]}"
+for np in 2 3; do
+  run_eigen eigen g $np "${EIG[@]}"
+  check_eigen eigen "$TMP/g1.json" "$TMP/g$np.json" $np ema_eigenvalues eigenvalues
 done
+for np in 1 2; do run_eigen spin s $np "${SPIN[@]}"; done
+check_eigen spin "$TMP/s1.json" "$TMP/s2.json" 2 ema_eigenvalues eigenvalues
+for np in 1 3; do run_eigen nystrom y $np "${NYS[@]}"; done
+check_eigen "nystrom (Monte Carlo kernel)" "$TMP/y1.json" "$TMP/y3.json" 3 reference_eigenvalues eigenvalues
 
 # 10. rkhs recommend in 1 vs 2 processes: each rank's squared errors are those of its share of the items (the
 #     AutoRec's rows); the summed objective and gradient drive the same L-BFGS on every rank, through the default
@@ -282,8 +313,6 @@ EOF2
 [ -z "$why" ] && ok || bad "recommend 1 vs 2 processes: $why"
 
 # 11. What does not run data-parallel says so; the launcher exits with its workers' code.
-"$RKHS" launch --nproc 2 -- eigen --n 50 --method nystrom >/dev/null 2>"$TMP/e"
-[ $? -eq 1 ] && grep -q "method nystrom runs in one process only" "$TMP/e" && ok || bad "nystrom under launch: $(cat "$TMP/e")"
 WORLD_SIZE=2 RANK=0 "$RKHS" demo >/dev/null 2>"$TMP/e"
 expect_line "demo is single-process" "one process only" "$TMP/e" $?
 # Kernel SGD: the summed gradient preconditioned by the global batch's inverse kernel matrix on every rank, with

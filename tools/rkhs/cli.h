@@ -25,6 +25,7 @@ struct CommonFlags {
   int threads = 0;            // 0 = number of cores
   uint64_t seed = 0;
   double dist_timeout = 300;  // seconds: the rendezvous and each collective of a multi-process run
+  bool no_dist_overlap = false;  // sum the gradients after the backward pass instead of during it
 };
 
 // Adds --json, --out, --device, --threads, --seed, --config to a subcommand.

@@ -26,6 +26,9 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f) {
                  "Multi-process runs (WORLD_SIZE > 1, docs/DISTRIBUTED.md): seconds to wait for the other processes "
                  "at the start and in each collective before stopping with an error")
       ->capture_default_str();
+  cmd.add_flag("--no-dist-overlap", f.no_dist_overlap,
+               "Multi-process runs: classify sums the gradients after the backward pass instead of while it "
+               "runs (docs/DISTRIBUTED.md)");
   cmd.add_option("--config", "Read options from a TOML/INI file whose keys are the long flag names "
                              "(epochs = 30); flags on the command line win");
 }
@@ -104,10 +107,11 @@ bool setup_runtime(const CommonFlags& f, bool data_parallel) {
   // The lazy device exists for the device tests, which build modules on it (tests/device/lazy_modules.h); the
   // commands move modules with Module::to, which LibTorch cannot do for it.
   RKHS_CHECK(f.device != "lazy", "--device lazy: a test device for tests/device only; use cpu, cuda or cuda:N");
-  const core::DistConfig world = core::dist_config_from_env(f.dist_timeout);
+  core::DistConfig world = core::dist_config_from_env(f.dist_timeout);
+  world.overlap = !f.no_dist_overlap;
   RKHS_CHECK(world.world_size == 1 || data_parallel,
              "WORLD_SIZE=" + std::to_string(world.world_size) +
-                 ": this command runs in one process only (data-parallel so far: classify, ckn, embed, recommend and eigen --method neuralef)");
+                 ": this command runs in one process only (data-parallel: classify, ckn, embed, recommend and eigen)");
   // Each process of a world on this machine takes its share of the cores unless --threads says otherwise.
   const int share = std::max(1, cores / std::max(1, world.world_size));
   torch::set_num_threads(f.threads > 0 ? f.threads : world.world_size > 1 ? share : cores);

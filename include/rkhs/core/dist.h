@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,11 +21,33 @@ struct DistConfig {
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   double timeout_seconds = 300;
+  // Sum the gradients while the backward pass runs (OverlappedGradients) where the trainer can; false: after it.
+  bool overlap = true;
 };
 
 // Reads the variables; WORLD_SIZE unset means a world of one. A variable that is set but not a number in range
 // is an rkhs::Error naming it.
 DistConfig dist_config_from_env(double timeout_seconds);
+
+// Gradients summed over the ranks while the backward pass runs, as PyTorch's DistributedDataParallel does: a post
+// hook on each parameter's gradient accumulator marks it ready; the parameters fall into buckets in reverse order
+// (the last layers first; the first bucket up to 1 MB, the others up to ~25 MB), and a bucket's all-reduce (Gloo,
+// asynchronous) starts as soon as the backward pass has accumulated every gradient in it and in the buckets
+// before it, overlapping the rest of the backward pass. Made by DistWorld::overlapped_gradients.
+class OverlappedGradients {
+ public:
+  ~OverlappedGradients();
+  // Runs `backward` (one backward pass reaching every parameter, e.g. loss.backward()) with the reduction armed;
+  // when it returns, each parameter's .grad() is the sum over the ranks. A failed collective or a parameter that
+  // the backward pass did not reach throws rkhs::Error naming `what` ("the gradients of batch 7").
+  void backward(const std::function<void()>& backward, const std::string& what);
+
+ private:
+  friend class DistWorld;
+  OverlappedGradients();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 class DistWorld {
  public:
@@ -57,6 +80,9 @@ class DistWorld {
   // Data-parallel training: the gradients of `parameters` (those that require one) summed over the ranks, in
   // place; a parameter without a gradient on this rank (its share of the batch was empty) counts as zeros.
   void all_reduce_gradients(const std::vector<at::Tensor>& parameters, const std::string& what);
+  // The gradients of `parameters` (those that require one) summed during each backward pass run through the
+  // returned object; nullptr in a world of one or with --no-dist-overlap (DistConfig::overlap false).
+  std::unique_ptr<OverlappedGradients> overlapped_gradients(const std::vector<at::Tensor>& parameters);
   // In place: each tensor becomes rank `root`'s value.
   void broadcast(const std::vector<at::Tensor>& tensors, int root, const std::string& what);
   // The rows of every rank's `local` (n_r, ...), in rank order: (sum n_r, ...) on every rank. Shapes past the
@@ -77,6 +103,7 @@ class DistWorld {
   std::unique_ptr<Impl> impl_;
   int rank_ = 0, size_ = 1;
   double timeout_seconds_ = 300;
+  bool overlap_ = true;
   double comm_seconds_ = 0;
 };
 

@@ -35,6 +35,9 @@ class MonteCarloKernel : public kernels::Kernel {
   // (n, ...) x (m, ...) -> (n, m), no gradient (the kernel is an estimate), in the inputs' dtype.
   at::Tensor gram(const at::Tensor& x, const at::Tensor& y) const override;
   bool is_positive_definite() const override { return true; }
+  // features(x) for all of x's rows, each process computing its share of them (docs/DISTRIBUTED.md) and every one
+  // gathering the rest; features(x) itself in a world of one.
+  at::Tensor features_by_blocks(const at::Tensor& x) const;
 
  protected:
   // The networks' weights are drawn once on the CPU (the same numbers on every device); features() uses this
