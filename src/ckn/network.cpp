@@ -103,12 +103,12 @@ int64_t NetworkImpl::feature_dim(int64_t h, int64_t w) const {
   return layers_.back()->options.filters * h * w;
 }
 
-at::Tensor NetworkImpl::extract(const at::Tensor& images, int64_t batch_size, bool progress) {
+at::Tensor NetworkImpl::extract(const at::Tensor& images, int64_t batch_size, bool progress, bool root_only) {
   RKHS_CHECK(batch_size >= 1, "CKN: batch size must be >= 1");
   RKHS_CHECK(images.dim() == 4 && images.size(0) > 0, "CKN: features need a non-empty (n, C, H, W) batch of images");
   torch::NoGradGuard no_grad;
   ModeGuard mode(*this, false);
-  // Several processes (docs/DISTRIBUTED.md): each rank computes its share of the rows; every rank gets them all.
+  // Several processes (docs/DISTRIBUTED.md): each rank computes its share of the rows.
   auto& dist = core::DistWorld::get();
   const auto [begin, end] = core::shard_range(images.size(0), dist.rank(), dist.size());
   core::Progress bar("features", end - begin, progress);
@@ -120,7 +120,8 @@ at::Tensor NetworkImpl::extract(const at::Tensor& images, int64_t batch_size, bo
   bar.finish();
   // A rank whose share is empty: the features of the first image without its row (the row shape).
   if (parts.empty()) parts.push_back(features(images.slice(0, 0, 1)).slice(0, 0, 0));
-  return dist.all_gather_rows(torch::cat(parts), "the CKN features");
+  return root_only ? dist.gather_rows_to_root(torch::cat(parts), "the CKN features")
+                   : dist.all_gather_rows(torch::cat(parts), "the CKN features");
 }
 
 at::Tensor sample_patches(Network& net, size_t index, const at::Tensor& images, int64_t count, uint64_t seed) {

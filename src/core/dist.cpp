@@ -405,8 +405,16 @@ void DistWorld::broadcast(const std::vector<at::Tensor>& tensors, int root, cons
 }
 
 at::Tensor DistWorld::all_gather_rows(const at::Tensor& local, const std::string& what) {
+  return gather_rows(local, /*everyone=*/true, what);
+}
+
+at::Tensor DistWorld::gather_rows_to_root(const at::Tensor& local, const std::string& what) {
+  return gather_rows(local, /*everyone=*/false, what);
+}
+
+at::Tensor DistWorld::gather_rows(const at::Tensor& local, bool everyone, const std::string& what) {
   if (!active()) return local;
-  RKHS_CHECK(local.dim() >= 1, "distributed: " + what + ": all_gather_rows needs at least one dimension");
+  RKHS_CHECK(local.dim() >= 1, "distributed: " + what + ": gathering rows needs at least one dimension");
   const Stopwatch clock;
   auto counts = torch::tensor({local.size(0)}, torch::kLong);
   std::vector<at::Tensor> per_rank;
@@ -418,16 +426,28 @@ at::Tensor DistWorld::all_gather_rows(const at::Tensor& local, const std::string
     int64_t most = 0;
     for (const auto& c : out[0]) most = std::max(most, c.item<int64_t>());
     auto shape = local.sizes().vec();
-    shape[0] = most;
+    shape[0] = most;  // every rank sends `most` rows (its own, padded): Gloo's gathers take equal shapes
     auto padded = torch::zeros(shape, local.options().device(torch::kCPU));
     padded.slice(0, 0, local.size(0)).copy_(local);
     std::vector<std::vector<at::Tensor>> rows(1);
-    for (int r = 0; r < size_; ++r) rows[0].push_back(torch::empty_like(padded));
+    if (everyone || is_root())
+      for (int r = 0; r < size_; ++r) rows[0].push_back(torch::empty_like(padded));
     std::vector<at::Tensor> mine{padded};
-    impl_->group->allgather(rows, mine)->wait();
+    if (everyone) {
+      impl_->group->allgather(rows, mine)->wait();
+    } else {
+      ::c10d::GatherOptions o;
+      o.rootRank = 0;
+      if (!is_root()) rows.clear();
+      impl_->group->gather(rows, mine, o)->wait();
+    }
+    if (!everyone && !is_root()) {
+      comm_seconds_ += clock.seconds();
+      return at::Tensor();
+    }
     for (int r = 0; r < size_; ++r) per_rank.push_back(rows[0][r].slice(0, 0, out[0][r].item<int64_t>()));
   } catch (const std::exception& e) {
-    collective_failed("all-gather of " + what, rank_, size_, e);
+    collective_failed((everyone ? "all-gather of " : "gather to rank 0 of ") + what, rank_, size_, e);
   }
   comm_seconds_ += clock.seconds();
   return torch::cat(per_rank).to(local.device());
@@ -467,6 +487,7 @@ void DistWorld::init(const DistConfig& c) {
 void DistWorld::all_reduce_sum(const std::vector<at::Tensor>&, const std::string&) {}
 void DistWorld::broadcast(const std::vector<at::Tensor>&, int, const std::string&) {}
 at::Tensor DistWorld::all_gather_rows(const at::Tensor& local, const std::string&) { return local; }
+at::Tensor DistWorld::gather_rows_to_root(const at::Tensor& local, const std::string&) { return local; }
 void DistWorld::check_same(const std::string&, const std::string&) {}
 
 #endif

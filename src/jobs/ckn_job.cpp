@@ -202,14 +202,14 @@ struct Fitted {
   at::Tensor train_features;
 };
 
-// Unsupervised filters (spherical K-means) and the training images' features.
-at::Tensor learn_filters(CknConfig c, ckn::Network& net, const Images& im, CknResult& r) {
+// Unsupervised filters (spherical K-means) and the training images' features (on rank 0 only with root_only).
+at::Tensor learn_filters(CknConfig c, ckn::Network& net, const Images& im, CknResult& r, bool root_only) {
   c.unsupervised.progress = c.progress;
   auto rep = ckn::train_unsupervised(net, im.x, c.unsupervised);
   r.kmeans_seconds = rep.seconds;
   r.kmeans_cosine = rep.mean_cosine;
   core::Stopwatch t;
-  auto features = net->extract(im.x, c.batch_size, c.progress);
+  auto features = net->extract(im.x, c.batch_size, c.progress, root_only);
   r.feature_seconds = t.seconds();
   return features;
 }
@@ -327,14 +327,15 @@ CknResult run_ckn(CknConfig c) {
   const core::Stopwatch start;
   Fitted f;
   if (!c.load.empty()) core::load_weights(c.load + "/model.pt", *model);
-  auto features = c.load.empty() ? learn_filters(c, net, im, r) : net->extract(im.x, c.batch_size, c.progress);
-  // Without supervised training the filters are final here: the test images' features too, while every rank takes
-  // its share; rank 0 then fits the classifier alone and reports, the other ranks are done. Supervised training
-  // runs on every rank (docs/DISTRIBUTED.md).
+  // Without supervised training the filters are final after k-means: the training and test images' features are
+  // extracted while every rank takes its share and gathered to rank 0, which fits the classifier alone and
+  // reports; the other ranks are done. Supervised training runs on every rank (docs/DISTRIBUTED.md).
   const bool final_filters = c.mode != "supervised" || !c.load.empty();
+  auto features = c.load.empty() ? learn_filters(c, net, im, r, final_filters)
+                                 : net->extract(im.x, c.batch_size, c.progress, final_filters);
   const core::Stopwatch tt;
   at::Tensor test_features;
-  if (final_filters) test_features = net->extract(im.tx, c.batch_size, c.progress);
+  if (final_filters) test_features = net->extract(im.tx, c.batch_size, c.progress, /*root_only=*/true);
   const double test_feature_seconds = tt.seconds();
   auto& dist = core::DistWorld::get();
   r.world_size = dist.size();

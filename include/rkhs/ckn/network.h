@@ -51,8 +51,10 @@ class NetworkImpl : public torch::nn::Cloneable<NetworkImpl> {
   at::Tensor forward_to(const at::Tensor& x, size_t count);
   // The classifier's input: the last map flattened, centred and L2-normalised per sample (differentiable).
   at::Tensor features(const at::Tensor& x);
-  // features() of a whole set in eval mode, without gradient, in batches: (n, feature_dim).
-  at::Tensor extract(const at::Tensor& images, int64_t batch_size = 256, bool progress = false);
+  // features() of a whole set in eval mode, without gradient, in batches: (n, feature_dim). Several processes
+  // (docs/DISTRIBUTED.md): each computes its share of the rows and every rank gets them all, or, with root_only,
+  // rank 0 alone (an undefined tensor on the others).
+  at::Tensor extract(const at::Tensor& images, int64_t batch_size = 256, bool progress = false, bool root_only = false);
   // Length of the feature vector for H x W inputs.
   int64_t feature_dim(int64_t height, int64_t width) const;
   size_t depth() const { return layers_.size(); }

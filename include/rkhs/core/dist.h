@@ -88,6 +88,8 @@ class DistWorld {
   // The rows of every rank's `local` (n_r, ...), in rank order: (sum n_r, ...) on every rank. Shapes past the
   // first dimension and the dtype must agree.
   at::Tensor all_gather_rows(const at::Tensor& local, const std::string& what);
+  // The same rows on rank 0 only; an undefined tensor on the other ranks (`local` itself in a world of one).
+  at::Tensor gather_rows_to_root(const at::Tensor& local, const std::string& what);
   // Every rank passes the fingerprint of its configuration; throws rkhs::Error on every rank when one differs
   // from rank 0's, naming the first rank that differs and `what`.
   void check_same(const std::string& what, const std::string& fingerprint);
@@ -99,6 +101,7 @@ class DistWorld {
 
  private:
   DistWorld() = default;
+  at::Tensor gather_rows(const at::Tensor& local, bool everyone, const std::string& what);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int rank_ = 0, size_ = 1;
