@@ -267,6 +267,7 @@ class SupervisedRun {
       dist_.broadcast(f, 0, "the initial filters");
       set_filters(f);
       share_classifier();
+      overlapped_ = dist_.overlapped_gradients(net_->parameters());
     }
     r_.restarts = core::run_loop(loop_options(), hooks()).restarts;
     finish();
@@ -348,7 +349,7 @@ class SupervisedRun {
       opt_->zero_grad();
       const int64_t global = idx.size(0);
       idx = dist_.share_of(idx);  // several processes: this rank's share (rkhs/core/dist.h)
-      pending_ = idx.size(0) == 0 ? torch::zeros({}, x_.options())
+      pending_ = idx.size(0) == 0 ? core::zero_through(net_->parameters(), x_.options())
                                   : classifier_loss(classifier_.logits(net_->features(x_.index({idx}))), y_.index({idx}),
                                                     logistic_.loss) * (double(idx.size(0)) / double(global));
       meter_.add(dist_.sum_over_ranks(pending_, "the loss of batch " + std::to_string(s.index + 1)), double(global));
@@ -357,8 +358,8 @@ class SupervisedRun {
       return l;
     };
     h.update = [this](const core::Step& s) {
-      if (pending_.requires_grad()) pending_.backward();
-      dist_.all_reduce_gradients(net_->parameters(), "the filter gradients of batch " + std::to_string(s.index + 1));
+      dist_.backward_and_sum(overlapped_.get(), [this] { if (pending_.requires_grad()) pending_.backward(); },
+                             net_->parameters(), "the filter gradients of batch " + std::to_string(s.index + 1));
       opt_->step();
       for (size_t l = 0; l < net_->depth(); ++l) net_->layer(l)->normalize_filters();
     };
@@ -436,6 +437,7 @@ class SupervisedRun {
   }
 
   core::DistWorld& dist_ = core::DistWorld::get();
+  std::unique_ptr<core::OverlappedGradients> overlapped_;  // several processes, unless --no-dist-overlap
   Network& net_;
   const at::Tensor& images_;
   const int64_t classes_;

@@ -516,6 +516,23 @@ at::Tensor DistWorld::sum_over_ranks(const at::Tensor& value, const std::string&
   return total;
 }
 
+void DistWorld::backward_and_sum(OverlappedGradients* overlapped, const std::function<void()>& backward,
+                                 const std::vector<at::Tensor>& parameters, const std::string& what) {
+  if (overlapped != nullptr) {
+    overlapped->backward(backward, what);
+  } else {
+    backward();
+    all_reduce_gradients(parameters, what);
+  }
+}
+
+at::Tensor zero_through(const std::vector<at::Tensor>& parameters, const at::TensorOptions& options) {
+  auto zero = torch::zeros({}, options);
+  for (const auto& p : parameters)
+    if (p.requires_grad()) zero = zero + 0 * p.sum();
+  return zero;
+}
+
 void DistWorld::all_reduce_gradients(const std::vector<at::Tensor>& parameters, const std::string& what) {
   if (!active()) return;
   std::vector<at::Tensor> grads;

@@ -82,9 +82,10 @@ core::LoopReport fit_embedding(kernelnet::EmbeddingNet& net, const at::Tensor& x
   for (const auto& p : params) *parameters += p.numel();
   torch::optim::Adam opt(params, torch::optim::AdamOptions(c.lr));
   // Several processes (docs/DISTRIBUTED.md): every rank starts from rank 0's parameters and takes its share of each
-  // global batch; the gradients are summed over the ranks before each step.
+  // global batch; the gradients are summed over the ranks while each backward pass runs.
   auto& dist = core::DistWorld::get();
   dist.broadcast(params, 0, "the initial parameters");
+  const auto overlapped = dist.overlapped_gradients(params);
   const int64_t n = x.size(0);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(c.seed);
   at::Tensor perm, pending;
@@ -110,7 +111,7 @@ core::LoopReport fit_embedding(kernelnet::EmbeddingNet& net, const at::Tensor& x
     opt.zero_grad();
     auto xb = x.index({idx});
     if (idx.size(0) == 0) {
-      pending = torch::zeros({}, x.options());
+      pending = core::zero_through(params, x.options());
     } else {
       auto out = net->forward(xb);
       pending = autoencoder ? torch::binary_cross_entropy_with_logits(out, xb, {}, {}, at::Reduction::Sum) /
@@ -122,8 +123,8 @@ core::LoopReport fit_embedding(kernelnet::EmbeddingNet& net, const at::Tensor& x
     return meter.finish(s);
   };
   hooks.update = [&](const core::Step& s) {
-    if (pending.requires_grad()) pending.backward();
-    dist.all_reduce_gradients(params, "the gradients of batch " + std::to_string(s.index + 1));
+    dist.backward_and_sum(overlapped.get(), [&] { if (pending.requires_grad()) pending.backward(); }, params,
+                          "the gradients of batch " + std::to_string(s.index + 1));
     opt.step();
   };
   return core::run_loop(lo, hooks);

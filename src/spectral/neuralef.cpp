@@ -338,6 +338,7 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
     for (const auto& b : net->buffers()) state.push_back(b);
     dist.broadcast(state, 0, "the initial networks");
   }
+  const auto overlapped = dist.overlapped_gradients(net->parameters());
   hooks.step = [&](const core::Step& s) {
     auto [xb, kb] = batches.next();
     at::Tensor rmat, check;
@@ -371,8 +372,8 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   };
   hooks.update = [&](const core::Step& s) {
     opt.zero_grad();
-    psi.backward(grad);
-    dist.all_reduce_gradients(net->parameters(), "the gradients of iteration " + std::to_string(s.global + 1));
+    dist.backward_and_sum(overlapped.get(), [&] { psi.backward(grad); }, net->parameters(),
+                          "the gradients of iteration " + std::to_string(s.global + 1));
     opt.step();
   };
   r.train_seconds = core::run_loop(iteration_loop("NeuralEF", o, x.device()), hooks).seconds;

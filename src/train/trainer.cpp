@@ -314,7 +314,7 @@ class FitRun {
     // The local mean times the local share (1 in one process); the sum over the ranks is the global batch's mean
     // loss, which every rank checks (the same divergence decision everywhere).
     const auto share_loss = [&, share = static_cast<double>(idx.numel()) / static_cast<double>(global)] {
-      return share == 0 ? empty_share_loss()
+      return share == 0 ? core::zero_through(model_.parameters(), torch::TensorOptions().device(o_.device))
                         : training_loss(model_.forward(xb), yb, tb, o_.distill_temperature, o_.distill_weight) * share;
     };
     if (lbfgs_) return lbfgs_step(share_loss, b);
@@ -362,15 +362,6 @@ class FitRun {
 
   // The update of a batch whose loss passed the guard (not L-BFGS): Kernel SGD's inverse kernel matrix of the
   // batch, ESGD's and AdaHessian's gradient with its graph (Hessian-vector products by double backprop).
-  // A rank whose share of the global batch is empty (a batch smaller than the world) contributes zero gradients,
-  // through a graph that reaches every parameter so that an overlapped reduction sees them all.
-  at::Tensor empty_share_loss() {
-    auto zero = torch::zeros({}, torch::TensorOptions().device(o_.device));
-    for (const auto& p : model_.parameters())
-      if (p.requires_grad()) zero = zero + 0 * p.sum();
-    return zero;
-  }
-
   void update() {
     if (!pending_.defined()) return;
     // ESGD and AdaHessian sum the gradients themselves on a step that needs their graph (OptimizerBase::needs_graph).
@@ -384,11 +375,11 @@ class FitRun {
         pending_.backward();
       }
     };
-    if (overlapped_ && !sums_itself) {  // several processes: summed while the backward pass runs
-      overlapped_->backward(backward, "the gradients of batch " + std::to_string(pending_batch_.second + 1));
-    } else {
+    if (sums_itself || !dist_.active()) {
       backward();
-      if (dist_.active() && !sums_itself) reduce_gradients(pending_batch_.second);
+    } else {  // several processes: summed while the backward pass runs, or after it with --no-dist-overlap
+      dist_.backward_and_sum(overlapped_.get(), backward, model_.parameters(),
+                             "the gradients of batch " + std::to_string(pending_batch_.second + 1));
     }
     opt_->step();
     pending_ = at::Tensor();

@@ -174,7 +174,7 @@ rc=$?
 
 # 7. rkhs ckn in 1 vs 2 and 3 processes: each rank samples the patches of its chunks of 256 images, assigns its share
 #    of them in k-means and extracts its share of the features; the filters, the cross-validation and the
-#    accuracies are one process's up to summation order. Rank 0 alone reports; --mode supervised is refused.
+#    accuracies are one process's up to summation order. Rank 0 alone reports.
 awk 'BEGIN { srand(5); for (n = 0; n < 700; n++) { c = n % 2; ph = rand() * 6.28; line = c;
   for (i = 0; i < 8; i++) for (j = 0; j < 8; j++) line = line "," sprintf("%.4f", sin((c ? j : i) * 1.57 + ph) + 0.6 * (rand() - 0.5));
   print line } }' >"$TMP/stripes.csv"
@@ -280,8 +280,8 @@ for np in 2 3; do
   run_eigen eigen g $np "${EIG[@]}"
   check_eigen eigen "$TMP/g1.json" "$TMP/g$np.json" $np ema_eigenvalues eigenvalues
 done
-for np in 1 2; do run_eigen spin s $np "${SPIN[@]}"; done
-check_eigen spin "$TMP/s1.json" "$TMP/s2.json" 2 ema_eigenvalues eigenvalues
+for np in 1 2; do run_eigen spin p $np "${SPIN[@]}"; done
+check_eigen spin "$TMP/p1.json" "$TMP/p2.json" 2 ema_eigenvalues eigenvalues
 for np in 1 3; do run_eigen nystrom y $np "${NYS[@]}"; done
 check_eigen "nystrom (Monte Carlo kernel)" "$TMP/y1.json" "$TMP/y3.json" 3 reference_eigenvalues eigenvalues
 

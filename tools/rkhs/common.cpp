@@ -27,8 +27,8 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f) {
                  "at the start and in each collective before stopping with an error")
       ->capture_default_str();
   cmd.add_flag("--no-dist-overlap", f.no_dist_overlap,
-               "Multi-process runs: classify sums the gradients after the backward pass instead of while it "
-               "runs (docs/DISTRIBUTED.md)");
+               "Multi-process runs: sum the gradients after the backward pass instead of while it runs "
+               "(docs/DISTRIBUTED.md)");
   cmd.add_option("--config", "Read options from a TOML/INI file whose keys are the long flag names "
                              "(epochs = 30); flags on the command line win");
 }

@@ -83,6 +83,10 @@ class DistWorld {
   // The gradients of `parameters` (those that require one) summed during each backward pass run through the
   // returned object; nullptr in a world of one or with --no-dist-overlap (DistConfig::overlap false).
   std::unique_ptr<OverlappedGradients> overlapped_gradients(const std::vector<at::Tensor>& parameters);
+  // One data-parallel update's backward pass: runs `backward` and sums the gradients of `parameters` over the
+  // ranks, while it runs through `overlapped` when that is not null, else after it (all_reduce_gradients).
+  void backward_and_sum(OverlappedGradients* overlapped, const std::function<void()>& backward,
+                        const std::vector<at::Tensor>& parameters, const std::string& what);
   // In place: each tensor becomes rank `root`'s value.
   void broadcast(const std::vector<at::Tensor>& tensors, int root, const std::string& what);
   // The rows of every rank's `local` (n_r, ...), in rank order: (sum n_r, ...) on every rank. Shapes past the
@@ -109,6 +113,11 @@ class DistWorld {
   bool overlap_ = true;
   double comm_seconds_ = 0;
 };
+
+// The loss of a rank whose share of a global batch is empty (a batch smaller than the world): zero, through a
+// graph that reaches every parameter that requires a gradient, so that its backward pass gives zero gradients and
+// an overlapped reduction (OverlappedGradients) sees them all.
+at::Tensor zero_through(const std::vector<at::Tensor>& parameters, const at::TensorOptions& options);
 
 // Rows [begin, end) of n that rank `rank` of `size` owns: contiguous, balanced shares (the first n % size ranks
 // one row more).
