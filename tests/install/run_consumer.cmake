@@ -17,6 +17,9 @@ set(launcher "")
 find_program(CCACHE ccache)
 if(CCACHE)
   set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${CCACHE})
+  # The project's own limit (CMakeLists.txt): a ccache call at the default 5 GB cleans the cache down to that
+  # and evicts the build trees' precompiled headers, after which every object that uses them misses.
+  set(ENV{CCACHE_MAXSIZE} 40G)
 endif()
 set(flags "")
 if(CONSUMER_FLAGS)
