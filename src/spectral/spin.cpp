@@ -119,6 +119,43 @@ void set_masked_gradients(std::vector<at::Tensor>& params, const std::vector<at:
   }
 }
 
+// The moving averages of Sigma, Pi (k, k) and, per parameter tensor p of shape (k, ...), of the Jacobians
+// J[b][a] = d Sigma_ab / d p[a] (and of Pi), stored as (k_b, k_a, ...).
+struct SpinAverages {
+  at::Tensor sigma, pi;
+  std::vector<at::Tensor> jac_sigma, jac_pi;
+
+  // One batch: f (b_r, k) this rank's raw outputs with their graph, kf = (K F) on the same rows, bsz the whole
+  // batch's size. The batch's Sigma, Pi and Jacobians are sums over its rows, so with several processes
+  // (docs/DISTRIBUTED.md) they are summed over the ranks in one all-reduce and every rank takes the same step.
+  void add(const at::Tensor& f, const at::Tensor& kf, const std::vector<at::Tensor>& params, int64_t bsz,
+           double beta, core::DistWorld& dist, const std::string& at) {
+    auto batch = batch_jacobians(f, kf, params, bsz);
+    torch::NoGradGuard g;
+    const auto fd = f.detach();
+    batch.push_back(fd.t().mm(fd) / double(bsz));        // Sigma
+    batch.push_back(fd.t().mm(kf) / double(bsz * bsz));  // Pi
+    dist.all_reduce_sum(batch, "Sigma, Pi and their Jacobians" + at);
+    const size_t n = params.size();
+    jac_sigma.resize(n);
+    jac_pi.resize(n);
+    for (size_t j = 0; j < n; ++j) {
+      moving_average(jac_sigma[j], batch[j], beta);
+      moving_average(jac_pi[j], batch[n + j], beta);
+    }
+    moving_average(sigma, batch[2 * n], beta);
+    moving_average(pi, batch[2 * n + 1], beta);
+  }
+};
+
+// The eigenvalue estimates: the diagonal of Lambda = L^-1 Pi L^-T, with L the Cholesky factor of Sigma.
+void set_eigenvalues(NeuralEF& net, const at::Tensor& l, const at::Tensor& pi) {
+  torch::NoGradGuard g;
+  auto a = at::linalg_solve_triangular(l, pi.to(torch::kFloat64), false);
+  auto lambda = at::linalg_solve_triangular(l, a.t(), false);
+  net->eigenvalues.copy_(lambda.diagonal().to(net->eigenvalues.scalar_type()));
+}
+
 }  // namespace
 
 NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
@@ -135,13 +172,9 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
   for (auto& b : net->biases) params.push_back(b);
   torch::optim::Adam opt(params, torch::optim::AdamOptions(o.lr));
   net->train();
-  // Moving averages: Sigma, Pi (k, k) and, per parameter tensor p of shape (k, ...), the Jacobians
-  // J[b][a] = d Sigma_ab / d p[a] (and of Pi), stored as (k_b, k_a, ...): params.size() for Sigma, then for Pi.
-  at::Tensor sigma_bar, pi_bar;
-  std::vector<at::Tensor> jac_bar(2 * params.size());
+  SpinAverages avg;
   // Several processes (docs/DISTRIBUTED.md): every rank starts from rank 0's networks, draws the same batches and
-  // forwards its share of each batch's rows; the batch's Sigma, Pi and their Jacobians are sums over the rows, so
-  // they are summed over the ranks (one all-reduce) and every rank then takes the same masked step.
+  // forwards its share of each batch's rows.
   auto& dist = core::DistWorld::get();
   RKHS_CHECK(!dist.active() || bsz >= dist.size(), "SpIN: the batch (" + std::to_string(bsz) +
                                                        ") must have at least one point per process");
@@ -155,36 +188,16 @@ NeuralEFReport train_spin(NeuralEF& net, const kernels::KernelPtr& kernel, const
     auto [xb, kb] = batches.next();
     const auto [begin, end] = core::shard_range(bsz, dist.rank(), dist.size());
     auto f = net->raw(xb.slice(0, begin, end));  // (b_r, k): this rank's rows
-    const auto fd = f.detach();
     const std::string at = " of iteration " + std::to_string(it + 1);
-    const auto kf = kb.slice(0, begin, end).mm(dist.all_gather_rows(fd, "the outputs" + at));  // K F, own rows
-    auto batch = batch_jacobians(f, kf, params, bsz);
-    {
-      torch::NoGradGuard g;
-      batch.push_back(fd.t().mm(fd) / double(bsz));        // Sigma
-      batch.push_back(fd.t().mm(kf) / double(bsz * bsz));  // Pi
-      dist.all_reduce_sum(batch, "Sigma, Pi and their Jacobians" + at);
-      const double beta = it == 0 ? 0.0 : spin.decay;
-      for (size_t j = 0; j < jac_bar.size(); ++j) moving_average(jac_bar[j], batch[j], beta);
-      moving_average(sigma_bar, batch[jac_bar.size()], beta);
-      moving_average(pi_bar, batch[jac_bar.size() + 1], beta);
-    }
-    const std::vector<at::Tensor> jac_sigma(jac_bar.begin(), jac_bar.begin() + params.size()),
-        jac_pi(jac_bar.begin() + params.size(), jac_bar.end());
+    const auto kf = kb.slice(0, begin, end).mm(dist.all_gather_rows(f.detach(), "the outputs" + at));  // K F
+    avg.add(f, kf, params, bsz, it == 0 ? 0.0 : spin.decay, dist, at);
     double jitter = 0;
-    auto l = robust_cholesky(sigma_bar.to(torch::kFloat64), &jitter);
+    auto l = robust_cholesky(avg.sigma.to(torch::kFloat64), &jitter);
     warn_jitter(jitter, warned, "the moving-average covariance of the outputs");
-    auto [c_sigma, c_pi] = spin_contraction(sigma_bar, pi_bar, jitter);
-    c_sigma = c_sigma.to(f.scalar_type());
-    c_pi = c_pi.to(f.scalar_type());
-    set_masked_gradients(params, jac_sigma, jac_pi, c_sigma, c_pi, it);
+    auto [c_sigma, c_pi] = spin_contraction(avg.sigma, avg.pi, jitter);
+    set_masked_gradients(params, avg.jac_sigma, avg.jac_pi, c_sigma.to(f.scalar_type()), c_pi.to(f.scalar_type()), it);
     opt.step();
-    {
-      torch::NoGradGuard g;
-      auto a = at::linalg_solve_triangular(l, pi_bar.to(torch::kFloat64), false);
-      auto lambda = at::linalg_solve_triangular(l, a.t(), false);
-      net->eigenvalues.copy_(lambda.diagonal().to(net->eigenvalues.scalar_type()));
-    }
+    set_eigenvalues(net, l, avg.pi);
     core::step_done(x.device());
     core::StepLoss none;
     none.check = false;  // no loss value: the gradient is checked above
