@@ -11,33 +11,13 @@
 #include <cstring>
 #include <vector>
 
-// The vector types below are only passed between always-inlined functions of one target; GCC's note that their ABI
-// differs between targets does not apply.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-#define RKHS_INLINE inline __attribute__((always_inline))
+#include "simd.h"
 
 namespace rkhs::classify::cpu {
 
 namespace {
 
-template <typename T, int W>
-struct Simd {
-  typedef T V __attribute__((vector_size(W * sizeof(T))));
-  static constexpr int kWidth = W;
-  static RKHS_INLINE V load(const T* p) {
-    V v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  static RKHS_INLINE void store(T* p, const V& v) { std::memcpy(p, &v, sizeof v); }
-  static RKHS_INLINE V splat(T s) { return V{} + s; }
-  static RKHS_INLINE T sum(const V& v) {
-    T s = 0;
-    for (int j = 0; j < W; ++j) s += v[j];
-    return s;
-  }
-};
+using simd::Simd;
 
 // The coefficient sums are flushed into the double totals after this many unrolled steps, so that a float
 // accumulator lane never sums more than a few thousand terms.
@@ -234,22 +214,7 @@ RKHS_INLINE void normalize_rows_backward_impl(const T* y, const T* norm, const T
 
 std::atomic<bool> g_allow_wide{true};
 
-// ATen's own switch: ATEN_CPU_CAPABILITY=default keeps its kernels on the baseline ISA, and these loops too.
-bool aten_allows_wide() {
-  const char* cap = std::getenv("ATEN_CPU_CAPABILITY");
-  return cap == nullptr || std::strcmp(cap, "default") != 0;
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define RKHS_HAVE_AVX2_VARIANTS 1
-#define RKHS_AVX2 __attribute__((target("avx2,fma")))
-bool cpu_has_avx2() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && aten_allows_wide();
-  }();
-  return yes;
-}
+#if RKHS_HAVE_AVX2_VARIANTS
 #define RKHS_KCL_AVX2_VARIANTS(T)                                                                                    \
   RKHS_AVX2 void series_forward_avx2(const T* raw, const T* alpha, int64_t m3, double eps, double inv_t, int64_t n, \
                                      T* out) {                                                                      \
@@ -269,12 +234,9 @@ bool cpu_has_avx2() {
 
 RKHS_KCL_AVX2_VARIANTS(float)
 RKHS_KCL_AVX2_VARIANTS(double)
-#else
-#define RKHS_HAVE_AVX2_VARIANTS 0
-bool cpu_has_avx2() { return false; }
 #endif
 
-bool use_avx2() { return g_allow_wide.load(std::memory_order_relaxed) && cpu_has_avx2(); }
+bool use_avx2() { return g_allow_wide.load(std::memory_order_relaxed) && simd::cpu_has_avx2(); }
 
 RKHS_KCL_VARIANTS(float)
 RKHS_KCL_VARIANTS(double)

@@ -4,15 +4,18 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "rkhs/error.h"
 #include "rkhs/core/device.h"
 #include "rkhs/core/dist.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/core/loss_meter.h"
+#include "rkhs/core/cpu_adam.h"
 #include "rkhs/warn.h"
 #include "eigen_training.h"
 #include "pooling.h"
+#include "sincos_kernels.h"
 
 namespace rkhs::spectral {
 
@@ -70,10 +73,45 @@ void NeuralEFImpl::reset() {
   whitening = register_buffer("whitening", torch::zeros({0}));
 }
 
+namespace {
+
+// sin on the first half of dim 1, cos on the second, written into one buffer; the backward recomputes the
+// derivative (cos, -sin) into one buffer instead of autograd's slices, zero-padded gradients and their sum.
+struct SinCos : public torch::autograd::Function<SinCos> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& h) {
+    ctx->save_for_backward({h});
+    const int64_t half = h.size(1) / 2;
+    auto out = torch::empty_like(h);
+    auto first = out.narrow(1, 0, half), second = out.narrow(1, half, h.size(1) - half);
+    at::sin_out(first, h.narrow(1, 0, half));
+    at::cos_out(second, h.narrow(1, half, h.size(1) - half));
+    return out;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto h = ctx->get_saved_variables()[0];
+    const int64_t half = h.size(1) / 2, rest = h.size(1) - half;
+    auto d = torch::empty_like(h);
+    auto first = d.narrow(1, 0, half), second = d.narrow(1, half, rest);
+    at::cos_out(first, h.narrow(1, 0, half));
+    at::sin_out(second, h.narrow(1, half, rest));
+    second.neg_();
+    return {grads[0] * d};
+  }
+};
+
+}  // namespace
+
+at::Tensor sincos_activation(const at::Tensor& h) {
+  RKHS_CHECK(h.dim() >= 2 && h.size(1) % 2 == 0, "sincos activation: dim 1 must have an even size");
+  return SinCos::apply(h);
+}
+
 at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
   RKHS_CHECK(x.dim() == 2 && x.size(1) == options.input_dim,
              "NeuralEF: expected inputs (B, " + std::to_string(options.input_dim) + ")");
-  // (k, B, d): the same batch for every network.
+  // Features first, (k, d, B): every network's units of one layer are contiguous, so the sin and cos halves are
+  // two contiguous blocks per network (the same batch for every network).
   at::Tensor h;
   const bool cnn = options.architecture == "cnn";
   if (cnn) {
@@ -82,25 +120,110 @@ at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
     auto c = pool_relu(bn1->forward(torch::conv2d(img, conv1, conv1_bias, 1, 1)));
     c = pool_relu(bn2->forward(torch::conv2d(c, conv2, conv2_bias, at::IntArrayRef{1}, at::IntArrayRef{0},
                                              at::IntArrayRef{1}, options.k)));  // (B, k * c2, h, w)
-    h = c.reshape({x.size(0), options.k, -1}).transpose(0, 1);                  // (k, B, F)
+    h = c.reshape({x.size(0), options.k, -1}).permute({1, 2, 0});               // (k, F, B)
   } else {
-    h = x.unsqueeze(0).expand({weights[0].size(0), x.size(0), x.size(1)});
+    h = x.t().unsqueeze(0).expand({weights[0].size(0), x.size(1), x.size(0)});
   }
   for (size_t l = 0; l < weights.size(); ++l) {
-    h = torch::baddbmm(biases[l], h, weights[l]);
+    // weights[l] (nets, in, out), biases[l] (nets, 1, out): h <- W^T h + b, (nets, out, B)
+    h = torch::baddbmm(biases[l].transpose(1, 2), weights[l].transpose(1, 2), h);
     if (l + 1 == weights.size()) break;
     if (cnn) {
       h = h.relu();
     } else if (activation_ == Activation::sincos) {
-      const int64_t half = options.width / 2;
-      h = torch::cat({h.slice(2, 0, half).sin(), h.slice(2, half).cos()}, 2);
+      h = SinCos::apply(h);
     } else if (activation_ == Activation::relu) {
       h = h.relu();
     } else {
       h = h.tanh();
     }
   }
-  return options.shared_trunk ? h.squeeze(0) : h.squeeze(2).t();  // (B, k)
+  return options.shared_trunk ? h.squeeze(0).t() : h.squeeze(1).t();  // (B, k)
+}
+
+namespace {
+
+// The sincos activation of h (nets, width, B) into out and its derivative into d: on the CPU in float one pass of
+// cpu::sincos per half (sin and cos from one range reduction), elsewhere four ATen passes.
+void sincos_with_derivative(const at::Tensor& h, at::Tensor& out, at::Tensor& d) {
+  const int64_t nets = h.size(0), width = h.size(1), half = width / 2, batch = h.size(2);
+  if (h.device().is_cpu() && h.scalar_type() == at::kFloat && h.is_contiguous()) {
+    const float* x = h.data_ptr<float>();
+    float *o = out.data_ptr<float>(), *g = d.data_ptr<float>();
+    const int64_t block = half * batch;  // one network's sin (or cos) units
+    at::parallel_for(0, nets, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n) {
+        const int64_t first = n * width * batch, second = first + block;
+        cpu::sincos(x + first, block, false, o + first, g + first);       // sin units: sin, cos
+        cpu::sincos(x + second, block, true, g + second, o + second);     // cos units: -sin, cos
+      }
+    });
+    return;
+  }
+  auto o1 = out.narrow(1, 0, half), o2 = out.narrow(1, half, width - half);
+  auto d1 = d.narrow(1, 0, half), d2 = d.narrow(1, half, width - half);
+  at::sin_out(o1, h.narrow(1, 0, half));
+  at::cos_out(o2, h.narrow(1, half, width - half));
+  at::cos_out(d1, h.narrow(1, 0, half));
+  at::sin_out(d2, h.narrow(1, half, width - half));
+  d2.neg_();
+}
+
+}  // namespace
+
+at::Tensor NeuralEFImpl::raw_taped(const at::Tensor& x) {
+  RKHS_CHECK(options.architecture == "mlp", "NeuralEF: the taped forward is for the mlp architecture");
+  RKHS_CHECK(x.dim() == 2 && x.size(1) == options.input_dim,
+             "NeuralEF: expected inputs (B, " + std::to_string(options.input_dim) + ")");
+  torch::NoGradGuard g;
+  tape_inputs_.clear();
+  tape_derivatives_.clear();
+  auto h = x.t().unsqueeze(0).expand({weights[0].size(0), x.size(1), x.size(0)});  // (nets, d, B), as raw()
+  for (size_t l = 0; l < weights.size(); ++l) {
+    tape_inputs_.push_back(h);
+    h = torch::baddbmm(biases[l].transpose(1, 2), weights[l].transpose(1, 2), h);
+    if (l + 1 == weights.size()) break;
+    at::Tensor d;
+    if (activation_ == Activation::sincos) {  // sin, cos and their derivatives cos, -sin
+      auto out = torch::empty_like(h);
+      d = torch::empty_like(h);
+      sincos_with_derivative(h, out, d);
+      h = out;
+    } else if (activation_ == Activation::relu) {
+      d = (h > 0).to(h.scalar_type());
+      h = h.relu();
+    } else {
+      h = h.tanh();
+      d = 1 - h.square();
+    }
+    tape_derivatives_.push_back(d);
+  }
+  return options.shared_trunk ? h.squeeze(0).t() : h.squeeze(1).t();  // (B, k)
+}
+
+void NeuralEFImpl::backward_taped(const at::Tensor& raw_grad) {
+  RKHS_CHECK(tape_inputs_.size() == weights.size(), "NeuralEF: backward_taped needs a raw_taped forward first");
+  torch::NoGradGuard g;
+  // dl/dh of the last layer, (nets, out, B); then per layer h = W^T a + b: dW = a g^T, db = sum_B g, da = W g.
+  auto grad = options.shared_trunk ? raw_grad.t().unsqueeze(0) : raw_grad.t().unsqueeze(1);
+  // A layer with one input (the 1-D data) or one output (each network's last layer) is an outer product or a dot
+  // product per point: broadcast products and sums there, which cost a third of the batched matrix products.
+  for (size_t l = weights.size(); l-- > 0;) {
+    const auto& a = tape_inputs_[l];
+    const int64_t in = weights[l].size(1), out = weights[l].size(2);
+    if (out == 1) {
+      weights[l].mutable_grad() = (a * grad).sum(2, true);  // (nets, in, 1)
+    } else if (in == 1) {
+      weights[l].mutable_grad() = (a * grad).sum(2).unsqueeze(1);  // (nets, 1, out)
+    } else {
+      weights[l].mutable_grad() = torch::bmm(a, grad.transpose(1, 2));
+    }
+    biases[l].mutable_grad() = grad.sum(2).unsqueeze(1);
+    if (l == 0) break;
+    grad = (out == 1 ? weights[l] * grad : torch::bmm(weights[l], grad)).mul_(tape_derivatives_[l - 1]);
+  }
+  tape_inputs_.clear();
+  tape_derivatives_.clear();
 }
 
 at::Tensor NeuralEFImpl::forward(const at::Tensor& x) {
@@ -282,22 +405,78 @@ void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Te
 
 namespace {
 
-// One iteration's outputs and gradient on several processes (docs/DISTRIBUTED.md): every rank has the batch's
-// kernel matrix K (B, B) and forwards its share of the B rows. The L2BN norms (eq. 16), R = Psi^T K Psi and the
-// norms' share of the gradient are summed over the ranks, so that the ranks' parameter gradients sum to one
-// process's. Returns this rank's raw outputs (with their graph), dl/d(raw outputs) for them, and R.
-struct ShardedOutputs {
-  at::Tensor raw, grad, rmat, check;  // check: 0, or NaN/Inf on every rank when any rank's gradient is
-};
+// neuralef_step's L2BN, eq. 18 and L2BN's backward in one process on the CPU in float, as loops over the (B, k)
+// outputs instead of ~40 small ATen operations (the same formulas; tests/spectral/test_neuralef.cpp compares both).
+void cpu_step(NeuralEF& net, const at::Tensor& rd, const at::Tensor& kb, NeuralEFStep& s) {
+  const int64_t batch = rd.size(0), k = rd.size(1);
+  const auto raw = rd.contiguous();
+  const float* r = raw.data_ptr<float>();
+  std::vector<double> norm(k, 0.0), c(k, 0.0), rm(k * k, 0.0);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t j = 0; j < k; ++j) norm[j] += double(r[b * k + j]) * r[b * k + j];
+  auto norm_t = torch::empty({k}, rd.options());
+  for (int64_t j = 0; j < k; ++j) {
+    norm[j] = std::max(std::sqrt(norm[j] / double(batch)), 1e-8);
+    norm_t.data_ptr<float>()[j] = float(norm[j]);
+  }
+  net->update_norm_ema(norm_t);
+  auto psi = torch::empty({batch, k}, rd.options());
+  float* p = psi.data_ptr<float>();
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t j = 0; j < k; ++j) p[b * k + j] = float(r[b * k + j] / norm[j]);
+  const auto kpsi = kb.mm(psi).contiguous();  // K Psi (B, k)
+  const float* kp = kpsi.data_ptr<float>();
+  for (int64_t b = 0; b < batch; ++b)  // R = Psi^T K Psi
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j) rm[i * k + j] += double(p[b * k + i]) * kp[b * k + j];
+  // Eq. 18: dl/dPsi_j = -2/B^2 (K psi_j - sum_{i<j} U_ij K psi_i), U_ij = R_ij / R_ii; c_j = sum_b dl/dPsi_bj raw_bj.
+  const double scale = -2.0 / double(batch * batch);
+  std::vector<double> u(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = i + 1; j < k; ++j) u[i * k + j] = rm[i * k + j] / rm[i * k + i];
+  s.raw_grad = torch::empty({batch, k}, rd.options());
+  float* g = s.raw_grad.data_ptr<float>();
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t j = 0; j < k; ++j) {
+      double v = kp[b * k + j];
+      for (int64_t i = 0; i < j; ++i) v -= u[i * k + j] * kp[b * k + i];
+      g[b * k + j] = float(v * scale);
+      c[j] += v * scale * r[b * k + j];
+    }
+  // Through L2BN: dl/draw = dl/dPsi / norm - raw c / (B norm^3).
+  std::vector<double> inv(k), shift(k);
+  for (int64_t j = 0; j < k; ++j) {
+    inv[j] = 1.0 / norm[j];
+    shift[j] = c[j] / (double(batch) * norm[j] * norm[j] * norm[j]);
+  }
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t j = 0; j < k; ++j) g[b * k + j] = float(g[b * k + j] * inv[j] - r[b * k + j] * shift[j]);
+  double check = 0;
+  for (int64_t j = 0; j < k; ++j) check += 0 * c[j];
+  s.rmat = torch::empty({k, k}, rd.options());
+  float* rt = s.rmat.data_ptr<float>();
+  for (int64_t i = 0; i < k * k; ++i) rt[i] = float(rm[i]);
+  s.check = torch::scalar_tensor(check, rd.options());
+}
 
-ShardedOutputs sharded_outputs(NeuralEF& net, const at::Tensor& xb, const at::Tensor& kb, core::DistWorld& dist,
-                               int64_t iteration) {
+}  // namespace
+
+NeuralEFStep neuralef_step(NeuralEF& net, const at::Tensor& xb, const at::Tensor& kb, int64_t iteration, bool taped) {
+  // Several processes (docs/DISTRIBUTED.md): every rank has the batch's kernel matrix K (B, B) and forwards its
+  // share of the B rows; the L2BN norms, R and the norms' share of the gradient are summed over the ranks, so that
+  // the ranks' parameter gradients sum to one process's. In one process the sums are the values themselves.
+  auto& dist = core::DistWorld::get();
   const int64_t batch = xb.size(0);
   const auto [begin, end] = core::shard_range(batch, dist.rank(), dist.size());
-  ShardedOutputs s;
-  s.raw = net->raw(xb.slice(0, begin, end));  // (b_r, k)
+  NeuralEFStep s;
+  const auto rows = xb.slice(0, begin, end);
+  s.raw = taped ? net->raw_taped(rows) : net->raw(rows);  // (b_r, k)
   torch::NoGradGuard g;
   const auto rd = s.raw.detach();
+  if (!dist.active() && rd.device().is_cpu() && rd.scalar_type() == at::kFloat && kb.scalar_type() == at::kFloat) {
+    cpu_step(net, rd, kb, s);
+    return s;
+  }
   const std::string at = " of iteration " + std::to_string(iteration + 1);
   const auto norm = (dist.sum_over_ranks(rd.square().sum(0), "the L2BN norms" + at) / double(batch)).sqrt().clamp_min(1e-8);
   net->update_norm_ema(norm);
@@ -308,12 +487,10 @@ ShardedOutputs sharded_outputs(NeuralEF& net, const at::Tensor& xb, const at::Te
   // Through Psi = raw / norm, norm^2 = sum over the batch of raw^2 / B (per column):
   // dl/draw = dl/dPsi / norm - raw * c / (B norm^3), c = sum over the batch of dl/dPsi * raw.
   const auto c = dist.sum_over_ranks((gpsi * rd).sum(0), "the L2BN gradient" + at);
-  s.grad = gpsi / norm - rd * (c / (double(batch) * norm.pow(3)));
+  s.raw_grad = gpsi / norm - rd * (c / (double(batch) * norm.pow(3)));
   s.check = 0 * c.sum();
   return s;
 }
-
-}  // namespace
 
 NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
                               const NeuralEFTrainOptions& o) {
@@ -322,15 +499,24 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   EigenBatches batches(x, kernel, o, gen);
   const int64_t bsz = batches.size();
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(o.lr));
+  // In one process the mlp networks' backward runs by hand (raw_taped) and, on the CPU, Adam is one loop per
+  // parameter; across processes the backward runs through autograd, whose gradient hooks start the overlapped
+  // reduction.
+  auto& dist = core::DistWorld::get();
+  const bool taped = !dist.active() && net->options.architecture == "mlp";
+  std::optional<core::CpuAdam> cpu_adam;
+  if (taped && core::CpuAdam::supports(net->parameters())) cpu_adam.emplace(net->parameters(), o.lr);
   net->train();
   net->whitening.resize_({0});  // a Rayleigh-Ritz rotation of an earlier training no longer applies
   NeuralEFReport r;
   core::LoopHooks hooks;
-  hooks.set_lr = [&opt](double lr) { static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr); };
+  hooks.set_lr = [&](double lr) {
+    if (cpu_adam) cpu_adam->set_lr(lr);
+    static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr);
+  };
   at::Tensor psi, grad;  // of the step whose update is pending
   core::LossMeter meter;
   // Several processes: every rank starts from rank 0's networks and draws the same batches.
-  auto& dist = core::DistWorld::get();
   RKHS_CHECK(!dist.active() || bsz >= dist.size(), "NeuralEF: the batch (" + std::to_string(bsz) +
                                                        ") must have at least one point per process");
   if (dist.active()) {
@@ -341,21 +527,10 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   const auto overlapped = dist.overlapped_gradients(net->parameters());
   hooks.step = [&](const core::Step& s) {
     auto [xb, kb] = batches.next();
-    at::Tensor rmat, check;
-    if (dist.active()) {  // psi: this rank's raw outputs, grad: their gradient
-      auto so = sharded_outputs(net, xb, kb, dist, s.global);
-      psi = so.raw;
-      grad = so.grad;
-      rmat = so.rmat;
-      check = so.check;
-    } else {
-      psi = net->forward(xb);
-      const auto pd = psi.detach();
-      grad = neuralef_output_gradient(kb, pd);
-      torch::NoGradGuard g;
-      rmat = pd.t().mm(kb.mm(pd));  // R = Psi^T K Psi, (k, k)
-      check = 0 * grad.sum();
-    }
+    auto step = neuralef_step(net, xb, kb, s.global, taped);
+    psi = step.raw;  // this process's raw outputs and their gradient
+    grad = step.raw_grad;
+    const auto& rmat = step.rmat;
     torch::NoGradGuard g;
     auto est = rmat.diagonal().to(torch::kFloat64) / double(bsz * bsz);
     if (s.global == 0) {
@@ -366,11 +541,20 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
     // Eq. 17's value from R, -(sum_j R_jj - sum_{i<j} R_ij^2 / R_ii) / B^2; `check` (0 * sum(grad)) makes it
     // non-finite whenever the gradient is, so the loop's guard stops a step that would write NaN into the networks.
     auto loss = -(rmat.diagonal().sum() - (rmat.square() / rmat.diagonal().unsqueeze(1)).triu(1).sum()) /
-                double(bsz * bsz) + check;
+                double(bsz * bsz) + step.check;
     meter.add(loss);
     return meter.finish(s);  // read every step on the CPU, every LoopOptions::report_every steps elsewhere
   };
   hooks.update = [&](const core::Step& s) {
+    if (taped) {  // replaces every parameter's gradient
+      net->backward_taped(grad);
+      if (cpu_adam) {
+        cpu_adam->step();
+      } else {
+        opt.step();
+      }
+      return;
+    }
     opt.zero_grad();
     dist.backward_and_sum(overlapped.get(), [&] { psi.backward(grad); }, net->parameters(),
                           "the gradients of iteration " + std::to_string(s.global + 1));

@@ -245,7 +245,9 @@ EOF2
 
 # 9. rkhs eigen in 1 vs several processes. NeuralEF (2 and 3 processes): each rank forwards its share of every
 #    batch of 100 points; the L2BN norms, R = Psi^T K Psi and the norms' part of the gradient are summed over the
-#    ranks. SpIN: Sigma, Pi and their Jacobians summed over the ranks' rows. Nystrom with a Monte Carlo kernel:
+#    ranks (the one-process run takes the hand-written backward, CPU loops and CpuAdam; several processes take
+#    autograd and LibTorch's Adam, so this also checks one path against the other). SpIN: Sigma, Pi and their
+#    Jacobians summed over the ranks' rows. Nystrom with a Monte Carlo kernel:
 #    the reference's features by row blocks, gathered. The EMA eigenvalues, the final and the reference ones are
 #    one process's up to summation order.
 EIG=(eigen --kernel rbf --data uniform1d --n 400 --k 3 --iterations 200 --batch-size 100 --seed 1 --json)

@@ -53,6 +53,12 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
   at::Tensor raw(const at::Tensor& x);
   // Blends a training batch's L2BN norms (k,) into norm_ema (the first batch sets it); forward() calls it in training.
   void update_norm_ema(const at::Tensor& norm);
+  // The mlp networks' forward and backward by hand, without an autograd graph (what train_neuralef uses in one
+  // process: ~40% faster per iteration at the paper's 1-D size): raw_taped(x) returns raw(x) and keeps each layer's
+  // input and activation derivative; backward_taped(dl/draw) then writes the parameter gradients into their .grad
+  // (replacing what was there) and drops the tape.
+  at::Tensor raw_taped(const at::Tensor& x);
+  void backward_taped(const at::Tensor& raw_grad);
 
   NeuralEFOptions options;
   // layer l: (k, in, out), (k, 1, out) (a shared trunk: (1, in, out) and k outputs in the last layer);
@@ -73,6 +79,7 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
  private:
   enum class Activation { sincos, relu, tanh };
   Activation activation_ = Activation::relu;  // options.activation, parsed by reset(): raw() compares no strings
+  std::vector<at::Tensor> tape_inputs_, tape_derivatives_;  // raw_taped's layer inputs (k, in, B), act'(h) (k, out, B)
 };
 TORCH_MODULE(NeuralEF);
 
@@ -81,6 +88,24 @@ TORCH_MODULE(NeuralEF);
 at::Tensor neuralef_loss(const at::Tensor& kernel_matrix, const at::Tensor& psi);
 // Eq. 18's dl/dPsi in closed form: (B, k), no autograd.
 at::Tensor neuralef_output_gradient(const at::Tensor& kernel_matrix, const at::Tensor& psi);
+
+// The paper's 1-D activation along dim 1 of h: sin on the first half of the units, cos on the second, as one
+// autograd function (one output buffer; the backward writes cos and -sin into one gradient buffer).
+at::Tensor sincos_activation(const at::Tensor& h);
+
+// One training iteration on a batch (rows xb, kernel matrix kb (B, B)) in training mode, on this process's share
+// of the rows (all of them in one process, docs/DISTRIBUTED.md): raw, the networks' outputs before L2BN with their
+// graph; raw_grad, dl/draw, eq. 18's dl/dPsi carried through L2BN (eq. 16) by hand, so that raw.backward(raw_grad)
+// gives the parameter gradients of eq. 17 (autograd runs through the networks only); rmat, R = Psi^T K Psi (k, k)
+// summed over the processes; check, 0, or NaN/Inf on every process when any one's gradient is. Updates the L2BN
+// norm EMA. `iteration` names the step in a failed collective's message.
+struct NeuralEFStep {
+  at::Tensor raw, raw_grad, rmat, check;
+};
+// With `taped` (the mlp architecture only) the forward is net->raw_taped: raw has no graph and
+// net->backward_taped(raw_grad) gives the gradients.
+NeuralEFStep neuralef_step(NeuralEF& net, const at::Tensor& xb, const at::Tensor& kb, int64_t iteration = 0,
+                           bool taped = false);
 
 struct NeuralEFTrainOptions {
   int64_t iterations = 2000;
