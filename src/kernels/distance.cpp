@@ -68,7 +68,7 @@ at::Tensor squared_distances(const at::Tensor& x, const at::Tensor& y) {
   check_gram_inputs("squared_distances", x, y);
   auto xx = x.square().sum(1, true);            // (n, 1)
   auto yy = y.square().sum(1).unsqueeze(0);     // (1, m)
-  return (xx + yy - 2 * x.mm(y.t())).clamp_min(0);
+  return torch::addmm(xx + yy, x, y.t(), 1, -2).clamp_min(0);  // ||x||^2 + ||y||^2 - 2 x y^T in one product
 }
 
 at::Tensor squared_distances_direct(const at::Tensor& x, const at::Tensor& y) {

@@ -15,6 +15,7 @@
 #include "rkhs/warn.h"
 #include "eigen_training.h"
 #include "pooling.h"
+#include "mlp_kernels.h"
 #include "sincos_kernels.h"
 
 namespace rkhs::spectral {
@@ -171,6 +172,12 @@ void sincos_with_derivative(const at::Tensor& h, at::Tensor& out, at::Tensor& d)
 
 }  // namespace
 
+bool NeuralEFImpl::cpu_loops(const at::Tensor& h, size_t layer) const {
+  return h.device().is_cpu() && h.scalar_type() == at::kFloat && (h.is_contiguous() || h.stride(0) == 0) &&
+         weights[layer].is_contiguous() && biases[layer].is_contiguous() &&
+         weights[layer].scalar_type() == at::kFloat && biases[layer].scalar_type() == at::kFloat;
+}
+
 at::Tensor NeuralEFImpl::raw_taped(const at::Tensor& x) {
   RKHS_CHECK(options.architecture == "mlp", "NeuralEF: the taped forward is for the mlp architecture");
   RKHS_CHECK(x.dim() == 2 && x.size(1) == options.input_dim,
@@ -178,10 +185,24 @@ at::Tensor NeuralEFImpl::raw_taped(const at::Tensor& x) {
   torch::NoGradGuard g;
   tape_inputs_.clear();
   tape_derivatives_.clear();
-  auto h = x.t().unsqueeze(0).expand({weights[0].size(0), x.size(1), x.size(0)});  // (nets, d, B), as raw()
+  const int64_t nets = weights[0].size(0), batch = x.size(0);
+  auto h = x.t().unsqueeze(0).expand({nets, x.size(1), batch});  // (nets, d, B), as raw()
   for (size_t l = 0; l < weights.size(); ++l) {
     tape_inputs_.push_back(h);
-    h = torch::baddbmm(biases[l].transpose(1, 2), weights[l].transpose(1, 2), h);
+    const int64_t in = weights[l].size(1), out = weights[l].size(2);
+    if (cpu_loops(h, l) && (in == 1 || out == 1)) {  // an outer or a dot product per network: mlp_kernels.h
+      auto next = torch::empty({nets, out, batch}, x.options());
+      if (in == 1) {
+        cpu::one_input_forward(h.select(0, 0).contiguous().data_ptr<float>(), weights[l].data_ptr<float>(),
+                               biases[l].data_ptr<float>(), nets, out, batch, next.data_ptr<float>());
+      } else {
+        cpu::one_output_forward(h.data_ptr<float>(), weights[l].data_ptr<float>(), biases[l].data_ptr<float>(), nets,
+                                in, batch, next.data_ptr<float>());
+      }
+      h = next;
+    } else {
+      h = torch::baddbmm(biases[l].transpose(1, 2), weights[l].transpose(1, 2), h);
+    }
     if (l + 1 == weights.size()) break;
     at::Tensor d;
     if (activation_ == Activation::sincos) {  // sin, cos and their derivatives cos, -sin
@@ -210,7 +231,29 @@ void NeuralEFImpl::backward_taped(const at::Tensor& raw_grad) {
   // product per point: broadcast products and sums there, which cost a third of the batched matrix products.
   for (size_t l = weights.size(); l-- > 0;) {
     const auto& a = tape_inputs_[l];
-    const int64_t in = weights[l].size(1), out = weights[l].size(2);
+    const int64_t in = weights[l].size(1), out = weights[l].size(2), nets = a.size(0), batch = a.size(2);
+    if (cpu_loops(a, l) && out == 1 && l > 0) {  // mlp_kernels.h; the gradient at the previous pre-activation too
+      const auto gc = grad.contiguous();
+      auto dw = torch::empty_like(weights[l]), db = torch::empty_like(biases[l]), ga = torch::empty_like(a);
+      cpu::one_output_backward(a.data_ptr<float>(), weights[l].data_ptr<float>(), gc.data_ptr<float>(),
+                               tape_derivatives_[l - 1].data_ptr<float>(), nets, in, batch, dw.data_ptr<float>(),
+                               db.data_ptr<float>(), ga.data_ptr<float>());
+      weights[l].mutable_grad() = dw;
+      biases[l].mutable_grad() = db;
+      grad = ga;
+      continue;
+    }
+    if (cpu_loops(a, l) && in == 1) {
+      const auto gc = grad.contiguous();
+      auto dw = torch::empty_like(weights[l]), db = torch::empty_like(biases[l]);
+      cpu::one_input_backward(a.select(0, 0).contiguous().data_ptr<float>(), gc.data_ptr<float>(), nets, out, batch,
+                              dw.data_ptr<float>(), db.data_ptr<float>());
+      weights[l].mutable_grad() = dw;
+      biases[l].mutable_grad() = db;
+      if (l == 0) break;
+      grad = torch::bmm(weights[l], gc).mul_(tape_derivatives_[l - 1]);
+      continue;
+    }
     if (out == 1) {
       weights[l].mutable_grad() = (a * grad).sum(2, true);  // (nets, in, 1)
     } else if (in == 1) {

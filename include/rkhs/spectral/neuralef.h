@@ -54,9 +54,9 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
   // Blends a training batch's L2BN norms (k,) into norm_ema (the first batch sets it); forward() calls it in training.
   void update_norm_ema(const at::Tensor& norm);
   // The mlp networks' forward and backward by hand, without an autograd graph (what train_neuralef uses in one
-  // process: ~40% faster per iteration at the paper's 1-D size): raw_taped(x) returns raw(x) and keeps each layer's
-  // input and activation derivative; backward_taped(dl/draw) then writes the parameter gradients into their .grad
-  // (replacing what was there) and drops the tape.
+  // process; docs/NEURALEF.md): raw_taped(x) returns raw(x) and keeps each layer's input and activation
+  // derivative; backward_taped(dl/draw) then writes the parameter gradients into their .grad (replacing what was
+  // there) and drops the tape.
   at::Tensor raw_taped(const at::Tensor& x);
   void backward_taped(const at::Tensor& raw_grad);
 
@@ -80,6 +80,8 @@ class NeuralEFImpl : public torch::nn::Cloneable<NeuralEFImpl> {
   enum class Activation { sincos, relu, tanh };
   Activation activation_ = Activation::relu;  // options.activation, parsed by reset(): raw() compares no strings
   std::vector<at::Tensor> tape_inputs_, tape_derivatives_;  // raw_taped's layer inputs (k, in, B), act'(h) (k, out, B)
+  // Whether layer `layer` on the activations h (nets, in, B) runs through the CPU loops (float, contiguous).
+  bool cpu_loops(const at::Tensor& h, size_t layer) const;
 };
 TORCH_MODULE(NeuralEF);
 
