@@ -23,6 +23,11 @@
 #              logistic regression on the standardised features (--model identity --head softmax --normalize none).
 #   kcl-grid   the KCL head at the default 10 epochs over activation {relu, sigmoid} x lr {0.5, 0.1, 0.03, 0.01}
 #              with a 10% validation split: the measurement behind the KCL defaults (docs/HEADS.md).
+#   ckn        `rkhs ckn` at its defaults (Fashion-MNIST, all 60,000 training images, unsupervised 64/64/128, the
+#              cross-validated classifier); its baseline, logistic regression on the pixels, is part `fashion`'s.
+#   embed      `rkhs embed` at its defaults (Fashion-MNIST, the classifier objective) into runs/defaults_embed_SEED;
+#              its baseline, 2-D PCA with the same 5-NN score: bench/embed_baseline.py.
+# Not in the default PARTS (each run takes minutes): ckn, embed.
 # Resumable (lib.sh's record). Environment: SEEDS (default "1 2 3"), PARTS (default "recommend eigen classify small kernel-sgd kernel-sgd-fashion fashion csv kcl-grid"),
 # THREADS (default 1), DATA (default data/dslabs), MLBENCH (default data/mlbench), MLBENCH_SETS (default: the nine
 # above), OUT (default bench/results/defaults.jsonl).
@@ -74,6 +79,10 @@ for part in ${PARTS:-recommend eigen classify small kernel-sgd kernel-sgd-fashio
           record "$OUT" "classify-$data-kernel-sgd-damping0" classify --data "$data" --optimizer kernel-sgd \
             --kernel-sgd-damping 0 --seed "$seed" --threads "$THREADS"
         done ;;
+      ckn)
+        record "$OUT" ckn-default ckn --seed "$seed" --threads "$THREADS" ;;
+      embed)
+        record "$OUT" embed-default embed --out "runs/defaults_embed_$seed" --seed "$seed" --threads "$THREADS" ;;
       kernel-sgd-fashion)
         F=(classify --data fashion-mnist --train-size 10000 --epochs 4 --seed "$seed" --threads "$THREADS")
         record "$OUT" "classify-fashion-kernel-sgd" "${F[@]}" --optimizer kernel-sgd

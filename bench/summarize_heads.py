@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""The head-cost table of docs/RESULTS.md from bench_heads' JSON output (medians when the run has repetitions):
-CPU time of forward + backward per head and configuration, and the kernelized heads' ratio to the linear softmax.
+"""The head-cost table of docs/RESULTS.md from bench_heads' JSON output: CPU time of forward + backward per head and
+configuration, and the kernelized heads' ratio to the linear softmax. With every repetition in the file (a run
+without --benchmark_report_aggregates_only) the best (smallest) repetition of each, issue 27's rule for ratios on
+a shared machine; with aggregates only, the medians.
 Usage: python3 bench/summarize_heads.py bench/results/heads.json"""
 import json
 import sys
@@ -11,15 +13,18 @@ COLUMNS = [("BM_softmax", "softmax W z + b"), ("BM_cosine", "cosine / LIN"), ("B
 
 def main(path):
     runs = json.load(open(path))["benchmarks"]
-    medians = any(b["name"].endswith("_median") for b in runs)
+    each = [b for b in runs if b.get("run_type") == "iteration"]
     t = {}
-    for b in runs:
+    if each:
+        for b in each:
+            kind, d, c = b["name"].split("/")[:3]
+            key = (kind, int(d), int(c))
+            t[key] = min(t.get(key, float("inf")), b["cpu_time"])
+    for b in runs if not each else []:
         name = b["name"]
-        if medians:
-            if not name.endswith("_median"):
-                continue
-            name = name[: -len("_median")]
-        kind, d, c = name.split("/")[:3]
+        if not name.endswith("_median"):
+            continue
+        kind, d, c = name[: -len("_median")].split("/")[:3]
         t[(kind, int(d), int(c))] = b["cpu_time"]
     configs = sorted({(d, c) for (_, d, c) in t})
     head = " | ".join(f"{label} (µs)" for kind, label in COLUMNS if any(k == kind for (k, _, _) in t))
