@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -62,12 +63,85 @@ at::Tensor normalize_rows_backward(const at::Tensor& y, const at::Tensor& norm, 
   return dx;
 }
 
+// |x_i| for the rows of x (contiguous).
+at::Tensor row_norms(const at::Tensor& x) {
+  const int64_t rows = x.size(0), d = x.size(1);
+  auto norm = at::empty({rows}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rkhs::kcl_row_norms", [&] {
+    const scalar_t* px = x.data_ptr<scalar_t>();
+    scalar_t* pn = norm.data_ptr<scalar_t>();
+    at::parallel_for(0, rows, row_grain(d), [&](int64_t begin, int64_t end) {
+      cpu::row_norms(px + begin * d, end - begin, d, pn + begin);
+    });
+  });
+  return norm;
+}
+
+// Row i of the contiguous (B, C) array a divided by max(norm_i, 1e-12), in place (a loop: C is small next to d).
+void scale_rows(at::Tensor& a, const at::Tensor& norm) {
+  const int64_t rows = a.size(0), cols = a.size(1);
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "rkhs::kcl_scale_rows", [&] {
+    scalar_t* pa = a.data_ptr<scalar_t>();
+    const scalar_t* pn = norm.data_ptr<scalar_t>();
+    for (int64_t i = 0; i < rows; ++i) {
+      const scalar_t inv = scalar_t(1) / std::max(pn[i], static_cast<scalar_t>(kMinNorm));
+      for (int64_t c = 0; c < cols; ++c) pa[i * cols + c] *= inv;
+    }
+  });
+}
+
+// sum_c a_ic b_ic for contiguous (B, C) arrays, in double.
+at::Tensor row_dots(const at::Tensor& a, const at::Tensor& b) {
+  const int64_t rows = a.size(0), cols = a.size(1);
+  auto out = at::empty({rows}, a.options());
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "rkhs::kcl_row_dots", [&] {
+    const scalar_t *pa = a.data_ptr<scalar_t>(), *pb = b.data_ptr<scalar_t>();
+    scalar_t* po = out.data_ptr<scalar_t>();
+    for (int64_t i = 0; i < rows; ++i) {
+      double sum = 0;
+      for (int64_t c = 0; c < cols; ++c) sum += double(pa[i * cols + c]) * pb[i * cols + c];
+      po[i] = static_cast<scalar_t>(sum);
+    }
+  });
+  return out;
+}
+
+// normalize_rows_backward from x itself (contiguous) and proj_i = y_i . dy_i.
+at::Tensor scaled_rows_backward(const at::Tensor& x, const at::Tensor& norm, const at::Tensor& dy_in,
+                                const at::Tensor& proj) {
+  auto dy = dy_in.contiguous();
+  const int64_t rows = x.size(0), d = x.size(1);
+  auto dx = at::empty_like(x);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rkhs::kcl_scaled_rows_backward", [&] {
+    const scalar_t *px = x.data_ptr<scalar_t>(), *pn = norm.data_ptr<scalar_t>(), *pdy = dy.data_ptr<scalar_t>(),
+                   *pp = proj.data_ptr<scalar_t>();
+    scalar_t* pdx = dx.data_ptr<scalar_t>();
+    at::parallel_for(0, rows, row_grain(d), [&](int64_t begin, int64_t end) {
+      cpu::scaled_rows_backward(px + begin * d, pn + begin, pdy + begin * d, pp + begin, end - begin, d, kMinNorm,
+                                pdx + begin * d);
+    });
+  });
+  return dx;
+}
+
 struct FusedKcl : public torch::autograd::Function<FusedKcl> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& z, const at::Tensor& w,
                             const at::Tensor& alpha, double eps, double temperature) {
-    auto [zn, nz] = normalize_rows(z);
+    // The cosines before the clamp to [-1, 1], which the series loops apply. With fewer classes than embedding
+    // dimensions, (z w^T) / max(|z|, 1e-12) by rows: the normalised embeddings (B, d) are never formed, only their
+    // norms, and the work moves to the smaller (B, C) logits; otherwise z^ w^T from the normalised embeddings.
+    const bool by_norms = w.size(0) < z.size(1);
     auto [wn, nw] = normalize_rows(w);
-    auto raw = zn.mm(wn.t());  // the cosines before the clamp to [-1, 1], which the series loops apply
+    at::Tensor zs, nz, raw;  // zs: z (by_norms) or z^
+    if (by_norms) {
+      zs = z.contiguous();
+      nz = row_norms(zs);
+      raw = zs.mm(wn.t());
+      scale_rows(raw, nz);
+    } else {
+      std::tie(zs, nz) = normalize_rows(z);
+      raw = zs.mm(wn.t());
+    }
     auto a = alpha.contiguous();
     auto out = at::empty_like(raw);
     const int64_t n = raw.numel();
@@ -78,7 +152,8 @@ struct FusedKcl : public torch::autograd::Function<FusedKcl> {
         cpu::series_forward(pr + begin, pa, a.numel(), eps, 1.0 / temperature, end - begin, po + begin);
       });
     });
-    ctx->save_for_backward({z, w, alpha, zn, wn, raw, nz, nw});
+    ctx->save_for_backward({z, w, alpha, zs, wn, raw, nz, nw});
+    ctx->saved_data["by_norms"] = by_norms;
     ctx->saved_data["eps"] = eps;
     ctx->saved_data["temperature"] = temperature;
     return out;
@@ -106,7 +181,8 @@ struct FusedKcl : public torch::autograd::Function<FusedKcl> {
       for (size_t k = 0; k < which.size(); ++k) result[which[k]] = g[k];
       return result;
     }
-    const auto &alpha = s[2], &zn = s[3], &wn = s[4], &raw = s[5], &nz = s[6], &nw = s[7];
+    const auto &alpha = s[2], &zs = s[3], &wn = s[4], &raw = s[5], &nz = s[6], &nw = s[7];
+    const bool by_norms = ctx->saved_data["by_norms"].toBool();
     auto g = grads[0].contiguous();
     auto a = alpha.contiguous();
     const int64_t b = raw.size(0), c = raw.size(1), m3 = a.numel();
@@ -123,8 +199,17 @@ struct FusedKcl : public torch::autograd::Function<FusedKcl> {
       });
     });
     at::Tensor dz, dw, dalpha;
-    if (ctx->needs_input_grad(0)) dz = normalize_rows_backward(zn, nz, dt.mm(wn));
-    if (ctx->needs_input_grad(1)) dw = normalize_rows_backward(wn, nw, dt.t().mm(zn));
+    // by_norms, with z^ = z / max(|z|, 1e-12) by rows: dL/dz^ = dt w^, whose projection on z^_i is
+    // sum_c dt_ic raw_ic (a (B, C) sum instead of a pass over d), and dL/dw^ = dt^T z^ = (dt / max(|z|, 1e-12))^T z.
+    if (ctx->needs_input_grad(0)) {
+      const auto dzs = dt.mm(wn);
+      dz = by_norms ? scaled_rows_backward(zs, nz, dzs, row_dots(dt, raw)) : normalize_rows_backward(zs, nz, dzs);
+    }
+    if (ctx->needs_input_grad(1)) {
+      auto dts = by_norms ? dt.clone() : dt;
+      if (by_norms) scale_rows(dts, nz);
+      dw = normalize_rows_backward(wn, nw, dts.t().mm(zs));
+    }
     if (ctx->needs_input_grad(2)) {
       dalpha = at::empty({m3}, alpha.options());
       AT_DISPATCH_FLOATING_TYPES(alpha.scalar_type(), "rkhs::kcl_dalpha", [&] {

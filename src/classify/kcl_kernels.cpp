@@ -194,6 +194,26 @@ RKHS_INLINE void normalize_rows_backward_impl(const T* y, const T* norm, const T
   }
 }
 
+template <typename T, int W>
+RKHS_INLINE void row_norms_impl(const T* x, int64_t rows, int64_t d, T* norm) {
+  for (int64_t i = 0; i < rows; ++i) norm[i] = std::sqrt(dot<T, W>(x + i * d, x + i * d, d));
+}
+
+template <typename T, int W>
+RKHS_INLINE void scaled_rows_backward_impl(const T* x, const T* norm, const T* dy, const T* proj, int64_t rows,
+                                           int64_t d, double min_norm, T* dx) {
+  using S = Simd<T, W>;
+  for (int64_t i = 0; i < rows; ++i) {
+    const T *xi = x + i * d, *dyi = dy + i * d;
+    T* dxi = dx + i * d;
+    const T inv = T(1) / std::max(norm[i], static_cast<T>(min_norm));
+    const T shift = norm[i] >= static_cast<T>(min_norm) ? proj[i] * inv : T(0);  // proj_i times y_i = x_i inv
+    int64_t k = 0;
+    for (; k + W <= d; k += W) S::store(dxi + k, (S::load(dyi + k) - S::load(xi + k) * shift) * inv);
+    for (; k < d; ++k) dxi[k] = (dyi[k] - xi[k] * shift) * inv;
+  }
+}
+
 // Each loop once for the baseline ISA (16-byte vectors) and, on x86-64, once for AVX2 + FMA (32-byte vectors).
 #define RKHS_KCL_VARIANTS(T)                                                                                       \
   void series_forward_base(const T* raw, const T* alpha, int64_t m3, double eps, double inv_t, int64_t n,           \
@@ -210,6 +230,13 @@ RKHS_INLINE void normalize_rows_backward_impl(const T* y, const T* norm, const T
   void normalize_rows_backward_base(const T* y, const T* norm, const T* dy, int64_t rows, int64_t d,                \
                                     double min_norm, T* dx) {                                                       \
     normalize_rows_backward_impl<T, 16 / sizeof(T)>(y, norm, dy, rows, d, min_norm, dx);                            \
+  }                                                                                                                 \
+  void row_norms_base(const T* x, int64_t rows, int64_t d, T* norm) {                                              \
+    row_norms_impl<T, 16 / sizeof(T)>(x, rows, d, norm);                                                            \
+  }                                                                                                                 \
+  void scaled_rows_backward_base(const T* x, const T* norm, const T* dy, const T* proj, int64_t rows, int64_t d,    \
+                                 double min_norm, T* dx) {                                                          \
+    scaled_rows_backward_impl<T, 16 / sizeof(T)>(x, norm, dy, proj, rows, d, min_norm, dx);                         \
   }
 
 std::atomic<bool> g_allow_wide{true};
@@ -230,6 +257,13 @@ std::atomic<bool> g_allow_wide{true};
   RKHS_AVX2 void normalize_rows_backward_avx2(const T* y, const T* norm, const T* dy, int64_t rows, int64_t d,      \
                                               double min_norm, T* dx) {                                             \
     normalize_rows_backward_impl<T, 32 / sizeof(T)>(y, norm, dy, rows, d, min_norm, dx);                            \
+  }                                                                                                                 \
+  RKHS_AVX2 void row_norms_avx2(const T* x, int64_t rows, int64_t d, T* norm) {                                     \
+    row_norms_impl<T, 32 / sizeof(T)>(x, rows, d, norm);                                                            \
+  }                                                                                                                 \
+  RKHS_AVX2 void scaled_rows_backward_avx2(const T* x, const T* norm, const T* dy, const T* proj, int64_t rows,     \
+                                           int64_t d, double min_norm, T* dx) {                                     \
+    scaled_rows_backward_impl<T, 32 / sizeof(T)>(x, norm, dy, proj, rows, d, min_norm, dx);                         \
   }
 
 RKHS_KCL_AVX2_VARIANTS(float)
@@ -263,6 +297,11 @@ RKHS_KCL_VARIANTS(double)
   void normalize_rows_backward(const T* y, const T* norm, const T* dy, int64_t rows, int64_t d, double min_norm,    \
                                T* dx) {                                                                             \
     RKHS_KCL_CALL(normalize_rows_backward, y, norm, dy, rows, d, min_norm, dx);                                     \
+  }                                                                                                                 \
+  void row_norms(const T* x, int64_t rows, int64_t d, T* norm) { RKHS_KCL_CALL(row_norms, x, rows, d, norm); }      \
+  void scaled_rows_backward(const T* x, const T* norm, const T* dy, const T* proj, int64_t rows, int64_t d,         \
+                            double min_norm, T* dx) {                                                               \
+    RKHS_KCL_CALL(scaled_rows_backward, x, norm, dy, proj, rows, d, min_norm, dx);                                  \
   }
 
 RKHS_KCL_DISPATCH(float)

@@ -35,6 +35,18 @@ void normalize_rows_backward(const float* y, const float* norm, const float* dy,
 void normalize_rows_backward(const double* y, const double* norm, const double* dy, int64_t rows, int64_t d,
                              double min_norm, double* dx);
 
+// norm[i] = |x_i| for rows [0, rows) of x (rows, d).
+void row_norms(const float* x, int64_t rows, int64_t d, float* norm);
+void row_norms(const double* x, int64_t rows, int64_t d, double* norm);
+
+// normalize_rows_backward without y: with y_i = x_i / max(|x_i|, min_norm) and proj_i = y_i . dy_i given (the fused
+// KCL computes it from the (B, C) logits instead of a pass over d), dx_i = (dy_i - [|x_i| >= min_norm] y_i proj_i) /
+// max(|x_i|, min_norm).
+void scaled_rows_backward(const float* x, const float* norm, const float* dy, const float* proj, int64_t rows,
+                          int64_t d, double min_norm, float* dx);
+void scaled_rows_backward(const double* x, const double* norm, const double* dy, const double* proj, int64_t rows,
+                          int64_t d, double min_norm, double* dx);
+
 // Whether the loops run with 256-bit AVX2 + FMA vectors (the CPU has them and they are allowed).
 bool wide_vectors();
 // Allows (true, the default) or forbids the AVX2 loops, so that tests can check both on one machine; returns the

@@ -122,6 +122,23 @@ void check_normalize(double tol) {
       std::vector<T> y(x.size()), norm(rows), dx(x.size());
       cpu::normalize_rows(x_t.data(), rows, d, 1e-12, y.data(), norm.data());
       cpu::normalize_rows_backward(y.data(), norm.data(), dy_t.data(), rows, d, 1e-12, dx.data());
+      // The same backward from x and a given proj_i = y_i . dy_i (the fused KCL's path), and the norms alone.
+      std::vector<T> norm2(rows), proj_t(rows), dx2(x.size());
+      cpu::row_norms(x_t.data(), rows, d, norm2.data());
+      for (int64_t i = 0; i < rows; ++i) {
+        double p = 0;
+        for (int64_t k = 0; k < d; ++k) p += static_cast<double>(y[i * d + k]) * dy_t[i * d + k];
+        proj_t[i] = static_cast<T>(p);
+      }
+      cpu::scaled_rows_backward(x_t.data(), norm2.data(), dy_t.data(), proj_t.data(), rows, d, 1e-12, dx2.data());
+      for (int64_t i = 0; i < rows; ++i) {
+        EXPECT_NEAR(norm2[i], norm[i], tol * (1 + norm[i])) << "row_norms, row " << i;
+        // Relative to the terms (dy and y proj, over the norm): the two orders of the float sums cancel differently.
+        const double scale = std::min(1 / std::max(double(norm[i]), 1e-12), 1e6);
+        for (int64_t k = 0; k < d; ++k)
+          EXPECT_NEAR(dx2[i * d + k], dx[i * d + k], 4 * tol * (1 + std::abs(double(dy_t[i * d + k]))) * scale)
+              << "scaled, row " << i;
+      }
       for (int64_t i = 0; i < rows; ++i) {
         double nrm = 0, proj = 0;
         for (int64_t k = 0; k < d; ++k) nrm += static_cast<double>(x_t[i * d + k]) * x_t[i * d + k];
