@@ -449,7 +449,8 @@ void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Te
 namespace {
 
 // neuralef_step's L2BN, eq. 18 and L2BN's backward in one process on the CPU in float, as loops over the (B, k)
-// outputs instead of ~40 small ATen operations (the same formulas; tests/spectral/test_neuralef.cpp compares both).
+// outputs instead of ~40 small ATen operations (the same formulas; tests/spectral/test_neuralef_fast.cpp checks them
+// against autograd of eq. 17 through L2BN).
 void cpu_step(NeuralEF& net, const at::Tensor& rd, const at::Tensor& kb, NeuralEFStep& s) {
   const int64_t batch = rd.size(0), k = rd.size(1);
   const auto raw = rd.contiguous();
