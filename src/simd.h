@@ -59,3 +59,10 @@ namespace rkhs::simd {
 inline bool cpu_has_avx2() { return false; }
 }  // namespace rkhs::simd
 #endif
+
+// Calls name_avx2(...) where the CPU has AVX2 + FMA, else name_base(...): the dispatch of a loop compiled twice.
+#if RKHS_HAVE_AVX2_VARIANTS
+#define RKHS_SIMD_CALL(name, ...) (rkhs::simd::cpu_has_avx2() ? name##_avx2(__VA_ARGS__) : name##_base(__VA_ARGS__))
+#else
+#define RKHS_SIMD_CALL(name, ...) name##_base(__VA_ARGS__)
+#endif

@@ -93,30 +93,27 @@ RKHS_INLINE void one_output_backward_impl(const float* a, const float* w, const 
 RKHS_MLP_VARIANTS(base, 4, )
 #if RKHS_HAVE_AVX2_VARIANTS
 RKHS_MLP_VARIANTS(avx2, 8, RKHS_AVX2)
-#define RKHS_MLP_CALL(name, ...) (simd::cpu_has_avx2() ? name##_avx2(__VA_ARGS__) : name##_base(__VA_ARGS__))
-#else
-#define RKHS_MLP_CALL(name, ...) name##_base(__VA_ARGS__)
 #endif
 
 }  // namespace
 
 void one_input_forward(const float* x, const float* w, const float* b, int64_t nets, int64_t out, int64_t batch,
                        float* h) {
-  RKHS_MLP_CALL(one_input_forward, x, w, b, nets * out, batch, h);
+  RKHS_SIMD_CALL(one_input_forward, x, w, b, nets * out, batch, h);
 }
 
 void one_input_backward(const float* x, const float* g, int64_t nets, int64_t out, int64_t batch, float* dw, float* db) {
-  RKHS_MLP_CALL(one_input_backward, x, g, nets * out, batch, dw, db);
+  RKHS_SIMD_CALL(one_input_backward, x, g, nets * out, batch, dw, db);
 }
 
 void one_output_forward(const float* a, const float* w, const float* b, int64_t nets, int64_t in, int64_t batch,
                         float* y) {
-  RKHS_MLP_CALL(one_output_forward, a, w, b, nets, in, batch, y);
+  RKHS_SIMD_CALL(one_output_forward, a, w, b, nets, in, batch, y);
 }
 
 void one_output_backward(const float* a, const float* w, const float* g, const float* d, int64_t nets, int64_t in,
                          int64_t batch, float* dw, float* db, float* ga) {
-  RKHS_MLP_CALL(one_output_backward, a, w, g, d, nets, in, batch, dw, db, ga);
+  RKHS_SIMD_CALL(one_output_backward, a, w, g, d, nets, in, batch, dw, db, ga);
 }
 
 }  // namespace rkhs::spectral::cpu

@@ -76,27 +76,53 @@ void NeuralEFImpl::reset() {
 
 namespace {
 
-// sin on the first half of dim 1, cos on the second, written into one buffer; the backward recomputes the
-// derivative (cos, -sin) into one buffer instead of autograd's slices, zero-padded gradients and their sum.
+// The sincos activation of h (nets, width, B) along dim 1: its values (sin on the first half of the units, cos on
+// the second) into *out and/or its derivative (cos, -sin) into *deriv, whichever is given. Both at once on the CPU in
+// float: one pass of cpu::sincos per half (sin and cos from one range reduction); otherwise ATen's sin and cos.
+void sincos_parts(const at::Tensor& h, at::Tensor* out, at::Tensor* deriv) {
+  const int64_t nets = h.size(0), width = h.size(1), half = width / 2, rest = width - half;
+  if (out) *out = torch::empty_like(h);
+  if (deriv) *deriv = torch::empty_like(h);
+  if (out && deriv && h.device().is_cpu() && h.scalar_type() == at::kFloat && h.is_contiguous() && h.dim() == 3) {
+    const float* x = h.data_ptr<float>();
+    float *o = out->data_ptr<float>(), *g = deriv->data_ptr<float>();
+    const int64_t block = half * h.size(2);  // one network's sin (or cos) units
+    at::parallel_for(0, nets, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n) {
+        const int64_t first = n * width * h.size(2), second = first + block;
+        cpu::sincos(x + first, block, false, o + first, g + first);    // sin units: sin, cos
+        cpu::sincos(x + second, block, true, g + second, o + second);  // cos units: -sin, cos
+      }
+    });
+    return;
+  }
+  const auto h1 = h.narrow(1, 0, half), h2 = h.narrow(1, half, rest);
+  if (out) {
+    auto o1 = out->narrow(1, 0, half), o2 = out->narrow(1, half, rest);
+    at::sin_out(o1, h1);
+    at::cos_out(o2, h2);
+  }
+  if (deriv) {
+    auto d1 = deriv->narrow(1, 0, half), d2 = deriv->narrow(1, half, rest);
+    at::cos_out(d1, h1);
+    at::sin_out(d2, h2);
+    d2.neg_();
+  }
+}
+
+// sincos_parts as one autograd function: one output buffer, and a backward that writes the derivative into one
+// buffer instead of autograd's slices, zero-padded gradients and their sum.
 struct SinCos : public torch::autograd::Function<SinCos> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& h) {
     ctx->save_for_backward({h});
-    const int64_t half = h.size(1) / 2;
-    auto out = torch::empty_like(h);
-    auto first = out.narrow(1, 0, half), second = out.narrow(1, half, h.size(1) - half);
-    at::sin_out(first, h.narrow(1, 0, half));
-    at::cos_out(second, h.narrow(1, half, h.size(1) - half));
+    at::Tensor out;
+    sincos_parts(h, &out, nullptr);
     return out;
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    const auto h = ctx->get_saved_variables()[0];
-    const int64_t half = h.size(1) / 2, rest = h.size(1) - half;
-    auto d = torch::empty_like(h);
-    auto first = d.narrow(1, 0, half), second = d.narrow(1, half, rest);
-    at::cos_out(first, h.narrow(1, 0, half));
-    at::sin_out(second, h.narrow(1, half, rest));
-    second.neg_();
+    at::Tensor d;
+    sincos_parts(ctx->get_saved_variables()[0], nullptr, &d);
     return {grads[0] * d};
   }
 };
@@ -142,36 +168,6 @@ at::Tensor NeuralEFImpl::raw(const at::Tensor& x) {
   return options.shared_trunk ? h.squeeze(0).t() : h.squeeze(1).t();  // (B, k)
 }
 
-namespace {
-
-// The sincos activation of h (nets, width, B) into out and its derivative into d: on the CPU in float one pass of
-// cpu::sincos per half (sin and cos from one range reduction), elsewhere four ATen passes.
-void sincos_with_derivative(const at::Tensor& h, at::Tensor& out, at::Tensor& d) {
-  const int64_t nets = h.size(0), width = h.size(1), half = width / 2, batch = h.size(2);
-  if (h.device().is_cpu() && h.scalar_type() == at::kFloat && h.is_contiguous()) {
-    const float* x = h.data_ptr<float>();
-    float *o = out.data_ptr<float>(), *g = d.data_ptr<float>();
-    const int64_t block = half * batch;  // one network's sin (or cos) units
-    at::parallel_for(0, nets, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t n = begin; n < end; ++n) {
-        const int64_t first = n * width * batch, second = first + block;
-        cpu::sincos(x + first, block, false, o + first, g + first);       // sin units: sin, cos
-        cpu::sincos(x + second, block, true, g + second, o + second);     // cos units: -sin, cos
-      }
-    });
-    return;
-  }
-  auto o1 = out.narrow(1, 0, half), o2 = out.narrow(1, half, width - half);
-  auto d1 = d.narrow(1, 0, half), d2 = d.narrow(1, half, width - half);
-  at::sin_out(o1, h.narrow(1, 0, half));
-  at::cos_out(o2, h.narrow(1, half, width - half));
-  at::cos_out(d1, h.narrow(1, 0, half));
-  at::sin_out(d2, h.narrow(1, half, width - half));
-  d2.neg_();
-}
-
-}  // namespace
-
 bool NeuralEFImpl::cpu_loops(const at::Tensor& h, size_t layer) const {
   return h.device().is_cpu() && h.scalar_type() == at::kFloat && (h.is_contiguous() || h.stride(0) == 0) &&
          weights[layer].is_contiguous() && biases[layer].is_contiguous() &&
@@ -206,9 +202,8 @@ at::Tensor NeuralEFImpl::raw_taped(const at::Tensor& x) {
     if (l + 1 == weights.size()) break;
     at::Tensor d;
     if (activation_ == Activation::sincos) {  // sin, cos and their derivatives cos, -sin
-      auto out = torch::empty_like(h);
-      d = torch::empty_like(h);
-      sincos_with_derivative(h, out, d);
+      at::Tensor out;
+      sincos_parts(h, &out, &d);
       h = out;
     } else if (activation_ == Activation::relu) {
       d = (h > 0).to(h.scalar_type());
@@ -542,21 +537,28 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   EigenBatches batches(x, kernel, o, gen);
   const int64_t bsz = batches.size();
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(o.lr));
   // In one process the mlp networks' backward runs by hand (raw_taped) and, on the CPU, Adam is one loop per
-  // parameter; across processes the backward runs through autograd, whose gradient hooks start the overlapped
-  // reduction.
+  // parameter (core::CpuAdam, LibTorch's update); across processes the backward runs through autograd, whose
+  // gradient hooks start the overlapped reduction.
   auto& dist = core::DistWorld::get();
   const bool taped = !dist.active() && net->options.architecture == "mlp";
   std::optional<core::CpuAdam> cpu_adam;
-  if (taped && core::CpuAdam::supports(net->parameters())) cpu_adam.emplace(net->parameters(), o.lr);
+  std::optional<torch::optim::Adam> opt;
+  if (taped && core::CpuAdam::supports(net->parameters())) {
+    cpu_adam.emplace(net->parameters(), o.lr);
+  } else {
+    opt.emplace(net->parameters(), torch::optim::AdamOptions(o.lr));
+  }
   net->train();
   net->whitening.resize_({0});  // a Rayleigh-Ritz rotation of an earlier training no longer applies
   NeuralEFReport r;
   core::LoopHooks hooks;
   hooks.set_lr = [&](double lr) {
-    if (cpu_adam) cpu_adam->set_lr(lr);
-    static_cast<torch::optim::AdamOptions&>(opt.param_groups()[0].options()).lr(lr);
+    if (cpu_adam) {
+      cpu_adam->set_lr(lr);
+    } else {
+      static_cast<torch::optim::AdamOptions&>(opt->param_groups()[0].options()).lr(lr);
+    }
   };
   at::Tensor psi, grad;  // of the step whose update is pending
   core::LossMeter meter;
@@ -590,19 +592,18 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
     return meter.finish(s);  // read every step on the CPU, every LoopOptions::report_every steps elsewhere
   };
   hooks.update = [&](const core::Step& s) {
-    if (taped) {  // replaces every parameter's gradient
-      net->backward_taped(grad);
-      if (cpu_adam) {
-        cpu_adam->step();
-      } else {
-        opt.step();
-      }
-      return;
+    if (taped) {
+      net->backward_taped(grad);  // replaces every parameter's gradient
+    } else {
+      opt->zero_grad();
+      dist.backward_and_sum(overlapped.get(), [&] { psi.backward(grad); }, net->parameters(),
+                            "the gradients of iteration " + std::to_string(s.global + 1));
     }
-    opt.zero_grad();
-    dist.backward_and_sum(overlapped.get(), [&] { psi.backward(grad); }, net->parameters(),
-                          "the gradients of iteration " + std::to_string(s.global + 1));
-    opt.step();
+    if (cpu_adam) {
+      cpu_adam->step();
+    } else {
+      opt->step();
+    }
   };
   r.train_seconds = core::run_loop(iteration_loop("NeuralEF", o, x.device()), hooks).seconds;
   if (dist.active()) {  // batch norms (--arch cnn) use each rank's rows: rank 0's running statistics for all

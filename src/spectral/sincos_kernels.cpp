@@ -94,10 +94,7 @@ RKHS_AVX2 void sincos_avx2(const float* x, int64_t n, bool negate_sin, float* s,
 }  // namespace
 
 void sincos(const float* x, int64_t n, bool negate_sin, float* s, float* c) {
-#if RKHS_HAVE_AVX2_VARIANTS
-  if (simd::cpu_has_avx2()) return sincos_avx2(x, n, negate_sin, s, c);
-#endif
-  sincos_base(x, n, negate_sin, s, c);
+  RKHS_SIMD_CALL(sincos, x, n, negate_sin, s, c);
 }
 
 }  // namespace rkhs::spectral::cpu
