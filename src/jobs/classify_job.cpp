@@ -55,98 +55,131 @@ std::pair<std::shared_ptr<classify::ClassifierImpl>, train::TrainResult> train_m
   return {model, fit};
 }
 
-// One candidate of the search: a fresh model with head options `ho` trained at rate `lr` for the search's epochs
-// on fit_part, scored on `validation`; NaN accuracy and NLL when it diverged (any other error ends the run).
-std::pair<double, double> score_candidate(const ClassifyConfig& c, const classify::HeadOptions& ho, double lr,
-                                          int64_t epochs, const data::Dataset& fit_part,
-                                          const data::Dataset& validation, std::string& last_error) {
-  train::TrainOptions o = c.train;
-  o.lr = lr;
-  o.epochs = epochs;
-  o.checkpoint_path.clear();
-  o.resume = false;
-  o.on_epoch = nullptr;
-  o.max_restarts = 0;  // a rate that diverges is a rate the search should not pick
-  o.progress = false;
+bool is_kernelized(const std::string& head) { return head == "kernelized" || head == "kcl"; }
+
+// One candidate of the search: a head (its coefficient activation) and a rate, trained in parts on fit_part.
+struct Candidate {
+  classify::HeadOptions head;
+  double lr = 0;
+  std::shared_ptr<classify::ClassifierImpl> model;
+  std::unique_ptr<train::Trainer> trainer;
+  SearchCandidate record;  // what the JSON reports
+};
+
+// The candidates: every rate of lr_search_factors, for the kernelized head with activation_search every activation
+// of activation_candidates with each rate.
+std::vector<Candidate> search_candidates(const ClassifyConfig& c) {
+  std::vector<std::string> activations = {c.head.activation};
+  if (c.activation_search && is_kernelized(c.head.name)) activations = c.activation_candidates;
+  std::vector<Candidate> out;
+  for (const auto& activation : activations)
+    for (double factor : c.lr_search_factors) {
+      Candidate k;
+      k.head = c.head;
+      k.head.activation = activation;
+      k.lr = factor * c.train.lr;
+      k.record.lr = k.lr;
+      if (activations.size() > 1) k.record.activation = activation;
+      out.push_back(std::move(k));
+    }
+  return out;
+}
+
+// The epochs at which successive halving keeps the better half (ceil) of n candidates: one rung per halving until
+// one is left, the last at half the run and each earlier one at half the next, so a candidate that survives the
+// rung at e has been trained e epochs and the survivor goes on to the end of its run. Candidates' epochs sum to
+// n E / 2^h + ... + E, at most about 2.5 runs for n <= 12 (docs/HEADS.md, "The search").
+std::vector<int64_t> halving_rungs(int64_t n, int64_t epochs) {
+  int64_t halvings = 0;
+  for (int64_t k = n; k > 1; k = (k + 1) / 2) ++halvings;
+  std::vector<int64_t> rungs;
+  for (int64_t i = halvings; i >= 1; --i) rungs.push_back(std::max<int64_t>(1, (epochs + (int64_t{1} << i) - 1) >> i));
+  return rungs;
+}
+
+// Trains candidate k up to epoch `until` on fit_part and scores it by its best validation epoch so far; a divergence
+// scores NaN and ends the candidate (any other error ends the run).
+void advance_candidate(const ClassifyConfig& c, Candidate& k, int64_t until, const data::Dataset& fit_part,
+                       const data::Dataset& validation, std::string& last_error) {
+  if (k.trainer == nullptr) {
+    train::TrainOptions o = c.train;
+    o.lr = k.lr;
+    o.checkpoint_path.clear();
+    o.resume = false;
+    o.on_epoch = nullptr;
+    o.max_restarts = 0;  // a rate that diverges is a rate the search should not pick
+    o.progress = false;
+    torch::manual_seed(o.seed);  // every candidate starts from the same initialisation
+    k.model = build_model(c, c.backbone, k.head);
+    k.trainer = std::make_unique<train::Trainer>(k.model, o);
+  }
+  if (until == 0) return;  // a search of one candidate: nothing to score
   try {
-    auto [model, fit] = train_model(c, c.backbone, ho, o, fit_part, nullptr);
-    const auto m = train::Trainer(model, o).evaluate(validation);
-    if (std::isfinite(m.nll)) return {m.accuracy, m.nll};
+    const auto fit = k.trainer->fit_until(fit_part, &validation, until);
+    const auto& best = *fit.history.at(fit.best_epoch - 1).validation;
+    k.record.epochs = fit.history.back().epoch;
+    k.record.validation_accuracy = best.accuracy;
+    k.record.validation_nll = std::isfinite(best.nll) ? best.nll : std::nan("");
+    if (std::isnan(k.record.validation_nll)) k.record.validation_accuracy = std::nan("");
   } catch (const DivergenceError& e) {
     last_error = e.what();
+    k.record.validation_accuracy = k.record.validation_nll = std::nan("");
+    k.trainer.reset();
   }
-  return {std::nan(""), std::nan("")};
+  if (c.train.progress)
+    std::fprintf(stderr, "search: lr %g%s, %lld epoch(s): best validation accuracy %s\n", k.lr,
+                 k.record.activation.empty() ? "" : (", activation " + k.record.activation).c_str(),
+                 (long long)until,
+                 std::isnan(k.record.validation_accuracy) ? "- (diverged)"
+                                                          : std::to_string(k.record.validation_accuracy).c_str());
 }
 
 // Higher accuracy wins; ties go to the lower NLL; a diverged candidate (NaN) never wins.
-bool better(double accuracy, double nll, double best_accuracy, double best_nll) {
-  return !std::isnan(accuracy) && (accuracy > best_accuracy || (accuracy == best_accuracy && nll < best_nll));
+bool better(const SearchCandidate& a, const SearchCandidate& b) {
+  if (std::isnan(a.validation_accuracy)) return false;
+  if (std::isnan(b.validation_accuracy)) return true;
+  return a.validation_accuracy > b.validation_accuracy ||
+         (a.validation_accuracy == b.validation_accuracy && a.validation_nll < b.validation_nll);
 }
 
-void report_candidate(const ClassifyConfig& c, const std::string& what, int64_t epochs, double accuracy) {
-  if (c.train.progress)
-    std::fprintf(stderr, "search: %s, %lld epoch(s): validation accuracy %s\n", what.c_str(), (long long)epochs,
-                 std::isnan(accuracy) ? "- (diverged)" : std::to_string(accuracy).c_str());
-}
-
-bool is_kernelized(const std::string& head) { return head == "kernelized" || head == "kcl"; }
-
-// ClassifyConfig::activation_search, then ClassifyConfig::lr_search: short runs of each candidate, scored on
-// validation data.
-LrSearch search_lr(const ClassifyConfig& c, const data::Dataset& train, const data::Dataset* validation) {
+// ClassifyConfig::lr_search by successive halving (one run per candidate, continued while it stays in the better
+// half). Returns the search's record and the survivor, paused after the last rung, to be trained to the end.
+std::pair<LrSearch, Candidate> search_lr(const ClassifyConfig& c, const data::Dataset& fit_part,
+                                         const data::Dataset& validation, bool held_out) {
   LrSearch s;
   const core::Stopwatch clock;
-  data::Dataset fit_part = train, held;
-  if (validation == nullptr) {
-    std::tie(fit_part, held) = data::stratified_split(train, 0.1, c.train.seed);
-    validation = &held;
-    s.held_out = true;
-  }
-  s.validation_size = validation->size();
-  s.epochs = std::max<int64_t>(1, (c.train.epochs + 3) / 4);
+  s.held_out = held_out;
+  s.validation_size = validation.size();
+  std::vector<Candidate> alive = search_candidates(c);
+  s.rungs = halving_rungs(static_cast<int64_t>(alive.size()), c.train.epochs);
+  std::vector<SearchCandidate> records(alive.size());
+  std::vector<size_t> index(alive.size());
+  for (size_t i = 0; i < alive.size(); ++i) index[i] = i;
   std::string last_error;
-  classify::HeadOptions head = c.head;
-  double best_accuracy = -1, best_nll = std::numeric_limits<double>::infinity();
-  if (c.activation_search && is_kernelized(c.head.name)) {
-    for (const auto& activation : c.activation_candidates) {
-      classify::HeadOptions ho = c.head;
-      ho.activation = activation;
-      const auto [accuracy, nll] = score_candidate(c, ho, c.train.lr, s.epochs, fit_part, *validation, last_error);
-      s.activations.push_back(activation);
-      s.activation_accuracy.push_back(accuracy);
-      s.activation_nll.push_back(nll);
-      report_candidate(c, "activation " + activation + ", lr " + std::to_string(c.train.lr), s.epochs, accuracy);
-      if (better(accuracy, nll, best_accuracy, best_nll)) {
-        best_accuracy = accuracy, best_nll = nll;
-        s.chosen_activation = activation;
-        s.chosen = c.train.lr;
-      }
+  for (int64_t rung : s.rungs) {
+    for (auto& k : alive)
+      if (k.trainer != nullptr || k.model == nullptr) advance_candidate(c, k, rung, fit_part, validation, last_error);
+    std::vector<size_t> order(alive.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return better(alive[a].record, alive[b].record); });
+    const size_t keep = (alive.size() + 1) / 2;
+    std::vector<Candidate> next;
+    std::vector<size_t> next_index;
+    for (size_t r = 0; r < order.size(); ++r) {
+      records[index[order[r]]] = alive[order[r]].record;
+      if (r < keep) next.push_back(std::move(alive[order[r]])), next_index.push_back(index[order[r]]);
     }
-    if (!s.chosen_activation.empty()) head.activation = s.chosen_activation;
+    alive = std::move(next), index = std::move(next_index);
   }
-  for (double factor : c.lr_search_factors) {
-    const double lr = factor * c.train.lr;
-    double accuracy, nll;
-    if (factor == 1 && !s.chosen_activation.empty()) {  // scored above with this activation
-      const auto i = std::find(s.activations.begin(), s.activations.end(), s.chosen_activation) - s.activations.begin();
-      accuracy = s.activation_accuracy[i], nll = s.activation_nll[i];
-    } else {
-      std::tie(accuracy, nll) = score_candidate(c, head, lr, s.epochs, fit_part, *validation, last_error);
-      report_candidate(c, "lr " + std::to_string(lr), s.epochs, accuracy);
-    }
-    s.rates.push_back(lr);
-    s.validation_accuracy.push_back(accuracy);
-    s.validation_nll.push_back(nll);
-    if (better(accuracy, nll, best_accuracy, best_nll)) {
-      best_accuracy = accuracy, best_nll = nll;
-      s.chosen = lr;
-    }
-  }
-  RKHS_CHECK(best_accuracy >= 0, "learning-rate search: training diverged at every rate tried (" +
-                                     std::to_string(s.rates.front()) + " .. " + std::to_string(s.rates.back()) +
-                                     "): " + last_error);
+  if (s.rungs.empty()) advance_candidate(c, alive.front(), 0, fit_part, validation, last_error);
+  RKHS_CHECK(alive.front().trainer != nullptr,
+             "learning-rate search: training diverged with every candidate tried: " + last_error);
+  s.candidates = std::move(records);
+  s.chosen = alive.front().lr;
+  s.chosen_activation = alive.front().record.activation;
   s.seconds = clock.seconds();
-  return s;
+  return {std::move(s), std::move(alive.front())};
 }
 
 // Distillation (paper §6.4): a softmax teacher on the named backbone, trained on the same data; its test metrics go
@@ -252,35 +285,38 @@ json config_json(const ClassifyConfig& c) {
          {"active_budget", c.active_budget}};
 }
 
-// ClassifyConfig::lr_search, when it applies (not with distillation). A resumed run repeats the (deterministic)
+// Whether ClassifyConfig::lr_search applies (not with distillation). A resumed run repeats the (deterministic)
 // search to find the rate its checkpoint was trained with; a missing, corrupt or foreign checkpoint is reported
 // before the search rather than after it.
-std::optional<LrSearch> choose_lr(const ClassifyConfig& c, const data::Dataset& train, const data::Dataset* validation) {
-  if (!c.lr_search || !c.distill_from.empty()) return std::nullopt;
+bool check_search(const ClassifyConfig& c) {
+  if (!c.lr_search || !c.distill_from.empty()) return false;
   std::error_code ec;
   if (c.train.resume && std::filesystem::exists(c.train.checkpoint_path, ec))
     core::read_checkpoint_meta(c.train.checkpoint_path);
   RKHS_CHECK(!c.lr_search_factors.empty(), "learning-rate search: no rates to try");
   for (double f : c.lr_search_factors)
     RKHS_CHECK(std::isfinite(f) && f > 0, "learning-rate search: the factors must be positive numbers");
-  return search_lr(c, train, validation);
+  return true;
 }
 
 json lr_search_json(const LrSearch& s) {
-  auto finite_or_null = [](const std::vector<double>& xs) {
-    json a = json::array();
-    for (double x : xs) a.push_back(std::isnan(x) ? json(nullptr) : json(x));
-    return a;
-  };
-  return {{"rates", s.rates},
-          {"validation_accuracy", finite_or_null(s.validation_accuracy)},
-          {"validation_nll", finite_or_null(s.validation_nll)},
-          {"epochs", s.epochs},
-          {"validation_size", s.validation_size},
-          {"held_out", s.held_out},
-          {"activations", s.activations},
-          {"activation_validation_accuracy", finite_or_null(s.activation_accuracy)},
-          {"activation_validation_nll", finite_or_null(s.activation_nll)}};
+  auto finite_or_null = [](double x) { return std::isnan(x) ? json(nullptr) : json(x); };
+  json candidates = json::array();
+  std::vector<double> rates;
+  std::vector<std::string> activations;
+  for (const auto& k : s.candidates) {
+    candidates.push_back({{"lr", k.lr},
+                          {"activation", k.activation},
+                          {"epochs", k.epochs},
+                          {"validation_accuracy", finite_or_null(k.validation_accuracy)},
+                          {"validation_nll", finite_or_null(k.validation_nll)}});
+    if (std::find(rates.begin(), rates.end(), k.lr) == rates.end()) rates.push_back(k.lr);
+    if (!k.activation.empty() && std::find(activations.begin(), activations.end(), k.activation) == activations.end())
+      activations.push_back(k.activation);
+  }
+  return {{"method", "successive halving"}, {"rates", rates},         {"activations", activations},
+          {"rungs", s.rungs},               {"candidates", candidates}, {"validation_size", s.validation_size},
+          {"held_out", s.held_out}};
 }
 
 }  // namespace
@@ -328,7 +364,6 @@ ClassifyResult run_classify(ClassifyConfig config) {
   if (!config.distill_from.empty()) train_teacher(config, data, validation, res);
 
   const data::Dataset train_set = config.active.empty() ? data.train : select_active(config, data, validation);
-  res.labelled = train_set.size();
 
   if (run) {
     auto user_on_epoch = config.train.on_epoch;
@@ -338,18 +373,44 @@ ClassifyResult run_classify(ClassifyConfig config) {
       if (user_on_epoch) user_on_epoch(r);
     };
   }
-  res.lr_search = choose_lr(config, train_set, validation);
+  // Without --lr the search's survivor goes on as the final model; without a validation split it trains on 90%.
+  const data::Dataset* fit_validation = validation;
+  data::Dataset fit_part = train_set, held;
+  std::optional<Candidate> survivor;
+  if (check_search(config)) {
+    if (validation == nullptr) {
+      std::tie(fit_part, held) = data::stratified_split(train_set, 0.1, config.train.seed);
+      fit_validation = &held;
+    }
+    auto [search, best] = search_lr(config, fit_part, *fit_validation, validation == nullptr);
+    res.lr_search = std::move(search);
+    survivor = std::move(best);
+  }
   train::TrainOptions final_options = config.train;  // config.train.lr stays the search's base rate
   if (res.lr_search) final_options.lr = res.lr_search->chosen;
   if (res.lr_search && !res.lr_search->chosen_activation.empty())
     config.head.activation = res.lr_search->chosen_activation;
-  torch::manual_seed(config.train.seed);
-  auto model = build_model(config, config.backbone, config.head);
-  train::Trainer trainer(model, final_options);
-  res.fit = trainer.fit(train_set, validation);
-  res.train = trainer.evaluate(train_set);
-  res.test = trainer.evaluate(data.test);
-  if (validation) res.validation = trainer.evaluate(*validation);
+  std::error_code ec;
+  const bool resuming = final_options.resume && std::filesystem::exists(final_options.checkpoint_path, ec);
+  std::shared_ptr<classify::ClassifierImpl> model;
+  std::unique_ptr<train::Trainer> trainer;
+  if (survivor && !resuming) {
+    model = survivor->model;
+    trainer = std::move(survivor->trainer);
+    trainer->continue_with(final_options);
+  } else {
+    torch::manual_seed(config.train.seed);
+    model = build_model(config, config.backbone, config.head);
+    trainer = std::make_unique<train::Trainer>(model, final_options);
+  }
+  const core::Stopwatch final_clock;
+  res.fit = trainer->fit(fit_part, fit_validation);
+  if (res.lr_search) res.lr_search->seconds -= res.fit.train_seconds - final_clock.seconds();  // its first part
+  res.labelled = train_set.size();
+  res.trained_on = fit_part.size();
+  res.train = trainer->evaluate(fit_part);
+  res.test = trainer->evaluate(data.test);
+  if (fit_validation) res.validation = trainer->evaluate(*fit_validation);
   res.parameters = count_parameters(*model);
   res.backbone = config.backbone.name;
   res.head = model->head->describe();
@@ -396,7 +457,7 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
   j["comm_seconds"] = comm_seconds;
   // Training examples each process went through per second of training (evaluation included in the time).
   j["examples_per_second_per_rank"] =
-      fit.train_seconds > 0 ? static_cast<double>(labelled) * static_cast<double>(fit.epochs_run) /
+      fit.train_seconds > 0 ? static_cast<double>(trained_on) * static_cast<double>(fit.epochs_run) /
                                   fit.train_seconds / world_size
                             : 0.0;
   j["converged_epoch"] = fit.converged_epoch > 0 ? json(fit.converged_epoch) : json(nullptr);

@@ -167,9 +167,8 @@ void check_fit_inputs(const TrainOptions& o, const data::Dataset& train, const d
 
 }  // namespace
 
-namespace {
-
-// One call of Trainer::fit: the set-up, the hooks that the training kit's loop calls, and the result.
+// One run of Trainer::fit (Trainer::fit_until: in parts): the set-up, the hooks that the training kit's loop calls,
+// and the result.
 class FitRun {
  public:
   FitRun(Trainer& trainer, classify::ClassifierImpl& model, const TrainOptions& o, const data::Dataset& train,
@@ -177,38 +176,61 @@ class FitRun {
       : trainer_(trainer), model_(model), o_(o), train_(train), validation_(validation), n_(train.size()),
         batches_((n_ + o.batch_size - 1) / o.batch_size) {}
 
-  TrainResult run() {
-    const core::Schedule schedule = schedule_of(o_, batches_);
-    schedule.at(0);  // rejects a schedule that cannot be evaluated before any work
+  // The set-up: the device, data parallelism, the optimizer, a checkpoint to resume from.
+  void start() {
+    schedule_of(o_, batches_).at(0);  // rejects a schedule that cannot be evaluated before any work
     model_.to(o_.device);
     if (dist_.active()) start_data_parallel();
     set_up_optimizer();
     Resumed resumed = resume_from(o_, n_, model_, *opt_, result_);
     best_epoch_ = resumed.best_epoch;
     best_state_ = std::move(resumed.best_state);
-    const core::Stopwatch clock;
+    next_epoch_ = resumed.first_epoch;
+    result_.restarts = resumed.restarts;  // a resumed run continues at the rate the guard had lowered it to
+    result_.lr_factor = resumed.lr_factor;
     prepare_partition();
     if (loss_converged(result_.history, o_.converge_tol, o_.converge_patience))  // a resumed, converged run
       result_.converged_epoch = static_cast<int64_t>(result_.history.size());
+  }
+
+  // Epochs next_epoch_ .. until; then the end of the run (finish) or a pause.
+  TrainResult advance(int64_t until) {
+    const core::Stopwatch clock;
+    if (rng_.defined()) set_cpu_rng_state(rng_);  // the run's own random state, kept over the pause
+    until_ = until;
     core::LoopOptions lo;
     lo.epoch_label = true;
     lo.epochs = o_.epochs;
     lo.steps = batches_;
     lo.progress = o_.progress;
-    lo.schedule = schedule;
+    lo.schedule = schedule_of(o_, batches_);
     lo.hint = "try a smaller learning rate or a longer warm-up";
     lo.max_restarts = o_.max_restarts;
     lo.report_every = lbfgs_ ? 1 : core::report_interval(o_.device);  // L-BFGS reads its loss anyway
-    lo.resumed_restarts = resumed.restarts;  // a resumed run continues at the rate the guard had lowered it to
-    lo.resumed_backoff = resumed.lr_factor;
-    if (result_.converged_epoch == 0) {
-      const auto report = core::run_loop(lo, hooks(), resumed.first_epoch);
+    lo.resumed_restarts = result_.restarts;
+    lo.resumed_backoff = result_.lr_factor;
+    if (result_.converged_epoch == 0 && next_epoch_ <= until) {
+      const auto report = core::run_loop(lo, hooks(), next_epoch_);
       result_.restarts = report.restarts;
       result_.lr_factor = report.backoff;
+      if (!report.epochs.empty()) next_epoch_ = report.epochs.back().epoch + 1;
     }
-    finish(clock);
+    seconds_ += clock.seconds();
+    result_.best_epoch = best_epoch_;
+    result_.train_seconds = seconds_;
+    if (!done()) {
+      rng_ = cpu_rng_state();
+      return result_;
+    }
+    finish();
     return result_;
   }
+
+  bool done() const { return result_.converged_epoch != 0 || next_epoch_ > o_.epochs; }
+  bool uses(const data::Dataset& train, const data::Dataset* validation) const {
+    return &train == &train_ && validation == validation_;
+  }
+  int64_t epochs_done() const { return next_epoch_ - 1; }
 
  private:
   void set_up_optimizer() {
@@ -405,7 +427,7 @@ class FitRun {
     ++result_.epochs_run;
     if (o_.on_epoch) o_.on_epoch(result_.history.back());
     if (loss_converged(result_.history, o_.converge_tol, o_.converge_patience)) result_.converged_epoch = s.epoch;
-    return result_.converged_epoch != 0;
+    return result_.converged_epoch != 0 || s.epoch >= until_;  // the stopping rule, or a pause (fit_until)
   }
 
   // Model selection on validation (never test): the best epoch's state is kept; without validation the last.
@@ -434,11 +456,9 @@ class FitRun {
     core::save_checkpoint(o_.checkpoint_path, model_, *opt_, epoch, meta.dump(), extra);
   }
 
-  void finish(const core::Stopwatch& clock) {
+  void finish() {
     if (validation_ != nullptr && !best_state_.empty()) core::assign_state(model_, best_state_, "best validation epoch");
     model_.eval();
-    result_.best_epoch = best_epoch_;
-    result_.train_seconds = clock.seconds();
     result_.optimizer_state_bytes = optimizer_state_bytes(*opt_);
     if (const auto report = own_ != nullptr ? own_->preconditioner_report() : std::nullopt) {
       result_.preconditioner_bytes = report->bytes;
@@ -471,13 +491,46 @@ class FitRun {
   int64_t best_epoch_ = 0;
   std::map<std::string, at::Tensor> best_state_;
   std::map<std::string, at::Tensor> saved_;  // the state at the start of the epoch (the divergence guard's undo)
+  int64_t next_epoch_ = 1, until_ = 0;
+  double seconds_ = 0;  // of the parts run so far
+  at::Tensor rng_;      // the global CPU random state at the pause
 };
 
-}  // namespace
-
 TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* validation) {
-  check_fit_inputs(options_, train, validation);
-  return FitRun(*this, *model_, options_, train, validation).run();
+  return fit_until(train, validation, options_.epochs);
+}
+
+TrainResult Trainer::fit_until(const data::Dataset& train, const data::Dataset* validation, int64_t until) {
+  if (run_ == nullptr) {
+    check_fit_inputs(options_, train, validation);
+    run_ = std::make_shared<FitRun>(*this, *model_, options_, train, validation);
+    try {
+      run_->start();
+    } catch (...) {
+      run_.reset();
+      throw;
+    }
+  } else {
+    RKHS_CHECK(run_->uses(train, validation), "fit: a paused run continues on the data sets it started with");
+  }
+  RKHS_CHECK(until >= run_->epochs_done() && until <= options_.epochs,
+             "fit: cannot pause at epoch " + std::to_string(until) + " of a run at epoch " +
+                 std::to_string(run_->epochs_done()) + " of " + std::to_string(options_.epochs));
+  try {
+    auto result = run_->advance(until);
+    if (run_->done()) run_.reset();
+    return result;
+  } catch (...) {
+    run_.reset();  // a divergence (or any other error) ends the run
+    throw;
+  }
+}
+
+void Trainer::continue_with(const TrainOptions& rest) {
+  options_.checkpoint_path = rest.checkpoint_path;
+  options_.max_restarts = rest.max_restarts;
+  options_.on_epoch = rest.on_epoch;
+  options_.progress = rest.progress;
 }
 
 namespace {

@@ -96,9 +96,37 @@ TEST(JobsClassify, SphereRunLearnsAndWritesItsFolder) {
   std::filesystem::remove_all(c.out_dir);
 }
 
-// The learning-rate search (issue 26): each candidate's validation score equals that of a separate fixed-rate run of
-// the search's length on the same split, the chosen rate is the best of them, and the final model trains with it.
-TEST(JobsClassify, LrSearchChoosesTheRateWithTheBestValidationScore) {
+// Successive halving written out from fixed-rate runs: each run's best validation epoch (accuracy, then NLL)
+// within the first `rung` epochs scores it; the better half (ceil; ties: grid order) goes on. Returns the index of
+// the one left and, per candidate, the rung at which it left (the survivor: the last rung).
+std::pair<size_t, std::vector<int64_t>> halving_by_hand(const std::vector<rkhs::jobs::ClassifyResult>& runs,
+                                                        const std::vector<int64_t>& rungs) {
+  std::vector<size_t> alive(runs.size());
+  for (size_t i = 0; i < alive.size(); ++i) alive[i] = i;
+  std::vector<int64_t> left(runs.size(), 0);
+  auto best_within = [&](size_t i, int64_t rung) {
+    rkhs::train::Metrics best = *runs[i].fit.history[0].validation;
+    for (int64_t e = 1; e < rung; ++e) {
+      const auto& m = *runs[i].fit.history[e].validation;
+      if (m.accuracy > best.accuracy || (m.accuracy == best.accuracy && m.nll < best.nll)) best = m;
+    }
+    return best;
+  };
+  for (int64_t rung : rungs) {
+    std::stable_sort(alive.begin(), alive.end(), [&](size_t a, size_t b) {
+      const auto x = best_within(a, rung), y = best_within(b, rung);
+      return x.accuracy > y.accuracy || (x.accuracy == y.accuracy && x.nll < y.nll);
+    });
+    for (size_t i : alive) left[i] = rung;
+    alive.resize((alive.size() + 1) / 2);
+  }
+  return {alive.front(), left};
+}
+
+// The learning-rate search (issue 26) by successive halving: the rungs, each candidate's score and the survivor
+// agree with halving written out over separate fixed-rate runs of the full length, and the final model is the
+// survivor trained to the end: the same run as the fixed-rate run of the chosen rate, epoch by epoch.
+TEST(JobsClassify, LrSearchHalvesTheCandidatesAndTrainsTheSurvivorToTheEnd) {
   rkhs::jobs::ClassifyConfig c;
   c.data.spec = "sphere";
   c.data.train_size = 600;
@@ -106,7 +134,7 @@ TEST(JobsClassify, LrSearchChoosesTheRateWithTheBestValidationScore) {
   c.data.validation_fraction = 0.2;
   c.data.seed = 2;
   c.head.name = "kernelized";
-  c.train.epochs = 4;  // the candidates run 1 epoch each
+  c.train.epochs = 4;
   c.train.lr = 0.2;
   c.train.progress = false;
   c.train.seed = 2;
@@ -115,46 +143,62 @@ TEST(JobsClassify, LrSearchChoosesTheRateWithTheBestValidationScore) {
   const auto r = rkhs::jobs::run_classify(c);
   ASSERT_TRUE(r.lr_search.has_value());
   const auto& s = *r.lr_search;
-  ASSERT_EQ(s.rates.size(), 3u);
-  EXPECT_EQ(s.epochs, 1);
+  ASSERT_EQ(s.candidates.size(), 3u);
+  EXPECT_EQ(s.rungs, (std::vector<int64_t>{1, 2}));  // 3 -> 2 at a quarter of the run, 2 -> 1 at half
   EXPECT_FALSE(s.held_out);
   EXPECT_EQ(s.validation_size, 120);
-  size_t best = 0;
-  for (size_t k = 0; k < s.rates.size(); ++k) {
-    EXPECT_DOUBLE_EQ(s.rates[k], c.train.lr * c.lr_search_factors[k]);
+  std::vector<rkhs::jobs::ClassifyResult> fixed_runs;
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_DOUBLE_EQ(s.candidates[k].lr, c.train.lr * c.lr_search_factors[k]);
+    EXPECT_TRUE(s.candidates[k].activation.empty());
     auto fixed = c;
     fixed.lr_search = false;
-    fixed.train.epochs = 1;
-    fixed.train.lr = s.rates[k];
-    const auto f = rkhs::jobs::run_classify(fixed);
-    ASSERT_TRUE(f.validation.has_value());
-    EXPECT_NEAR(f.validation->accuracy, s.validation_accuracy[k], 1e-12) << "rate " << s.rates[k];
-    EXPECT_NEAR(f.validation->nll, s.validation_nll[k], 1e-6) << "rate " << s.rates[k];
-    if (s.validation_accuracy[k] > s.validation_accuracy[best] ||
-        (s.validation_accuracy[k] == s.validation_accuracy[best] && s.validation_nll[k] < s.validation_nll[best]))
-      best = k;
+    fixed.train.lr = s.candidates[k].lr;
+    fixed_runs.push_back(rkhs::jobs::run_classify(fixed));
   }
-  EXPECT_EQ(s.chosen, s.rates[best]);
-  EXPECT_EQ(r.fit.history.size(), 4u);
+  const auto [chosen, left] = halving_by_hand(fixed_runs, s.rungs);
+  EXPECT_EQ(s.chosen, s.candidates[chosen].lr);
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(s.candidates[k].epochs, left[k]) << "rate " << s.candidates[k].lr;
+    double best = 0;
+    for (int64_t e = 0; e < left[k]; ++e) best = std::max(best, fixed_runs[k].fit.history[e].validation->accuracy);
+    EXPECT_NEAR(s.candidates[k].validation_accuracy, best, 1e-12) << "rate " << s.candidates[k].lr;
+  }
+  // The final model: the chosen rate's run, continued after the search's last rung (nothing retrained).
+  const auto& same = fixed_runs[chosen];
+  ASSERT_EQ(r.fit.history.size(), 4u);
+  for (size_t e = 0; e < 4; ++e) {
+    EXPECT_NEAR(r.fit.history[e].train_loss, same.fit.history[e].train_loss, 1e-12) << "epoch " << e + 1;
+    EXPECT_NEAR(r.fit.history[e].validation->accuracy, same.fit.history[e].validation->accuracy, 1e-12);
+  }
+  EXPECT_EQ(r.fit.best_epoch, same.fit.best_epoch);
+  EXPECT_NEAR(r.test.accuracy, same.test.accuracy, 1e-12);
+  EXPECT_NEAR(r.test.nll, same.test.nll, 1e-9);
   const auto j = nlohmann::json::parse(r.to_json(c));
   EXPECT_EQ(j.at("lr").get<double>(), s.chosen);
   EXPECT_EQ(j.at("chosen").at("lr").get<double>(), s.chosen);
   EXPECT_EQ(j.at("config").at("lr").get<double>(), 0.2);
   EXPECT_EQ(j.at("lr_search").at("rates").size(), 3u);
-  // Without a validation split the search holds out 10% of the training part; bad factors are refused.
+  EXPECT_EQ(j.at("lr_search").at("candidates").size(), 3u);
+  // Without a validation split the search holds out 10% of the training part, and the final model keeps it as its
+  // validation data (best epoch); bad factors are refused.
   c.data.validation_fraction = 0;
   const auto h = rkhs::jobs::run_classify(c);
   ASSERT_TRUE(h.lr_search.has_value());
   EXPECT_TRUE(h.lr_search->held_out);
   EXPECT_EQ(h.lr_search->validation_size, 60);
+  ASSERT_TRUE(h.validation.has_value());
+  EXPECT_EQ(h.validation->n, 60);
+  EXPECT_EQ(h.labelled, 600);
+  EXPECT_EQ(h.trained_on, 540);
+  EXPECT_EQ(h.fit.history.size(), 4u);
   c.lr_search_factors = {1, -1};
   EXPECT_THROW(rkhs::jobs::run_classify(c), rkhs::Error);
 }
 
-// The activation search before the rate search (kernelized head): each activation's score equals a fixed run with
-// that activation at the base rate, the best one is chosen, the rates are then tried with it (the base rate's score
-// reused), and the final head uses it.
-TEST(JobsClassify, ActivationSearchChoosesTheBestActivationThenTheRate) {
+// The kernelized head's search: every coefficient activation with every rate, halved the same way; the final head
+// uses the chosen activation and is the run of the chosen pair. Other heads: rates only.
+TEST(JobsClassify, ActivationSearchHalvesEveryActivationWithEveryRate) {
   rkhs::jobs::ClassifyConfig c;
   c.data.spec = "sphere";
   c.data.train_size = 600;
@@ -172,35 +216,32 @@ TEST(JobsClassify, ActivationSearchChoosesTheBestActivationThenTheRate) {
   const auto r = rkhs::jobs::run_classify(c);
   ASSERT_TRUE(r.lr_search.has_value());
   const auto& s = *r.lr_search;
-  ASSERT_EQ(s.activations, c.activation_candidates);
-  size_t best = 0;
-  for (size_t k = 0; k < s.activations.size(); ++k) {
+  ASSERT_EQ(s.candidates.size(), 6u);
+  EXPECT_EQ(s.rungs, (std::vector<int64_t>{1, 1, 2}));  // 6 -> 3 -> 2 -> 1
+  std::vector<rkhs::jobs::ClassifyResult> fixed_runs;
+  for (size_t k = 0; k < 6; ++k) {
+    EXPECT_EQ(s.candidates[k].activation, c.activation_candidates[k / 2]);
+    EXPECT_DOUBLE_EQ(s.candidates[k].lr, c.train.lr * c.lr_search_factors[k % 2]);
     auto fixed = c;
     fixed.lr_search = fixed.activation_search = false;
-    fixed.train.epochs = 1;
-    fixed.head.activation = s.activations[k];
-    const auto f = rkhs::jobs::run_classify(fixed);
-    EXPECT_NEAR(f.validation->accuracy, s.activation_accuracy[k], 1e-12) << s.activations[k];
-    if (s.activation_accuracy[k] > s.activation_accuracy[best] ||
-        (s.activation_accuracy[k] == s.activation_accuracy[best] && s.activation_nll[k] < s.activation_nll[best]))
-      best = k;
+    fixed.train.lr = s.candidates[k].lr;
+    fixed.head.activation = s.candidates[k].activation;
+    fixed_runs.push_back(rkhs::jobs::run_classify(fixed));
   }
-  EXPECT_EQ(s.chosen_activation, s.activations[best]);
-  ASSERT_EQ(s.rates.size(), 2u);
-  EXPECT_EQ(s.validation_accuracy[1], s.activation_accuracy[best]);  // factor 1: the score above
-  auto fast = c;
-  fast.lr_search = fast.activation_search = false;
-  fast.train.epochs = 1;
-  fast.train.lr = s.rates[0];
-  fast.head.activation = s.chosen_activation;
-  EXPECT_NEAR(rkhs::jobs::run_classify(fast).validation->accuracy, s.validation_accuracy[0], 1e-12);
+  const size_t chosen = halving_by_hand(fixed_runs, s.rungs).first;
+  EXPECT_EQ(s.chosen_activation, s.candidates[chosen].activation);
+  EXPECT_EQ(s.chosen, s.candidates[chosen].lr);
   EXPECT_NE(r.head.find("act=" + s.chosen_activation), std::string::npos) << r.head;
+  EXPECT_NEAR(r.test.accuracy, fixed_runs[chosen].test.accuracy, 1e-12);
   const auto j = nlohmann::json::parse(r.to_json(c));
   EXPECT_EQ(j.at("chosen").at("activation").get<std::string>(), s.chosen_activation);
   EXPECT_EQ(j.at("lr_search").at("activations").size(), 3u);
+  EXPECT_EQ(j.at("config").at("activation").get<std::string>(), s.chosen_activation);
   // Other heads: no activation search.
   c.head.name = "softmax";
-  EXPECT_TRUE(rkhs::jobs::run_classify(c).lr_search->activations.empty());
+  const auto other = rkhs::jobs::run_classify(c);
+  ASSERT_EQ(other.lr_search->candidates.size(), 2u);
+  EXPECT_TRUE(other.lr_search->chosen_activation.empty());
 }
 
 // The embed job in its four stages: the test points embedded in the plane, one CSV row each with the prediction,

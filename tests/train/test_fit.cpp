@@ -241,3 +241,58 @@ TEST(Fit, ProgressPrintsOneLinePerEpochWhenStderrIsNotATerminal) {
   EXPECT_NE(err.find("val acc "), std::string::npos) << err;
   std::cout << err;
 }
+
+namespace {
+
+// A linear head that draws noise from the global CPU generator in every training forward (as dropout does).
+class NoisyHead : public toy::LinearHead {
+ public:
+  NoisyHead(int64_t d, int64_t c) : LinearHead(d, c) {}
+  torch::Tensor forward(const torch::Tensor& z) override {
+    auto out = LinearHead::forward(z);
+    return is_training() ? out + 0.3 * torch::randn_like(out) : out;
+  }
+};
+
+std::shared_ptr<rkhs::classify::ClassifierImpl> noisy_model(uint64_t seed) {
+  torch::manual_seed(seed);
+  return std::make_shared<rkhs::classify::ClassifierImpl>(std::make_shared<toy::IdentityBackbone>(2),
+                                                          std::make_shared<NoisyHead>(2, 2));
+}
+
+}  // namespace
+
+// Trainer::fit_until (the learning-rate search's successive halving): a run in parts, with another run in between
+// that draws from the same global generator, equals the run in one go epoch by epoch, best epoch and final weights
+// included; the pause must move forward and stay on the same data.
+TEST(Fit, RunInPartsEqualsTheRunInOneGo) {
+  auto data = toy::separable(150, 3);
+  rkhs::data::Dataset val = toy::separable(60, 4);
+  auto o = quiet("momentum", 0.1, 5);
+  Trainer whole(noisy_model(7), o);
+  const auto a = whole.fit(data, &val);
+
+  Trainer parts(noisy_model(7), o);
+  EXPECT_FALSE(parts.paused());
+  auto p = parts.fit_until(data, &val, 2);
+  EXPECT_TRUE(parts.paused());
+  EXPECT_EQ(p.history.size(), 2u);
+  Trainer other(noisy_model(9), quiet("momentum", 0.3, 5));  // reseeds the global generator
+  other.fit_until(data, &val, 3);  // another run's epochs (and random draws) in between
+  EXPECT_THROW(parts.fit_until(data, &val, 1), rkhs::Error);   // backwards
+  EXPECT_THROW(parts.fit_until(data, &val, 6), rkhs::Error);   // past the end
+  EXPECT_THROW(parts.fit_until(val, &val, 3), rkhs::Error);    // other data
+  p = parts.fit_until(data, &val, 4);
+  other.fit(data, &val);
+  const auto b = parts.fit(data, &val);
+  EXPECT_FALSE(parts.paused());
+  ASSERT_EQ(b.history.size(), a.history.size());
+  for (size_t i = 0; i < a.history.size(); ++i) {
+    EXPECT_EQ(b.history[i].lr, a.history[i].lr);
+    EXPECT_EQ(b.history[i].train_loss, a.history[i].train_loss) << "epoch " << i + 1;
+    EXPECT_EQ(b.history[i].validation->nll, a.history[i].validation->nll) << "epoch " << i + 1;
+  }
+  EXPECT_EQ(b.best_epoch, a.best_epoch);
+  EXPECT_EQ(b.epochs_run, 5);
+  EXPECT_EQ(parts.evaluate(val).nll, whole.evaluate(val).nll);
+}

@@ -43,18 +43,14 @@ void print_summary(const jobs::ClassifyResult& r, const jobs::ClassifyConfig& c)
   std::cout << "model     " << r.backbone << " + " << r.head << ", " << r.parameters << " parameters\n";
   std::cout << "epochs    " << (r.fit.history.empty() ? 0 : r.fit.history.back().epoch) << " in "
             << std::setprecision(1) << r.fit.train_seconds << " s" << std::setprecision(4) << "\n";
-  if (r.lr_search && !r.lr_search->chosen_activation.empty()) {
-    std::cout << "activation " << r.lr_search->chosen_activation << ", chosen from";
-    for (const auto& a : r.lr_search->activations) std::cout << " " << a;
-    std::cout << "\n";
-  }
   if (r.lr_search) {
-    std::cout << "lr        " << std::setprecision(4) << r.lr_search->chosen << ", chosen on "
-              << r.lr_search->validation_size << (r.lr_search->held_out ? " held-out training" : " validation")
-              << " points from";
-    for (double lr : r.lr_search->rates) std::cout << " " << lr;
-    std::cout << " (" << r.lr_search->epochs << " epoch(s) each, " << std::setprecision(1) << r.lr_search->seconds
-              << " s)\n";
+    const auto& s = *r.lr_search;
+    std::cout << "lr        " << std::setprecision(4) << s.chosen;
+    if (!s.chosen_activation.empty()) std::cout << ", activation " << s.chosen_activation;
+    std::cout << ", chosen from " << s.candidates.size() << " candidates by successive halving at epochs";
+    for (int64_t e : s.rungs) std::cout << " " << e;
+    std::cout << " on " << s.validation_size << (s.held_out ? " held-out training" : " validation") << " points ("
+              << std::setprecision(1) << s.seconds << " s beside the final model's training)\n";
   }
   std::cout << "optimizer " << c.train.optimizer << ", state " << std::setprecision(2)
             << static_cast<double>(r.fit.optimizer_state_bytes) / 1e6 << " MB";
@@ -147,7 +143,7 @@ void add_model_flags(CLI::App* cmd, ClassifyFlags& f) {
   f.activation = cmd->add_option("--activation", c.head.activation,
                                   "kernelized: coefficient activation relu|sigmoid|softmax|none. Not given (and "
                                   "neither --lr nor --temperature): chosen on validation data from relu, sigmoid "
-                                  "and softmax before the rate search, as the rate is")
+                                  "and softmax together with the rate (see --lr)")
                       ->capture_default_str()->group("Head");
   f.head_only.push_back({f.activation, {"kernelized"}});
   f.head_only.push_back({f.temperature = cmd->add_option("--temperature", c.head.temperature,
@@ -170,10 +166,13 @@ void add_training_flags(CLI::App* cmd, ClassifyFlags& f) {
   cmd->add_option("--optimizer", t.optimizer, join(train::optimizer_names()) + " (esgd, adahessian, kernel-sgd: paper 001)")
       ->capture_default_str()->group("Training");
   f.lr = cmd->add_option("--lr", t.lr, "Learning rate. Not given: chosen on validation data from 3, 1, 0.3 and "
-                          "0.1 times this default by runs of a quarter of the epochs each (the run's validation "
-                          "split, else 10% of the training part held out for the search), and a divergence "
-                          "(a loss that is not finite) undoes the epoch and reruns it at a 10x smaller rate, at "
-                          "most 3 times, with a warning. Given: used as is; a divergence stops the run")
+                          "0.1 times this default by successive halving: every candidate starts a full-length run, "
+                          "the better half goes on at a quarter and at half of the epochs (earlier rungs with more "
+                          "candidates), and the last one left trains to the end as the final model (validation: the "
+                          "run's validation split, else 10% of the training part held out, on which the model then "
+                          "does not train); a divergence (a loss that is not finite) of the final model undoes the "
+                          "epoch and reruns it at a 10x smaller rate, at most 3 times, with a warning. Given: used "
+                          "as is; a divergence stops the run")
               ->capture_default_str()->group("Training");
   cmd->add_option("--momentum", t.momentum, "Momentum of the momentum optimizer")->capture_default_str()->group("Training");
   cmd->add_option("--weight-decay", t.weight_decay, "Weight decay")->capture_default_str()->group("Training");

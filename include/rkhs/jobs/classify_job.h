@@ -37,19 +37,20 @@ struct ClassifyConfig {
   double active_seed_fraction = 0.1;
   double active_budget = 0.3;
 
-  // The learning-rate search (issue 26; `rkhs classify` when --lr is not given): each rate factor * train.lr of
-  // lr_search_factors trains a fresh model (same seed, same initialisation) for max(1, ceil(epochs / 4)) epochs,
-  // and the rate with the highest validation accuracy (ties: the lower validation NLL; a diverged candidate loses)
-  // trains the final model. Validation: the run's validation split, else a stratified 10% of the training part
-  // held out for the search only (the final model trains on all of it). Cost: about len(factors) / 4 of a run.
-  // Not with distillation (the teacher's logits belong to the whole training part): there train.lr is used.
+  // The learning-rate search (issue 26; `rkhs classify` when --lr is not given), by successive halving: each rate
+  // factor * train.lr of lr_search_factors (for the kernelized head with activation_search: each activation of
+  // activation_candidates with each rate) starts a run of the full length and schedule from the same
+  // initialisation; at each rung (epochs ..., E/4, E/2 of E) the better half by best validation accuracy so far
+  // (ties: the lower validation NLL; a diverged candidate loses) goes on, the others stop, and the last one left
+  // trains to the end as the final model (its best validation epoch kept). Validation: the run's validation split,
+  // else a stratified 10% of the training part held out, on which the final model then does not train. Cost:
+  // about 2 runs for 4 candidates, 2.5 for 12 (docs/HEADS.md). Not with distillation (the teacher's logits belong
+  // to the whole training part): there train.lr is used.
   bool lr_search = false;
   std::vector<double> lr_search_factors = {3, 1, 0.3, 0.1};
-  // With lr_search and the kernelized head, activation_search first chooses the coefficient activation the same
-  // way: each of activation_candidates at the base rate (its own default temperature and coefficient decay), the
-  // best by validation accuracy; then the rates above for that activation (the base rate's score is reused).
-  // Cost: (len(candidates) + len(factors) - 1) / 4 of a run, 1.5 with the defaults. `rkhs classify` sets it when
-  // neither --lr, --activation nor --temperature is given.
+  // With lr_search and the kernelized head, the coefficient activations searched with the rates (each with its own
+  // default temperature and coefficient decay). `rkhs classify` sets it when neither --lr, --activation nor
+  // --temperature is given.
   bool activation_search = false;
   std::vector<std::string> activation_candidates = {"relu", "sigmoid", "softmax"};
 
@@ -61,19 +62,23 @@ struct ClassifyConfig {
   std::string out_dir;  // "" = no run folder; else config.json, metrics.csv, model.pt, model.json
 };
 
+// One candidate of the learning-rate search, as it left the search.
+struct SearchCandidate {
+  double lr = 0;
+  std::string activation;  // the kernelized head's, with activation_search; else empty
+  int64_t epochs = 0;      // trained when it left the search (the survivor: at the last rung)
+  double validation_accuracy = 0, validation_nll = 0;  // of its best validation epoch by then; NaN: diverged
+};
+
 // What the learning-rate search tried and chose (ClassifyConfig::lr_search).
 struct LrSearch {
-  std::vector<double> rates;
-  std::vector<double> validation_accuracy, validation_nll;  // NaN for a candidate that diverged
+  std::vector<SearchCandidate> candidates;  // in the order of the grid (activations, then rates)
+  std::vector<int64_t> rungs;               // the epochs at which the better half went on
   double chosen = 0;
-  // ClassifyConfig::activation_search: the activations tried at the base rate and their scores; empty without it.
-  std::vector<std::string> activations;
-  std::vector<double> activation_accuracy, activation_nll;
-  std::string chosen_activation;
-  int64_t epochs = 0;          // per candidate
+  std::string chosen_activation;  // with activation_search
   int64_t validation_size = 0;
-  bool held_out = false;       // true: a 10% hold-out of the training part, not the run's validation split
-  double seconds = 0;
+  bool held_out = false;  // true: a 10% hold-out of the training part, not the run's validation split
+  double seconds = 0;     // the search's cost: its wall time less the survivor's own training
 };
 
 struct ClassifyResult {
@@ -85,6 +90,7 @@ struct ClassifyResult {
   std::optional<LrSearch> lr_search;
   int64_t parameters = 0;
   int64_t labelled = 0;  // training points used (differs from the training set size with active learning)
+  int64_t trained_on = 0;  // of them, those the final model trained on (without the search's 10% hold-out)
   int world_size = 1;         // processes that trained it (docs/DISTRIBUTED.md)
   double comm_seconds = 0;    // of the run's time, spent in collectives (this rank)
   std::string backbone, head, data_description;

@@ -101,6 +101,8 @@ struct TrainResult {
   double lr_factor = 1;     // the rate's factor after them (0.1 per restart)
 };
 
+class FitRun;  // one run of fit(), possibly paused (trainer.cpp)
+
 class Trainer {
  public:
   Trainer(std::shared_ptr<classify::ClassifierImpl> model, TrainOptions options);
@@ -108,6 +110,17 @@ class Trainer {
   // given, the weights of the best validation epoch are restored at the end (model selection on validation,
   // never on test). Throws rkhs::Error when the loss becomes NaN/Inf, naming the epoch and batch.
   TrainResult fit(const data::Dataset& train, const data::Dataset* validation = nullptr);
+  // fit() in parts, for a search that continues the best of several runs (successive halving): trains up to epoch
+  // `until` of the run that fit() would do (its schedule still spans options.epochs) and pauses there, the model at
+  // that epoch's weights; the next call (fit_until or fit) continues the same run and must pass the same data
+  // sets. The global CPU random state is the run's own across the pause, so a run in parts equals the run in one
+  // go. The call that reaches options.epochs, or where the stopping rule fires, ends the run as fit() does (the best
+  // validation epoch restored). Returns the run so far (history, best_epoch). A divergence ends the run.
+  TrainResult fit_until(const data::Dataset& train, const data::Dataset* validation, int64_t until);
+  bool paused() const { return run_ != nullptr; }
+  // For the rest of a paused run (a search's survivor going on as the final model): the checkpoint file, the
+  // divergence guard's allowance, the per-epoch callback and the progress line of `rest`; the other options stay.
+  void continue_with(const TrainOptions& rest);
   // Metrics of the current model on a data set (eval mode, no gradient, batched).
   Metrics evaluate(const data::Dataset& dataset);
   // Logits (n, C) and embeddings (n, d) of a data set in eval mode, batched, on the CPU.
@@ -117,6 +130,7 @@ class Trainer {
  private:
   std::shared_ptr<classify::ClassifierImpl> model_;
   TrainOptions options_;
+  std::shared_ptr<FitRun> run_;  // the paused run, if any
 };
 
 // Accuracy, NLL and ECE of logits (n, C) against labels (n,).
