@@ -319,6 +319,51 @@ json lr_search_json(const LrSearch& s) {
           {"held_out", s.held_out}};
 }
 
+// The final model: without --lr the search's survivor goes on (without a validation split it trains on the 90% that
+// the search did not hold out); else, or when resuming a checkpoint, a fresh model. Fills res's metrics.
+std::shared_ptr<classify::ClassifierImpl> train_final(ClassifyConfig& config, const data::Dataset& train_set,
+                                                      const data::Dataset* validation, const data::Dataset& test,
+                                                      ClassifyResult& res) {
+  const data::Dataset* fit_validation = validation;
+  data::Dataset fit_part = train_set, held;
+  std::optional<Candidate> survivor;
+  if (check_search(config)) {
+    if (validation == nullptr) {
+      std::tie(fit_part, held) = data::stratified_split(train_set, 0.1, config.train.seed);
+      fit_validation = &held;
+    }
+    auto [search, best] = search_lr(config, fit_part, *fit_validation, validation == nullptr);
+    res.lr_search = std::move(search);
+    survivor = std::move(best);
+  }
+  train::TrainOptions final_options = config.train;  // config.train.lr stays the search's base rate
+  if (res.lr_search) final_options.lr = res.lr_search->chosen;
+  if (res.lr_search && !res.lr_search->chosen_activation.empty())
+    config.head.activation = res.lr_search->chosen_activation;
+  std::error_code ec;
+  const bool resuming = final_options.resume && std::filesystem::exists(final_options.checkpoint_path, ec);
+  std::shared_ptr<classify::ClassifierImpl> model;
+  std::unique_ptr<train::Trainer> trainer;
+  if (survivor && !resuming) {
+    model = survivor->model;
+    trainer = std::move(survivor->trainer);
+    trainer->continue_with(final_options);
+  } else {
+    torch::manual_seed(config.train.seed);
+    model = build_model(config, config.backbone, config.head);
+    trainer = std::make_unique<train::Trainer>(model, final_options);
+  }
+  const core::Stopwatch final_clock;
+  res.fit = trainer->fit(fit_part, fit_validation);
+  if (res.lr_search) res.lr_search->seconds -= res.fit.train_seconds - final_clock.seconds();  // its first part
+  res.labelled = train_set.size();
+  res.trained_on = fit_part.size();
+  res.train = trainer->evaluate(fit_part);
+  res.test = trainer->evaluate(test);
+  if (fit_validation) res.validation = trainer->evaluate(*fit_validation);
+  return model;
+}
+
 }  // namespace
 
 void resolve_defaults(ClassifyConfig& c, const DataSplit& d) {
@@ -373,44 +418,7 @@ ClassifyResult run_classify(ClassifyConfig config) {
       if (user_on_epoch) user_on_epoch(r);
     };
   }
-  // Without --lr the search's survivor goes on as the final model; without a validation split it trains on 90%.
-  const data::Dataset* fit_validation = validation;
-  data::Dataset fit_part = train_set, held;
-  std::optional<Candidate> survivor;
-  if (check_search(config)) {
-    if (validation == nullptr) {
-      std::tie(fit_part, held) = data::stratified_split(train_set, 0.1, config.train.seed);
-      fit_validation = &held;
-    }
-    auto [search, best] = search_lr(config, fit_part, *fit_validation, validation == nullptr);
-    res.lr_search = std::move(search);
-    survivor = std::move(best);
-  }
-  train::TrainOptions final_options = config.train;  // config.train.lr stays the search's base rate
-  if (res.lr_search) final_options.lr = res.lr_search->chosen;
-  if (res.lr_search && !res.lr_search->chosen_activation.empty())
-    config.head.activation = res.lr_search->chosen_activation;
-  std::error_code ec;
-  const bool resuming = final_options.resume && std::filesystem::exists(final_options.checkpoint_path, ec);
-  std::shared_ptr<classify::ClassifierImpl> model;
-  std::unique_ptr<train::Trainer> trainer;
-  if (survivor && !resuming) {
-    model = survivor->model;
-    trainer = std::move(survivor->trainer);
-    trainer->continue_with(final_options);
-  } else {
-    torch::manual_seed(config.train.seed);
-    model = build_model(config, config.backbone, config.head);
-    trainer = std::make_unique<train::Trainer>(model, final_options);
-  }
-  const core::Stopwatch final_clock;
-  res.fit = trainer->fit(fit_part, fit_validation);
-  if (res.lr_search) res.lr_search->seconds -= res.fit.train_seconds - final_clock.seconds();  // its first part
-  res.labelled = train_set.size();
-  res.trained_on = fit_part.size();
-  res.train = trainer->evaluate(fit_part);
-  res.test = trainer->evaluate(data.test);
-  if (fit_validation) res.validation = trainer->evaluate(*fit_validation);
+  auto model = train_final(config, train_set, validation, data.test, res);
   res.parameters = count_parameters(*model);
   res.backbone = config.backbone.name;
   res.head = model->head->describe();
