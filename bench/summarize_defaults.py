@@ -64,14 +64,16 @@ def classify(by_tag):
         print(f"| {t} | {','.join(str(r['seed']) for r in rs)} | {mean_std([100 * r['test_accuracy'] for r in rs], 2)} | "
               f"{chosen} | {mean_std(times, 2)} |")
     print()
-    # The same runs' epochs trained (after the step floor) and their time split into the search and the final run.
-    print("| run | epochs per seed | search (s) | training (s) |")
-    print("|---|---|---|---|")
+    # The same runs' epochs trained (after the step floor) and their time split into the search and the final model's
+    # own training (its whole run); the cost in runs is their sum over the final model's training.
+    print("| run | epochs per seed | search (s) | training (s) | cost (runs) |")
+    print("|---|---|---|---|---|")
     for t in tags:
         rs = [by_tag[t][s] for s in sorted(by_tag[t])]
         epochs = ", ".join(sorted({str(r["epochs"]) for r in rs}))
+        runs = [1 + (r.get("lr_search_seconds") or 0) / r["train_seconds"] for r in rs if r["train_seconds"] > 0]
         print(f"| {t} | {epochs} | {mean_std([r.get('lr_search_seconds') or 0 for r in rs], 1)} | "
-              f"{mean_std([r['train_seconds'] for r in rs], 1)} |")
+              f"{mean_std([r['train_seconds'] for r in rs], 1)} | {mean_std(runs, 2)} |")
     print()
 
 

@@ -85,15 +85,16 @@ std::vector<Candidate> search_candidates(const ClassifyConfig& c) {
   return out;
 }
 
-// The epochs at which successive halving keeps the better half (ceil) of n candidates: one rung per halving until
-// one is left, the last at half the run and each earlier one at half the next, so a candidate that survives the
-// rung at e has been trained e epochs and the survivor goes on to the end of its run. Candidates' epochs sum to
-// n E / 2^h + ... + E, at most about 2.5 runs for n <= 12 (docs/HEADS.md, "The search").
+// The epochs at which successive halving keeps the better half (rounded up) of n candidates: one rung per halving
+// until one is left, the last at half the run and each earlier one at half the next (rounded down, at least 1), so a
+// candidate that survives the rung at e has been trained e epochs and the survivor goes on to the end of its run.
+// The candidates' epochs add up to at most about n E / 2^h + ... + E: 2 runs for n = 4, 2.5 for n = 12 (1.9 and
+// 2.6 at 10 epochs; docs/CLI.md).
 std::vector<int64_t> halving_rungs(int64_t n, int64_t epochs) {
   int64_t halvings = 0;
   for (int64_t k = n; k > 1; k = (k + 1) / 2) ++halvings;
   std::vector<int64_t> rungs;
-  for (int64_t i = halvings; i >= 1; --i) rungs.push_back(std::max<int64_t>(1, (epochs + (int64_t{1} << i) - 1) >> i));
+  for (int64_t i = halvings; i >= 1; --i) rungs.push_back(std::max<int64_t>(1, epochs >> i));
   return rungs;
 }
 
