@@ -4,8 +4,8 @@
 #              (sparse FC, 2 x 500, --lambda2 auto, --shrink auto) beside the user+item bias model; the default
 #              run's JSON also holds the autoencoder alone (autoencoder_test_rmse) and the chosen lambda2 / c.
 #   eigen      `rkhs eigen --method neuralef` at its defaults (1-D RBF, Rayleigh-Ritz on) beside Nystrom.
-#   classify   the sphere set: `--head kernelized` at its defaults beside `--head softmax` and beside the KCL
-#              default before the activation search (`--activation relu`), and the same at the issue's --epochs 60.
+#   classify   the sphere set: `--head kernelized` at its defaults beside `--head softmax` and beside the KCL head
+#              with ReLU fixed (`--activation relu`: the rates searched alone), and the same at the issue's --epochs 60.
 #   small      moons and circles: `classify` at its defaults (softmax and kernelized heads; --epochs raised to 500
 #              optimizer steps) beside the same at the old fixed 10 epochs and beside logistic regression on the
 #              inputs (--model identity --head softmax --normalize none).
@@ -56,7 +56,7 @@ for part in ${PARTS:-recommend eigen classify small kernel-sgd kernel-sgd-fashio
           record "$OUT" "classify-sphere-$head-60" classify --data sphere --head "$head" --epochs 60 --seed "$seed" \
             --threads "$THREADS"
         done
-        # The KCL default before the activation search (ReLU fixed, the rate still searched), for comparison.
+        # The KCL head with ReLU fixed (the rates still searched), for comparison.
         record "$OUT" "classify-sphere-kernelized-relu" classify --data sphere --head kernelized --activation relu \
           --seed "$seed" --threads "$THREADS"
         record "$OUT" "classify-sphere-kernelized-relu-60" classify --data sphere --head kernelized --activation relu \

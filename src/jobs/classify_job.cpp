@@ -19,6 +19,7 @@
 #include "rkhs/core/dist.h"
 #include "rkhs/core/loop.h"
 #include "rkhs/data/transform.h"
+#include "rkhs/optim/kernel_preconditioner.h"
 #include "rkhs/train/history.h"
 
 namespace rkhs::jobs {
@@ -149,6 +150,10 @@ std::pair<LrSearch, Candidate> search_lr(const ClassifyConfig& c, const data::Da
                                          const data::Dataset& validation, bool held_out) {
   LrSearch s;
   const core::Stopwatch clock;
+  ClassifyConfig shared = c;
+  if (c.train.optimizer == "kernel-sgd")  // one set of Kernel SGD inverses for every candidate
+    shared.train.kernel_sgd.shared = std::make_shared<optim::KernelPreconditioner>(
+        optim::PreconditionerOptions{c.train.kernel_sgd.kernel, c.train.kernel_sgd.damping, c.train.seed});
   s.held_out = held_out;
   s.validation_size = validation.size();
   std::vector<Candidate> alive = search_candidates(c);
@@ -158,8 +163,9 @@ std::pair<LrSearch, Candidate> search_lr(const ClassifyConfig& c, const data::Da
   for (size_t i = 0; i < alive.size(); ++i) index[i] = i;
   std::string last_error;
   for (int64_t rung : s.rungs) {
-    for (auto& k : alive)
-      if (k.trainer != nullptr || k.model == nullptr) advance_candidate(c, k, rung, fit_part, validation, last_error);
+    for (auto& k : alive)  // the ones still training (a diverged candidate has a model and no trainer)
+      if (k.trainer != nullptr || k.model == nullptr)
+        advance_candidate(shared, k, rung, fit_part, validation, last_error);
     std::vector<size_t> order(alive.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(),
@@ -173,7 +179,7 @@ std::pair<LrSearch, Candidate> search_lr(const ClassifyConfig& c, const data::Da
     }
     alive = std::move(next), index = std::move(next_index);
   }
-  if (s.rungs.empty()) advance_candidate(c, alive.front(), 0, fit_part, validation, last_error);
+  if (s.rungs.empty()) advance_candidate(shared, alive.front(), 0, fit_part, validation, last_error);
   RKHS_CHECK(alive.front().trainer != nullptr,
              "learning-rate search: training diverged with every candidate tried: " + last_error);
   s.candidates = std::move(records);

@@ -123,7 +123,10 @@ at::Tensor KernelPreconditioner::inverse(const at::Tensor& xb, int64_t batch_id)
 
 void KernelPreconditioner::precompute(const at::Tensor& x, const std::vector<std::vector<int64_t>>& batches,
                                       c10::ScalarType dtype, c10::Device device) {
+  CacheKey key{x.data_ptr(), x.sizes().vec(), batches, static_cast<int>(dtype), device.str()};
+  if (!cache_.empty() && key == cache_key_) return;
   cache_.clear();
+  cache_key_ = std::move(key);
   cache_.reserve(batches.size());
   for (size_t b = 0; b < batches.size(); ++b) {
     auto idx = torch::tensor(batches[b], torch::kLong);

@@ -145,9 +145,13 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(classify::ClassifierImpl
   if (o.optimizer == "kernel-sgd") {
     auto opt = std::make_unique<optim::KernelSGD>(groups, gd, kernel_sgd_parameters(model, o.kernel_sgd.all_layers),
                                                   optim::parse_kernel_sgd_mode(o.kernel_sgd.mode), o.kernel_sgd.momentum);
-    opt->attach(std::make_shared<optim::KernelPreconditioner>(
-                    optim::PreconditionerOptions{o.kernel_sgd.kernel, o.kernel_sgd.damping, o.seed}),
-                o.kernel_sgd.fixed_batches);
+    const optim::PreconditionerOptions po{o.kernel_sgd.kernel, o.kernel_sgd.damping, o.seed};
+    auto shared = o.kernel_sgd.shared;
+    if (shared != nullptr)
+      RKHS_CHECK(shared->options().kernel == po.kernel && shared->options().damping == po.damping &&
+                     shared->options().seed == po.seed,
+                 "Kernel SGD: the shared preconditioner was made with other options");
+    opt->attach(shared != nullptr ? shared : std::make_shared<optim::KernelPreconditioner>(po), o.kernel_sgd.fixed_batches);
     return opt;
   }
   return std::make_unique<torch::optim::AdamW>(groups, static_cast<torch::optim::AdamWOptions&>(*defaults));

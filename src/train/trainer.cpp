@@ -188,7 +188,9 @@ class FitRun {
     next_epoch_ = resumed.first_epoch;
     result_.restarts = resumed.restarts;  // a resumed run continues at the rate the guard had lowered it to
     result_.lr_factor = resumed.lr_factor;
+    const core::Stopwatch clock;  // Kernel SGD's inverses count as training time (TrainResult::train_seconds)
     prepare_partition();
+    seconds_ = clock.seconds();
     if (loss_converged(result_.history, o_.converge_tol, o_.converge_patience))  // a resumed, converged run
       result_.converged_epoch = static_cast<int64_t>(result_.history.size());
   }

@@ -192,6 +192,19 @@ TEST(JobsClassify, LrSearchHalvesTheCandidatesAndTrainsTheSurvivorToTheEnd) {
   EXPECT_EQ(h.labelled, 600);
   EXPECT_EQ(h.trained_on, 540);
   EXPECT_EQ(h.fit.history.size(), 4u);
+  // Kernel SGD: the candidates share one set of fixed-batch inverses, and the final model is still exactly the
+  // chosen rate's own run (which computes its inverses itself).
+  auto ks = c;
+  ks.data.validation_fraction = 0.2;
+  ks.head.name = "softmax";
+  ks.train.optimizer = "kernel-sgd";
+  const auto k = rkhs::jobs::run_classify(ks);
+  ks.lr_search = false;
+  ks.train.lr = k.lr_search->chosen;
+  const auto k_fixed = rkhs::jobs::run_classify(ks);
+  EXPECT_EQ(k.fit.inverses, (480 + 127) / 128);
+  EXPECT_NEAR(k.test.nll, k_fixed.test.nll, 1e-9);
+  EXPECT_EQ(k.fit.best_epoch, k_fixed.fit.best_epoch);
   c.lr_search_factors = {1, -1};
   EXPECT_THROW(rkhs::jobs::run_classify(c), rkhs::Error);
 }

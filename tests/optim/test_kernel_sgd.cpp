@@ -235,6 +235,19 @@ TEST(KernelPreconditioner, PrecomputedPartitionAndRandomPsd) {
   auto h = torch::mm(xb.to(torch::kFloat64), xb.to(torch::kFloat64).t()) + 0.1 * torch::eye(2, f64);
   EXPECT_TRUE(torch::allclose(pre.cached(2).to(torch::kFloat64), torch::inverse(h), 1e-4, 1e-5));
   EXPECT_THROW(pre.cached(3), rkhs::Error);
+  // The same partition of the same data again (a search's next candidate): nothing recomputed; another partition,
+  // other data or another dtype: computed anew.
+  EXPECT_EQ(pre.inverses_computed(), 3);
+  pre.precompute(x, {{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9}}, torch::kFloat32, torch::kCPU);
+  EXPECT_EQ(pre.inverses_computed(), 3);
+  pre.precompute(x, {{0, 1, 2, 3}, {4, 5, 6, 7, 8, 9}}, torch::kFloat32, torch::kCPU);
+  EXPECT_EQ(pre.inverses_computed(), 5);
+  EXPECT_EQ(pre.cached(1).size(0), 6);
+  pre.precompute(x.clone(), {{0, 1, 2, 3}, {4, 5, 6, 7, 8, 9}}, torch::kFloat32, torch::kCPU);
+  EXPECT_EQ(pre.inverses_computed(), 7);
+  pre.precompute(x, {{0, 1, 2, 3}, {4, 5, 6, 7, 8, 9}}, torch::kFloat64, torch::kCPU);
+  EXPECT_EQ(pre.inverses_computed(), 9);
+  EXPECT_EQ(pre.cached(0).scalar_type(), torch::kFloat64);
   // random-psd ignores the data, depends on (seed, batch) only.
   KernelPreconditioner r1({"random-psd", 0, 3}), r2({"random-psd", 0, 3});
   EXPECT_TRUE(torch::equal(r1.inverse(torch::randn({4, 2}), 1), r2.inverse(torch::randn({4, 2}), 1)));

@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "rkhs/error.h"
+#include "rkhs/optim/kernel_preconditioner.h"
 #include "rkhs/train/optimizer.h"
 #include "rkhs/train/trainer.h"
 #include "toy.h"
@@ -295,4 +296,28 @@ TEST(Fit, RunInPartsEqualsTheRunInOneGo) {
   EXPECT_EQ(b.best_epoch, a.best_epoch);
   EXPECT_EQ(b.epochs_run, 5);
   EXPECT_EQ(parts.evaluate(val).nll, whole.evaluate(val).nll);
+}
+
+// Kernel SGD with a shared preconditioner (the rate search's candidates): the second run of the same partition
+// reuses the first run's inverses, and both runs train as with their own.
+TEST(Fit, KernelSgdRunsShareOnePreconditioner) {
+  auto data = toy::separable(150, 3);
+  auto o = quiet("kernel-sgd", 0.1, 2);
+  o.kernel_sgd.damping = 0.1;
+  auto own = [&](TrainOptions opts) {
+    torch::manual_seed(5);
+    return Trainer(toy::linear_model(2, 2), opts).fit(data);
+  };
+  const auto alone = own(o);
+  o.kernel_sgd.shared = std::make_shared<rkhs::optim::KernelPreconditioner>(
+      rkhs::optim::PreconditionerOptions{o.kernel_sgd.kernel, o.kernel_sgd.damping, o.seed});
+  const auto first = own(o);
+  EXPECT_EQ(o.kernel_sgd.shared->inverses_computed(), 5);  // 150 points in batches of 32
+  const auto second = own(o);
+  EXPECT_EQ(o.kernel_sgd.shared->inverses_computed(), 5);  // not computed again
+  EXPECT_EQ(second.history.back().train_loss, alone.history.back().train_loss);
+  EXPECT_EQ(first.history.back().train_loss, alone.history.back().train_loss);
+  auto other = o;
+  other.kernel_sgd.damping = 0.5;
+  EXPECT_THROW(own(other), rkhs::Error);  // the shared one was made with damping 0.1
 }

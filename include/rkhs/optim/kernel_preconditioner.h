@@ -43,7 +43,8 @@ class KernelPreconditioner {
 
   // Fixed batch partition (paper §3.2: "the whole kernel matrix for all the mini-batches is an n x m matrix"):
   // computes the inverses of all batches once, cast to `dtype`, and keeps them. `batches[b]` lists the sample
-  // indices of batch b in x.
+  // indices of batch b in x. Does nothing when the cache already holds the inverses of the same batches of the same
+  // x (same storage and shape), dtype and device: the candidates of a rate search share one preconditioner.
   void precompute(const at::Tensor& x, const std::vector<std::vector<int64_t>>& batches, c10::ScalarType dtype,
                   c10::Device device);
   const at::Tensor& cached(int64_t batch_id) const;
@@ -61,6 +62,16 @@ class KernelPreconditioner {
   PreconditionerOptions options_;
   std::shared_ptr<void> kernel_;  // kernels::Kernel, kept opaque to keep this header light
   std::vector<at::Tensor> cache_;
+  struct CacheKey {
+    const void* data = nullptr;
+    std::vector<int64_t> sizes;
+    std::vector<std::vector<int64_t>> batches;
+    int dtype = -1;
+    std::string device;
+    bool operator==(const CacheKey& o) const {
+      return data == o.data && sizes == o.sizes && batches == o.batches && dtype == o.dtype && device == o.device;
+    }
+  } cache_key_;  // what cache_ was computed from
   int64_t last_bytes_ = 0;
   int64_t computed_ = 0, pseudo_ = 0;
   double seconds_ = 0;

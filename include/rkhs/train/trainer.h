@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace rkhs::optim {
+class KernelPreconditioner;
+}
+
 namespace rkhs::train {
 
 struct Metrics {
@@ -42,6 +46,9 @@ struct KernelSgdSettings {
                               // fresh batches every epoch and one inverse per step
   bool all_layers = false;    // eq. 5 on every weight matrix (paper's Table 1 ablation), not only the last layer
   double momentum = 0;        // 0: plain SGD steps as in Algorithm 1; > 0: heavy-ball on every parameter
+  // When set, the preconditioner every optimizer made with these settings uses (its options must be these): a
+  // rate search's candidates share one set of fixed-batch inverses instead of computing it each.
+  std::shared_ptr<optim::KernelPreconditioner> shared;
 };
 
 struct TrainOptions {
