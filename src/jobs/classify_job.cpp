@@ -99,8 +99,8 @@ std::vector<int64_t> halving_rungs(int64_t n, int64_t epochs) {
   return rungs;
 }
 
-// Trains candidate k up to epoch `until` on fit_part and scores it by its best validation epoch so far; a divergence
-// scores NaN and ends the candidate (any other error ends the run).
+// Trains candidate k up to epoch `until` on fit_part and scores it by its validation metrics at that epoch; a
+// divergence scores NaN and ends the candidate (any other error ends the run).
 void advance_candidate(const ClassifyConfig& c, Candidate& k, int64_t until, const data::Dataset& fit_part,
                        const data::Dataset& validation, std::string& last_error) {
   if (k.trainer == nullptr) {
@@ -111,6 +111,7 @@ void advance_candidate(const ClassifyConfig& c, Candidate& k, int64_t until, con
     o.on_epoch = nullptr;
     o.max_restarts = 0;  // a rate that diverges is a rate the search should not pick
     o.progress = false;
+    o.restore_best = false;  // scored, and continued, at the rung's epoch
     torch::manual_seed(o.seed);  // every candidate starts from the same initialisation
     k.model = build_model(c, c.backbone, k.head);
     k.trainer = std::make_unique<train::Trainer>(k.model, o);
@@ -118,7 +119,7 @@ void advance_candidate(const ClassifyConfig& c, Candidate& k, int64_t until, con
   if (until == 0) return;  // a search of one candidate: nothing to score
   try {
     const auto fit = k.trainer->fit_until(fit_part, &validation, until);
-    const auto& best = *fit.history.at(fit.best_epoch - 1).validation;
+    const auto& best = *fit.history.back().validation;  // the state that goes on if it is kept
     k.record.epochs = fit.history.back().epoch;
     k.record.validation_accuracy = best.accuracy;
     k.record.validation_nll = std::isfinite(best.nll) ? best.nll : std::nan("");
@@ -344,6 +345,9 @@ std::shared_ptr<classify::ClassifierImpl> train_final(ClassifyConfig& config, co
     survivor = std::move(best);
   }
   train::TrainOptions final_options = config.train;  // config.train.lr stays the search's base rate
+  // The best validation epoch is kept with the run's own validation split; the search's hold-out chose the candidate
+  // and is not used again to stop early (on small sets its few points favour an early, noisy epoch).
+  final_options.restore_best = validation != nullptr;
   if (res.lr_search) final_options.lr = res.lr_search->chosen;
   if (res.lr_search && !res.lr_search->chosen_activation.empty())
     config.head.activation = res.lr_search->chosen_activation;

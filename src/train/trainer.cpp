@@ -432,9 +432,10 @@ class FitRun {
     return result_.converged_epoch != 0 || s.epoch >= until_;  // the stopping rule, or a pause (fit_until)
   }
 
-  // Model selection on validation (never test): the best epoch's state is kept; without validation the last.
+  // Model selection on validation (never test): the best epoch's state is kept; without validation, or with
+  // TrainOptions::restore_best off, the last.
   void keep_best(const EpochRecord& record) {
-    if (validation_ == nullptr) {
+    if (validation_ == nullptr || !o_.restore_best) {
       best_epoch_ = record.epoch;
     } else if (best_epoch_ == 0 || best_epoch_ > static_cast<int64_t>(result_.history.size()) ||
                !result_.history[best_epoch_ - 1].validation ||
@@ -459,7 +460,8 @@ class FitRun {
   }
 
   void finish() {
-    if (validation_ != nullptr && !best_state_.empty()) core::assign_state(model_, best_state_, "best validation epoch");
+    if (validation_ != nullptr && o_.restore_best && !best_state_.empty())
+      core::assign_state(model_, best_state_, "best validation epoch");
     model_.eval();
     result_.optimizer_state_bytes = optimizer_state_bytes(*opt_);
     if (const auto report = own_ != nullptr ? own_->preconditioner_report() : std::nullopt) {
@@ -533,6 +535,7 @@ void Trainer::continue_with(const TrainOptions& rest) {
   options_.max_restarts = rest.max_restarts;
   options_.on_epoch = rest.on_epoch;
   options_.progress = rest.progress;
+  options_.restore_best = rest.restore_best;
 }
 
 namespace {

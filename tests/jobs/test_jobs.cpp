@@ -96,25 +96,18 @@ TEST(JobsClassify, SphereRunLearnsAndWritesItsFolder) {
   std::filesystem::remove_all(c.out_dir);
 }
 
-// Successive halving written out from fixed-rate runs: each run's best validation epoch (accuracy, then NLL)
-// within the first `rung` epochs scores it; the better half (ceil; ties: grid order) goes on. Returns the index of
-// the one left and, per candidate, the rung at which it left (the survivor: the last rung).
+// Successive halving written out from fixed-rate runs: each run's validation metrics at the rung's epoch
+// (accuracy, then NLL) score it; the better half (ceil; ties: grid order) goes on. Returns the index of the one
+// left and, per candidate, the rung at which it left (the survivor: the last rung).
 std::pair<size_t, std::vector<int64_t>> halving_by_hand(const std::vector<rkhs::jobs::ClassifyResult>& runs,
                                                         const std::vector<int64_t>& rungs) {
   std::vector<size_t> alive(runs.size());
   for (size_t i = 0; i < alive.size(); ++i) alive[i] = i;
   std::vector<int64_t> left(runs.size(), 0);
-  auto best_within = [&](size_t i, int64_t rung) {
-    rkhs::train::Metrics best = *runs[i].fit.history[0].validation;
-    for (int64_t e = 1; e < rung; ++e) {
-      const auto& m = *runs[i].fit.history[e].validation;
-      if (m.accuracy > best.accuracy || (m.accuracy == best.accuracy && m.nll < best.nll)) best = m;
-    }
-    return best;
-  };
   for (int64_t rung : rungs) {
     std::stable_sort(alive.begin(), alive.end(), [&](size_t a, size_t b) {
-      const auto x = best_within(a, rung), y = best_within(b, rung);
+      const auto& x = *runs[a].fit.history[rung - 1].validation;
+      const auto& y = *runs[b].fit.history[rung - 1].validation;
       return x.accuracy > y.accuracy || (x.accuracy == y.accuracy && x.nll < y.nll);
     });
     for (size_t i : alive) left[i] = rung;
@@ -160,9 +153,9 @@ TEST(JobsClassify, LrSearchHalvesTheCandidatesAndTrainsTheSurvivorToTheEnd) {
   EXPECT_EQ(s.chosen, s.candidates[chosen].lr);
   for (size_t k = 0; k < 3; ++k) {
     EXPECT_EQ(s.candidates[k].epochs, left[k]) << "rate " << s.candidates[k].lr;
-    double best = 0;
-    for (int64_t e = 0; e < left[k]; ++e) best = std::max(best, fixed_runs[k].fit.history[e].validation->accuracy);
-    EXPECT_NEAR(s.candidates[k].validation_accuracy, best, 1e-12) << "rate " << s.candidates[k].lr;
+    const auto& at_rung = *fixed_runs[k].fit.history[left[k] - 1].validation;
+    EXPECT_NEAR(s.candidates[k].validation_accuracy, at_rung.accuracy, 1e-12) << "rate " << s.candidates[k].lr;
+    EXPECT_NEAR(s.candidates[k].validation_nll, at_rung.nll, 1e-9) << "rate " << s.candidates[k].lr;
   }
   // The final model: the chosen rate's run, continued after the search's last rung (nothing retrained).
   const auto& same = fixed_runs[chosen];
@@ -180,8 +173,8 @@ TEST(JobsClassify, LrSearchHalvesTheCandidatesAndTrainsTheSurvivorToTheEnd) {
   EXPECT_EQ(j.at("config").at("lr").get<double>(), 0.2);
   EXPECT_EQ(j.at("lr_search").at("rates").size(), 3u);
   EXPECT_EQ(j.at("lr_search").at("candidates").size(), 3u);
-  // Without a validation split the search holds out 10% of the training part, and the final model keeps it as its
-  // validation data (best epoch); bad factors are refused.
+  // Without a validation split the search holds out 10% of the training part; the final model does not train on it
+  // and keeps its last epoch (the hold-out chose the candidate, it does not stop early); bad factors are refused.
   c.data.validation_fraction = 0;
   const auto h = rkhs::jobs::run_classify(c);
   ASSERT_TRUE(h.lr_search.has_value());
@@ -192,6 +185,8 @@ TEST(JobsClassify, LrSearchHalvesTheCandidatesAndTrainsTheSurvivorToTheEnd) {
   EXPECT_EQ(h.labelled, 600);
   EXPECT_EQ(h.trained_on, 540);
   EXPECT_EQ(h.fit.history.size(), 4u);
+  EXPECT_EQ(h.fit.best_epoch, 4);
+  EXPECT_NEAR(h.validation->accuracy, h.fit.history.back().validation->accuracy, 1e-12);
   // Kernel SGD: the candidates share one set of fixed-batch inverses, and the final model is still exactly the
   // chosen rate's own run (which computes its inverses itself).
   auto ks = c;

@@ -321,3 +321,22 @@ TEST(Fit, KernelSgdRunsShareOnePreconditioner) {
   other.kernel_sgd.damping = 0.5;
   EXPECT_THROW(own(other), rkhs::Error);  // the shared one was made with damping 0.1
 }
+
+// restore_best off (the rate search's final model with its own hold-out): the validation metrics are recorded, but
+// the model returned is the last epoch's, and best_epoch says so.
+TEST(Fit, WithoutRestoreBestTheLastEpochIsKept) {
+  torch::manual_seed(4);
+  auto model = toy::linear_model(2, 2);
+  auto data = toy::separable(200, 6);
+  rkhs::data::Dataset val = toy::separable(100, 7);
+  val.y = 1 - val.y;  // the best validation epoch is an early one (Fit.BestValidationEpochIsRestored)
+  auto o = quiet("momentum", 0.1, 5);
+  o.schedule = "constant";
+  o.restore_best = false;
+  Trainer trainer(model, o);
+  const auto result = trainer.fit(data, &val);
+  ASSERT_EQ(result.history.size(), 5u);
+  EXPECT_EQ(result.best_epoch, 5);
+  ASSERT_TRUE(result.history.back().validation.has_value());
+  EXPECT_NEAR(trainer.evaluate(val).nll, result.history.back().validation->nll, 1e-12);
+}

@@ -40,12 +40,12 @@ struct ClassifyConfig {
   // The learning-rate search (issue 26; `rkhs classify` when --lr is not given), by successive halving: each rate
   // factor * train.lr of lr_search_factors (for the kernelized head with activation_search: each activation of
   // activation_candidates with each rate) starts a run of the full length and schedule from the same
-  // initialisation; at each rung (epochs ..., E/4, E/2 of E) the better half by best validation accuracy so far
+  // initialisation; at each rung (epochs ..., E/4, E/2 of E) the better half by validation accuracy at that epoch
   // (ties: the lower validation NLL; a diverged candidate loses) goes on, the others stop, and the last one left
-  // trains to the end as the final model (its best validation epoch kept). Validation: the run's validation split,
-  // else a stratified 10% of the training part held out, on which the final model then does not train. Cost:
-  // about 2 runs for 4 candidates, 2.5 for 12 (docs/HEADS.md). Not with distillation (the teacher's logits belong
-  // to the whole training part): there train.lr is used.
+  // trains to the end as the final model. Validation: the run's validation split (the final model then keeps its
+  // best validation epoch), else a stratified 10% of the training part held out, on which the final model does
+  // not train (it keeps its last epoch). Cost: about 2 runs for 4 candidates, 2.5 for 12 (docs/CLI.md). Not with
+  // distillation (the teacher's logits belong to the whole training part): there train.lr is used.
   bool lr_search = false;
   std::vector<double> lr_search_factors = {3, 1, 0.3, 0.1};
   // With lr_search and the kernelized head, the coefficient activations searched with the rates (each with its own
@@ -67,7 +67,7 @@ struct SearchCandidate {
   double lr = 0;
   std::string activation;  // the kernelized head's, with activation_search; else empty
   int64_t epochs = 0;      // trained when it left the search (the survivor: at the last rung)
-  double validation_accuracy = 0, validation_nll = 0;  // of its best validation epoch by then; NaN: diverged
+  double validation_accuracy = 0, validation_nll = 0;  // at that epoch; NaN: diverged
 };
 
 // What the learning-rate search tried and chose (ClassifyConfig::lr_search).

@@ -67,6 +67,9 @@ struct TrainOptions {
   bool progress = true;              // progress line with ETA on stderr
   std::string checkpoint_path;       // "" = no checkpoints; else written atomically after every epoch
   bool resume = false;               // continue from checkpoint_path if it exists
+  // With a validation set: keep the best validation epoch's weights at the end (model selection); false: keep the
+  // last epoch's (the validation metrics are still recorded every epoch; best_epoch is then the last).
+  bool restore_best = true;
   int64_t lbfgs_history = 10;
   int64_t lbfgs_max_iter = 20;       // L-BFGS iterations per mini-batch (one optimizer step per batch)
   KernelSgdSettings kernel_sgd;
@@ -115,7 +118,8 @@ class Trainer {
   Trainer(std::shared_ptr<classify::ClassifierImpl> model, TrainOptions options);
   // Trains on `train`; evaluates on `validation` (if non-null) after every epoch. When a validation set is
   // given, the weights of the best validation epoch are restored at the end (model selection on validation,
-  // never on test). Throws rkhs::Error when the loss becomes NaN/Inf, naming the epoch and batch.
+  // never on test) unless options.restore_best is off. Throws rkhs::Error when the loss becomes NaN/Inf, naming
+  // the epoch and batch.
   TrainResult fit(const data::Dataset& train, const data::Dataset* validation = nullptr);
   // fit() in parts, for a search that continues the best of several runs (successive halving): trains up to epoch
   // `until` of the run that fit() would do (its schedule still spans options.epochs) and pauses there, the model at
@@ -126,7 +130,8 @@ class Trainer {
   TrainResult fit_until(const data::Dataset& train, const data::Dataset* validation, int64_t until);
   bool paused() const { return run_ != nullptr; }
   // For the rest of a paused run (a search's survivor going on as the final model): the checkpoint file, the
-  // divergence guard's allowance, the per-epoch callback and the progress line of `rest`; the other options stay.
+  // divergence guard's allowance, the per-epoch callback, the progress line and restore_best of `rest`; the other
+  // options stay.
   void continue_with(const TrainOptions& rest);
   // Metrics of the current model on a data set (eval mode, no gradient, batched).
   Metrics evaluate(const data::Dataset& dataset);
