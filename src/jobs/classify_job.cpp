@@ -111,7 +111,6 @@ void advance_candidate(const ClassifyConfig& c, Candidate& k, int64_t until, con
     o.on_epoch = nullptr;
     o.max_restarts = 0;  // a rate that diverges is a rate the search should not pick
     o.progress = false;
-    o.restore_best = false;  // scored, and continued, at the rung's epoch
     torch::manual_seed(o.seed);  // every candidate starts from the same initialisation
     k.model = build_model(c, c.backbone, k.head);
     k.trainer = std::make_unique<train::Trainer>(k.model, o);
@@ -152,6 +151,9 @@ std::pair<LrSearch, Candidate> search_lr(const ClassifyConfig& c, const data::Da
   LrSearch s;
   const core::Stopwatch clock;
   ClassifyConfig shared = c;
+  // The survivor becomes the final model: with the run's validation split it keeps its best validation epoch (tracked
+  // from the start), with the search's own hold-out its last.
+  shared.train.restore_best = !held_out;
   if (c.train.optimizer == "kernel-sgd")  // one set of Kernel SGD inverses for every candidate
     shared.train.kernel_sgd.shared = std::make_shared<optim::KernelPreconditioner>(
         optim::PreconditionerOptions{c.train.kernel_sgd.kernel, c.train.kernel_sgd.damping, c.train.seed});

@@ -535,7 +535,6 @@ void Trainer::continue_with(const TrainOptions& rest) {
   options_.max_restarts = rest.max_restarts;
   options_.on_epoch = rest.on_epoch;
   options_.progress = rest.progress;
-  options_.restore_best = rest.restore_best;
 }
 
 namespace {

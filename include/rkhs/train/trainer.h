@@ -130,8 +130,8 @@ class Trainer {
   TrainResult fit_until(const data::Dataset& train, const data::Dataset* validation, int64_t until);
   bool paused() const { return run_ != nullptr; }
   // For the rest of a paused run (a search's survivor going on as the final model): the checkpoint file, the
-  // divergence guard's allowance, the per-epoch callback, the progress line and restore_best of `rest`; the other
-  // options stay.
+  // divergence guard's allowance, the per-epoch callback and the progress line of `rest`; the other options stay
+  // (restore_best too: the best state is tracked from a run's start or not at all).
   void continue_with(const TrainOptions& rest);
   // Metrics of the current model on a data set (eval mode, no gradient, batched).
   Metrics evaluate(const data::Dataset& dataset);
