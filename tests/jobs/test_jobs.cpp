@@ -116,22 +116,29 @@ std::pair<size_t, std::vector<int64_t>> halving_by_hand(const std::vector<rkhs::
   return {alive.front(), left};
 }
 
+// A small sphere run of the kernelized head with a 20% validation split and the search on (the base rate 0.2 and
+// the factors are each test's).
+rkhs::jobs::ClassifyConfig search_on_sphere(uint64_t seed, int64_t train_size, int64_t epochs) {
+  rkhs::jobs::ClassifyConfig c;
+  c.data.spec = "sphere";
+  c.data.train_size = train_size;
+  c.data.test_size = 200;
+  c.data.validation_fraction = 0.2;
+  c.data.seed = seed;
+  c.head.name = "kernelized";
+  c.train.epochs = epochs;
+  c.train.lr = 0.2;
+  c.train.progress = false;
+  c.train.seed = seed;
+  c.lr_search = true;
+  return c;
+}
+
 // The learning-rate search (issue 26) by successive halving: the rungs, each candidate's score and the survivor
 // agree with halving written out over separate fixed-rate runs of the full length, and the final model is the
 // survivor trained to the end: the same run as the fixed-rate run of the chosen rate, epoch by epoch.
 TEST(JobsClassify, LrSearchHalvesTheCandidatesAndTrainsTheSurvivorToTheEnd) {
-  rkhs::jobs::ClassifyConfig c;
-  c.data.spec = "sphere";
-  c.data.train_size = 600;
-  c.data.test_size = 200;
-  c.data.validation_fraction = 0.2;
-  c.data.seed = 2;
-  c.head.name = "kernelized";
-  c.train.epochs = 4;
-  c.train.lr = 0.2;
-  c.train.progress = false;
-  c.train.seed = 2;
-  c.lr_search = true;
+  auto c = search_on_sphere(2, 600, 4);
   c.lr_search_factors = {4, 1, 0.25};
   const auto r = rkhs::jobs::run_classify(c);
   ASSERT_TRUE(r.lr_search.has_value());
@@ -209,17 +216,9 @@ TEST(JobsClassify, LrSearchHalvesTheCandidatesAndTrainsTheSurvivorToTheEnd) {
 // draws (seed 3 here has its best epoch at epoch 1, before the last rung at 4).
 TEST(JobsClassify, SearchWithAValidationSplitKeepsTheSurvivorsBestEpoch) {
   for (uint64_t seed : {1, 2, 3}) {
-    rkhs::jobs::ClassifyConfig c;
-    c.data.spec = "sphere";
-    c.data.train_size = 500;
-    c.data.test_size = 200;
-    c.data.validation_fraction = 0.2;
-    c.data.seed = seed;
-    c.head.name = "kernelized";
-    c.train.epochs = 8;
-    c.train.progress = false;
-    c.train.seed = seed;
-    c.lr_search = c.activation_search = true;
+    auto c = search_on_sphere(seed, 500, 8);
+    c.train.lr = 0.1;  // the CLI's base rate and factors
+    c.activation_search = true;
     const auto r = rkhs::jobs::run_classify(c);
     auto fixed = c;
     fixed.lr_search = fixed.activation_search = false;
@@ -235,18 +234,7 @@ TEST(JobsClassify, SearchWithAValidationSplitKeepsTheSurvivorsBestEpoch) {
 // The kernelized head's search: every coefficient activation with every rate, halved the same way; the final head
 // uses the chosen activation and is the run of the chosen pair. Other heads: rates only.
 TEST(JobsClassify, ActivationSearchHalvesEveryActivationWithEveryRate) {
-  rkhs::jobs::ClassifyConfig c;
-  c.data.spec = "sphere";
-  c.data.train_size = 600;
-  c.data.test_size = 200;
-  c.data.validation_fraction = 0.2;
-  c.data.seed = 4;
-  c.head.name = "kernelized";
-  c.train.epochs = 4;
-  c.train.lr = 0.2;
-  c.train.progress = false;
-  c.train.seed = 4;
-  c.lr_search = true;
+  auto c = search_on_sphere(4, 600, 4);
   c.activation_search = true;
   c.lr_search_factors = {2, 1};
   const auto r = rkhs::jobs::run_classify(c);
