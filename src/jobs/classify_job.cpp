@@ -129,7 +129,7 @@ void advance_candidate(const ClassifyConfig& c, Candidate& k, int64_t until, con
     k.trainer.reset();
   }
   if (c.train.progress)
-    std::fprintf(stderr, "search: lr %g%s, %lld epoch(s): best validation accuracy %s\n", k.lr,
+    std::fprintf(stderr, "search: lr %g%s, epoch %lld: validation accuracy %s\n", k.lr,
                  k.record.activation.empty() ? "" : (", activation " + k.record.activation).c_str(),
                  (long long)until,
                  std::isnan(k.record.validation_accuracy) ? "- (diverged)"

@@ -400,6 +400,13 @@ sys.exit(not (j["epochs"] == j["config"]["epochs"] == int(sys.argv[1]) and j["co
     && ok || bad "circles at defaults ($run): $(tail -n 1 "$TMP/out" | head -c 300) $(tail -n 1 "$TMP/err")"
 done
 
+# With the paper's plain inverse every candidate of the rate search diverges: exit code 1, and the last line says so
+# (a warning about the singular kernel matrix may come before it).
+"$RKHS" classify --data circles --optimizer kernel-sgd --kernel-sgd-damping 0 --seed 1 --threads 1 --json >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 1 ] && tail -n 1 "$TMP/err" | grep -q "^rkhs: error: learning-rate search: training diverged with every candidate tried" \
+  && ok || bad "every candidate diverged: rc $rc, $(tail -n 1 "$TMP/err" | head -c 300)"
+
 # The demo in a short configuration, on its sphere fallback and on Fashion-MNIST (when installed): values, not keys.
 "$RKHS" demo --data sphere --train-size 400 --epochs 2 --out "$TMP/demo_sphere" --json >"$TMP/out" 2>"$TMP/err"
 tail -n 1 "$TMP/out" | /usr/bin/python3 -c '
