@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <numeric>
 
 #include <nlohmann/json.hpp>
 
@@ -159,37 +160,30 @@ std::pair<LrSearch, Candidate> search_lr(const ClassifyConfig& c, const data::Da
         optim::PreconditionerOptions{c.train.kernel_sgd.kernel, c.train.kernel_sgd.damping, c.train.seed});
   s.held_out = held_out;
   s.validation_size = validation.size();
-  std::vector<Candidate> alive = search_candidates(c);
-  s.rungs = halving_rungs(static_cast<int64_t>(alive.size()), c.train.epochs);
-  std::vector<SearchCandidate> records(alive.size());
-  std::vector<size_t> index(alive.size());
-  for (size_t i = 0; i < alive.size(); ++i) index[i] = i;
+  std::vector<Candidate> all = search_candidates(c);
+  s.rungs = halving_rungs(static_cast<int64_t>(all.size()), c.train.epochs);
+  std::vector<size_t> alive(all.size());  // indices into `all`, from the previous rung's best
+  std::iota(alive.begin(), alive.end(), size_t{0});
   std::string last_error;
   for (int64_t rung : s.rungs) {
-    for (auto& k : alive)  // the ones still training (a diverged candidate has a model and no trainer)
-      if (k.trainer != nullptr || k.model == nullptr)
-        advance_candidate(shared, k, rung, fit_part, validation, last_error);
-    std::vector<size_t> order(alive.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return better(alive[a].record, alive[b].record); });
+    for (size_t i : alive)  // the ones still training (a diverged candidate has a model and no trainer)
+      if (all[i].trainer != nullptr || all[i].model == nullptr)
+        advance_candidate(shared, all[i], rung, fit_part, validation, last_error);
+    std::stable_sort(alive.begin(), alive.end(),
+                     [&](size_t a, size_t b) { return better(all[a].record, all[b].record); });
     const size_t keep = (alive.size() + 1) / 2;
-    std::vector<Candidate> next;
-    std::vector<size_t> next_index;
-    for (size_t r = 0; r < order.size(); ++r) {
-      records[index[order[r]]] = alive[order[r]].record;
-      if (r < keep) next.push_back(std::move(alive[order[r]])), next_index.push_back(index[order[r]]);
-    }
-    alive = std::move(next), index = std::move(next_index);
+    for (size_t r = keep; r < alive.size(); ++r) all[alive[r]].trainer.reset();  // a run that stops here
+    alive.resize(keep);
   }
-  if (s.rungs.empty()) advance_candidate(shared, alive.front(), 0, fit_part, validation, last_error);
-  RKHS_CHECK(alive.front().trainer != nullptr,
+  Candidate& survivor = all[alive.front()];
+  if (s.rungs.empty()) advance_candidate(shared, survivor, 0, fit_part, validation, last_error);
+  RKHS_CHECK(survivor.trainer != nullptr,
              "learning-rate search: training diverged with every candidate tried: " + last_error);
-  s.candidates = std::move(records);
-  s.chosen = alive.front().lr;
-  s.chosen_activation = alive.front().record.activation;
+  for (const auto& k : all) s.candidates.push_back(k.record);
+  s.chosen = survivor.lr;
+  s.chosen_activation = survivor.record.activation;
   s.seconds = clock.seconds();
-  return {std::move(s), std::move(alive.front())};
+  return {std::move(s), std::move(survivor)};
 }
 
 // Distillation (paper §6.4): a softmax teacher on the named backbone, trained on the same data; its test metrics go

@@ -531,6 +531,60 @@ NeuralEFStep neuralef_step(NeuralEF& net, const at::Tensor& xb, const at::Tensor
   return s;
 }
 
+namespace {
+
+// The optimizer of train_neuralef: in one process on the CPU, Adam as one loop per parameter (core::CpuAdam,
+// LibTorch's update), else torch::optim::Adam.
+class NeuralEFAdam {
+ public:
+  NeuralEFAdam(const std::vector<at::Tensor>& params, double lr, bool cpu_loop) {
+    if (cpu_loop && core::CpuAdam::supports(params)) {
+      cpu_.emplace(params, lr);
+    } else {
+      torch_.emplace(params, torch::optim::AdamOptions(lr));
+    }
+  }
+  void set_lr(double lr) {
+    if (cpu_) {
+      cpu_->set_lr(lr);
+    } else {
+      static_cast<torch::optim::AdamOptions&>(torch_->param_groups()[0].options()).lr(lr);
+    }
+  }
+  void zero_grad() {
+    if (torch_) torch_->zero_grad();
+  }
+  void step() {
+    if (cpu_) {
+      cpu_->step();
+    } else {
+      torch_->step();
+    }
+  }
+
+ private:
+  std::optional<core::CpuAdam> cpu_;
+  std::optional<torch::optim::Adam> torch_;
+};
+
+// After a step with R = step.rmat: the eigenvalue estimates' moving average (diag R / B^2) and eq. 17's value,
+// -(sum_j R_jj - sum_{i<j} R_ij^2 / R_ii) / B^2, plus `check` (0 * sum(grad)), which makes it non-finite whenever
+// the gradient is, so the loop's guard stops a step that would write NaN into the networks.
+at::Tensor record_step(NeuralEF& net, const NeuralEFStep& step, int64_t bsz, int64_t iteration) {
+  torch::NoGradGuard g;
+  const auto& rmat = step.rmat;
+  auto est = rmat.diagonal().to(torch::kFloat64) / double(bsz * bsz);
+  if (iteration == 0) {
+    net->eigenvalues.copy_(est);
+  } else {
+    net->eigenvalues.mul_(net->options.momentum).add_(est.to(net->eigenvalues.scalar_type()), 1 - net->options.momentum);
+  }
+  return -(rmat.diagonal().sum() - (rmat.square() / rmat.diagonal().unsqueeze(1)).triu(1).sum()) / double(bsz * bsz) +
+         step.check;
+}
+
+}  // namespace
+
 NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Tensor& x,
                               const NeuralEFTrainOptions& o) {
   check_training_inputs(net, kernel, x, o, "NeuralEF");
@@ -538,28 +592,16 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
   EigenBatches batches(x, kernel, o, gen);
   const int64_t bsz = batches.size();
   // In one process the mlp networks' backward runs by hand (raw_taped) and, on the CPU, Adam is one loop per
-  // parameter (core::CpuAdam, LibTorch's update); across processes the backward runs through autograd, whose
-  // gradient hooks start the overlapped reduction.
+  // parameter (NeuralEFAdam); across processes the backward runs through autograd, whose gradient hooks start the
+  // overlapped reduction.
   auto& dist = core::DistWorld::get();
   const bool taped = !dist.active() && net->options.architecture == "mlp";
-  std::optional<core::CpuAdam> cpu_adam;
-  std::optional<torch::optim::Adam> opt;
-  if (taped && core::CpuAdam::supports(net->parameters())) {
-    cpu_adam.emplace(net->parameters(), o.lr);
-  } else {
-    opt.emplace(net->parameters(), torch::optim::AdamOptions(o.lr));
-  }
+  NeuralEFAdam opt(net->parameters(), o.lr, taped);
   net->train();
   net->whitening.resize_({0});  // a Rayleigh-Ritz rotation of an earlier training no longer applies
   NeuralEFReport r;
   core::LoopHooks hooks;
-  hooks.set_lr = [&](double lr) {
-    if (cpu_adam) {
-      cpu_adam->set_lr(lr);
-    } else {
-      static_cast<torch::optim::AdamOptions&>(opt->param_groups()[0].options()).lr(lr);
-    }
-  };
+  hooks.set_lr = [&](double lr) { opt.set_lr(lr); };
   at::Tensor psi, grad;  // of the step whose update is pending
   core::LossMeter meter;
   // Several processes: every rank starts from rank 0's networks and draws the same batches.
@@ -576,34 +618,18 @@ NeuralEFReport train_neuralef(NeuralEF& net, const kernels::KernelPtr& kernel, c
     auto step = neuralef_step(net, xb, kb, s.global, taped);
     psi = step.raw;  // this process's raw outputs and their gradient
     grad = step.raw_grad;
-    const auto& rmat = step.rmat;
-    torch::NoGradGuard g;
-    auto est = rmat.diagonal().to(torch::kFloat64) / double(bsz * bsz);
-    if (s.global == 0) {
-      net->eigenvalues.copy_(est);
-    } else {
-      net->eigenvalues.mul_(net->options.momentum).add_(est.to(net->eigenvalues.scalar_type()), 1 - net->options.momentum);
-    }
-    // Eq. 17's value from R, -(sum_j R_jj - sum_{i<j} R_ij^2 / R_ii) / B^2; `check` (0 * sum(grad)) makes it
-    // non-finite whenever the gradient is, so the loop's guard stops a step that would write NaN into the networks.
-    auto loss = -(rmat.diagonal().sum() - (rmat.square() / rmat.diagonal().unsqueeze(1)).triu(1).sum()) /
-                double(bsz * bsz) + step.check;
-    meter.add(loss);
+    meter.add(record_step(net, step, bsz, s.global));
     return meter.finish(s);  // read every step on the CPU, every LoopOptions::report_every steps elsewhere
   };
   hooks.update = [&](const core::Step& s) {
     if (taped) {
       net->backward_taped(grad);  // replaces every parameter's gradient
     } else {
-      opt->zero_grad();
+      opt.zero_grad();
       dist.backward_and_sum(overlapped.get(), [&] { psi.backward(grad); }, net->parameters(),
                             "the gradients of iteration " + std::to_string(s.global + 1));
     }
-    if (cpu_adam) {
-      cpu_adam->step();
-    } else {
-      opt->step();
-    }
+    opt.step();
   };
   r.train_seconds = core::run_loop(iteration_loop("NeuralEF", o, x.device()), hooks).seconds;
   if (dist.active()) {  // batch norms (--arch cnn) use each rank's rows: rank 0's running statistics for all
