@@ -65,6 +65,7 @@ struct Candidate {
   double lr = 0;
   std::shared_ptr<classify::ClassifierImpl> model;
   std::unique_ptr<train::Trainer> trainer;
+  train::TrainResult fit;  // the run so far
   SearchCandidate record;  // what the JSON reports
 };
 
@@ -117,10 +118,11 @@ void advance_candidate(const ClassifyConfig& c, Candidate& k, int64_t until, con
     k.trainer = std::make_unique<train::Trainer>(k.model, o);
   }
   if (until == 0) return;  // a search of one candidate: nothing to score
+  if (!k.fit.history.empty() && !k.trainer->paused()) return;  // its run has ended (one epoch; the stopping rule)
   try {
-    const auto fit = k.trainer->fit_until(fit_part, &validation, until);
-    const auto& best = *fit.history.back().validation;  // the state that goes on if it is kept
-    k.record.epochs = fit.history.back().epoch;
+    k.fit = k.trainer->fit_until(fit_part, &validation, until);
+    const auto& best = *k.fit.history.back().validation;  // the state that goes on if it is kept
+    k.record.epochs = k.fit.history.back().epoch;
     k.record.validation_accuracy = best.accuracy;
     k.record.validation_nll = std::isfinite(best.nll) ? best.nll : std::nan("");
     if (std::isnan(k.record.validation_nll)) k.record.validation_accuracy = std::nan("");
@@ -320,52 +322,125 @@ json lr_search_json(const LrSearch& s) {
   }
   return {{"method", "successive halving"}, {"rates", rates},         {"activations", activations},
           {"rungs", s.rungs},               {"candidates", candidates}, {"validation_size", s.validation_size},
-          {"held_out", s.held_out}};
+          {"held_out", s.held_out},
+          {"held_out_joins_after_epoch", s.held_out_joins_after ? json(*s.held_out_joins_after) : json(nullptr)},
+          {"from_checkpoint", s.from_checkpoint}};
 }
 
-// The final model: without --lr the search's survivor goes on (without a validation split it trains on the 90% that
-// the search did not hold out); else, or when resuming a checkpoint, a fresh model. Fills res's metrics.
+// What a checkpoint of the search's final model carries (TrainOptions::checkpoint_note) so that --resume need not
+// search again: the search's record and choice.
+json search_note(const LrSearch& s) {
+  return {{"lr_search", lr_search_json(s)},
+          {"chosen", s.chosen},
+          {"chosen_activation", s.chosen_activation},
+          {"seconds", s.seconds}};
+}
+
+LrSearch search_from_note(const json& note) {
+  const auto number_or_nan = [](const json& x) { return x.is_null() ? std::nan("") : x.get<double>(); };
+  const json& j = note.at("lr_search");
+  LrSearch s;
+  for (const auto& k : j.at("candidates"))
+    s.candidates.push_back({k.at("lr").get<double>(), k.at("activation").get<std::string>(),
+                            k.at("epochs").get<int64_t>(), number_or_nan(k.at("validation_accuracy")),
+                            number_or_nan(k.at("validation_nll"))});
+  s.rungs = j.at("rungs").get<std::vector<int64_t>>();
+  s.validation_size = j.at("validation_size").get<int64_t>();
+  s.held_out = j.at("held_out").get<bool>();
+  if (!j.at("held_out_joins_after_epoch").is_null()) s.held_out_joins_after = j.at("held_out_joins_after_epoch").get<int64_t>();
+  s.chosen = note.at("chosen").get<double>();
+  s.chosen_activation = note.at("chosen_activation").get<std::string>();
+  s.seconds = note.at("seconds").get<double>();
+  s.from_checkpoint = true;
+  return s;
+}
+
+// --resume of a checkpoint that the search's final model wrote: the search it recorded (for the same candidates),
+// which is not run again. nullopt for a fresh run, a run without the search, or a checkpoint without the record.
+std::optional<LrSearch> search_in_checkpoint(const ClassifyConfig& c) {
+  std::error_code ec;
+  const std::string& path = c.train.checkpoint_path;
+  if (!c.train.resume || !std::filesystem::exists(path, ec)) return std::nullopt;
+  const json meta = json::parse(core::read_checkpoint_meta(path));
+  if (!meta.contains("note") || !meta.at("note").contains("lr_search")) return std::nullopt;
+  LrSearch s;
+  try {
+    s = search_from_note(meta.at("note"));
+  } catch (const json::exception& e) {
+    throw Error("checkpoint " + path + ": invalid record of the learning-rate search: " + e.what());
+  }
+  const auto tried = search_candidates(c);
+  bool same = tried.size() == s.candidates.size();
+  for (size_t i = 0; same && i < tried.size(); ++i)
+    same = tried[i].record.lr == s.candidates[i].lr && tried[i].record.activation == s.candidates[i].activation;
+  RKHS_CHECK(same, "checkpoint " + path + " was written after a learning-rate search over other candidates "
+                   "(rates or activations); resume with the same options");
+  return s;
+}
+
+// The search (ClassifyConfig::lr_search), or its record in the checkpoint being resumed. Without the run's validation
+// split its 10% hold-out of the training part goes into `held` (fit_part: the other 90%). Returns the survivor of a
+// search run here (none when the record was read).
+std::optional<Candidate> search_or_record(const ClassifyConfig& config, const data::Dataset& train_set,
+                                          const data::Dataset* validation, data::Dataset& fit_part,
+                                          data::Dataset& held, ClassifyResult& res) {
+  if (!check_search(config)) return std::nullopt;
+  if (validation == nullptr) std::tie(fit_part, held) = data::stratified_split(train_set, 0.1, config.train.seed);
+  if (auto recorded = search_in_checkpoint(config)) {  // resuming the final model: the choice is made
+    res.lr_search = std::move(recorded);
+    return std::nullopt;
+  }
+  auto [search, survivor] = search_lr(config, fit_part, validation != nullptr ? *validation : held, validation == nullptr);
+  search.seconds -= survivor.fit.train_seconds;  // the survivor's epochs so far are the final model's training
+  res.lr_search = std::move(search);
+  return std::move(survivor);
+}
+
+// The final model: without --lr the search's survivor goes on; else, or when resuming a checkpoint, a fresh model.
+// Without a validation split the search held out 10% of the training part, which joins the training set after the
+// last rung (the choice is made; the final model keeps its last epoch). Fills res's metrics.
 std::shared_ptr<classify::ClassifierImpl> train_final(ClassifyConfig& config, const data::Dataset& train_set,
                                                       const data::Dataset* validation, const data::Dataset& test,
                                                       ClassifyResult& res) {
-  const data::Dataset* fit_validation = validation;
   data::Dataset fit_part = train_set, held;
-  std::optional<Candidate> survivor;
-  if (check_search(config)) {
-    if (validation == nullptr) {
-      std::tie(fit_part, held) = data::stratified_split(train_set, 0.1, config.train.seed);
-      fit_validation = &held;
-    }
-    auto [search, best] = search_lr(config, fit_part, *fit_validation, validation == nullptr);
-    res.lr_search = std::move(search);
-    survivor = std::move(best);
-  }
+  std::optional<Candidate> survivor = search_or_record(config, train_set, validation, fit_part, held, res);
   train::TrainOptions final_options = config.train;  // config.train.lr stays the search's base rate
   // The best validation epoch is kept with the run's own validation split; the search's hold-out chose the candidate
   // and is not used again to stop early (on small sets its few points favour an early, noisy epoch).
   final_options.restore_best = validation != nullptr;
-  if (res.lr_search) final_options.lr = res.lr_search->chosen;
-  if (res.lr_search && !res.lr_search->chosen_activation.empty())
-    config.head.activation = res.lr_search->chosen_activation;
   std::error_code ec;
   const bool resuming = final_options.resume && std::filesystem::exists(final_options.checkpoint_path, ec);
+  // The survivor's run may have ended in the search (its last rung was its last epoch): it is the final model.
+  const bool ended = survivor && !resuming && !survivor->fit.history.empty() && !survivor->trainer->paused();
+  if (res.lr_search) {
+    auto& s = *res.lr_search;
+    final_options.lr = s.chosen;
+    if (!s.chosen_activation.empty()) config.head.activation = s.chosen_activation;
+    if (s.held_out && !ended && !s.from_checkpoint) s.held_out_joins_after = s.rungs.empty() ? 0 : s.rungs.back();
+    final_options.checkpoint_note = search_note(s).dump();
+  }
+  const bool joined = res.lr_search && res.lr_search->held_out_joins_after;
+  const data::Dataset* fit_on = joined ? &train_set : &fit_part;
+  const data::Dataset* fit_validation = validation != nullptr ? validation : (res.lr_search && !joined ? &held : nullptr);
   std::shared_ptr<classify::ClassifierImpl> model;
   std::unique_ptr<train::Trainer> trainer;
   if (survivor && !resuming) {
     model = survivor->model;
     trainer = std::move(survivor->trainer);
     trainer->continue_with(final_options);
+    if (joined && trainer->paused()) trainer->continue_on(train_set, nullptr);
+    res.fit = survivor->fit;
   } else {
     torch::manual_seed(config.train.seed);
     model = build_model(config, config.backbone, config.head);
     trainer = std::make_unique<train::Trainer>(model, final_options);
   }
-  const core::Stopwatch final_clock;
-  res.fit = trainer->fit(fit_part, fit_validation);
-  if (res.lr_search) res.lr_search->seconds -= res.fit.train_seconds - final_clock.seconds();  // its first part
+  if (!ended) res.fit = trainer->fit(*fit_on, fit_validation);
   res.labelled = train_set.size();
-  res.trained_on = fit_part.size();
-  res.train = trainer->evaluate(fit_part);
+  res.trained_on = fit_on->size();
+  const int64_t before_join = joined && survivor && !resuming ? *res.lr_search->held_out_joins_after : 0;
+  res.examples_seen = fit_part.size() * before_join + fit_on->size() * (res.fit.epochs_run - before_join);
+  res.train = trainer->evaluate(*fit_on);
   res.test = trainer->evaluate(test);
   if (fit_validation) res.validation = trainer->evaluate(*fit_validation);
   return model;
@@ -472,9 +547,8 @@ std::string ClassifyResult::to_json(const ClassifyConfig& c) const {
   j["comm_seconds"] = comm_seconds;
   // Training examples each process went through per second of training (evaluation included in the time).
   j["examples_per_second_per_rank"] =
-      fit.train_seconds > 0 ? static_cast<double>(trained_on) * static_cast<double>(fit.epochs_run) /
-                                  fit.train_seconds / world_size
-                            : 0.0;
+      fit.train_seconds > 0 ? static_cast<double>(examples_seen) / fit.train_seconds / world_size : 0.0;
+  j["trained_on"] = trained_on;
   j["converged_epoch"] = fit.converged_epoch > 0 ? json(fit.converged_epoch) : json(nullptr);
   j["chosen"] = json::object();
   if (lr_search) j["chosen"]["lr"] = lr_search->chosen;

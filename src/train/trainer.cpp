@@ -173,7 +173,7 @@ class FitRun {
  public:
   FitRun(Trainer& trainer, classify::ClassifierImpl& model, const TrainOptions& o, const data::Dataset& train,
          const data::Dataset* validation)
-      : trainer_(trainer), model_(model), o_(o), train_(train), validation_(validation), n_(train.size()),
+      : trainer_(trainer), model_(model), o_(o), train_(&train), validation_(validation), n_(train.size()),
         batches_((n_ + o.batch_size - 1) / o.batch_size) {}
 
   // The set-up: the device, data parallelism, the optimizer, a checkpoint to resume from.
@@ -230,16 +230,31 @@ class FitRun {
 
   bool done() const { return result_.converged_epoch != 0 || next_epoch_ > o_.epochs; }
   bool uses(const data::Dataset& train, const data::Dataset* validation) const {
-    return &train == &train_ && validation == validation_;
+    return &train == train_ && validation == validation_;
+  }
+  bool validates_on(const data::Dataset* validation) const { return validation == validation_; }
+
+  // Trainer::continue_on: the next epochs on other data sets. The epoch has as many steps as the new training set
+  // fills (the schedule keeps its place: its position is the epoch and the fraction of it done); Kernel SGD's fixed
+  // partition is drawn on the new set and its inverses computed (counted as training time).
+  void switch_data(const data::Dataset& train, const data::Dataset* validation) {
+    train_ = &train;
+    validation_ = validation;
+    n_ = train.size();
+    batches_ = (n_ + o_.batch_size - 1) / o_.batch_size;
+    if (partition_.empty()) return;
+    const core::Stopwatch clock;
+    draw_partition();
+    prepare_partition();
+    seconds_ += clock.seconds();
   }
   int64_t epochs_done() const { return next_epoch_ - 1; }
+  std::vector<int64_t> sample_sizes() const { return train_->x.sizes().slice(1).vec(); }
 
  private:
   void set_up_optimizer() {
     fresh_optimizer();
-    if (own_ != nullptr && own_->fixed_batches())
-      for (const auto& members : fixed_partition(n_, o_.batch_size, o_.seed))
-        partition_.push_back(torch::tensor(members, torch::kLong));
+    if (own_ != nullptr && own_->fixed_batches()) draw_partition();
     // L-BFGS has no weight decay of its own: add sum_p wd_p / 2 ||p||^2 to its objective.
     if (o_.optimizer == "lbfgs") {
       lbfgs_ = true;
@@ -303,12 +318,19 @@ class FitRun {
     return h;
   }
 
+  // Kernel SGD's fixed batches: a partition of the training set drawn from the seed.
+  void draw_partition() {
+    partition_.clear();
+    for (const auto& members : fixed_partition(n_, o_.batch_size, o_.seed))
+      partition_.push_back(torch::tensor(members, torch::kLong));
+  }
+
   // Kernel SGD's fixed partition: the optimizer's per-batch inverse kernel matrices.
   void prepare_partition() {
     if (partition_.empty()) return;
     std::vector<std::vector<int64_t>> members;
     for (const auto& idx : partition_) members.emplace_back(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
-    own_->prepare_partition(train_.x, members, o_.device);
+    own_->prepare_partition(train_->x, members, o_.device);
   }
 
   // Batch b of an epoch: a slice of a fresh permutation, or batch order[b] of the fixed partition.
@@ -328,10 +350,10 @@ class FitRun {
                                   : partition_[static_cast<size_t>(batch_id)];
     const int64_t global = idx.numel();
     // Kernel SGD's inverse kernel matrix is the global batch's: every rank prepares it from all the batch's inputs.
-    const auto batch_inputs = [&, all = idx] { return core::batch_to(train_.x.index_select(0, all), o_.device); };
+    const auto batch_inputs = [&, all = idx] { return core::batch_to(train_->x.index_select(0, all), o_.device); };
     idx = dist_.share_of(idx);  // several processes: this rank's share of the global batch
-    auto xb = core::batch_to(train_.x.index_select(0, idx), o_.device);
-    auto yb = core::batch_to(train_.y.index_select(0, idx).to(torch::kLong), o_.device);
+    auto xb = core::batch_to(train_->x.index_select(0, idx), o_.device);
+    auto yb = core::batch_to(train_->y.index_select(0, idx).to(torch::kLong), o_.device);
     at::Tensor tb;
     if (o_.teacher_logits.defined())
       tb = o_.teacher_logits.index_select(0, idx.to(o_.teacher_logits.device())).to(o_.device);
@@ -416,7 +438,7 @@ class FitRun {
     record.train_loss = s.mean_loss;
     const core::Stopwatch eval_clock;
     if (dist_.active()) sync_buffers();
-    record.train = trainer_.evaluate(train_);
+    record.train = trainer_.evaluate(*train_);
     if (!std::isfinite(record.train.nll))
       diverged("training NLL is " + fmt("%g", record.train.nll) + " after the last step", s.epoch, batches_, batches_, s.lr);
     if (validation_ != nullptr) record.validation = trainer_.evaluate(*validation_);
@@ -453,6 +475,7 @@ class FitRun {
                         {"batch_size", o_.batch_size}, {"seed", o_.seed}, {"best_epoch", best_epoch_},
                         {"lr", o_.lr}, {"train_examples", n_}, {"lr_restarts", s.restarts}, {"lr_factor", s.backoff},
                         {"history", nlohmann::json::parse(history_to_json(result_.history))}};
+    if (!o_.checkpoint_note.empty()) meta["note"] = nlohmann::json::parse(o_.checkpoint_note);
     std::map<std::string, at::Tensor> extra;
     extra[kRngCpu] = cpu_rng_state();
     for (const auto& [name, t] : best_state_) extra[kBestPrefix + name] = t;
@@ -478,9 +501,9 @@ class FitRun {
   std::unique_ptr<core::OverlappedGradients> overlapped_;  // several processes, LibTorch 1.x, unless --no-dist-overlap
   classify::ClassifierImpl& model_;
   const TrainOptions& o_;
-  const data::Dataset& train_;
+  const data::Dataset* train_;
   const data::Dataset* validation_;
-  const int64_t n_, batches_;
+  int64_t n_, batches_;  // the training set's size and steps per epoch (Trainer::continue_on may change them)
   std::unique_ptr<torch::optim::Optimizer> opt_;
   optim::OptimizerBase* own_ = nullptr;
   bool lbfgs_ = false;
@@ -530,8 +553,21 @@ TrainResult Trainer::fit_until(const data::Dataset& train, const data::Dataset* 
   }
 }
 
+void Trainer::continue_on(const data::Dataset& train, const data::Dataset* validation) {
+  RKHS_CHECK(run_ != nullptr, "continue_on: there is no paused run to continue");
+  check_fit_inputs(options_, train, validation);
+  RKHS_CHECK(!options_.teacher_logits.defined(),
+             "continue_on: distillation's teacher logits belong to the training set the run started with");
+  RKHS_CHECK(!options_.restore_best || run_->validates_on(validation),
+             "continue_on: the best validation epoch is chosen on one validation set; keep it, or turn restore_best off");
+  RKHS_CHECK(train.x.sizes().slice(1).vec() == run_->sample_sizes(),
+             "continue_on: the new training set's samples have another shape");
+  run_->switch_data(train, validation);
+}
+
 void Trainer::continue_with(const TrainOptions& rest) {
   options_.checkpoint_path = rest.checkpoint_path;
+  options_.checkpoint_note = rest.checkpoint_note;
   options_.max_restarts = rest.max_restarts;
   options_.on_epoch = rest.on_epoch;
   options_.progress = rest.progress;

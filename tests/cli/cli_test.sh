@@ -105,8 +105,8 @@ last=$(tail -n 1 "$TMP/out")
 
 # Killed mid-training (SIGKILL right after the first checkpoint) and resumed: the same final metrics as an
 # uninterrupted run with the same seed and thread count; and that uninterrupted run is itself repeatable.
-same_result() {  # the JSON of two runs without the timings and the epoch count of the invocation
-  local strip='s/"(train_seconds|epochs_run|lr_search_seconds|comm_seconds|examples_per_second_per_rank)":[^,}]*//g'
+same_result() {  # the JSON of two runs without the timings, the invocation's epochs and where its search came from
+  local strip='s/"(train_seconds|epochs_run|lr_search_seconds|comm_seconds|examples_per_second_per_rank|from_checkpoint)":[^,}]*//g'
   diff <(sed -E "$strip" "$1") <(sed -E "$strip" "$2") >/dev/null
 }
 kill_args=(classify --data sphere --train-size 5000 --test-size 1000 --model mlp --hidden 64,64 --epochs 8 --seed 5
@@ -127,6 +127,7 @@ else
   "$RKHS" "${kill_args[@]}" --checkpoint "$TMP/k.pt" --resume 2>"$TMP/err" | tail -n 1 >"$TMP/resumed.json"
   ran=$(grep -o '"epochs_run":[0-9]*' "$TMP/resumed.json" | cut -d: -f2)
   [ -n "$ran" ] && [ "$ran" -ge 1 ] && [ "$ran" -le 7 ] && ok || bad "the resumed run trained ${ran:-?} epochs, expected 1..7"
+  grep -q '"from_checkpoint":true' "$TMP/resumed.json" && ok || bad "the resumed run searched again"
   same_result "$TMP/full.json" "$TMP/resumed.json" && ok ||
     bad "killed+resumed run differs from the uninterrupted one: $(diff "$TMP/full.json" "$TMP/resumed.json" | head -c 600) $(head -c 300 "$TMP/err")"
 fi

@@ -180,20 +180,25 @@ TEST(JobsClassify, LrSearchHalvesTheCandidatesAndTrainsTheSurvivorToTheEnd) {
   EXPECT_EQ(j.at("config").at("lr").get<double>(), 0.2);
   EXPECT_EQ(j.at("lr_search").at("rates").size(), 3u);
   EXPECT_EQ(j.at("lr_search").at("candidates").size(), 3u);
-  // Without a validation split the search holds out 10% of the training part; the final model does not train on it
-  // and keeps its last epoch (the hold-out chose the candidate, it does not stop early); bad factors are refused.
+  // Without a validation split the search holds out 10% of the training part; the final model trains on the other
+  // 90% up to the last rung and on all 600 points after it, keeping its last epoch (the hold-out chose the candidate,
+  // it does not stop early); bad factors are refused.
   c.data.validation_fraction = 0;
   const auto h = rkhs::jobs::run_classify(c);
   ASSERT_TRUE(h.lr_search.has_value());
   EXPECT_TRUE(h.lr_search->held_out);
   EXPECT_EQ(h.lr_search->validation_size, 60);
-  ASSERT_TRUE(h.validation.has_value());
-  EXPECT_EQ(h.validation->n, 60);
+  EXPECT_EQ(h.lr_search->held_out_joins_after, 2);
+  EXPECT_FALSE(h.validation.has_value());
   EXPECT_EQ(h.labelled, 600);
-  EXPECT_EQ(h.trained_on, 540);
-  EXPECT_EQ(h.fit.history.size(), 4u);
+  EXPECT_EQ(h.trained_on, 600);
+  EXPECT_EQ(h.train.n, 600);
+  ASSERT_EQ(h.fit.history.size(), 4u);
+  EXPECT_EQ(h.fit.history[1].validation->n, 60);  // scored up to the last rung, not after it
+  EXPECT_FALSE(h.fit.history[2].validation.has_value());
   EXPECT_EQ(h.fit.best_epoch, 4);
-  EXPECT_NEAR(h.validation->accuracy, h.fit.history.back().validation->accuracy, 1e-12);
+  const auto hj = nlohmann::json::parse(h.to_json(c));
+  EXPECT_EQ(hj.at("lr_search").at("held_out_joins_after_epoch").get<int64_t>(), 2);
   // Kernel SGD: the candidates share one set of fixed-batch inverses, and the final model is still exactly the
   // chosen rate's own run (which computes its inverses itself).
   auto ks = c;
@@ -229,6 +234,67 @@ TEST(JobsClassify, SearchWithAValidationSplitKeepsTheSurvivorsBestEpoch) {
     EXPECT_NEAR(r.test.nll, f.test.nll, 1e-9) << "seed " << seed;
     EXPECT_NEAR(r.validation->accuracy, f.validation->accuracy, 1e-12) << "seed " << seed;
   }
+}
+
+// --resume after the search: the final model's checkpoint carries the search's record, so a run stopped after the
+// last rung resumes without searching again and ends as the run that was not stopped (the hold-out joined in both);
+// a checkpoint of a search over other candidates is refused.
+TEST(JobsClassify, ResumeContinuesTheFinalModelWithoutSearchingAgain) {
+  auto c = search_on_sphere(2, 600, 4);
+  c.data.validation_fraction = 0;
+  c.lr_search_factors = {4, 1, 0.25};
+  const auto dir = temp_dir("resume_search");
+  std::filesystem::create_directories(dir);
+  c.train.checkpoint_path = dir + "/final.ckpt";
+  const auto whole = rkhs::jobs::run_classify(c);
+  std::filesystem::remove(c.train.checkpoint_path);
+  auto stopped = c;
+  stopped.train.on_epoch = [](const rkhs::train::EpochRecord& r) {
+    if (r.epoch == 3) throw std::runtime_error("stopped after epoch 3");  // its checkpoint is written
+  };
+  EXPECT_THROW(rkhs::jobs::run_classify(stopped), std::runtime_error);
+  auto resumed = c;
+  resumed.train.resume = true;
+  const auto r = rkhs::jobs::run_classify(resumed);
+  ASSERT_TRUE(r.lr_search.has_value());
+  EXPECT_TRUE(r.lr_search->from_checkpoint);
+  EXPECT_FALSE(whole.lr_search->from_checkpoint);
+  EXPECT_EQ(r.lr_search->chosen, whole.lr_search->chosen);
+  EXPECT_EQ(r.lr_search->rungs, whole.lr_search->rungs);
+  ASSERT_EQ(r.lr_search->candidates.size(), 3u);
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(r.lr_search->candidates[k].epochs, whole.lr_search->candidates[k].epochs);
+    EXPECT_EQ(r.lr_search->candidates[k].validation_accuracy, whole.lr_search->candidates[k].validation_accuracy);
+  }
+  EXPECT_EQ(r.lr_search->held_out_joins_after, 2);
+  EXPECT_EQ(r.fit.epochs_run, 1);
+  EXPECT_EQ(r.fit.history.size(), 4u);
+  EXPECT_EQ(r.trained_on, 600);
+  EXPECT_NEAR(r.test.nll, whole.test.nll, 1e-9);
+  resumed.lr_search_factors = {4, 1};
+  EXPECT_THROW(rkhs::jobs::run_classify(resumed), rkhs::Error);
+  std::filesystem::remove_all(dir);
+}
+
+// A one-epoch run: every rung is the run's end, so each candidate trains its one epoch once and the survivor's run
+// is the final model as it stands (it was trained again, once per rung and once more, before this was fixed).
+TEST(JobsClassify, OneEpochSearchTrainsEachCandidateOnce) {
+  auto c = search_on_sphere(5, 500, 1);
+  c.lr_search_factors = {2, 1, 0.5, 0.25};
+  const auto r = rkhs::jobs::run_classify(c);
+  EXPECT_EQ(r.lr_search->rungs, (std::vector<int64_t>{1, 1}));
+  auto fixed = c;
+  fixed.lr_search = false;
+  fixed.train.lr = r.lr_search->chosen;
+  const auto f = rkhs::jobs::run_classify(fixed);
+  ASSERT_EQ(r.fit.history.size(), 1u);
+  EXPECT_NEAR(r.fit.history[0].train_loss, f.fit.history[0].train_loss, 1e-12);
+  EXPECT_NEAR(r.test.nll, f.test.nll, 1e-9);
+  c.data.validation_fraction = 0;  // with the hold-out: it never joins (the run ended at the last rung)
+  const auto h = rkhs::jobs::run_classify(c);
+  EXPECT_FALSE(h.lr_search->held_out_joins_after.has_value());
+  EXPECT_EQ(h.trained_on, 450);
+  EXPECT_EQ(h.fit.history.size(), 1u);
 }
 
 // The kernelized head's search: every coefficient activation with every rate, halved the same way; the final head

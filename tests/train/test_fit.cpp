@@ -4,6 +4,7 @@
 #include "rkhs/error.h"
 #include "rkhs/optim/kernel_preconditioner.h"
 #include "rkhs/train/optimizer.h"
+#include "rkhs/train/schedule.h"
 #include "rkhs/train/trainer.h"
 #include "toy.h"
 
@@ -296,6 +297,67 @@ TEST(Fit, RunInPartsEqualsTheRunInOneGo) {
   EXPECT_EQ(b.best_epoch, a.best_epoch);
   EXPECT_EQ(b.epochs_run, 5);
   EXPECT_EQ(parts.evaluate(val).nll, whole.evaluate(val).nll);
+}
+
+// Trainer::continue_on (the rate search's survivor taking in its hold-out). Going on with a copy of its own training
+// set is the run in one go; paused before its first epoch, going on with another set is that set's run from the
+// start (its steps per epoch, schedule and Kernel SGD's fixed batches); switched mid-run, the epoch has the new
+// set's steps and the schedule its place in epochs; later epochs without validation are not scored.
+TEST(Fit, ContinueOnOtherDataIsThatDatasRunFromTheNextEpoch) {
+  auto data = toy::separable(150, 3);
+  auto more = toy::separable(230, 5);
+  rkhs::data::Dataset val = toy::separable(60, 4);
+  for (const std::string opt : {"momentum", "kernel-sgd"}) {
+    SCOPED_TRACE(opt);
+    auto o = quiet(opt, 0.1, 4);
+    o.restore_best = false;
+    const auto same_losses = [](const rkhs::train::TrainResult& x, const rkhs::train::TrainResult& y) {
+      ASSERT_EQ(x.history.size(), y.history.size());
+      for (size_t i = 0; i < x.history.size(); ++i)
+        EXPECT_EQ(x.history[i].train_loss, y.history[i].train_loss) << "epoch " << i + 1;
+    };
+    Trainer whole(noisy_model(7), o);
+    const auto a = whole.fit(data, &val);
+    Trainer parts(noisy_model(7), o);
+    parts.fit_until(data, &val, 2);
+    const rkhs::data::Dataset copy = data;  // the same tensors in another object
+    parts.continue_on(copy, nullptr);
+    const auto b = parts.fit(copy, nullptr);
+    same_losses(a, b);
+    EXPECT_TRUE(b.history[1].validation.has_value());
+    EXPECT_FALSE(b.history[2].validation.has_value());
+    EXPECT_EQ(parts.evaluate(val).nll, whole.evaluate(val).nll);
+
+    Trainer fresh(noisy_model(7), o);
+    const auto c = fresh.fit(more);
+    Trainer moved(noisy_model(7), o);
+    moved.fit_until(data, &val, 0);
+    moved.continue_on(more, nullptr);
+    const auto d = moved.fit(more);
+    same_losses(c, d);
+    EXPECT_EQ(moved.evaluate(val).nll, fresh.evaluate(val).nll);
+    if (opt == "kernel-sgd") EXPECT_EQ(d.inverses, 5 + 8);  // 150 points in batches of 32, then 230
+
+    Trainer mid(noisy_model(7), o);
+    mid.fit_until(data, &val, 2);
+    mid.continue_on(more, nullptr);
+    const auto e = mid.fit(more, nullptr);
+    ASSERT_EQ(e.history.size(), 4u);
+    EXPECT_DOUBLE_EQ(e.history[1].lr, rkhs::train::lr_at(o, 2 * 5 - 1, 5));  // epoch 2's last step: 5 per epoch
+    EXPECT_DOUBLE_EQ(e.history[2].lr, rkhs::train::lr_at(o, 3 * 8 - 1, 8));  // epoch 3's last step: 8 per epoch
+  }
+  auto o = quiet("momentum", 0.1, 4);
+  Trainer idle(noisy_model(7), o);
+  EXPECT_THROW(idle.continue_on(more, nullptr), rkhs::Error);  // no paused run
+  idle.fit_until(data, &val, 1);
+  EXPECT_THROW(idle.continue_on(more, nullptr), rkhs::Error);  // the best validation epoch needs its set
+  const rkhs::data::Dataset val_copy = val;
+  EXPECT_THROW(idle.continue_on(more, &val_copy), rkhs::Error);  // (one object: the same set, not equal points)
+  rkhs::data::Dataset wide = more;
+  wide.x = torch::cat({more.x, more.x}, 1);
+  EXPECT_THROW(idle.continue_on(wide, &val), rkhs::Error);  // another sample shape
+  idle.continue_on(more, &val);
+  EXPECT_EQ(idle.fit(more, &val).history.size(), 4u);
 }
 
 // Kernel SGD with a shared preconditioner (the rate search's candidates): the second run of the same partition

@@ -50,7 +50,10 @@ void print_summary(const jobs::ClassifyResult& r, const jobs::ClassifyConfig& c)
     std::cout << ", chosen from " << s.candidates.size() << " candidates by successive halving at epochs";
     for (int64_t e : s.rungs) std::cout << " " << e;
     std::cout << " on " << s.validation_size << (s.held_out ? " held-out training" : " validation") << " points ("
-              << std::setprecision(1) << s.seconds << " s beside the final model's training)\n";
+              << std::setprecision(1) << s.seconds << " s beside the final model's training"
+              << (s.from_checkpoint ? ", in the run that wrote the checkpoint" : "") << ")\n";
+    if (s.held_out_joins_after)
+      std::cout << "          the held-out points joined the training set after epoch " << *s.held_out_joins_after << "\n";
   }
   std::cout << "optimizer " << c.train.optimizer << ", state " << std::setprecision(2)
             << static_cast<double>(r.fit.optimizer_state_bytes) / 1e6 << " MB";

@@ -78,7 +78,9 @@ struct LrSearch {
   std::string chosen_activation;  // with activation_search
   int64_t validation_size = 0;
   bool held_out = false;  // true: a 10% hold-out of the training part, not the run's validation split
+  std::optional<int64_t> held_out_joins_after;  // the epoch after which the hold-out joined the training set
   double seconds = 0;     // the search's cost: its wall time less the survivor's own training
+  bool from_checkpoint = false;  // read from the checkpoint that --resume continued (the search was not run again)
 };
 
 struct ClassifyResult {
@@ -90,7 +92,8 @@ struct ClassifyResult {
   std::optional<LrSearch> lr_search;
   int64_t parameters = 0;
   int64_t labelled = 0;  // training points used (differs from the training set size with active learning)
-  int64_t trained_on = 0;  // of them, those the final model trained on (without the search's 10% hold-out)
+  int64_t trained_on = 0;  // of them, those the final model trained on at the end
+  int64_t examples_seen = 0;  // by the final model's run in this invocation (epochs x the examples each had)
   int world_size = 1;         // processes that trained it (docs/DISTRIBUTED.md)
   double comm_seconds = 0;    // of the run's time, spent in collectives (this rank)
   std::string backbone, head, data_description;

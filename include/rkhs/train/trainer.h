@@ -67,6 +67,9 @@ struct TrainOptions {
   bool progress = true;              // progress line with ETA on stderr
   std::string checkpoint_path;       // "" = no checkpoints; else written atomically after every epoch
   bool resume = false;               // continue from checkpoint_path if it exists
+  // A JSON object the checkpoints carry as their metadata's "note" (read back with core::read_checkpoint_meta):
+  // what the caller needs to resume besides the run itself (the classifier: its rate search's choice).
+  std::string checkpoint_note;
   // With a validation set: keep the best validation epoch's weights at the end (model selection); false: keep the
   // last epoch's (the validation metrics are still recorded every epoch; best_epoch is then the last).
   bool restore_best = true;
@@ -129,10 +132,16 @@ class Trainer {
   // validation epoch restored). Returns the run so far (history, best_epoch). A divergence ends the run.
   TrainResult fit_until(const data::Dataset& train, const data::Dataset* validation, int64_t until);
   bool paused() const { return run_ != nullptr; }
-  // For the rest of a paused run (a search's survivor going on as the final model): the checkpoint file, the
-  // divergence guard's allowance, the per-epoch callback and the progress line of `rest`; the other options stay
+  // For the rest of a paused run (a search's survivor going on as the final model): the checkpoint file and its
+  // note, the divergence guard's allowance, the per-epoch callback and the progress line of `rest`; the others stay
   // (restore_best too: the best state is tracked from a run's start or not at all).
   void continue_with(const TrainOptions& rest);
+  // A paused run goes on with other data sets from its next epoch (a search's survivor adding the hold-out it was
+  // chosen on): an epoch then has as many steps as the new training set fills, the schedule keeps its place in
+  // epochs, Kernel SGD's fixed batches are drawn on the new set, and a null validation scores no later epoch. The
+  // best validation epoch (restore_best) needs the same validation set; distillation's teacher logits, the same
+  // training set. Throws rkhs::Error otherwise, or when no run is paused.
+  void continue_on(const data::Dataset& train, const data::Dataset* validation);
   // Metrics of the current model on a data set (eval mode, no gradient, batched).
   Metrics evaluate(const data::Dataset& dataset);
   // Logits (n, C) and embeddings (n, d) of a data set in eval mode, batched, on the CPU.
