@@ -172,8 +172,8 @@ void add_training_flags(CLI::App* cmd, ClassifyFlags& f) {
                           "0.1 times this default by successive halving: every candidate starts a full-length run, "
                           "the better half goes on at a quarter and at half of the epochs (earlier rungs with more "
                           "candidates), and the last one left trains to the end as the final model (validation: the "
-                          "run's validation split, else 10% of the training part held out, on which the model then "
-                          "does not train); a divergence (a loss that is not finite) of the final model undoes the "
+                          "run's validation split, else 10% of the training part held out, which joins the final "
+                          "model's training after the last rung); a divergence (a loss that is not finite) of the final model undoes the "
                           "epoch and reruns it at a 10x smaller rate, at most 3 times, with a warning. Given: used "
                           "as is; a divergence stops the run")
               ->capture_default_str()->group("Training");
@@ -194,7 +194,10 @@ void add_training_flags(CLI::App* cmd, ClassifyFlags& f) {
   cmd->add_option("--converge-patience", t.converge_patience, "Epochs of small loss changes before stopping")
       ->capture_default_str()->group("Training");
   cmd->add_option("--checkpoint", t.checkpoint_path, "Write a checkpoint after every epoch (atomically)")->group("Training");
-  cmd->add_flag("--resume", t.resume, "Continue from --checkpoint if it exists")->group("Training");
+  cmd->add_flag("--resume", t.resume,
+                "Continue from --checkpoint if it exists (with the rate search: the choice recorded in the checkpoint, "
+                "not searched again)")
+      ->group("Training");
 }
 
 // Paper 001's optimizers: flags that only make sense with one optimizer are rejected with the others.
