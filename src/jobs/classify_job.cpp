@@ -387,6 +387,9 @@ std::optional<Candidate> search_or_record(const ClassifyConfig& config, const da
   if (!check_search(config)) return std::nullopt;
   if (validation == nullptr) std::tie(fit_part, held) = data::stratified_split(train_set, 0.1, config.train.seed);
   if (auto recorded = search_in_checkpoint(config)) {  // resuming the final model: the choice is made
+    RKHS_CHECK(recorded->held_out == (validation == nullptr),
+               "checkpoint " + config.train.checkpoint_path + " was written by a run " +
+                   (recorded->held_out ? "without" : "with") + " a validation split; resume with the same data options");
     res.lr_search = std::move(recorded);
     return std::nullopt;
   }

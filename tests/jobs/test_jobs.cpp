@@ -271,6 +271,14 @@ TEST(JobsClassify, ResumeContinuesTheFinalModelWithoutSearchingAgain) {
   EXPECT_EQ(r.fit.history.size(), 4u);
   EXPECT_EQ(r.trained_on, 600);
   EXPECT_NEAR(r.test.nll, whole.test.nll, 1e-9);
+  auto split = resumed;  // the search held 10% out; a run with a validation split would not have
+  split.data.validation_fraction = 0.2;
+  try {
+    rkhs::jobs::run_classify(split);
+    ADD_FAILURE() << "resuming with a validation split did not throw";
+  } catch (const rkhs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("without a validation split"), std::string::npos) << e.what();
+  }
   resumed.lr_search_factors = {4, 1};
   EXPECT_THROW(rkhs::jobs::run_classify(resumed), rkhs::Error);
   std::filesystem::remove_all(dir);
