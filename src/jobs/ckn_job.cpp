@@ -38,6 +38,11 @@ double since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// The lambdas the classifier's cross-validation tried (the grid and the values it grew by), or the one given.
+std::vector<double> tried_lambdas(const CknConfig& c, const ckn::LogisticModel& clf) {
+  return clf.cv_lambdas.empty() ? c.logistic.lambdas : clf.cv_lambdas;
+}
+
 json network_json(const ckn::NetworkOptions& o) {
   return {{"in_channels", o.in_channels}, {"filters", o.filters}, {"patch", o.patch}, {"subsample", o.subsample},
           {"sigma", o.sigma}, {"kernel", o.kernel}};
@@ -123,7 +128,7 @@ CknResult run_baseline(const CknConfig& c, const at::Tensor& images, const at::T
   r.classifier_seconds = since(t);
   r.train_seconds = since(start);
   r.lambda = clf.lambda;
-  r.lambdas = c.logistic.lambdas;
+  r.lambdas = tried_lambdas(c, clf);
   r.cv_accuracy = clf.cv_accuracy;
   r.train_accuracy = linear::accuracy(clf.predict(f), y);
   r.test_accuracy = linear::accuracy(clf.predict(tf), ty);
@@ -189,7 +194,7 @@ void print_cross_validation(const CknConfig& c, const ckn::LogisticModel& clf, d
     std::fprintf(stderr, "classifier: lambda %g chosen by %lld-fold cross-validation (", clf.lambda,
                  (long long)c.logistic.folds);
     for (size_t i = 0; i < clf.cv_accuracy.size(); ++i)
-      std::fprintf(stderr, "%s%g: %.4f", i ? ", " : "", c.logistic.lambdas[i], clf.cv_accuracy[i]);
+      std::fprintf(stderr, "%s%g: %.4f", i ? ", " : "", clf.cv_lambdas[i], clf.cv_accuracy[i]);
     std::fprintf(stderr, "), %.1f s\n", seconds);
   } else {
     std::fprintf(stderr, "classifier: lambda %g (given), %.1f s\n", clf.lambda, seconds);
@@ -351,7 +356,7 @@ CknResult run_ckn(CknConfig c) {
   }
   r.train_seconds = start.seconds() - test_feature_seconds;
   r.lambda = f.clf.lambda;
-  r.lambdas = c.logistic.lambdas;
+  r.lambdas = tried_lambdas(c, f.clf);
   if (!test_features.defined()) test_features = net->extract(im.tx, c.batch_size, c.progress);
   if (!dist.is_root()) return r;
   r.train_accuracy = linear::accuracy(f.clf.predict(f.train_features), im.y);

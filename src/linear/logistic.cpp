@@ -201,6 +201,7 @@ void check(const LogisticOptions& o) {
                                                text.str());
   }
   RKHS_CHECK(o.folds >= 1, "CKN classifier: folds (--folds) must be >= 1, got " + std::to_string(o.folds));
+  RKHS_CHECK(o.grow >= 0, "CKN classifier: the grid's growth must be >= 0, got " + std::to_string(o.grow));
 }
 
 LogisticModel fit_logistic(const at::Tensor& raw, const at::Tensor& y, int64_t classes, double lambda,
@@ -229,35 +230,88 @@ at::Tensor fold_assignment(int64_t n, const LogisticOptions& o) {
   return fold;
 }
 
+namespace {
+
+// The held-out score of some lambdas on the folds: problem k L + l (fold k held out, lambda l) solved in one run.
+struct Scored {
+  std::vector<double> correct;  // per lambda: the held-out rows classified right, over every fold
+  Solution s;                   // (folds L, C, D)
+};
+
+Scored cross_validate(const at::Tensor& z, const at::Tensor& y, const at::Tensor& fold, int64_t folds,
+                      const Basis& basis, const std::vector<double>& grid, const Solution& start,
+                      const LogisticOptions& o) {
+  const int64_t L = int64_t(grid.size());
+  std::vector<double> lambdas;
+  for (int64_t k = 0; k < folds; ++k) lambdas.insert(lambdas.end(), grid.begin(), grid.end());
+  auto kept = fold.unsqueeze(1).ne(torch::arange(folds, fold.options()).unsqueeze(0));  // (n, folds)
+  Problems p{kept.repeat_interleave(L, 1).to(z.scalar_type()), basis.scales(lambdas), lambdas};
+  Scored r{{}, solve(z, y, p, start, o)};
+  auto right = r.s.logits(z, p.scales).argmax(2).eq(y.unsqueeze(1)).logical_and(p.mask.eq(0));  // (n, P)
+  const auto correct = right.sum(0).view({folds, L}).sum(0).to(torch::kFloat64).cpu();
+  for (int64_t l = 0; l < L; ++l) r.correct.push_back(correct[l].item<double>());
+  return r;
+}
+
+// Lambda l's solutions on the folds, (folds, C, D) and (folds, C), of a run over L lambdas.
+Solution on_folds(const Solution& s, int64_t folds, int64_t L, int64_t l) {
+  auto pick = torch::arange(folds, torch::TensorOptions().dtype(torch::kLong).device(s.v.device())) * L + l;
+  return {s.v.index({pick}), s.b.index({pick})};
+}
+
+}  // namespace
+
+std::optional<double> grown_lambda(const std::vector<double>& tried, const std::vector<double>& accuracy) {
+  RKHS_CHECK(tried.size() == accuracy.size(), "grown_lambda: one accuracy per lambda expected");
+  if (tried.size() < 2) return std::nullopt;
+  const auto [lo, hi] = std::minmax_element(tried.begin(), tried.end());
+  const auto strictly_best = [&](size_t i) {
+    for (size_t j = 0; j < tried.size(); ++j)
+      if (j != i && accuracy[j] >= accuracy[i]) return false;
+    return true;
+  };
+  if (*lo > 0 && strictly_best(size_t(lo - tried.begin()))) return *lo / 10;
+  if (strictly_best(size_t(hi - tried.begin()))) return *hi * 10;
+  return std::nullopt;
+}
+
 LogisticModel fit_logistic_cv(const at::Tensor& f, const at::Tensor& y, int64_t classes, const LogisticOptions& o) {
   check_inputs(f, y, classes);
   check(o);
   if (o.lambdas.size() == 1) return fit_logistic(f, y, classes, o.lambdas[0], o);
   const auto fold = fold_assignment(f.size(0), o).to(f.device());
   const int64_t folds = fold.max().item<int64_t>() + 1, L = int64_t(o.lambdas.size());
-  // Problem k L + l: fold k held out, lambda l; every fold shares one basis, made from all the training features
-  // (their mean, deviation and covariance: no label is used, so the held-out folds' labels stay unseen).
+  // Every fold shares one basis, made from all the training features (their mean, deviation and covariance: no
+  // label is used, so the held-out folds' labels stay unseen).
   const auto basis = make_basis(f, o.standardize);
   const auto z = basis.apply(f);
-  std::vector<double> lambdas;
-  for (int64_t k = 0; k < folds; ++k) lambdas.insert(lambdas.end(), o.lambdas.begin(), o.lambdas.end());
-  auto kept = fold.unsqueeze(1).ne(torch::arange(folds, fold.options()).unsqueeze(0));  // (n, folds)
-  Problems p{kept.repeat_interleave(L, 1).to(z.scalar_type()), basis.scales(lambdas), lambdas};
-  const auto s = solve(z, y, p, zeros(folds * L, classes, z), o);
-  auto right = s.logits(z, p.scales).argmax(2).eq(y.unsqueeze(1)).logical_and(p.mask.eq(0));  // (n, P)
-  const auto correct = right.sum(0).view({folds, L}).sum(0).to(torch::kFloat64).cpu();
-  const double scored = double(fold.ge(0).sum().item<int64_t>());
-  // The best lambda; ties go to the larger (the stronger regularisation).
-  int64_t best = 0;
-  for (int64_t l = 1; l < L; ++l) {
-    const double a = correct[l].item<double>(), c = correct[best].item<double>();
-    if (a > c || (a == c && o.lambdas[l] > o.lambdas[best])) best = l;
+  const auto grid = cross_validate(z, y, fold, folds, basis, o.lambdas, zeros(folds * L, classes, z), o);
+  std::vector<double> tried = o.lambdas, correct = grid.correct;
+  std::vector<Solution> solutions;  // per lambda tried: its folds' solutions
+  for (int64_t l = 0; l < L; ++l) solutions.push_back(on_folds(grid.s, folds, L, l));
+  // The grid grows past an end that wins, started from that end's solutions (the same weights w = v s).
+  for (int64_t grown = 0; grown < o.grow; ++grown) {
+    const auto next = grown_lambda(tried, correct);
+    if (!next) break;
+    const auto ends = std::minmax_element(tried.begin(), tried.end());
+    const auto end = size_t((*next < *ends.first ? ends.first : ends.second) - tried.begin());
+    const auto& from = solutions[end];
+    const Solution start{from.v * (basis.scales({tried[end]}) / basis.scales({*next})).unsqueeze(1), from.b};
+    const auto more = cross_validate(z, y, fold, folds, basis, {*next}, start, o);
+    tried.push_back(*next);
+    correct.push_back(more.correct[0]);
+    solutions.push_back(more.s);
   }
+  // The best lambda; ties go to the larger (the stronger regularisation).
+  size_t best = 0;
+  for (size_t l = 1; l < tried.size(); ++l)
+    if (correct[l] > correct[best] || (correct[l] == correct[best] && tried[l] > tried[best])) best = l;
   // The refit on every row, started from the folds' mean solution at that lambda.
-  auto pick = torch::arange(folds, fold.options()) * L + best;
-  Solution start{s.v.index({pick}).mean(0, true), s.b.index({pick}).mean(0, true)};
-  auto m = fit_in(basis, z, y, classes, o.lambdas[best], o, &start);
-  for (int64_t l = 0; l < L; ++l) m.cv_accuracy.push_back(correct[l].item<double>() / scored);
+  const Solution start{solutions[best].v.mean(0, true), solutions[best].b.mean(0, true)};
+  auto m = fit_in(basis, z, y, classes, tried[best], o, &start);
+  const double scored = double(fold.ge(0).sum().item<int64_t>());
+  m.cv_lambdas = tried;
+  for (double c : correct) m.cv_accuracy.push_back(c / scored);
   return m;
 }
 

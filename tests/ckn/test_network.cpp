@@ -18,6 +18,7 @@
 #include "warning_capture.h"
 
 using namespace rkhs::ckn;
+using rkhs::linear::grown_lambda;
 
 namespace {
 
@@ -105,6 +106,7 @@ TEST(CKNNetwork, UnsupervisedBeatsChanceWidely) {
   EXPECT_GT(rep.mean_cosine[0], 0.5);
   LogisticOptions lo;
   lo.lambdas = {1e-2, 1e-4};
+  lo.grow = 0;
   lo.max_iterations = 100;
   auto clf = fit_logistic_cv(net->extract(x), y, 3, lo);
   EXPECT_EQ(clf.cv_accuracy.size(), 2u);
@@ -356,6 +358,7 @@ TEST(LogisticRegression, SeparableDataAndCrossValidation) {
   auto y = std::get<1>(x.mm(torch::randn({5, 3})).max(1));  // 3 linearly separable classes
   LogisticOptions o;
   o.lambdas = {1e-4, 10.0};
+  o.grow = 0;
   auto m = fit_logistic_cv(x, y, 3, o);
   EXPECT_EQ(m.lambda, 1e-4);  // lambda = 10 shrinks the weights far too much
   ASSERT_EQ(m.cv_accuracy.size(), 2u);
@@ -380,6 +383,7 @@ TEST(LogisticRegression, JointCrossValidationEqualsFoldByFoldFits) {
   auto y = (x.mm(torch::randn({6, 3}, torch::kDouble)) + torch::randn({n, 3}, torch::kDouble)).argmax(1);
   LogisticOptions o;
   o.lambdas = {0.3, 1e-3};
+  o.grow = 0;
   o.standardize = false;
   o.tolerance = 1e-9;
   o.max_iterations = 500;
@@ -402,6 +406,59 @@ TEST(LogisticRegression, JointCrossValidationEqualsFoldByFoldFits) {
   const auto holdout = fold_assignment(n, o);
   EXPECT_EQ(holdout.eq(0).sum().item<int64_t>(), n / 5);
   EXPECT_EQ(holdout.eq(-1).sum().item<int64_t>(), n - n / 5);
+}
+
+// Where the grid grows: past an end that is strictly the best, by a decade; never from an interior best, a tie,
+// a single lambda or a smallest lambda of 0.
+TEST(LogisticRegression, GridGrowsPastAnEndThatWins) {
+  EXPECT_DOUBLE_EQ(grown_lambda({1e-2, 1e-3}, {0.8, 0.9}).value_or(-1), 1e-4);
+  EXPECT_DOUBLE_EQ(grown_lambda({1e-3, 1e-2}, {0.8, 0.9}).value_or(-1), 1e-1);
+  EXPECT_EQ(grown_lambda({1e-1, 1e-2, 1e-3}, {0.8, 0.9, 0.85}), std::nullopt);
+  EXPECT_EQ(grown_lambda({1e-2, 1e-3}, {0.9, 0.9}), std::nullopt);
+  EXPECT_EQ(grown_lambda({1e-2}, {0.9}), std::nullopt);
+  EXPECT_EQ(grown_lambda({0.0, 1e-3}, {0.9, 0.8}), std::nullopt);
+  EXPECT_DOUBLE_EQ(grown_lambda({0.0, 1e-3}, {0.8, 0.9}).value_or(-1), 1e-2);
+  EXPECT_THROW(grown_lambda({1e-2, 1e-3}, {0.9}), rkhs::Error);
+}
+
+// A grid whose smallest lambda wins grows below it; every lambda it grows by is scored as the grid's own are: its
+// held-out accuracy equals that of fitting every fold alone with fit_logistic (as in the test above).
+TEST(LogisticRegression, GrownLambdasAreCrossValidatedLikeTheGrid) {
+  torch::manual_seed(5);
+  const int64_t n = 240;
+  auto x = torch::randn({n, 6}, torch::kDouble);
+  auto y = (x.mm(torch::randn({6, 3}, torch::kDouble)) + 0.3 * torch::randn({n, 3}, torch::kDouble)).argmax(1);
+  LogisticOptions o;
+  o.lambdas = {30.0, 3.0};
+  o.standardize = false;
+  o.tolerance = 1e-9;
+  o.max_iterations = 500;
+  o.seed = 7;
+  o.grow = 2;
+  const auto m = fit_logistic_cv(x, y, 3, o);
+  ASSERT_GE(m.cv_lambdas.size(), 3u);
+  ASSERT_LE(m.cv_lambdas.size(), 4u);
+  ASSERT_EQ(m.cv_accuracy.size(), m.cv_lambdas.size());
+  EXPECT_EQ(m.cv_lambdas[0], 30.0);
+  EXPECT_EQ(m.cv_lambdas[1], 3.0);
+  EXPECT_DOUBLE_EQ(m.cv_lambdas[2], 0.3);
+  EXPECT_LT(m.lambda, 3.0);
+  const auto fold = fold_assignment(n, o);
+  for (size_t l = 2; l < m.cv_lambdas.size(); ++l) {
+    double correct = 0;
+    for (int64_t k = 0; k < 3; ++k) {
+      const auto held = fold.eq(k), kept = fold.ne(k);
+      const auto alone = fit_logistic(x.index({kept}), y.index({kept}), 3, m.cv_lambdas[l], o);
+      correct += alone.predict(x.index({held})).eq(y.index({held})).sum().item<double>();
+    }
+    EXPECT_DOUBLE_EQ(m.cv_accuracy[l], correct / n) << "lambda " << m.cv_lambdas[l];
+  }
+  o.grow = 0;  // the grid as given
+  const auto given = fit_logistic_cv(x, y, 3, o);
+  EXPECT_EQ(given.cv_lambdas, o.lambdas);
+  EXPECT_EQ(given.lambda, 3.0);
+  o.grow = -1;
+  EXPECT_THROW(check(o), rkhs::Error);
 }
 
 TEST(LogisticRegression, RejectsBadInput) {

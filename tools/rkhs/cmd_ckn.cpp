@@ -18,6 +18,7 @@ struct CknFlags {
   CommonFlags common;
   jobs::CknConfig config;
   std::string feature_scaling = "standardized";  // config.logistic.standardize
+  CLI::Option* lambdas = nullptr;                 // given: the grid is used as given (no growth)
 };
 
 void run(CknFlags& f) {
@@ -32,6 +33,7 @@ void run(CknFlags& f) {
   RKHS_CHECK(f.feature_scaling == "standardized" || f.feature_scaling == "raw",
              "--feature-scaling must be standardized or raw, got '" + f.feature_scaling + "'");
   c.logistic.standardize = f.feature_scaling == "standardized";
+  if (f.lambdas->count() > 0) c.logistic.grow = 0;
   auto r = jobs::run_ckn(c);
   if (!writes_outputs()) return;  // rank 0 reports for the world
   std::string png;
@@ -114,7 +116,10 @@ void register_ckn(CLI::App& app) {
                   "logistic (multinomial logistic regression) | squared-hinge (one-vs-rest squared hinge); also the "
                   "loss of the supervised epochs")
       ->capture_default_str()->group("Classifier");
-  cmd->add_option("--lambdas", c.logistic.lambdas, "L2 weights of the classifier, cross-validated")
+  f->lambdas = cmd->add_option("--lambdas", c.logistic.lambdas,
+                               "L2 weights of the classifier, cross-validated; when the default grid's smallest "
+                               "(largest) value wins, the grid grows by a decade past it, up to twice (a grid given "
+                               "here is used as given)")
       ->delimiter(',')->capture_default_str()->group("Classifier");
   cmd->add_option("--feature-scaling", f->feature_scaling,
                   "What lambda penalises: standardized (the weights of per-feature standardised features) | raw (the "

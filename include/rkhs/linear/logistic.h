@@ -13,13 +13,15 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace rkhs::linear {
 
 struct LogisticOptions {
-  std::vector<double> lambdas = {1e-2, 1e-3, 1e-4, 1e-5};  // cross-validated grid (one value: no CV)
+  std::vector<double> lambdas = {1e-3, 1e-4, 1e-5, 1e-6};  // cross-validated grid (one value: no CV)
+  int64_t grow = 2;  // decades the grid may grow past an end that wins the cross-validation (0: as given)
   int64_t folds = 3;             // 1: a single hold-out split of a fifth of the data (large sets)
   int64_t max_iterations = 150;  // L-BFGS iterations per fit (the cross-validation's joint run counts as one fit)
   int64_t history = 10;          // L-BFGS memory
@@ -41,7 +43,8 @@ struct LogisticModel {
   at::Tensor weight;  // (C, D)
   at::Tensor bias;    // (C,)
   double lambda = 0;
-  std::vector<double> cv_accuracy;  // per lambda (empty without CV)
+  std::vector<double> cv_lambdas;   // the lambdas cross-validated: options.lambdas, then the ones grown (or empty)
+  std::vector<double> cv_accuracy;  // per cv_lambdas entry (empty without CV)
   at::Tensor logits(const at::Tensor& features) const;   // (n, C)
   at::Tensor predict(const at::Tensor& features) const;  // (n,) int64
 };
@@ -56,9 +59,16 @@ at::Tensor fold_assignment(int64_t n, const LogisticOptions& options);
 // Cross-validates options.lambdas on the folds of fold_assignment (problem (k, lambda) is fitted on the rows
 // outside fold k and scored on fold k), then refits the best lambda on all the data (started from the folds' mean
 // solution; ties go to the larger lambda). Every fold standardises with the statistics of all n training rows
-// (no label is used), so the cross-validated objectives are the refit's. cv_accuracy follows options.lambdas.
+// (no label is used), so the cross-validated objectives are the refit's. A grid of two or more lambdas whose
+// smallest (largest) value is strictly the best grows by a tenth (ten times) of it, cross-validated the same way
+// (started from the end's solutions), up to options.grow times: the chosen lambda is then inside the grid or
+// options.grow decades past it. cv_lambdas lists every lambda tried, cv_accuracy their held-out accuracies.
 LogisticModel fit_logistic_cv(const at::Tensor& features, const at::Tensor& labels, int64_t classes,
                               const LogisticOptions& options);
+
+// The lambda the grid grows by, given the lambdas tried and their held-out accuracies (same order): a tenth of the
+// smallest when it is strictly better than every other (and > 0), ten times the largest when it is; else none.
+std::optional<double> grown_lambda(const std::vector<double>& tried, const std::vector<double>& accuracy);
 
 double accuracy(const at::Tensor& predicted, const at::Tensor& labels);
 
