@@ -373,6 +373,22 @@ TEST(LogisticRegression, SeparableDataAndCrossValidation) {
   EXPECT_LT(b.grad().abs().max().item<double>(), 1e-3);
 }
 
+namespace {
+
+// The held-out accuracy of lambda over 3 folds, every fold fitted alone with fit_logistic on the other rows.
+double fold_by_fold_accuracy(const at::Tensor& x, const at::Tensor& y, const at::Tensor& fold, double lambda,
+                             const LogisticOptions& o) {
+  double correct = 0;
+  for (int64_t k = 0; k < 3; ++k) {
+    const auto held = fold.eq(k), kept = fold.ne(k);
+    const auto alone = fit_logistic(x.index({kept}), y.index({kept}), 3, lambda, o);
+    correct += alone.predict(x.index({held})).eq(y.index({held})).sum().item<double>();
+  }
+  return correct / double(x.size(0));
+}
+
+}  // namespace
+
 // The cross-validation fits every (fold, lambda) problem in one L-BFGS run on the sum of their objectives; each
 // problem must still reach its own optimum: the held-out accuracies equal those of fitting every fold alone with
 // fit_logistic on the rows fold_assignment names (unstandardised features, so both fit the same objective).
@@ -392,15 +408,8 @@ TEST(LogisticRegression, JointCrossValidationEqualsFoldByFoldFits) {
   const auto fold = fold_assignment(n, o);
   for (int64_t k = 0; k < 3; ++k) EXPECT_EQ(fold.eq(k).sum().item<int64_t>(), n / 3);
   ASSERT_EQ(m.cv_accuracy.size(), 2u);
-  for (size_t l = 0; l < 2; ++l) {
-    double correct = 0;
-    for (int64_t k = 0; k < 3; ++k) {
-      const auto held = fold.eq(k), kept = fold.ne(k);
-      const auto alone = fit_logistic(x.index({kept}), y.index({kept}), 3, o.lambdas[l], o);
-      correct += alone.predict(x.index({held})).eq(y.index({held})).sum().item<double>();
-    }
-    EXPECT_DOUBLE_EQ(m.cv_accuracy[l], correct / n) << "lambda " << o.lambdas[l];
-  }
+  for (size_t l = 0; l < 2; ++l)
+    EXPECT_DOUBLE_EQ(m.cv_accuracy[l], fold_by_fold_accuracy(x, y, fold, o.lambdas[l], o)) << "lambda " << o.lambdas[l];
   EXPECT_NE(m.cv_accuracy[0], m.cv_accuracy[1]);  // the two lambdas are told apart
   o.folds = 1;  // one hold-out fifth: fold 0, every other row -1
   const auto holdout = fold_assignment(n, o);
@@ -444,15 +453,9 @@ TEST(LogisticRegression, GrownLambdasAreCrossValidatedLikeTheGrid) {
   EXPECT_DOUBLE_EQ(m.cv_lambdas[2], 0.3);
   EXPECT_LT(m.lambda, 3.0);
   const auto fold = fold_assignment(n, o);
-  for (size_t l = 2; l < m.cv_lambdas.size(); ++l) {
-    double correct = 0;
-    for (int64_t k = 0; k < 3; ++k) {
-      const auto held = fold.eq(k), kept = fold.ne(k);
-      const auto alone = fit_logistic(x.index({kept}), y.index({kept}), 3, m.cv_lambdas[l], o);
-      correct += alone.predict(x.index({held})).eq(y.index({held})).sum().item<double>();
-    }
-    EXPECT_DOUBLE_EQ(m.cv_accuracy[l], correct / n) << "lambda " << m.cv_lambdas[l];
-  }
+  for (size_t l = 2; l < m.cv_lambdas.size(); ++l)
+    EXPECT_DOUBLE_EQ(m.cv_accuracy[l], fold_by_fold_accuracy(x, y, fold, m.cv_lambdas[l], o))
+        << "lambda " << m.cv_lambdas[l];
   o.grow = 0;  // the grid as given
   const auto given = fit_logistic_cv(x, y, 3, o);
   EXPECT_EQ(given.cv_lambdas, o.lambdas);
