@@ -439,6 +439,7 @@ std::shared_ptr<classify::ClassifierImpl> train_final(ClassifyConfig& config, co
     trainer = std::make_unique<train::Trainer>(model, final_options);
   }
   if (!ended) res.fit = trainer->fit(*fit_on, fit_validation);
+  else if (!final_options.checkpoint_path.empty()) trainer->checkpoint_ended_run();  // as fit() would have
   res.labelled = train_set.size();
   res.trained_on = fit_on->size();
   const int64_t before_join = joined && survivor && !resuming ? *res.lr_search->held_out_joins_after : 0;

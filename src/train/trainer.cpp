@@ -249,6 +249,14 @@ class FitRun {
     seconds_ += clock.seconds();
   }
   int64_t epochs_done() const { return next_epoch_ - 1; }
+  // Trainer::checkpoint_ended_run: the checkpoint of the last epoch, written after the run ended.
+  void write_end_checkpoint() {
+    core::EpochSummary s;
+    s.epoch = epochs_done();
+    s.restarts = result_.restarts;
+    s.backoff = result_.lr_factor;
+    write_checkpoint(s);
+  }
   std::vector<int64_t> sample_sizes() const { return train_->x.sizes().slice(1).vec(); }
 
  private:
@@ -524,11 +532,20 @@ class FitRun {
 };
 
 TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* validation) {
-  return fit_until(train, validation, options_.epochs);
+  auto result = fit_until(train, validation, options_.epochs);
+  ended_.reset();
+  return result;
+}
+
+void Trainer::checkpoint_ended_run() {
+  RKHS_CHECK(ended_ != nullptr, "checkpoint_ended_run: no run ended in fit_until");
+  RKHS_CHECK(!options_.checkpoint_path.empty(), "checkpoint_ended_run: no checkpoint path (TrainOptions)");
+  ended_->write_end_checkpoint();
 }
 
 TrainResult Trainer::fit_until(const data::Dataset& train, const data::Dataset* validation, int64_t until) {
   if (run_ == nullptr) {
+    ended_.reset();
     check_fit_inputs(options_, train, validation);
     run_ = std::make_shared<FitRun>(*this, *model_, options_, train, validation);
     try {
@@ -545,7 +562,7 @@ TrainResult Trainer::fit_until(const data::Dataset& train, const data::Dataset* 
                  std::to_string(run_->epochs_done()) + " of " + std::to_string(options_.epochs));
   try {
     auto result = run_->advance(until);
-    if (run_->done()) run_.reset();
+    if (run_->done()) ended_ = std::move(run_);
     return result;
   } catch (...) {
     run_.reset();  // a divergence (or any other error) ends the run

@@ -299,10 +299,22 @@ TEST(JobsClassify, OneEpochSearchTrainsEachCandidateOnce) {
   EXPECT_NEAR(r.fit.history[0].train_loss, f.fit.history[0].train_loss, 1e-12);
   EXPECT_NEAR(r.test.nll, f.test.nll, 1e-9);
   c.data.validation_fraction = 0;  // with the hold-out: it never joins (the run ended at the last rung)
+  const auto dir = temp_dir("one_epoch_search");
+  std::filesystem::create_directories(dir);
+  c.train.checkpoint_path = dir + "/final.ckpt";  // written although the run ended in the search
   const auto h = rkhs::jobs::run_classify(c);
   EXPECT_FALSE(h.lr_search->held_out_joins_after.has_value());
   EXPECT_EQ(h.trained_on, 450);
   EXPECT_EQ(h.fit.history.size(), 1u);
+  ASSERT_TRUE(std::filesystem::exists(c.train.checkpoint_path));
+  c.train.resume = true;  // the finished run: neither searched nor trained again
+  const auto resumed = rkhs::jobs::run_classify(c);
+  EXPECT_TRUE(resumed.lr_search->from_checkpoint);
+  EXPECT_EQ(resumed.lr_search->chosen, h.lr_search->chosen);
+  EXPECT_EQ(resumed.fit.epochs_run, 0);
+  EXPECT_EQ(resumed.trained_on, 450);
+  EXPECT_NEAR(resumed.test.nll, h.test.nll, 1e-9);
+  std::filesystem::remove_all(dir);
 }
 
 // The kernelized head's search: every coefficient activation with every rate, halved the same way; the final head

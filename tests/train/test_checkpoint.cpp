@@ -195,6 +195,50 @@ TEST(Checkpoint, ResumeGivesTheSameResultAsAnUninterruptedRun) {
   EXPECT_EQ(again.best_epoch, full.best_epoch);
 }
 
+// A run that fit_until ended without a checkpoint path (a search's survivor) writes, when asked afterwards, the
+// checkpoint fit() writes after its last epoch: resuming either runs nothing and gives the same model and history.
+TEST(Checkpoint, CheckpointOfAnEndedRunIsFitsOwn) {
+  TempDir dir;
+  auto data = toy::separable(100, 21);
+  auto val = toy::separable(60, 22);
+  auto o = options(3);
+  o.checkpoint_path = (dir.path / "fit.ckpt").string();
+  torch::manual_seed(3);
+  Trainer whole(toy::linear_model(2, 2, 0.01), o);
+  whole.fit(data, &val);
+  EXPECT_THROW(whole.checkpoint_ended_run(), rkhs::Error);  // fit() keeps nothing of its run
+
+  auto parts_options = options(3);
+  torch::manual_seed(3);
+  Trainer parts(toy::linear_model(2, 2, 0.01), parts_options);
+  parts.fit_until(data, &val, 2);
+  EXPECT_THROW(parts.checkpoint_ended_run(), rkhs::Error);  // paused, not ended
+  parts.fit_until(data, &val, 3);
+  EXPECT_THROW(parts.checkpoint_ended_run(), rkhs::Error);  // no path yet
+  parts_options.checkpoint_path = (dir.path / "ended.ckpt").string();
+  parts.continue_with(parts_options);
+  parts.checkpoint_ended_run();
+  ASSERT_TRUE(fs::exists(parts_options.checkpoint_path));
+
+  std::vector<rkhs::train::TrainResult> resumed;
+  std::vector<std::shared_ptr<rkhs::classify::ClassifierImpl>> models;
+  for (const auto& path : {o.checkpoint_path, parts_options.checkpoint_path}) {
+    auto r = options(3);
+    r.checkpoint_path = path;
+    r.resume = true;
+    torch::manual_seed(11 + models.size());  // other initial weights: all must come from the file
+    models.push_back(toy::linear_model(2, 2, 0.01));
+    resumed.push_back(Trainer(models.back(), r).fit(data, &val));
+  }
+  for (const auto& r : resumed) {
+    EXPECT_EQ(r.epochs_run, 0);
+    ASSERT_EQ(r.history.size(), 3u);
+  }
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(resumed[0].history[i].train_loss, resumed[1].history[i].train_loss);
+  EXPECT_EQ(resumed[0].best_epoch, resumed[1].best_epoch);
+  expect_same_state(*models[0], *models[1], 0);
+}
+
 // The divergence guard's lowered rate and its restarts so far are part of the checkpoint: a resumed run continues at
 // the lowered rate (not the configured one) and matches the uninterrupted run.
 TEST(Checkpoint, ResumeKeepsTheDivergenceGuardsLoweredRate) {

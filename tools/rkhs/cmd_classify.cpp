@@ -193,7 +193,10 @@ void add_training_flags(CLI::App* cmd, ClassifyFlags& f) {
       ->capture_default_str()->group("Training");
   cmd->add_option("--converge-patience", t.converge_patience, "Epochs of small loss changes before stopping")
       ->capture_default_str()->group("Training");
-  cmd->add_option("--checkpoint", t.checkpoint_path, "Write a checkpoint after every epoch (atomically)")->group("Training");
+  cmd->add_option("--checkpoint", t.checkpoint_path,
+                  "Write a checkpoint after every epoch of the final model, atomically (with the rate search: after "
+                  "each epoch past its last rung, or once after it when the run ended there)")
+      ->group("Training");
   cmd->add_flag("--resume", t.resume,
                 "Continue from --checkpoint if it exists (with the rate search: the choice recorded in the checkpoint, "
                 "not searched again)")
