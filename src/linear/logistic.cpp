@@ -261,7 +261,16 @@ Solution on_folds(const Solution& s, int64_t folds, int64_t L, int64_t l) {
 
 }  // namespace
 
-std::optional<double> grown_lambda(const std::vector<double>& tried, const std::vector<double>& accuracy) {
+namespace {
+
+// Where the grid grows: the index of the end that is strictly the best (the smallest lambda when > 0, else the
+// largest) and the lambda a decade past it; none for an interior best, a tie or a single lambda.
+struct Growth {
+  size_t end;
+  double lambda;
+};
+
+std::optional<Growth> growth(const std::vector<double>& tried, const std::vector<double>& accuracy) {
   RKHS_CHECK(tried.size() == accuracy.size(), "grown_lambda: one accuracy per lambda expected");
   if (tried.size() < 2) return std::nullopt;
   const auto [lo, hi] = std::minmax_element(tried.begin(), tried.end());
@@ -270,9 +279,17 @@ std::optional<double> grown_lambda(const std::vector<double>& tried, const std::
       if (j != i && accuracy[j] >= accuracy[i]) return false;
     return true;
   };
-  if (*lo > 0 && strictly_best(size_t(lo - tried.begin()))) return *lo / 10;
-  if (strictly_best(size_t(hi - tried.begin()))) return *hi * 10;
+  const auto low = size_t(lo - tried.begin()), high = size_t(hi - tried.begin());
+  if (*lo > 0 && strictly_best(low)) return Growth{low, *lo / 10};
+  if (strictly_best(high)) return Growth{high, *hi * 10};
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<double> grown_lambda(const std::vector<double>& tried, const std::vector<double>& accuracy) {
+  const auto g = growth(tried, accuracy);
+  return g ? std::optional<double>(g->lambda) : std::nullopt;
 }
 
 LogisticModel fit_logistic_cv(const at::Tensor& f, const at::Tensor& y, int64_t classes, const LogisticOptions& o) {
@@ -291,14 +308,13 @@ LogisticModel fit_logistic_cv(const at::Tensor& f, const at::Tensor& y, int64_t 
   for (int64_t l = 0; l < L; ++l) solutions.push_back(on_folds(grid.s, folds, L, l));
   // The grid grows past an end that wins, started from that end's solutions (the same weights w = v s).
   for (int64_t grown = 0; grown < o.grow; ++grown) {
-    const auto next = grown_lambda(tried, correct);
+    const auto next = growth(tried, correct);
     if (!next) break;
-    const auto ends = std::minmax_element(tried.begin(), tried.end());
-    const auto end = size_t((*next < *ends.first ? ends.first : ends.second) - tried.begin());
-    const auto& from = solutions[end];
-    const Solution start{from.v * (basis.scales({tried[end]}) / basis.scales({*next})).unsqueeze(1), from.b};
-    const auto more = cross_validate(z, y, fold, folds, basis, {*next}, start, o);
-    tried.push_back(*next);
+    const auto& from = solutions[next->end];
+    const auto rescale = basis.scales({tried[next->end]}) / basis.scales({next->lambda});
+    const Solution start{from.v * rescale.unsqueeze(1), from.b};
+    const auto more = cross_validate(z, y, fold, folds, basis, {next->lambda}, start, o);
+    tried.push_back(next->lambda);
     correct.push_back(more.correct[0]);
     solutions.push_back(more.s);
   }
