@@ -2,8 +2,9 @@
 
 #include "rkhs/error.h"
 
+#include <ATen/ops/linalg_eigh.h>
+#include <ATen/ops/linalg_pinv.h>
 #include <torch/cuda.h>
-#include <torch/linalg.h>
 
 #include <mutex>
 
@@ -62,10 +63,9 @@ c10::Device parse_device(const std::string& name) {
   throw Error("--device " + name + ": unknown device (use cpu, cuda or cuda:N)");
 }
 
-std::tuple<at::Tensor, at::Tensor> eigh(const at::Tensor& a) { return torch::linalg::eigh(a, "L"); }
+// ATen's operators (both versions ship ATen/ops/*.h; Debian's LibTorch 2.6 has no torch/linalg.h).
+std::tuple<at::Tensor, at::Tensor> eigh(const at::Tensor& a) { return at::linalg_eigh(a, "L"); }
 
-at::Tensor pinv(const at::Tensor& a, double rcond) {
-  return torch::linalg::pinv(a, rcond, /*hermitian=*/false);
-}
+at::Tensor pinv(const at::Tensor& a, double rcond) { return at::linalg_pinv(a, rcond, /*hermitian=*/false); }
 
 }  // namespace rkhs::compat

@@ -3,6 +3,8 @@
 // RKHS_HAVE_GLOO and USE_C10D_GLOO for this file when it finds them).
 #include "rkhs/core/dist.h"
 
+#include "rkhs/compat.h"
+
 #ifdef RKHS_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -103,11 +105,13 @@ long env_long(const char* name, long fallback, long lo, long hi) {
   return x;
 }
 
-// LibTorch built with glog (Debian's) logs each c10d socket failure as an extra stderr line before the exception
-// that rkhs reports in one line; a multi-process run raises glog's threshold to FATAL. A weak reference: a
-// LibTorch without glog (PyTorch's wheels) has no such flag.
+// c10d logs each socket failure (and, from 2.x on, a port in use or a client's time-out) as an extra stderr line
+// before the exception that rkhs reports in one line; a multi-process run raises the threshold to FATAL: glog's
+// where LibTorch uses glog (Debian's 1.13; a weak reference, since other builds have no such flag), and c10's own
+// logger's, which LibTorch 2.x's c10d checks without glog (PyTorch's wheels, Debian's 2.6).
 void quiet_c10d_logging() {
   if (&fLI::FLAGS_minloglevel != nullptr) fLI::FLAGS_minloglevel = 3;
+  FLAGS_caffe2_log_level = 3;
 }
 
 std::chrono::milliseconds to_ms(double seconds) {
@@ -176,7 +180,12 @@ void DistWorld::init(const DistConfig& c) {
   so.waitWorkers = true;
   so.timeout = to_ms(c.timeout_seconds);
   try {
-    impl->store = c10::make_intrusive<::c10d::TCPStore>(c.master_addr, so);
+    try {
+      impl->store = c10::make_intrusive<::c10d::TCPStore>(c.master_addr, so);
+    } catch (const std::exception& e) {  // a LibTorch without libuv: its classic backend (compat.h)
+      if (message_of(e).find("libuv") == std::string::npos || !compat::use_classic_tcp_store(so)) throw;
+      impl->store = c10::make_intrusive<::c10d::TCPStore>(c.master_addr, so);
+    }
   } catch (const std::exception& e) {
     const std::string m = message_of(e);
     if (c.rank == 0 && m.find("in use") != std::string::npos)
@@ -184,7 +193,8 @@ void DistWorld::init(const DistConfig& c) {
                   ": the port is in use (choose another MASTER_PORT)");
     throw Error("distributed: " + where + ": the rendezvous at " + master + " failed within " +
                 std::to_string(static_cast<int64_t>(c.timeout_seconds)) + " s (--dist-timeout): " + m +
-                (c.rank == 0 ? "; not every one of the WORLD_SIZE ranks arrived" : "; is rank 0 running?"));
+                (c.rank == 0 ? "; did all WORLD_SIZE=" + std::to_string(c.world_size) + " ranks start?"
+                             : "; is rank 0 running?"));
   }
   try {
     auto options = ::c10d::ProcessGroupGloo::Options::create(to_ms(c.timeout_seconds));

@@ -102,7 +102,7 @@ Basis make_basis(const at::Tensor& f, bool standardize) {
     b.eigenvalues = z.square().mean(0).to(torch::kFloat64);
     return b;
   }
-  auto [e, v] = torch::linalg::eigh(z.t().mm(z) / double(f.size(0)), "L");
+  auto [e, v] = torch::linalg_eigh(z.t().mm(z) / double(f.size(0)), "L");
   b.eigenvalues = e.to(torch::kFloat64).clamp_min(0);
   b.rotation = v;
   return b;

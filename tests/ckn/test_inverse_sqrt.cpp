@@ -14,7 +14,7 @@ namespace {
 
 at::Tensor orthogonal(int64_t p, uint64_t seed) {
   torch::manual_seed(seed);
-  return std::get<0>(torch::linalg::qr(torch::randn({p, p}, torch::kFloat64)));
+  return std::get<0>(torch::linalg_qr(torch::randn({p, p}, torch::kFloat64)));
 }
 
 // The same matrix function through LibTorch's differentiable eigh (valid for distinct eigenvalues).

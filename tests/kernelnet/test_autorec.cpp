@@ -330,8 +330,9 @@ TEST(AutoRec, Lambda2PathKeepsTheBestLoopAndStopsWhenValidationStopsImproving) {
   // Every value but the last improved on the ones before it; the last one did not, or the grid ran out.
   for (size_t p = 1; p + 1 < path.points.size(); ++p)
     EXPECT_LT(path.points[p].validation_rmse, path.points[p - 1].validation_rmse);
-  if (path.points.size() < lambdas.size())
+  if (path.points.size() < lambdas.size()) {
     EXPECT_GE(path.points.back().validation_rmse, best);
+  }
   EXPECT_LT(path.lambda2, 1e4) << "the heavily regularised start should not be kept";
   // The returned model is the kept loop's.
   const auto obs = observed_ratings(split.train), val = observed_ratings(validation);

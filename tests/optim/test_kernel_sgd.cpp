@@ -155,7 +155,7 @@ TEST(PsdInverse, SingularMatrixGivesThePseudoInverse) {
   EXPECT_TRUE(info.pseudo);
   EXPECT_EQ(info.rank, 2);
   EXPECT_TRUE(torch::isfinite(inv).all().item<bool>());
-  EXPECT_TRUE(torch::allclose(inv, torch::linalg::pinv(h, 1e-10, /*hermitian=*/true), 1e-8, 1e-8));
+  EXPECT_TRUE(torch::allclose(inv, torch::linalg_pinv(h, 1e-10, /*hermitian=*/true), 1e-8, 1e-8));
   EXPECT_THROW(psd_inverse(torch::ones({2, 3}, f64)), rkhs::Error);
   auto bad = torch::eye(3, f64);
   bad[0][0] = std::nan("");

@@ -336,7 +336,9 @@ TEST(Fit, ContinueOnOtherDataIsThatDatasRunFromTheNextEpoch) {
     const auto d = moved.fit(more);
     same_losses(c, d);
     EXPECT_EQ(moved.evaluate(val).nll, fresh.evaluate(val).nll);
-    if (opt == "kernel-sgd") EXPECT_EQ(d.inverses, 5 + 8);  // 150 points in batches of 32, then 230
+    if (opt == "kernel-sgd") {
+      EXPECT_EQ(d.inverses, 5 + 8);  // 150 points in batches of 32, then 230
+    }
 
     Trainer mid(noisy_model(7), o);
     mid.fit_until(data, &val, 2);
