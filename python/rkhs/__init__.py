@@ -23,10 +23,10 @@ def load_model_state(path, prefix=""):
     """The tensors of a ``model.pt`` written by the CLI (``--out``) or by ``save_model_state``: a dict {name: tensor}.
     With ``prefix`` only the names that start with it, prefix removed: ``head.load_state_dict(
     rkhs.load_model_state("runs/r/model.pt", "head."))`` puts a CLI classifier's head into ``rkhs.nn.KernelizedHead``.
+    Read by the C++ side's reader (not ``torch.load``, whose ``weights_only`` default of PyTorch >= 2.6 refuses
+    LibTorch's pickled dicts); a missing, corrupt or other file raises ``rkhs.Error``.
     """
-    state = torch.load(path, map_location="cpu")
-    if not isinstance(state, dict):
-        raise Error(f"{path}: not a model state file (a dict of tensors)")
+    state = _C.load_state(str(path))
     return {name[len(prefix):]: t for name, t in state.items() if name.startswith(prefix)}
 
 

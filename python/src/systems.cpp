@@ -111,6 +111,11 @@ void save_state(const std::map<std::string, at::Tensor>& state, const std::strin
   core::write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
 }
 
+// The {name: tensor} dict of such a file, read by the C++ side's reader (core::read_weights): no Python unpickling,
+// so PyTorch >= 2.6's torch.load(weights_only=True) default, which refuses the type tags of LibTorch's pickler,
+// does not apply; a bad file is an rkhs.Error naming it.
+std::map<std::string, at::Tensor> load_state(const std::string& path) { return core::read_weights(path); }
+
 // For tests/python: a C++ KernelizedHead with these options loads `path` (core::load_weights: every name and
 // shape must match) and returns its logits for z.
 at::Tensor cpp_kernelized_head_logits(const std::string& path, int64_t dim, int64_t classes, int64_t order,
@@ -236,6 +241,7 @@ void bind_systems(py::module_& m) {
         py::arg("subsample"), py::arg("sigma"), py::arg("kernel"), py::arg("patches"), py::arg("kmeans_iterations"),
         py::arg("max_images"), py::arg("seed"));
   m.def("save_state", &save_state, py::arg("state"), py::arg("path"), py::call_guard<py::gil_scoped_release>());
+  m.def("load_state", &load_state, py::arg("path"), py::call_guard<py::gil_scoped_release>());
   m.def("_cpp_kernelized_head_logits", &cpp_kernelized_head_logits);
   m.def("_cpp_head_logits", &cpp_head_logits, py::arg("name"), py::arg("dim"), py::arg("classes"), py::arg("options"),
         py::arg("state"), py::arg("z"));

@@ -111,7 +111,7 @@ void save_weights(const std::string& path, const torch::nn::Module& module) {
   write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
 }
 
-void load_weights(const std::string& path, torch::nn::Module& module) {
+std::map<std::string, at::Tensor> read_weights(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open model weights " + path + ": " + std::strerror(errno));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -132,7 +132,11 @@ void load_weights(const std::string& path, torch::nn::Module& module) {
     std::string what = e.what();
     throw Error("model weights " + path + " are corrupt or truncated: " + what.substr(0, what.find('\n')));
   }
-  assign_state(module, state, "model weights " + path);
+  return state;
+}
+
+void load_weights(const std::string& path, torch::nn::Module& module) {
+  assign_state(module, read_weights(path), "model weights " + path);
 }
 
 }  // namespace rkhs::core

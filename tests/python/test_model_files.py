@@ -29,7 +29,9 @@ def test_a_python_head_loads_into_cpp(tmp_path):
     z = torch.randn(6, 5)
     cpp = rkhs._C._cpp_kernelized_head_logits(str(path), 5, 4, 3, "relu", z)
     torch.testing.assert_close(cpp, head(z).detach())
-    assert set(torch.load(path)) == {"weight", "alpha_raw"}  # and torch.load reads it as a dict
+    # torch.load reads it as a dict too (weights_only=False: PyTorch >= 2.6 refuses LibTorch's type tags otherwise).
+    assert set(torch.load(path, weights_only=False)) == {"weight", "alpha_raw"}
+    assert set(rkhs.load_model_state(path)) == {"weight", "alpha_raw"}
     try:
         rkhs._C._cpp_kernelized_head_logits(str(path), 5, 4, 4, "relu", z)  # order 4: alpha_raw has 7 entries
         raise AssertionError("a mismatching file was accepted")
@@ -85,3 +87,15 @@ def test_a_cli_ckn_loads_into_python_and_back(tmp_path):
                                "classifier_weight": state["classifier_weight"],
                                "classifier_bias": state["classifier_bias"]}, tmp_path / "run" / "model.pt")
         assert rkhs.run(every)["test_accuracy"] == accuracy
+
+
+def test_a_bad_model_file_is_an_rkhs_error(tmp_path):
+    garbage, tensor_file = tmp_path / "garbage.pt", tmp_path / "tensor.pt"
+    garbage.write_bytes(b"not a model file")
+    torch.save(torch.zeros(3), tensor_file)  # a readable file that is not a {name: tensor} dict
+    for path, words in ((tmp_path / "missing.pt", "cannot open"), (garbage, "garbage.pt"), (tensor_file, "dict")):
+        try:
+            rkhs.load_model_state(path)
+            raise AssertionError(f"{path} was accepted")
+        except rkhs.Error as e:
+            assert words in str(e), str(e)

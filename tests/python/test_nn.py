@@ -9,6 +9,10 @@ from torch.autograd import gradcheck
 import rkhs
 from conftest import FASHION
 
+# torch.func.functional_call from PyTorch 2.0 on (torch.nn.utils.stateless's is deprecated there); 1.13 has the latter.
+functional_call = getattr(getattr(torch, "func", None), "functional_call", None)
+functional_call = functional_call or torch.nn.utils.stateless.functional_call
+
 
 def test_kernelized_head_parameters_live_in_python():
     head = rkhs.nn.KernelizedHead(8, 3, order=4)
@@ -32,7 +36,7 @@ def test_kernelized_head_gradcheck_float64(activation):
     with torch.no_grad():
         head.alpha_raw.uniform_(0.2, 1.0)
     z = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
-    assert gradcheck(lambda a, w, r: torch.nn.utils.stateless.functional_call(head, {"weight": w, "alpha_raw": r},
+    assert gradcheck(lambda a, w, r: functional_call(head, {"weight": w, "alpha_raw": r},
                                                                                (a,)),
                      (z, head.weight.detach().requires_grad_(), head.alpha_raw.detach().requires_grad_()))
 

@@ -28,8 +28,11 @@ void check_state(const torch::nn::Module& module, const std::map<std::string, at
 // Writes named_state(module) on the CPU as a dict {name: tensor} with torch::pickle_save (readable from Python
 // with torch.load(path)), atomically (temporary file, fsync, rename).
 void save_weights(const std::string& path, const torch::nn::Module& module);
-// Reads a file written by save_weights into module (via assign_state). Throws rkhs::Error for a missing,
-// corrupt or mismatching file.
+// The {name: tensor} dict of a file written by save_weights (or by Python's rkhs.save_model_state), CPU tensors.
+// Throws rkhs::Error for a missing, corrupt or truncated file or one that holds anything else.
+std::map<std::string, at::Tensor> read_weights(const std::string& path);
+// Reads a file written by save_weights into module (read_weights, then assign_state). Throws rkhs::Error for a
+// missing, corrupt or mismatching file.
 void load_weights(const std::string& path, torch::nn::Module& module);
 
 // Writes `bytes` to `path` atomically: path + ".tmp.<pid>", fsync, rename over path, fsync of the folder.
