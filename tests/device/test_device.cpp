@@ -48,6 +48,18 @@ auto on_device(F f) {
   return f();
 }
 
+// LibTorch 2.x's lazy TorchScript backend types a 0-dim tensor times a number as the tensor's dtype but computes it
+// in double, so a backward pass through a loss times a number (every training loop has one) fails with "expected
+// scalar type Float but found Double" (seen with Debian's 2.6: scripts/torch2_check.sh). PyTorch's own Python,
+// `(F.cross_entropy(x @ w, y) * 0.5).backward()` on the lazy device, fails the same way, with 1.13 too; rkhs's C++
+// jobs train there with 1.13. The CKN job's classifier diverged with 2.6 too, on features computed by that backend
+// (cause not established). So with 2.x the jobs are checked on CUDA alone (RKHS_TEST_DEVICE=cuda;
+// scripts/gpu_check.sh also compares each command's results on the CPU and the GPU).
+#define RKHS_SKIP_JOB_ON_LAZY_2X()                                                                          \
+  if (device().is_lazy() && TORCH_VERSION_MAJOR >= 2)                                                     \
+  GTEST_SKIP() << "LibTorch 2.x's lazy backend cannot train this job (test_device.cpp); run it with " \
+                  "RKHS_TEST_DEVICE=cuda"
+
 std::string temp_dir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() / ("rkhs_device_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
@@ -163,6 +175,7 @@ TEST(Device, NtkFeaturesOnTheDevice) {
 // rkhs classify: every optimizer (first order, Kernel SGD's preconditioner, the Hessian-vector products of ESGD and
 // AdaHessian, L-BFGS) with a few heads trains on the device.
 TEST(Device, ClassifyJob) {
+  RKHS_SKIP_JOB_ON_LAZY_2X();
   struct Case {
     std::string head, optimizer;
   };
@@ -220,6 +233,7 @@ std::string stripes_csv() {
 
 // rkhs ckn: the unsupervised pipeline (k-means filters, features, classifier) and a supervised epoch.
 TEST(Device, CknJob) {
+  RKHS_SKIP_JOB_ON_LAZY_2X();
   const auto csv = stripes_csv();
   for (const std::string mode : {"unsupervised", "supervised"}) {
     SCOPED_TRACE(mode);
@@ -274,6 +288,7 @@ TEST(Device, EigenJob) {
 
 // rkhs embed: the 2-D embedding network as a classifier on moons.
 TEST(Device, EmbedJob) {
+  RKHS_SKIP_JOB_ON_LAZY_2X();
   rkhs::jobs::EmbedConfig c;
   c.data.spec = "moons";
   c.data.train_size = 300;
@@ -294,6 +309,7 @@ TEST(Device, EmbedJob) {
 
 // rkhs recommend: the sparse-FC and kernelNet AutoRecs (sparse products, L-BFGS outer loops, the shrinkage).
 TEST(Device, RecommendJob) {
+  RKHS_SKIP_JOB_ON_LAZY_2X();
   for (const std::string model : {"sparse-fc", "kernelnet"}) {
     SCOPED_TRACE(model);
     rkhs::jobs::RecommendConfig c;
