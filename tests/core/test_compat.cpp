@@ -31,6 +31,20 @@ TEST(Compat, PinvOfSingularMatrixIsFinite) {
   EXPECT_TRUE(torch::allclose(a.matmul(p).matmul(a), a, 1e-9, 1e-9));
 }
 
+// The classic TCPStore fallback on option structs shaped like c10d's: with useLibUV (LibTorch >= 2.4) and without.
+TEST(Compat, ClassicTcpStoreTurnsLibuvOffWhereTheOptionExists) {
+  struct WithLibuv {
+    bool useLibUV = true;
+  } with;
+  EXPECT_TRUE(rkhs::compat::use_classic_tcp_store(with));
+  EXPECT_FALSE(with.useLibUV);
+  EXPECT_FALSE(rkhs::compat::use_classic_tcp_store(with));  // off already: nothing to retry with
+  struct WithoutLibuv {
+    int port = 0;
+  } without;
+  EXPECT_FALSE(rkhs::compat::use_classic_tcp_store(without));
+}
+
 TEST(Error, FileErrorsNameFileAndPlace) {
   EXPECT_STREQ(rkhs::file_error("a.csv", 3, "bad").what(), "a.csv:3: bad");
   EXPECT_STREQ(rkhs::file_offset_error("x.idx", 16, "short").what(), "x.idx: offset 16: short");
