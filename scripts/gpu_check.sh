@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The prepared GPU check (issue 24, docs/DEVICES.md): one script that a session with a GPU machine runs in one go.
-#   1. configure and build against the machine's LibTorch (PyTorch's, found through python3) in BUILD;
-#   2. ctest with RKHS_TEST_DEVICE=$RKHS_CHECK_DEVICE (every test; tests/device runs each system there);
+#   1. configure and build against the machine's LibTorch (PyTorch's, found through python3) in BUILD, with the
+#      dependencies that --stage copied into data/deps;
+#   2. ctest with RKHS_TEST_DEVICE=$RKHS_CHECK_DEVICE (every test; tests/device runs each system there), then the
+#      Python package built against python3's torch and tests/python;
 #   3. each command (classify, ckn, eigen, embed, recommend, demo) on a small configuration on the device and on the
 #      CPU, compared (accuracy within noise, eigenvalues within tolerance, RMSE);
 #   4. the main workloads timed on both: classify ResNet-20 one epoch (with KCL, and with a linear softmax head for
@@ -13,7 +15,7 @@
 # On the CPU:            RKHS_CHECK_DEVICE=cpu RKHS_CHECK_QUICK=1 bash scripts/gpu_check.sh [BUILD]
 #   the same sequence with the CPU as "the device" (ctest runs it so the script cannot rot: tests/cli).
 # Environment: RKHS_CHECK_DEVICE (cuda), RKHS_CHECK_QUICK (0; 1 = tiny configurations, no timed workloads, ctest
-# limited to the device test), BUILD (build-gpu, or build on the CPU), OUT ($OUT, else bench/results/gpu_check),
+# limited to the device test, no Python step), PYTHON (python3: its torch is the LibTorch a new folder builds with), BUILD (build-gpu, or build on the CPU), OUT ($OUT, else bench/results/gpu_check),
 # RKHS_FASHION_MNIST / RKHS_MOVIELENS (data; default data/fashion-mnist and data/dslabs when present),
 # RKHS_CHECK_BUDGET (420: no timed workload starts later, in seconds from the start), RESNET_TRAIN_SIZE (10000
 # images for the ResNet-20 epoch, so the CPU's epoch fits), NEURALEF_N (2000 training images), RKHS_CHECK_CTEST
@@ -24,11 +26,24 @@ cd "$(dirname "$0")/.." || exit 1
 
 if [ "${1:-}" = --stage ]; then
   # Data for a machine without Debian's packages: data/ is ignored by git, so `run` carries it when asked
-  # (carry: ["data"], about 33 MB).
+  # (carry: ["data"], about 38 MB).
   mkdir -p data/fashion-mnist
   cp /usr/share/datasets/fashion-mnist/*.gz data/fashion-mnist/
   [ -f data/dslabs/ratings.csv ] || bash scripts/export_dslabs_movielens.sh data/dslabs
-  du -sh data
+  # The build's own dependencies, which a bare machine with PyTorch lacks and cannot fetch: Debian's CLI11,
+  # nlohmann-json, GoogleTest (static, C++11 ABI like PyTorch 2.x's LibTorch) and zlib files, copied with their
+  # paths under data/deps (their CMake files find their prefix relative to themselves). The build step uses them.
+  rm -rf data/deps
+  for pkg in libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev zlib1g-dev; do
+    dpkg -L "$pkg" | while read -r f; do
+      case "$f" in /usr/share/doc/* | /usr/share/man/* | /usr/src/* | /usr/include/gmock/* | *.pc | */libz.a) continue ;; esac
+      if [ -f "$f" ]; then mkdir -p "data/deps$(dirname "$f")" && cp -L "$f" "data/deps$f"; fi
+    done
+  done
+  # What a run carries: the tracked files and data/, against the device tool's 64 MiB.
+  tracked=$(git ls-files -z | xargs -0 cat | wc -c)
+  echo "staged: data/ $(du -sh data | cut -f1) (deps $(du -sh data/deps | cut -f1)); with the tracked files" \
+    "$(((tracked + $(du -sb data | cut -f1)) / 1048576)) MiB of the 64 MiB a run may carry"
   exit 0
 fi
 
@@ -60,19 +75,43 @@ step() {
 }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# summarize: the steps so far into $OUT/gpu_check.json (the end of the run, or a failed build).
+summarize() {
+  "$PYTHON" - "$STEPS" "$OUT/gpu_check.json" "$DEVICE" "$QUICK" <<'EOF'
+import json, sys
+steps = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+summary = {"device": sys.argv[3], "quick": sys.argv[4] == "1", "ok": all(s["ok"] for s in steps), "steps": steps}
+json.dump(summary, open(sys.argv[2], "w"), indent=1)
+print(("gpu_check: all %d steps passed" if summary["ok"] else "gpu_check: %d steps, some FAILED") % len(steps))
+EOF
+  echo "summary: $OUT/gpu_check.json"
+}
 
-# 1. Build. On a CUDA machine against PyTorch's LibTorch; on the CPU the given build folder is (re)used.
+# 1. Build. A folder that is not configured yet (the device's build-gpu) is configured here against python3's
+# LibTorch (PyTorch's on a GPU machine), with the dependencies that --stage put in data/deps where present, and
+# without the Python package (step 2b builds it, so that it cannot stop the rest); on the CPU the given build folder
+# is (re)used. Ninja goes on after an error (-k 0), so one call collects every compile error: build_errors.txt.
 t=$(now)
-if [ "$DEVICE" != cpu ] || [ ! -f "$BUILD/build.ninja" ]; then
-  prefix=()
-  if [ "$DEVICE" != cpu ]; then
-    prefix=(-DCMAKE_PREFIX_PATH="$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)')")
+if [ ! -f "$BUILD/build.ninja" ]; then
+  config=(-DCMAKE_BUILD_TYPE=Release -DRKHS_BUILD_BENCH=OFF -DRKHS_BUILD_PYTHON=OFF)
+  if prefix=$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>>"$LOG"); then
+    config+=(-DCMAKE_PREFIX_PATH="$prefix")
   fi
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRKHS_BUILD_BENCH=OFF "${prefix[@]}" >>"$LOG" 2>&1
+  deps=$PWD/data/deps/usr
+  if [ -d "$deps" ]; then
+    config+=(-DCLI11_DIR="$deps/share/cmake/CLI11" -Dnlohmann_json_DIR="$deps/share/cmake/nlohmann_json"
+             -DGTest_DIR="$deps/lib/x86_64-linux-gnu/cmake/GTest" -DZLIB_INCLUDE_DIR="$deps/include"
+             -DZLIB_LIBRARY="$deps/lib/x86_64-linux-gnu/libz.so")
+  fi
+  "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "C++11 ABI",
+                torch.compiled_with_cxx11_abi())' >>"$LOG" 2>&1
+  cmake -S . -B "$BUILD" -G Ninja "${config[@]}" >>"$LOG" 2>&1 && touch "$BUILD/gpu_check_configured"
 fi
-if cmake --build "$BUILD" -j "$(nproc)" >>"$LOG" 2>&1; then step build true "$(since "$t")"; else
-  step build false "$(since "$t")"
+if cmake --build "$BUILD" -j "$(nproc)" -- -k 0 >>"$LOG" 2>&1; then step build true "$(since "$t")"; else
+  grep -E -A3 'error:|Error [0-9]|CMake Error' "$LOG" | head -n 400 >"$OUT/build_errors.txt"
+  step build false "$(since "$t")" "\"$(grep -c 'error:' "$LOG") compile errors: build_errors.txt\""
   tail -n 30 "$LOG"
+  summarize
   exit 1
 fi
 RKHS="$BUILD/rkhs"
@@ -87,6 +126,23 @@ elif RKHS_TEST_DEVICE=$DEVICE ctest --test-dir "$BUILD" --output-on-failure -j "
   step ctest true "$(since "$t")"
 else
   step ctest false "$(since "$t")" "\"$(grep -E 'tests passed|Failed|\*\*\*' "$OUT/ctest.log" | tr '\n' ' ' | tr -d '"' | cut -c1-400)\""
+fi
+
+# 2b. The Python package against this machine's PyTorch (python3's torch, its pybind11), in a folder that step 1
+# configured, now or in an earlier run, and not in quick mode (ctest's gpu_check_cpu runs inside such a folder; on
+# the CPU, make test runs tests/python against Debian's PyTorch). The tests run on the CPU.
+if [ -f "$BUILD/gpu_check_configured" ] && [ "$QUICK" != 1 ]; then
+  t=$(now)
+  python_config=(-DRKHS_BUILD_PYTHON=ON -DRKHS_PYTHON="$(command -v "$PYTHON")")
+  if pybind=$("$PYTHON" -m pybind11 --cmakedir 2>/dev/null) && [ -n "$pybind" ]; then
+    python_config+=(-Dpybind11_DIR="$pybind")
+  fi
+  if cmake "$BUILD" "${python_config[@]}" >>"$LOG" 2>&1 && cmake --build "$BUILD" --target rkhs_python >>"$LOG" 2>&1 &&
+    PYTHONPATH="$PWD/$BUILD/python" "$PYTHON" -m pytest -q -p no:cacheprovider tests/python >"$OUT/pytest.log" 2>&1; then
+    step python true "$(since "$t")" "\"$(tail -n 1 "$OUT/pytest.log" | tr -d '"' | cut -c1-200)\""
+  else
+    step python false "$(since "$t")" "\"$( (tail -n 3 "$OUT/pytest.log" 2>/dev/null || tail -n 3 "$LOG") | tr '\n' ' ' | tr -d '"' | cut -c1-400)\""
+  fi
 fi
 
 # run_json FILE ARGS...: `rkhs ARGS --json`, the last stdout line into FILE; returns rkhs's status.
@@ -200,12 +256,5 @@ if [ "$QUICK" != 1 ]; then
 fi
 
 # 5. The summary.
-"$PYTHON" - "$STEPS" "$OUT/gpu_check.json" "$DEVICE" "$QUICK" <<'EOF'
-import json, sys
-steps = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-summary = {"device": sys.argv[3], "quick": sys.argv[4] == "1", "ok": all(s["ok"] for s in steps), "steps": steps}
-json.dump(summary, open(sys.argv[2], "w"), indent=1)
-print(("gpu_check: all %d steps passed" if summary["ok"] else "gpu_check: %d steps, some FAILED") % len(steps))
-EOF
-echo "summary: $OUT/gpu_check.json"
+summarize
 exit "$failed"
