@@ -15,7 +15,8 @@
 # On the CPU:            RKHS_CHECK_DEVICE=cpu RKHS_CHECK_QUICK=1 bash scripts/gpu_check.sh [BUILD]
 #   the same sequence with the CPU as "the device" (ctest runs it so the script cannot rot: tests/cli).
 # Environment: RKHS_CHECK_DEVICE (cuda), RKHS_CHECK_QUICK (0; 1 = tiny configurations, no timed workloads, ctest
-# limited to the device test, no Python step), PYTHON (python3: its torch is the LibTorch a new folder builds with), BUILD (build-gpu, or build on the CPU), OUT ($OUT, else bench/results/gpu_check),
+# limited to the device test, no Python step), PYTHON (python3: its torch is the LibTorch a new folder builds
+# with), BUILD (build-gpu, or build on the CPU), OUT ($OUT, else bench/results/gpu_check),
 # RKHS_FASHION_MNIST / RKHS_MOVIELENS (data; default data/fashion-mnist and data/dslabs when present),
 # RKHS_CHECK_BUDGET (420: no timed workload starts later, in seconds from the start), RESNET_TRAIN_SIZE (10000
 # images for the ResNet-20 epoch, so the CPU's epoch fits), NEURALEF_N (2000 training images), RKHS_CHECK_CTEST
@@ -36,7 +37,9 @@ if [ "${1:-}" = --stage ]; then
   rm -rf data/deps
   for pkg in libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev zlib1g-dev; do
     dpkg -L "$pkg" | while read -r f; do
-      case "$f" in /usr/share/doc/* | /usr/share/man/* | /usr/src/* | /usr/include/gmock/* | *.pc | */libz.a) continue ;; esac
+      case "$f" in
+        /usr/share/doc/* | /usr/share/man/* | /usr/src/* | /usr/include/gmock/* | *.pc | */libz.a) continue ;;
+      esac
       if [ -f "$f" ]; then mkdir -p "data/deps$(dirname "$f")" && cp -L "$f" "data/deps$f"; fi
     done
   done
@@ -137,11 +140,13 @@ if [ -f "$BUILD/gpu_check_configured" ] && [ "$QUICK" != 1 ]; then
   if pybind=$("$PYTHON" -m pybind11 --cmakedir 2>/dev/null) && [ -n "$pybind" ]; then
     python_config+=(-Dpybind11_DIR="$pybind")
   fi
+  package="$(cd "$BUILD" && pwd)/python"
   if cmake "$BUILD" "${python_config[@]}" >>"$LOG" 2>&1 && cmake --build "$BUILD" --target rkhs_python >>"$LOG" 2>&1 &&
-    PYTHONPATH="$PWD/$BUILD/python" "$PYTHON" -m pytest -q -p no:cacheprovider tests/python >"$OUT/pytest.log" 2>&1; then
+    PYTHONPATH="$package" "$PYTHON" -m pytest -q -p no:cacheprovider tests/python >"$OUT/pytest.log" 2>&1; then
     step python true "$(since "$t")" "\"$(tail -n 1 "$OUT/pytest.log" | tr -d '"' | cut -c1-200)\""
   else
-    step python false "$(since "$t")" "\"$( (tail -n 3 "$OUT/pytest.log" 2>/dev/null || tail -n 3 "$LOG") | tr '\n' ' ' | tr -d '"' | cut -c1-400)\""
+    last=$( (tail -n 3 "$OUT/pytest.log" 2>/dev/null || tail -n 3 "$LOG") | tr '\n' ' ' | tr -d '"' | cut -c1-400)
+    step python false "$(since "$t")" "\"$last\""
   fi
 fi
 

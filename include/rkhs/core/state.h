@@ -25,8 +25,8 @@ void assign_state(torch::nn::Module& module, const std::map<std::string, at::Ten
 void check_state(const torch::nn::Module& module, const std::map<std::string, at::Tensor>& state,
                  const std::string& source);
 
-// Writes named_state(module) on the CPU as a dict {name: tensor} with torch::pickle_save (readable from Python
-// with torch.load(path)), atomically (temporary file, fsync, rename).
+// Writes named_state(module) on the CPU as a dict {name: tensor} with torch::pickle_save (from Python: rkhs.
+// load_model_state, or torch.load(path, weights_only=False)), atomically (temporary file, fsync, rename).
 void save_weights(const std::string& path, const torch::nn::Module& module);
 // The {name: tensor} dict of a file written by save_weights (or by Python's rkhs.save_model_state), CPU tensors.
 // Throws rkhs::Error for a missing, corrupt or truncated file or one that holds anything else.
