@@ -6,7 +6,8 @@
 # there with the CPU as its device: a fresh build folder (build-torch2) configured against python3's LibTorch with
 # the staged dependencies, every test, the Python package built and tested against python3's torch, and each
 # command compared (the timed workloads are skipped: RKHS_CHECK_BUDGET=0).
-# Needs root and Debian's archive (deb.debian.org); about 2.3 GB in ROOT and 30 minutes on 2 cores (20 the build).
+# Needs root and Debian's archive (deb.debian.org); about 2.3 GB in ROOT and about 30 minutes on 2 cores, most
+# of them the build.
 # Usage: bash scripts/torch2_check.sh            (ROOT=/var/tmp/rkhs-trixie, OUT=build-torch2-out)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -259,9 +259,6 @@ Solution on_folds(const Solution& s, int64_t folds, int64_t L, int64_t l) {
   return {s.v.index({pick}), s.b.index({pick})};
 }
 
-}  // namespace
-
-namespace {
 
 // Where the grid grows: the index of the end that is strictly the best (the smallest lambda when > 0, else the
 // largest) and the lambda a decade past it; none for an interior best, a tie or a single lambda.
