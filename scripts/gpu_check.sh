@@ -8,7 +8,8 @@
 #      CPU, compared (accuracy within noise, eigenvalues within tolerance, RMSE);
 #   4. the main workloads timed on both: classify ResNet-20 one epoch (with KCL, and with a linear softmax head for
 #      KCL's cost), the CKN 5,000-image 3-layer pipeline, NeuralEF 2,000 iterations, the AutoRec outer loops;
-#   5. one JSON summary, $OUT/gpu_check.json (and the logs beside it).
+#   5. one JSON summary, $OUT/gpu_check.json, with the logs beside it and every command's own JSON and output in
+#      $OUT/details.tar.gz: the device tool brings back at most 8 files from $OUT, so nothing else is written there.
 #
 # Usage (GPU session):   bash scripts/gpu_check.sh --stage      # here, before: data/ for the machine (then carry it)
 #                        bash scripts/gpu_check.sh              # there: RKHS_CHECK_DEVICE defaults to cuda
@@ -20,7 +21,8 @@
 # RKHS_FASHION_MNIST / RKHS_MOVIELENS (data; default data/fashion-mnist and data/dslabs when present),
 # RKHS_CHECK_BUDGET (420: no timed workload starts later, in seconds from the start), RESNET_TRAIN_SIZE (10000
 # images for the ResNet-20 epoch, so the CPU's epoch fits), NEURALEF_N (2000 training images), RKHS_CHECK_CTEST
-# (1; 0 skips the tests, e.g. for a second call that only times).
+# (1; 0 skips the tests, e.g. for a second call that only times), RKHS_CHECK_CMAKE_ARGS (more options for a new
+# build folder's configure, split at spaces; e.g. -DRKHS_CXX_STANDARD=20).
 # Exit status: 0 when every step passed; the JSON says which failed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -58,10 +60,12 @@ OUT=${OUT:-bench/results/gpu_check}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 LOG="$OUT/gpu_check.log"
+# Everything else (each command's JSON, the runs' folders) goes to WORK, packed into $OUT/details.tar.gz at the end.
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rkhs_gpu_check.XXXXXX")
 : >"$LOG"
 [ -d data/fashion-mnist ] && export RKHS_FASHION_MNIST=${RKHS_FASHION_MNIST:-$PWD/data/fashion-mnist}
 MOVIELENS=${RKHS_MOVIELENS:-data/dslabs}
-STEPS="$OUT/steps.jsonl"
+STEPS="$WORK/steps.jsonl"
 : >"$STEPS"
 failed=0
 START=$(date +%s.%N)
@@ -87,7 +91,8 @@ summary = {"device": sys.argv[3], "quick": sys.argv[4] == "1", "ok": all(s["ok"]
 json.dump(summary, open(sys.argv[2], "w"), indent=1)
 print(("gpu_check: all %d steps passed" if summary["ok"] else "gpu_check: %d steps, some FAILED") % len(steps))
 EOF
-  echo "summary: $OUT/gpu_check.json"
+  tar -czf "$OUT/details.tar.gz" -C "$WORK" . && rm -rf "$WORK"
+  echo "summary: $OUT/gpu_check.json (details: $OUT/details.tar.gz)"
 }
 
 # 1. Build. A folder that is not configured yet (the device's build-gpu) is configured here against python3's
@@ -97,6 +102,8 @@ EOF
 t=$(now)
 if [ ! -f "$BUILD/build.ninja" ]; then
   config=(-DCMAKE_BUILD_TYPE=Release -DRKHS_BUILD_BENCH=OFF -DRKHS_BUILD_PYTHON=OFF)
+  read -r -a extra <<<"${RKHS_CHECK_CMAKE_ARGS:-}"
+  config+=("${extra[@]}")
   if prefix=$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>>"$LOG"); then
     config+=(-DCMAKE_PREFIX_PATH="$prefix")
   fi
@@ -108,7 +115,26 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   fi
   "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "C++11 ABI",
                 torch.compiled_with_cxx11_abi())' >>"$LOG" 2>&1
-  cmake -S . -B "$BUILD" -G Ninja "${config[@]}" >>"$LOG" 2>&1 && touch "$BUILD/gpu_check_configured"
+  # TorchConfig.cmake of a CUDA build enables CMake's CUDA language: it needs nvcc, which may be installed off PATH.
+  if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
+  echo "nvcc: $(command -v nvcc || echo none) $(nvcc --version 2>/dev/null | tail -n 1)" >>"$LOG"
+  if cmake -S . -B "$BUILD" -G Ninja "${config[@]}" >>"$LOG" 2>&1; then
+    step configure true "$(since "$t")" '"find_package(Torch)"'
+  else
+    # Where TorchConfig.cmake fails (no or another CUDA toolkit, cuDNN...), LibTorch is taken from python3's torch
+    # without it (cmake/TorchFromPython.cmake): rkhs compiles no CUDA code. The first error stays in the log.
+    grep -A6 'CMake Error' "$LOG" | head -n 40 >"$OUT/configure_error.txt"
+    rm -rf "$BUILD"
+    echo "== configure: find_package(Torch) failed; again with RKHS_TORCH_FROM_PYTHON" | tee -a "$LOG"
+    if cmake -S . -B "$BUILD" -G Ninja "${config[@]}" -DRKHS_TORCH_FROM_PYTHON="$(command -v "$PYTHON")" >>"$LOG" 2>&1
+    then
+      step configure true "$(since "$t")" '"RKHS_TORCH_FROM_PYTHON (find_package(Torch) failed: configure_error.txt)"'
+    else
+      step configure false "$(since "$t")" '"both ways failed: configure_error.txt, gpu_check.log"'
+    fi
+  fi
+  [ -f "$BUILD/build.ninja" ] && touch "$BUILD/gpu_check_configured"
+  t=$(now)
 fi
 if cmake --build "$BUILD" -j "$(nproc)" -- -k 0 >>"$LOG" 2>&1; then step build true "$(since "$t")"; else
   grep -E -A3 'error:|Error [0-9]|CMake Error' "$LOG" | head -n 400 >"$OUT/build_errors.txt"
@@ -166,12 +192,12 @@ compare() {
   shift 3
   local t0
   t0=$(now)
-  if ! run_json "$OUT/$name.cpu.json" "$@" --device cpu || ! run_json "$OUT/$name.dev.json" "$@" --device "$DEVICE"; then
+  if ! run_json "$WORK/$name.cpu.json" "$@" --device cpu || ! run_json "$WORK/$name.dev.json" "$@" --device "$DEVICE"; then
     step "compare-$name" false "$(since "$t0")" "\"$(tail -n 1 "$LOG" | tr -d '"' | cut -c1-300)\""
     return
   fi
   local verdict
-  verdict=$("$PYTHON" - "$OUT/$name.cpu.json" "$OUT/$name.dev.json" "$tol" "$key" <<'EOF'
+  verdict=$("$PYTHON" - "$WORK/$name.cpu.json" "$WORK/$name.dev.json" "$tol" "$key" <<'EOF'
 import json, math, sys
 cpu, dev = (json.load(open(p)) for p in sys.argv[1:3])
 tol, key = float(sys.argv[3]), sys.argv[4]
@@ -189,7 +215,7 @@ EOF
 }
 
 # 3. Each command on both, on small configurations.
-STRIPES="$OUT/stripes.csv"
+STRIPES="$WORK/stripes.csv"
 awk 'BEGIN { srand(3); for (n = 0; n < 400; n++) { c = n % 2; ph = rand() * 6.28; line = c;
   for (i = 0; i < 8; i++) for (j = 0; j < 8; j++) line = line "," sprintf("%.4f", sin((c ? j : i) * 1.57 + ph) + 0.3 * (rand() - 0.5));
   print line } }' >"$STRIPES"
@@ -208,12 +234,12 @@ compare eigen-neuralef 0.02 'j["eigenvalues"]' eigen --kernel rbf --method neura
 compare eigen-nngp-mc 0.02 'j["eigenvalues"]' eigen --kernel nngp-mlp --mc-samples 500 --method neuralef --n 500 \
   --k 3 --iterations 300
 compare embed 0.1 'j["knn_accuracy"]' embed --data moons --train-size 600 --test-size 200 --encoder 16 --decoder 16 \
-  --grid 6 --epochs 20 --out "$OUT/embed"
+  --grid 6 --epochs 20 --out "$WORK/embed"
 compare recommend 0.02 'j["test_rmse"]' recommend --data "$ML" --test "$MLTEST" --model sparse-fc --hidden 32 \
   --outer-loops 3 --lbfgs-iterations 10 --lambda2 20 --shrink 0
 if [ -d "${RKHS_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" ]; then
   compare demo 0.05 '[j[h]["test"]["accuracy"] for h in ("softmax", "kernelized")]' \
-    demo --epochs 1 --train-size 2000 --out "$OUT/demo"
+    demo --epochs 1 --train-size 2000 --out "$WORK/demo"
 else
   step compare-demo false 0 '"no Fashion-MNIST: run scripts/gpu_check.sh --stage and carry data/"'
 fi
@@ -229,11 +255,11 @@ time_both() {
   local t0
   t0=$(now)
   local ok=true
-  run_json "$OUT/time-$name.dev.json" "$@" --device "$DEVICE" || ok=false
+  run_json "$WORK/time-$name.dev.json" "$@" --device "$DEVICE" || ok=false
   local dev_s
   dev_s=$(since "$t0")
   t0=$(now)
-  run_json "$OUT/time-$name.cpu.json" "$@" --device cpu || ok=false
+  run_json "$WORK/time-$name.cpu.json" "$@" --device cpu || ok=false
   local cpu_s
   cpu_s=$(since "$t0")
   step "time-$name" "$ok" "$dev_s" "{\"device_wall_seconds\": $dev_s, \"cpu_wall_seconds\": $cpu_s}"

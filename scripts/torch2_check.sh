@@ -9,11 +9,15 @@
 # Needs root and Debian's archive (deb.debian.org); about 2.3 GB in ROOT and about 30 minutes on 2 cores, most
 # of them the build.
 # Usage: bash scripts/torch2_check.sh            (ROOT=/var/tmp/rkhs-trixie, OUT=build-torch2-out)
+#        CXX_STANDARD=20 bash scripts/torch2_check.sh   (rkhs compiled as C++20, as LibTorch >= 2.12/2.13 requires:
+#                                                        build-torch2-cxx20, OUT=build-torch2-cxx20-out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 ROOT=${ROOT:-/var/tmp/rkhs-trixie}
-OUT=${OUT:-build-torch2-out}
+CXX_STANDARD=${CXX_STANDARD:-}
+BUILD=build-torch2${CXX_STANDARD:+-cxx$CXX_STANDARD}
+OUT=${OUT:-$BUILD-out}
 [ "$(id -u)" = 0 ] || { echo "torch2_check: needs root (debootstrap, chroot, mount)" >&2; exit 2; }
 command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
 [ -d data/deps ] || bash scripts/gpu_check.sh --stage
@@ -41,4 +45,4 @@ chroot "$ROOT" bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt
 bind "$REPO" "$REPO"
 chroot "$ROOT" bash -c "python3 -c 'import torch; print(\"torch\", torch.__version__)'; g++ --version | head -n 1"
 chroot "$ROOT" env RKHS_CHECK_DEVICE=cpu RKHS_CHECK_BUDGET=0 OUT="$REPO/$OUT" PYTHON=python3 \
-  bash "$REPO/scripts/gpu_check.sh" build-torch2
+  RKHS_CHECK_CMAKE_ARGS="${CXX_STANDARD:+-DRKHS_CXX_STANDARD=$CXX_STANDARD}" bash "$REPO/scripts/gpu_check.sh" "$BUILD"
