@@ -41,6 +41,11 @@ set_target_properties(torch PROPERTIES
   INTERFACE_INCLUDE_DIRECTORIES "${TORCH_INCLUDE_DIRS}"
   INTERFACE_LINK_LIBRARIES "${_rkhs_torch_links}"
   INTERFACE_COMPILE_DEFINITIONS "_GLIBCXX_USE_CXX11_ABI=${_rkhs_torch_abi}")
+if(_rkhs_torch_cuda)
+  # libtorch_cuda needs CUDA's own libraries (in a wheel: the nvidia-* packages beside torch, found at run time through
+  # its RUNPATH); the linker of an executable need not resolve them.
+  set_property(TARGET torch PROPERTY INTERFACE_LINK_OPTIONS "-Wl,--allow-shlib-undefined")
+endif()
 set(TORCH_LIBRARIES torch)
 set(Torch_FOUND TRUE)
 message(STATUS "LibTorch ${_rkhs_torch_version}${_rkhs_torch_cuda} from ${TORCH_INSTALL_PREFIX} "
