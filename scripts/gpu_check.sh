@@ -73,17 +73,19 @@ START=$(date +%s.%N)
 # command, build included.
 BUDGET=${RKHS_CHECK_BUDGET:-420}
 
-# step NAME STATUS SECONDS [JSON]: one line of the summary.
+# step NAME STATUS SECONDS [JSON]: one line of the summary, which is rewritten after every step (a run stopped at the
+# device tool's time limit still brings back the steps it finished).
 step() {
   local extra=${4:-null}
   printf '{"step": "%s", "ok": %s, "seconds": %s, "detail": %s}\n' "$1" "$2" "$3" "$extra" >>"$STEPS"
   [ "$2" = true ] || failed=1
   echo "== $1: $([ "$2" = true ] && echo ok || echo FAILED) (${3}s)" | tee -a "$LOG"
+  write_summary >/dev/null
 }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-# summarize: the steps so far into $OUT/gpu_check.json (the end of the run, or a failed build).
-summarize() {
+# write_summary: the steps so far into $OUT/gpu_check.json.
+write_summary() {
   "$PYTHON" - "$STEPS" "$OUT/gpu_check.json" "$DEVICE" "$QUICK" <<'EOF'
 import json, sys
 steps = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -91,9 +93,19 @@ summary = {"device": sys.argv[3], "quick": sys.argv[4] == "1", "ok": all(s["ok"]
 json.dump(summary, open(sys.argv[2], "w"), indent=1)
 print(("gpu_check: all %d steps passed" if summary["ok"] else "gpu_check: %d steps, some FAILED") % len(steps))
 EOF
+}
+# summarize: the summary and details.tar.gz (the end of the run, a failed build, or a stop by a signal).
+summarize() {
+  write_summary
   tar -czf "$OUT/details.tar.gz" -C "$WORK" . && rm -rf "$WORK"
   echo "summary: $OUT/gpu_check.json (details: $OUT/details.tar.gz)"
 }
+on_signal() {
+  step stopped false "$(since "$START")" '"stopped by a signal before the end (a time limit?)"'
+  summarize
+  exit 124
+}
+trap on_signal TERM INT
 
 # 1. Build. A folder that is not configured yet (the device's build-gpu) is configured here against python3's
 # LibTorch (PyTorch's on a GPU machine), with the dependencies that --stage put in data/deps where present, and
