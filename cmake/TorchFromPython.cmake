@@ -10,7 +10,7 @@ if(TARGET torch)
 endif()
 execute_process(
   COMMAND "${RKHS_TORCH_FROM_PYTHON}" -c
-          "import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI)); print(torch.__version__)"
+          "import os, torch; print(os.path.dirname(torch.__file__)); print(int(getattr(torch._C, '_GLIBCXX_USE_CXX11_ABI', True))); print(torch.__version__)"
   OUTPUT_VARIABLE _rkhs_torch_query OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _rkhs_torch_status
   ERROR_VARIABLE _rkhs_torch_error)
 if(NOT _rkhs_torch_status EQUAL 0)
