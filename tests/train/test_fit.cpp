@@ -41,6 +41,24 @@ TEST(Fit, Lbfgs) {
   o.schedule = "constant";
   EXPECT_GT(fit_accuracy(o), 0.95);
 }
+// An epoch's training metrics: all points of a small set (fit_accuracy checks them against evaluate), a fixed sample
+// of 10,000 of a larger one, close to the metrics on all of it; the run's final evaluate uses all points.
+TEST(Fit, EpochTrainMetricsOnAFixedSampleOfALargeSet) {
+  torch::manual_seed(1);
+  auto model = toy::linear_model(2, 2);
+  auto data = toy::separable(12000, 3);
+  auto o = quiet("sgd", 0.5, 2);
+  o.batch_size = 500;
+  Trainer trainer(model, o);
+  const auto result = trainer.fit(data);
+  ASSERT_EQ(result.history.size(), 2u);
+  for (const auto& r : result.history) EXPECT_EQ(r.train.n, 10000);
+  const auto all = trainer.evaluate(data);
+  EXPECT_EQ(all.n, 12000);
+  EXPECT_NEAR(result.history.back().train.accuracy, all.accuracy, 0.02);
+  EXPECT_NEAR(result.history.back().train.nll, all.nll, 0.1 * all.nll + 0.01);
+}
+
 TEST(Fit, WarmupStepSchedule) {
   auto o = quiet("momentum", 0.1, 6);
   o.schedule = "step";

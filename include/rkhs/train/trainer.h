@@ -28,7 +28,7 @@ struct EpochRecord {
   int64_t epoch = 0;  // 1-based
   double lr = 0;      // learning rate at the end of the epoch
   double train_loss = 0;  // mean training objective over the epoch's batches
-  Metrics train;          // evaluated on the training set after the epoch (eval mode)
+  Metrics train;          // after the epoch (eval mode), on the training set or a fixed sample of 10,000 of it
   std::optional<Metrics> validation;
   double seconds = 0;  // wall time of the epoch (training + evaluation)
 };
