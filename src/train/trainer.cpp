@@ -452,7 +452,7 @@ class FitRun {
       auto idx = std::get<0>(at::randperm(train_->size(), gen, at::TensorOptions().dtype(at::kLong))
                                  .slice(0, 0, kEpochTrainPoints)
                                  .sort());
-      train_sample_ = train_->subset(idx);
+      train_sample_ = train_->subset(idx.to(train_->x.device()));
     }
     return *train_sample_;
   }
