@@ -130,7 +130,8 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   # TorchConfig.cmake of a CUDA build enables CMake's CUDA language: it needs nvcc, which may be installed off PATH.
   if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
   echo "nvcc: $(command -v nvcc || echo none) $(nvcc --version 2>/dev/null | tail -n 1)" >>"$LOG"
-  if cmake -S . -B "$BUILD" -G Ninja "${config[@]}" >>"$LOG" 2>&1; then
+  configure() { cmake -S . -B "$BUILD" -G Ninja "${config[@]}" "$@" >>"$LOG" 2>&1; }
+  if configure; then
     step configure true "$(since "$t")" '"find_package(Torch)"'
   else
     # Where TorchConfig.cmake fails (no or another CUDA toolkit, cuDNN...), LibTorch is taken from python3's torch
@@ -138,8 +139,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     grep -A6 'CMake Error' "$LOG" | head -n 40 >"$OUT/configure_error.txt"
     rm -rf "$BUILD"
     echo "== configure: find_package(Torch) failed; again with RKHS_TORCH_FROM_PYTHON" | tee -a "$LOG"
-    if cmake -S . -B "$BUILD" -G Ninja "${config[@]}" -DRKHS_TORCH_FROM_PYTHON="$(command -v "$PYTHON")" >>"$LOG" 2>&1
-    then
+    if configure -DRKHS_TORCH_FROM_PYTHON="$(command -v "$PYTHON")"; then
       step configure true "$(since "$t")" '"RKHS_TORCH_FROM_PYTHON (find_package(Torch) failed: configure_error.txt)"'
     else
       step configure false "$(since "$t")" '"both ways failed: configure_error.txt, gpu_check.log"'

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "rkhs/compat.h"
 #include "rkhs/error.h"
 
 namespace rkhs::linear {
@@ -102,7 +103,7 @@ Basis make_basis(const at::Tensor& f, bool standardize) {
     b.eigenvalues = z.square().mean(0).to(torch::kFloat64);
     return b;
   }
-  auto [e, v] = torch::linalg_eigh(z.t().mm(z) / double(f.size(0)), "L");
+  auto [e, v] = compat::eigh(z.t().mm(z) / double(f.size(0)));
   b.eigenvalues = e.to(torch::kFloat64).clamp_min(0);
   b.rotation = v;
   return b;
@@ -258,7 +259,6 @@ Solution on_folds(const Solution& s, int64_t folds, int64_t L, int64_t l) {
   auto pick = torch::arange(folds, torch::TensorOptions().dtype(torch::kLong).device(s.v.device())) * L + l;
   return {s.v.index({pick}), s.b.index({pick})};
 }
-
 
 // Where the grid grows: the index of the end that is strictly the best (the smallest lambda when > 0, else the
 // largest) and the lambda a decade past it; none for an interior best, a tie or a single lambda.
