@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end checks of the rkhs binary. Usage: cli_test.sh PATH/TO/rkhs
+# End-to-end checks of the rkhs binary. Usage: cli_test.sh PATH/TO/rkhs [SECTION...]: the sections named
+# (classify, systems, eigen, images, options), all of them without one. CTest runs each section as its own entry
+# (cli_SECTION), so that no one entry runs near its time limit in the sanitizer build, where every start of the
+# binary costs about 2 s. Section bodies are not indented, to keep their lines short.
 set -u
 RKHS="$1"
 TMP=$(mktemp -d)
@@ -23,6 +26,14 @@ expect_error() {
   ok
 }
 
+# Input files that more than one section reads.
+{
+  echo "label,a,b"
+  for i in $(seq 1 60); do echo "0,$((i % 7)).5,1.$i"; echo "1,-$((i % 5)).5,-2.$i"; done
+} >"$TMP/good.csv"
+
+# ---- classify: help texts, bad input, --json, --config, --out, checkpoints, a killed and resumed run
+section_classify() {
 # Help texts.
 "$RKHS" --help >"$TMP/h" 2>&1 && grep -q classify "$TMP/h" && grep -q demo "$TMP/h" && ok || bad "rkhs --help"
 "$RKHS" classify --help >"$TMP/h" 2>&1 && grep -q -- "--head" "$TMP/h" && grep -q kernelized "$TMP/h" && ok || bad "classify --help"
@@ -60,10 +71,6 @@ expect_error corrupt-checkpoint 'ckpt\.pt' classify --data sphere --train-size 2
 "$RKHS" classify --epochs 0 --data sphere >/dev/null 2>&1; [ $? -ne 0 ] && ok || bad "epochs 0 accepted"
 
 # A CSV run with a header line and --json: the last stdout line is one JSON object with the documented keys.
-{
-  echo "label,a,b"
-  for i in $(seq 1 60); do echo "0,$((i % 7)).5,1.$i"; echo "1,-$((i % 5)).5,-2.$i"; done
-} >"$TMP/good.csv"
 "$RKHS" classify --data "csv:$TMP/good.csv" --model mlp --hidden 16,8 --head kernelized --epochs 3 --json >"$TMP/out" 2>"$TMP/err"
 rc=$?
 last=$(tail -n 1 "$TMP/out")
@@ -133,7 +140,10 @@ else
   same_result "$TMP/full.json" "$TMP/resumed.json" && ok ||
     bad "killed+resumed run differs from the uninterrupted one: $(diff "$TMP/full.json" "$TMP/resumed.json" | head -c 600) $(head -c 300 "$TMP/err")"
 fi
+}
 
+# ---- recommend, embed and ckn
+section_systems() {
 # rkhs recommend (paper 004): one-line errors, then tiny runs with the documented JSON keys.
 FIXTURES="$(cd "$(dirname "$0")/../fixtures" && pwd)"
 expect_error recommend-bad-spec 'movielens:PATH' recommend --data nosuch.csv
@@ -269,7 +279,10 @@ expect_error ckn-bad-validation '\(--validation-fraction\)' ckn --data "csv:$TMP
 expect_error ckn-bad-epochs '\(--epochs\)' ckn --data "csv:$TMP/missing.csv" --mode supervised --epochs 0
 expect_error ckn-bad-lambda '\(--lambdas\)' ckn --data "csv:$TMP/missing.csv" --lambdas 0.01,-1
 expect_error ckn-bad-patches '\(--patches\)' ckn --data "csv:$TMP/missing.csv" --patches 0
+}
 
+# ---- eigen on the synthetic sets
+section_eigen() {
 # rkhs eigen (paper 002): one-line errors, a short NeuralEF run and a Nystrom run with the documented keys.
 expect_error eigen-bad-method 'neuralef, nystrom or spin' eigen --method svd --n 64
 expect_error eigen-spin-trunk 'separate MLPs' eigen --method spin --shared-trunk --n 64
@@ -296,9 +309,15 @@ last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"null_pairs":2'* && "$last" == *'null,null]'* ]] && grep -q 'numerically zero' "$TMP/err" && ok ||
   bad "eigen nystrom polynomial: $last $(head -c 300 "$TMP/err")"
 
-# Fashion-MNIST kernels: errors name the problem; a small CNN-GP Nystrom run reports the logistic-regression keys.
+# The image kernels need images: errors name the problem.
 expect_error eigen-cnn-needs-images 'needs images' eigen --kernel nngp-cnn --data moons --n 64
 expect_error eigen-ntk-needs-images 'ntk needs --data fashion-mnist' eigen --kernel ntk --data moons --n 64
+expect_error kernelnet-needs-images 'square images' classify --data moons --model kernelnet-grid --epochs 1
+}
+
+# ---- Fashion-MNIST: the CNN-GP and NTK kernels of eigen, the kernelNet image backbones of classify
+section_images() {
+# A small CNN-GP Nystrom run reports the logistic-regression keys.
 if ls "${RKHS_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}"/train-images-idx3-ubyte* >/dev/null 2>&1; then
   expect_error eigen-ntk-classes 'two distinct' eigen --kernel ntk --data fashion-mnist --ntk-classes 3,3 --n 64
   "$RKHS" eigen --kernel nngp-cnn --data fashion-mnist --n 200 --heldout 100 --k 4 --mc-samples 16 --method nystrom \
@@ -327,8 +346,10 @@ if ls "${RKHS_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}"/train-images-id
 else
   echo "skip: Fashion-MNIST eigen and kernelNet image checks (dataset-fashion-mnist not installed)"
 fi
-expect_error kernelnet-needs-images 'square images' classify --data moons --model kernelnet-grid --epochs 1
+}
 
+# ---- classify's options: distillation, active learning, optimizers, rejected flags, defaults; the demo
+section_options() {
 # Distillation and active learning run end to end and report their keys.
 "$RKHS" classify --data sphere --train-size 600 --test-size 400 --epochs 2 --distill-from mlp --head kernelized --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")
@@ -429,6 +450,14 @@ for head in ("softmax", "kernelized"):
     ok = ok and j[head]["train"]["n"] == 900 and j[head]["test"]["accuracy"] > 0.15  # chance 0.1 on 10,000 images
 sys.exit(not ok)' && ok || bad "demo fashion-mnist: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
 fi
+}
+
+sections=("${@:2}")
+[ ${#sections[@]} -gt 0 ] || sections=(classify systems eigen images options)
+for s in "${sections[@]}"; do
+  declare -F "section_$s" >/dev/null || { echo "cli_test.sh: unknown section '$s'"; exit 2; }
+  "section_$s"
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

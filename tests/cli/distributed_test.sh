@@ -2,7 +2,9 @@
 # Multi-process training end to end (docs/DISTRIBUTED.md): 2-3 processes of the rkhs binary on 127.0.0.1 with
 # bounded timeouts. The same curve as one process; rank 0 alone writes; --resume with the same world size; and
 # the faults: a peer that never arrives, a port in use, ranks with different configurations, a killed rank, a
-# command or optimizer that is not data-parallel. Usage: distributed_test.sh PATH/TO/rkhs
+# command or optimizer that is not data-parallel. Usage: distributed_test.sh PATH/TO/rkhs [SECTION...]: the sections
+# named (classify, systems, optimizers), all without one; CTest runs each as its own entry (distributed_SECTION).
+# Section bodies are not indented, to keep their lines short.
 set -u
 RKHS="$1"
 PY=/usr/bin/python3
@@ -44,6 +46,12 @@ EOF
 ARGS=(classify --data sphere --train-size 1200 --test-size 1000 --epochs 3 --lr 0.05 --schedule constant --batch-size 100
       --seed 3 --json)
 
+# Batches of 33 leave uneven shares to 2 and 3 processes.
+UNEVEN=(classify --data sphere --model mlp --hidden 16 --train-size 500 --test-size 301 --epochs 2 --lr 0.05
+        --batch-size 33 --seed 4 --json)
+
+# ---- classify: the curve of 1, 2 and 3 processes, --resume, and the faults
+section_classify() {
 # 1. One process vs two and three: the same curve (each rank takes its share of each global batch). The MLP
 #    backbone has no batch norm, so the curves agree up to summation order; batch 33 leaves uneven shares.
 "$RKHS" "${ARGS[@]}" >"$TMP/one.json" 2>"$TMP/one.err" || bad "one process: $(cat "$TMP/one.err")"
@@ -52,8 +60,6 @@ ARGS=(classify --data sphere --train-size 1200 --test-size 1000 --epochs 3 --lr 
 compare_runs "1 vs 2 processes" "$TMP/one.json" "$TMP/two.json"
 [ "$(grep -c '^{' "$TMP/two.json")" -eq 1 ] && ok || bad "launch 2: $(grep -c '^{' "$TMP/two.json") JSON lines, expected 1 (rank 0 only)"
 [ -f "$TMP/run2/config.json" ] && [ -f "$TMP/run2/model.pt" ] && ok || bad "launch 2: rank 0 did not write the run folder"
-UNEVEN=(classify --data sphere --model mlp --hidden 16 --train-size 500 --test-size 301 --epochs 2 --lr 0.05
-        --batch-size 33 --seed 4 --json)
 "$RKHS" "${UNEVEN[@]}" >"$TMP/u1.json" 2>/dev/null || bad "uneven: one process failed"
 "$RKHS" launch --nproc 3 --threads-per-proc 1 -- "${UNEVEN[@]}" >"$TMP/u3.json" 2>"$TMP/u3.err" \
   || bad "launch 3: $(tail -n 3 "$TMP/u3.err")"
@@ -171,7 +177,10 @@ rc=$?
 [ "$(grep -c "rkhs: error" "$TMP/n0")" -eq 1 ] && grep -qE "^rkhs: error: distributed: .*failed on rank 0 of 2" "$TMP/n0" \
   && ok || bad "no launcher: rank 0 did not name the failure: $(tail -n 2 "$TMP/n0")"
 [ $(($(date +%s) - start)) -lt 40 ] && ok || bad "no launcher: rank 0 took $(($(date +%s) - start)) s to stop"
+}
 
+# ---- ckn, embed, eigen and recommend in 1 vs several processes
+section_systems() {
 # 7. rkhs ckn in 1 vs 2 and 3 processes: each rank samples the patches of its chunks of 256 images, assigns its share
 #    of them in k-means and extracts its share of the features; the filters, the cross-validation and the
 #    accuracies are one process's up to summation order. Rank 0 alone reports.
@@ -313,7 +322,10 @@ print("; ".join(msgs))
 EOF2
 )
 [ -z "$why" ] && ok || bad "recommend 1 vs 2 processes: $why"
+}
 
+# ---- the optimizers of paper 001 and L-BFGS; what does not run data-parallel
+section_optimizers() {
 # 11. What does not run data-parallel says so; the launcher exits with its workers' code.
 WORLD_SIZE=2 RANK=0 "$RKHS" demo >/dev/null 2>"$TMP/e"
 expect_line "demo is single-process" "one process only" "$TMP/e" $?
@@ -340,6 +352,14 @@ rc=$?
 [ "$rc" -eq 1 ] && grep -q "^\[rank 1\] rkhs: error: unknown data" "$TMP/e" && ok || bad "launch of a bad command: rc $rc $(cat "$TMP/e")"
 "$RKHS" launch --nproc 2 >/dev/null 2>&1
 [ $? -ne 0 ] && ok || bad "launch without a command accepted"
+}
+
+sections=("${@:2}")
+[ ${#sections[@]} -gt 0 ] || sections=(classify systems optimizers)
+for s in "${sections[@]}"; do
+  declare -F "section_$s" >/dev/null || { echo "distributed_test.sh: unknown section '$s'"; exit 2; }
+  "section_$s"
+done
 
 echo "distributed: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
