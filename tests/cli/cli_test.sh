@@ -11,6 +11,9 @@ pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# A command that is not found (say a helper defined in another section) fails the run instead of skipping a check;
+# bash runs this handler in a subshell, hence the file.
+command_not_found_handle() { echo "FAIL: command not found: $1" | tee -a "$TMP/not_found" >&2; return 127; }
 
 # expect_error NAME PATTERN ARGS...: exit code 1, exactly one line on stderr, matching PATTERN, no crash.
 expect_error() {
@@ -459,5 +462,6 @@ for s in "${sections[@]}"; do
   "section_$s"
 done
 
+[ -s "$TMP/not_found" ] && bad "$(wc -l <"$TMP/not_found") commands not found"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -14,6 +14,9 @@ pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# A command that is not found (say a helper defined in another section) fails the run instead of skipping a check;
+# bash runs this handler in a subshell, hence the file.
+command_not_found_handle() { echo "FAIL: command not found: $1" | tee -a "$TMP/not_found" >&2; return 127; }
 
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 last_json() { tail -n 1 "$1"; }
@@ -40,6 +43,14 @@ print("; ".join(msgs))
 EOF
 )
   [ -z "$why" ] && ok || bad "$1: $why"
+}
+
+# expect_line NAME PATTERN FILE RC: a command that ended with code RC = 1 and wrote one line matching PATTERN to FILE.
+expect_line() {
+  local name="$1" pattern="$2" file="$3" rc="$4"
+  if [ "$rc" -ne 1 ]; then bad "$name: exit code $rc ($(head -c 300 "$file"))"; return; fi
+  if [ "$(wc -l <"$file")" -ne 1 ]; then bad "$name: not one line: $(cat "$file")"; return; fi
+  grep -qE "$pattern" "$file" && ok || bad "$name: '$(cat "$file")' does not match '$pattern'"
 }
 
 # A constant rate: a run resumed with more epochs than its first part follows the same schedule as one run.
@@ -87,15 +98,6 @@ $PY -c "import json,sys; j=json.loads(open('$TMP/resumed.json').read().splitline
 compare_runs "resumed 2-process run vs one process" "$TMP/one.json" "$TMP/resumed.json"
 "$RKHS" "${CK[@]}" --epochs 3 --resume >/dev/null 2>"$TMP/e"
 [ $? -eq 1 ] && grep -q "same world size" "$TMP/e" && ok || bad "resume with another world size: $(cat "$TMP/e")"
-
-# expect_dist_error NAME PATTERN SECONDS: the command in "$TMP/cmd" (one process) ends within SECONDS with code 1
-# and one line on stderr matching PATTERN.
-expect_line() {
-  local name="$1" pattern="$2" file="$3" rc="$4"
-  if [ "$rc" -ne 1 ]; then bad "$name: exit code $rc ($(head -c 300 "$file"))"; return; fi
-  if [ "$(wc -l <"$file")" -ne 1 ]; then bad "$name: not one line: $(cat "$file")"; return; fi
-  grep -qE "$pattern" "$file" && ok || bad "$name: '$(cat "$file")' does not match '$pattern'"
-}
 
 # 3. A peer that never arrives (WORLD_SIZE=2, one process): an error within the timeout, on either side.
 PORT=$(free_port)
@@ -361,5 +363,6 @@ for s in "${sections[@]}"; do
   "section_$s"
 done
 
+[ -s "$TMP/not_found" ] && bad "$(wc -l <"$TMP/not_found") commands not found"
 echo "distributed: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
