@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 
+#include "rkhs/compat.h"
 #include "rkhs/error.h"
 #include "rkhs/core/device.h"
 #include "rkhs/core/dist.h"
@@ -404,7 +405,7 @@ void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Te
     auto gm = psi.t().mm(psi) / m;
     // The span of the learned functions, whitened: W = U S^-1/2 over G's eigenvalues above 1e-10 of the largest
     // (a dead or duplicated network adds no direction).
-    auto [s, u] = at::linalg_eigh(gm);
+    auto [s, u] = compat::eigh(gm);
     const auto keep = torch::nonzero(s > 1e-10 * s.max().clamp_min(1e-300)).squeeze(1);
     auto w = u.index_select(1, keep) / s.index_select(0, keep).sqrt().unsqueeze(0);  // (k, r)
     auto c = w.t().mm(a).mm(w);
@@ -419,7 +420,7 @@ void finish_report(NeuralEF& net, const kernels::KernelPtr& kernel, const at::Te
     } else if (o.rayleigh_ritz) {
       // Rayleigh-Ritz: the k x k problem A v = mu G v; the functions Psi V (V^T G V = I) are orthonormal on the
       // points and their Rayleigh quotients mu are the best top-k estimates within the span.
-      auto [mu, z] = at::linalg_eigh(c);
+      auto [mu, z] = compat::eigh(c);
       auto v = w.mm(z.flip(1));  // descending mu
       // Evaluation maps raw outputs f to f B (B = diag(1 / norm EMA), or SpIN's L^-T); now to f B V.
       auto b = net->whitening.numel() > 0 ? net->whitening.t().to(torch::kFloat64)
