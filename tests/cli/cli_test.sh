@@ -7,13 +7,8 @@ set -u
 RKHS="$1"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# A command that is not found (say a helper defined in another section) fails the run instead of skipping a check;
-# bash runs this handler in a subshell, hence the file.
-command_not_found_handle() { echo "FAIL: command not found: $1" | tee -a "$TMP/not_found" >&2; return 127; }
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # expect_error NAME PATTERN ARGS...: exit code 1, exactly one line on stderr, matching PATTERN, no crash.
 expect_error() {
@@ -455,13 +450,5 @@ sys.exit(not ok)' && ok || bad "demo fashion-mnist: $(tail -n 1 "$TMP/out") $(he
 fi
 }
 
-sections=("${@:2}")
-[ ${#sections[@]} -gt 0 ] || sections=(classify systems eigen images options)
-for s in "${sections[@]}"; do
-  declare -F "section_$s" >/dev/null || { echo "cli_test.sh: unknown section '$s'"; exit 2; }
-  "section_$s"
-done
-
-[ -s "$TMP/not_found" ] && bad "$(wc -l <"$TMP/not_found") commands not found"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+run_sections "classify systems eigen images options" -- "${@:2}"
+report ""

@@ -10,13 +10,8 @@ RKHS="$1"
 PY=/usr/bin/python3
 TMP=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# A command that is not found (say a helper defined in another section) fails the run instead of skipping a check;
-# bash runs this handler in a subshell, hence the file.
-command_not_found_handle() { echo "FAIL: command not found: $1" | tee -a "$TMP/not_found" >&2; return 127; }
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 last_json() { tail -n 1 "$1"; }
@@ -356,13 +351,5 @@ rc=$?
 [ $? -ne 0 ] && ok || bad "launch without a command accepted"
 }
 
-sections=("${@:2}")
-[ ${#sections[@]} -gt 0 ] || sections=(classify systems optimizers)
-for s in "${sections[@]}"; do
-  declare -F "section_$s" >/dev/null || { echo "distributed_test.sh: unknown section '$s'"; exit 2; }
-  "section_$s"
-done
-
-[ -s "$TMP/not_found" ] && bad "$(wc -l <"$TMP/not_found") commands not found"
-echo "distributed: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+run_sections "classify systems optimizers" -- "${@:2}"
+report "distributed: "
