@@ -433,13 +433,15 @@ std::shared_ptr<classify::ClassifierImpl> train_final(ClassifyConfig& config, co
     trainer->continue_with(final_options);
     if (joined && trainer->paused()) trainer->continue_on(train_set, nullptr);
     res.fit = survivor->fit;
+    // The search's outcome, kept at once: a run stopped in the final model's first epoch resumes from the last rung
+    // instead of searching again (an ended run's file is the one fit() would have written).
+    if (!final_options.checkpoint_path.empty() && !res.lr_search->rungs.empty()) trainer->checkpoint_run();
   } else {
     torch::manual_seed(config.train.seed);
     model = build_model(config, config.backbone, config.head);
     trainer = std::make_unique<train::Trainer>(model, final_options);
   }
   if (!ended) res.fit = trainer->fit(*fit_on, fit_validation);
-  else if (!final_options.checkpoint_path.empty()) trainer->checkpoint_ended_run();  // as fit() would have
   res.labelled = train_set.size();
   res.trained_on = fit_on->size();
   const int64_t before_join = joined && survivor && !resuming ? *res.lr_search->held_out_joins_after : 0;

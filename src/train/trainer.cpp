@@ -251,13 +251,14 @@ class FitRun {
     seconds_ += clock.seconds();
   }
   int64_t epochs_done() const { return next_epoch_ - 1; }
-  // Trainer::checkpoint_ended_run: the checkpoint of the last epoch, written after the run ended.
-  void write_end_checkpoint() {
+  // Trainer::checkpoint_run: the checkpoint of the last epoch trained, written between fit_until calls. A paused
+  // run's random state is its own, kept over the pause (other runs may have moved the global one since).
+  void write_current_checkpoint() {
     core::EpochSummary s;
     s.epoch = epochs_done();
     s.restarts = result_.restarts;
     s.backoff = result_.lr_factor;
-    write_checkpoint(s);
+    write_checkpoint(s, done() ? cpu_rng_state() : rng_);
   }
   std::vector<int64_t> sample_sizes() const { return train_->x.sizes().slice(1).vec(); }
 
@@ -493,7 +494,8 @@ class FitRun {
     }
   }
 
-  void write_checkpoint(const core::EpochSummary& s) {
+  // rng: the run's CPU random state (undefined: the global one, the run's while it trains).
+  void write_checkpoint(const core::EpochSummary& s, const at::Tensor& rng = {}) {
     const int64_t epoch = s.epoch;
     if (!dist_.is_root()) return;  // rank 0 alone writes (the ranks' states are equal)
     nlohmann::json meta{{"format", core::kCheckpointFormat}, {"optimizer", o_.optimizer}, {"epochs", o_.epochs},
@@ -503,7 +505,7 @@ class FitRun {
                         {"history", nlohmann::json::parse(history_to_json(result_.history))}};
     if (!o_.checkpoint_note.empty()) meta["note"] = nlohmann::json::parse(o_.checkpoint_note);
     std::map<std::string, at::Tensor> extra;
-    extra[kRngCpu] = cpu_rng_state();
+    extra[kRngCpu] = rng.defined() ? rng : cpu_rng_state();
     for (const auto& [name, t] : best_state_) extra[kBestPrefix + name] = t;
     core::save_checkpoint(o_.checkpoint_path, model_, *opt_, epoch, meta.dump(), extra);
   }
@@ -556,10 +558,10 @@ TrainResult Trainer::fit(const data::Dataset& train, const data::Dataset* valida
   return result;
 }
 
-void Trainer::checkpoint_ended_run() {
-  RKHS_CHECK(ended_ != nullptr, "checkpoint_ended_run: no run ended in fit_until");
-  RKHS_CHECK(!options_.checkpoint_path.empty(), "checkpoint_ended_run: no checkpoint path (TrainOptions)");
-  ended_->write_end_checkpoint();
+void Trainer::checkpoint_run() {
+  RKHS_CHECK(run_ != nullptr || ended_ != nullptr, "checkpoint_run: no run paused or ended in fit_until");
+  RKHS_CHECK(!options_.checkpoint_path.empty(), "checkpoint_run: no checkpoint path (TrainOptions)");
+  (run_ != nullptr ? run_ : ended_)->write_current_checkpoint();
 }
 
 TrainResult Trainer::fit_until(const data::Dataset& train, const data::Dataset* validation, int64_t until) {

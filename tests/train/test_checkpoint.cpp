@@ -206,18 +206,17 @@ TEST(Checkpoint, CheckpointOfAnEndedRunIsFitsOwn) {
   torch::manual_seed(3);
   Trainer whole(toy::linear_model(2, 2, 0.01), o);
   whole.fit(data, &val);
-  EXPECT_THROW(whole.checkpoint_ended_run(), rkhs::Error);  // fit() keeps nothing of its run
+  EXPECT_THROW(whole.checkpoint_run(), rkhs::Error);  // fit() keeps nothing of its run
 
   auto parts_options = options(3);
   torch::manual_seed(3);
   Trainer parts(toy::linear_model(2, 2, 0.01), parts_options);
-  parts.fit_until(data, &val, 2);
-  EXPECT_THROW(parts.checkpoint_ended_run(), rkhs::Error);  // paused, not ended
+  EXPECT_THROW(parts.checkpoint_run(), rkhs::Error);  // no run yet
   parts.fit_until(data, &val, 3);
-  EXPECT_THROW(parts.checkpoint_ended_run(), rkhs::Error);  // no path yet
+  EXPECT_THROW(parts.checkpoint_run(), rkhs::Error);  // no path yet
   parts_options.checkpoint_path = (dir.path / "ended.ckpt").string();
   parts.continue_with(parts_options);
-  parts.checkpoint_ended_run();
+  parts.checkpoint_run();
   ASSERT_TRUE(fs::exists(parts_options.checkpoint_path));
 
   std::vector<rkhs::train::TrainResult> resumed;
@@ -237,6 +236,46 @@ TEST(Checkpoint, CheckpointOfAnEndedRunIsFitsOwn) {
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(resumed[0].history[i].train_loss, resumed[1].history[i].train_loss);
   EXPECT_EQ(resumed[0].best_epoch, resumed[1].best_epoch);
   expect_same_state(*models[0], *models[1], 0);
+}
+
+// A paused run's checkpoint (a search's survivor, written before the final model's first epoch): resuming it goes on
+// as the paused run does, on the training set continue_on gave it, and with the run's own random state although
+// other runs drew from the global one in between (the head's training noise draws from it).
+TEST(Checkpoint, CheckpointOfAPausedRunResumesAsTheRunGoesOn) {
+  TempDir dir;
+  auto part = toy::separable(90, 31);
+  auto all = toy::separable(100, 32);
+  auto o = options(4);
+  const auto noisy_model = [] {
+    return std::make_shared<rkhs::classify::ClassifierImpl>(std::make_shared<toy::IdentityBackbone>(2),
+                                                            std::make_shared<toy::NoisyHead>(2, 2));
+  };
+  torch::manual_seed(3);
+  auto model = noisy_model();
+  Trainer paused(model, o);
+  paused.fit_until(part, nullptr, 2);
+  torch::randn({100});  // another candidate's run
+  o.checkpoint_path = (dir.path / "final.ckpt").string();
+  paused.continue_with(o);
+  paused.continue_on(all, nullptr);
+  paused.checkpoint_run();
+  const auto at_pause = dir.path / "at_pause.ckpt";
+  fs::copy_file(o.checkpoint_path, at_pause);  // fit() below writes its own epochs over the file
+  EXPECT_NE(rkhs::core::read_checkpoint_meta(at_pause.string()).find("\"train_examples\":100"), std::string::npos);
+  torch::randn({100});
+  const auto goes_on = paused.fit(all, nullptr);
+
+  auto r = options(4);
+  r.checkpoint_path = at_pause.string();
+  r.resume = true;
+  torch::manual_seed(12);  // other initial weights and random state: all must come from the file
+  auto resumed_model = noisy_model();
+  const auto resumed = Trainer(resumed_model, r).fit(all, nullptr);
+  EXPECT_EQ(resumed.epochs_run, 2);
+  ASSERT_EQ(resumed.history.size(), 4u);
+  ASSERT_EQ(goes_on.history.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(resumed.history[i].train_loss, goes_on.history[i].train_loss) << i;
+  expect_same_state(*model, *resumed_model, 0);
 }
 
 // The divergence guard's lowered rate and its restarts so far are part of the checkpoint: a resumed run continues at

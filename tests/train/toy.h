@@ -79,6 +79,17 @@ class BlowUpHead : public LinearHead {
   double limit_;
 };
 
+// A linear head that adds noise from the global CPU generator to its training output, as dropout would: a run's
+// result then depends on the random state it trains with.
+class NoisyHead : public LinearHead {
+ public:
+  NoisyHead(int64_t d, int64_t c) : LinearHead(d, c) {}
+  torch::Tensor forward(const torch::Tensor& z) override {
+    auto out = LinearHead::forward(z);
+    return is_training() ? out + 0.5 * torch::randn_like(out) : out;
+  }
+};
+
 // Quiet training options for the toy problems: batch 32, weight decay 1e-4, seed 1, no progress line.
 inline rkhs::train::TrainOptions quiet(const std::string& optimizer, double lr, int64_t epochs) {
   rkhs::train::TrainOptions o;

@@ -132,11 +132,13 @@ class Trainer {
   // validation epoch restored). Returns the run so far (history, best_epoch). A divergence ends the run.
   TrainResult fit_until(const data::Dataset& train, const data::Dataset* validation, int64_t until);
   bool paused() const { return run_ != nullptr; }
-  // Writes the checkpoint of the run that the last fit_until call ended (to options.checkpoint_path with its note,
-  // as set by continue_with): the file fit() writes after a run's last epoch, for a run trained without one (a
-  // search's survivor whose run ended in the search). Throws rkhs::Error when fit_until ended no run since the
-  // last fit() or the path is empty. fit() keeps nothing of the run it ends.
-  void checkpoint_ended_run();
+  // Writes the checkpoint of the paused run, or of the run that the last fit_until call ended, at its last epoch
+  // (to options.checkpoint_path with its note, as set by continue_with): the file fit() writes after that epoch,
+  // for a run trained without one (a search's survivor). Resuming a paused run's file continues as the paused run
+  // would (its own random state is saved, not the global one), with the data sets continue_on last gave it. Throws
+  // rkhs::Error when no run is paused and fit_until ended none since the last fit(), or the path is empty. fit()
+  // keeps nothing of the run it ends.
+  void checkpoint_run();
   // For the rest of a paused run (a search's survivor going on as the final model): the checkpoint file and its
   // note, the divergence guard's allowance, the per-epoch callback and the progress line of `rest`; the others stay
   // (restore_best too: the best state is tracked from a run's start or not at all).
