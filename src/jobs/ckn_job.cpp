@@ -317,6 +317,7 @@ CknResult run_ckn(CknConfig c) {
   if (c.baseline != "none") {
     r = run_baseline(c, im.x, im.y, im.tx, im.ty, im.classes, std::move(r));
     r.total_seconds = begin.seconds();
+    r.config = c;
     if (!c.out_dir.empty()) core::RunFolder(c.out_dir).write_text("config.json", r.to_json(c) + "\n");
     return r;
   }
@@ -363,6 +364,7 @@ CknResult run_ckn(CknConfig c) {
   r.test_accuracy = linear::accuracy(f.clf.predict(test_features), im.ty);
   r.comm_seconds = dist.comm_seconds();
   r.total_seconds = begin.seconds();
+  r.config = c;
   if (!c.out_dir.empty()) write_ckn_run(c, *model, f.clf, shape, im.classes, r);
   return r;
 }

@@ -92,6 +92,17 @@ last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"bayes_accuracy"'* ]] && ok || bad "sphere --json lacks bayes_accuracy: $last $(head -c 300 "$TMP/err")"
 [[ "$last" == *'"epochs":2'* ]] && ok || bad "--config epochs not applied: $last"
 [[ "$last" == *'cosine'* ]] && ok || bad "--config head not applied: $last"
+# A list on the command line replaces the file's, and a list flag given twice keeps its last list (both were
+# appended to the earlier values), as any other flag does.
+printf 'hidden = [64, 64]\nepochs = 3\n' >"$TMP/list.toml"
+"$RKHS" classify --config "$TMP/list.toml" --data moons --train-size 100 --test-size 50 --lr 0.1 --epochs 1 \
+  --hidden 8 --json >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"hidden":[8]'* && "$last" == *'"epochs":1'* ]] && ok || bad "--hidden 8 over the file's list: $last"
+"$RKHS" classify --data moons --train-size 100 --test-size 50 --lr 0.1 --epochs 1 --hidden 8 16 --hidden 4 --json \
+  >"$TMP/out" 2>"$TMP/err"
+last=$(tail -n 1 "$TMP/out")
+[[ "$last" == *'"hidden":[4]'* ]] && ok || bad "--hidden 8 16 --hidden 4: $last $(head -c 300 "$TMP/err")"
 "$RKHS" classify --data sphere --train-size 400 --test-size 400 --epochs 2 --lr 0.05 --json >"$TMP/out" 2>"$TMP/err"
 last=$(tail -n 1 "$TMP/out")
 [[ "$last" == *'"chosen":{}'* && "$last" == *'"lr_search":null'* && "$last" == *'"lr":0.05,'* ]] && ok ||
@@ -110,8 +121,9 @@ last=$(tail -n 1 "$TMP/out")
 
 # Killed mid-training (SIGKILL right after the first checkpoint) and resumed: the same final metrics as an
 # uninterrupted run with the same seed and thread count; and that uninterrupted run is itself repeatable. The search's
-# rungs are epochs 8 and 16, so the first checkpoint is epoch 17's and 15 epochs (about 0.5 s) remain for the kill:
-# with 8 epochs the 3 that remained took less time than the poll and a run could end before it was killed.
+# rungs are epochs 8 and 16, so the first checkpoint is the survivor's at epoch 16, written as the search ends (the
+# final model's resumes from it), and 16 epochs (about 0.5 s) remain for the kill: with 8 epochs the few that
+# remained took less time than the poll and a run could end before it was killed.
 same_result() {  # the JSON of two runs without the timings, the invocation's epochs and where its search came from
   local strip='s/"(train_seconds|epochs_run|lr_search_seconds|comm_seconds|examples_per_second_per_rank|from_checkpoint)":[^,}]*//g'
   diff <(sed -E "$strip" "$1") <(sed -E "$strip" "$2") >/dev/null
@@ -133,7 +145,7 @@ if [ "$killed_rc" -ne 137 ]; then
 else
   "$RKHS" "${kill_args[@]}" --checkpoint "$TMP/k.pt" --resume 2>"$TMP/err" | tail -n 1 >"$TMP/resumed.json"
   ran=$(grep -o '"epochs_run":[0-9]*' "$TMP/resumed.json" | cut -d: -f2)
-  [ -n "$ran" ] && [ "$ran" -ge 1 ] && [ "$ran" -le 15 ] && ok || bad "the resumed run trained ${ran:-?} epochs, expected 1..15"
+  [ -n "$ran" ] && [ "$ran" -ge 1 ] && [ "$ran" -le 16 ] && ok || bad "the resumed run trained ${ran:-?} epochs, expected 1..16"
   grep -q '"from_checkpoint":true' "$TMP/resumed.json" && ok || bad "the resumed run searched again"
   same_result "$TMP/full.json" "$TMP/resumed.json" && ok ||
     bad "killed+resumed run differs from the uninterrupted one: $(diff "$TMP/full.json" "$TMP/resumed.json" | head -c 600) $(head -c 300 "$TMP/err")"
@@ -239,14 +251,19 @@ done
 acc=$(sed -E 's/.*"test_accuracy":([0-9.e-]+).*/\1/' <<<"$last")
 awk -v a="$acc" 'BEGIN { exit !(a >= 0.8) }' && ok || bad "ckn stripes: test accuracy $acc < 0.8"
 "$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --load "$TMP/ckn" --seed 2 --json >"$TMP/out" 2>"$TMP/err"
-[[ "$(tail -n 1 "$TMP/out")" == *"\"test_accuracy\":$acc,"* ]] && ok || bad "ckn --load: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
+[[ "$(tail -n 1 "$TMP/out")" == *"\"test_accuracy\":$acc,"* && "$(tail -n 1 "$TMP/out")" == *'"filters":[4,8]'* ]] && ok ||
+  bad "ckn --load (the saved filters in the JSON): $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
+expect_error ckn-load-model-flag 'filters does not apply with --load' ckn --data "csv:$TMP/stripes.csv" \
+  --image-shape 1x8x8 --load "$TMP/ckn" --filters 16
 "$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3 --subsample 2,2 --patches 500 \
   --mode supervised --epochs 1 --batch-size 32 --lambdas 0.01 --json >"$TMP/out" 2>"$TMP/err"
 [[ "$(tail -n 1 "$TMP/out")" == *'"supervised_loss":['* ]] && ok || bad "ckn supervised: $(tail -n 1 "$TMP/out") $(head -c 300 "$TMP/err")"
 # The one-vs-rest squared hinge classifier, unsupervised and as the loss of a supervised epoch.
 for mode in unsupervised supervised; do
+  epochs=()  # the supervised epochs' flags are an error in the other mode
+  [ "$mode" = supervised ] && epochs=(--epochs 1 --batch-size 32)
   "$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3 --subsample 2,2 --patches 500 \
-    --mode "$mode" --epochs 1 --batch-size 32 --lambdas 0.01 --classifier squared-hinge --seed 2 --json >"$TMP/out" 2>"$TMP/err"
+    --mode "$mode" "${epochs[@]}" --lambdas 0.01 --classifier squared-hinge --seed 2 --json >"$TMP/out" 2>"$TMP/err"
   last=$(tail -n 1 "$TMP/out")
   acc=$(sed -n 's/.*"test_accuracy":\([0-9.]*\).*/\1/p' <<<"$last")
   [[ "$last" == *'"classifier":"squared-hinge"'* ]] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.8) }' && ok ||
@@ -265,6 +282,8 @@ expect_error ckn-bad-optimizer 'sgd or adam' ckn --data "csv:$TMP/stripes.csv" -
   --patch 3 --subsample 2,2 --patches 500 --mode supervised --epochs 1 --lambdas 0.01 --optimizer rmsprop
 expect_error ckn-bad-scaling 'standardized or raw' ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 \
   --feature-scaling whitened
+expect_error ckn-supervised-flag 'epochs applies to --mode supervised only' ckn --data "csv:$TMP/stripes.csv" \
+  --image-shape 1x8x8 --epochs 3
 # A supervised hold-out: one accuracy per state (the start and 2 epochs) and the kept epoch.
 "$RKHS" ckn --data "csv:$TMP/stripes.csv" --image-shape 1x8x8 --filters 4,8 --patch 3 --subsample 2,2 --patches 500 \
   --mode supervised --epochs 2 --batch-size 32 --lambdas 0.01 --validation-fraction 0.25 --json >"$TMP/out" 2>"$TMP/err"
@@ -395,7 +414,11 @@ expect_error order-on-softmax '^rkhs: error: --order applies to --head kernelize
   --head softmax --order 4 --epochs 1
 expect_error normalize-on-kcl 'normalize applies to --head softmax only' classify --data sphere --head kcl --normalize none --epochs 1
 expect_error sigma-on-cosine 'sigma applies to --head rbf\|rbf-learned\|mkl only' classify --data sphere --head lin --sigma 2 --epochs 1
-expect_error temperature-on-cosine 'temperature applies to --head' classify --data sphere --head cosine --temperature 2 --epochs 1
+expect_error temperature-on-kervo 'temperature applies to --head' classify --data sphere --head kervo-poly --temperature 2 --epochs 1
+expect_error momentum-on-adam 'momentum applies to --optimizer momentum only' classify --data sphere --optimizer adam --momentum 0.5
+# The cosine head starts at scale 1/T: --temperature acts there.
+"$RKHS" classify --data sphere --head cosine --temperature 0.2 --lr 0.1 --epochs 1 --train-size 200 --test-size 100 \
+  >/dev/null 2>"$TMP/err" && ok || bad "cosine --temperature: $(head -c 300 "$TMP/err")"
 expect_error neuralef-flag-on-nystrom '^rkhs: error: --iterations applies to --method neuralef\|spin only \(this run uses nystrom\)$' \
   eigen --method nystrom --iterations 10 --n 64
 expect_error rr-on-nystrom 'rayleigh-ritz applies to --method neuralef' eigen --method nystrom --rayleigh-ritz --n 64

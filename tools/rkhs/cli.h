@@ -31,7 +31,9 @@ struct CommonFlags {
 // Adds --json, --out, --device, --threads, --seed, --config to a subcommand.
 void add_common_flags(CLI::App& cmd, CommonFlags& flags);
 // Expands `SUBCOMMAND ... --config FILE ...` (args without the program name) into the file's flags followed
-// by the command line's own; throws rkhs::Error for unreadable files and unknown keys.
+// by the command line's own, less the file's flags that the command line gives too (the command line wins, lists
+// included) and less the earlier occurrences of a list option given twice (the last wins, as for any option);
+// throws rkhs::Error for unreadable files and unknown keys.
 std::vector<std::string> expand_config(CLI::App& app, const std::vector<std::string>& args);
 // Applies --threads and joins the world of torchrun's variables (RANK, WORLD_SIZE, ...; docs/DISTRIBUTED.md)
 // when WORLD_SIZE > 1, which only a `data_parallel` command may do (else rkhs::Error). Returns true when progress

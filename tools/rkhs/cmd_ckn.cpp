@@ -19,9 +19,32 @@ struct CknFlags {
   jobs::CknConfig config;
   std::string feature_scaling = "standardized";  // config.logistic.standardize
   CLI::Option* lambdas = nullptr;                 // given: the grid is used as given (no growth)
+  CLI::App* cmd = nullptr;
 };
 
+// --load evaluates the saved model as it was trained: a flag of the network, its training or its classifier would
+// not act, so giving one is an error.
+void check_load(const CknFlags& f) {
+  if (f.config.load.empty()) return;
+  for (const CLI::Option* o : f.cmd->get_options()) {
+    const std::string& g = o->get_group();
+    const bool saved = g == "Model" || g == "Training" || g == "Classifier" || o->get_name() == "--image-norm";
+    if (saved && o->count() > 0 && o->get_name() != "--load")
+      throw Error(o->get_name() + " does not apply with --load (the saved model is evaluated as it was trained)");
+  }
+}
+
+// The options whose help starts "Supervised:" act in the supervised epochs only.
+void check_supervised(const CknFlags& f) {
+  if (f.config.mode == "supervised") return;
+  for (const CLI::Option* o : f.cmd->get_options())
+    if (o->count() > 0 && o->get_description().rfind("Supervised:", 0) == 0)
+      throw Error(o->get_name() + " applies to --mode supervised only (this run uses " + f.config.mode + ")");
+}
+
 void run(CknFlags& f) {
+  check_load(f);
+  check_supervised(f);
   const bool progress = setup_runtime(f.common, /*data_parallel=*/true);
   auto& c = f.config;
   // Several processes: rank 0 fits the classifier after the others are done, on every core unless --threads is set.
@@ -56,7 +79,7 @@ void run(CknFlags& f) {
               << r.supervised_seconds << ")\n";
     if (!png.empty()) std::cout << "filters         " << png << "\n";
   }
-  if (f.common.json) std::cout << r.to_json(c) << std::endl;
+  if (f.common.json) std::cout << r.to_json(r.config) << std::endl;
 }
 
 }  // namespace
@@ -110,7 +133,8 @@ void register_ckn(CLI::App& app) {
       ->capture_default_str()->group("Training");
   cmd->add_option("--validation-fraction", c.supervised.validation_fraction,
                   "Supervised: hold this fraction of the training images out of the epochs, score it after every "
-                  "epoch and keep the best epoch (0 = the k-means start; 0: no hold-out, keep the last)")
+                  "epoch and keep the best state (the k-means start counts as epoch 0); 0: no hold-out, keep the "
+                  "last epoch")
       ->capture_default_str()->group("Training");
   cmd->add_option("--classifier", c.logistic.loss,
                   "logistic (multinomial logistic regression) | squared-hinge (one-vs-rest squared hinge); also the "
@@ -138,6 +162,7 @@ void register_ckn(CLI::App& app) {
   cmd->add_option("--rbf-gamma", c.rbf_gamma, "RBF baseline: exp(-gamma ||x - x'||^2); 0 = 1 / median squared distance")
       ->capture_default_str()->group("Model");
   cmd->add_option("--load", c.load, "Evaluate the model of an earlier --out DIR instead of training")->group("Model");
+  f->cmd = cmd;
   cmd->callback([f] { run(*f); });
 }
 

@@ -85,7 +85,7 @@ void run(ClassifyFlags& f) {
   c.backbone.hidden = f.hidden;
   // At the default rate a divergence lowers the rate (10x, at most 3 times) and says so; a given --lr is kept.
   c.train.max_restarts = f.lr->count() > 0 ? 0 : 3;
-  c.lr_search = f.lr->count() == 0;
+  c.lr_search = f.lr->count() == 0 && c.distill_from.empty();  // the teacher's logits cover the whole training part
   c.min_steps = f.epochs->count() > 0 ? 0 : 500;
   c.activation_search = c.lr_search && f.activation->count() == 0 && f.temperature->count() == 0;
   if (c.train.resume && c.train.checkpoint_path.empty())
@@ -150,7 +150,7 @@ void add_model_flags(CLI::App* cmd, ClassifyFlags& f) {
                       ->capture_default_str()->group("Head");
   f.head_only.push_back({f.activation, {"kernelized"}});
   f.head_only.push_back({f.temperature = cmd->add_option("--temperature", c.head.temperature,
-                  "Temperature: kernelized T (<= 0: relu 1, sigmoid 0.1, softmax 0.005, none 1); cosine, rbf, poly: initial 1/scale; softmax both-fixed: T")->group("Head"), {"kernelized", "softmax", "mkl", "rbf", "rbf-learned", "poly"}});
+                  "Temperature: kernelized T (<= 0: relu 1, sigmoid 0.1, softmax 0.005, none 1); cosine, rbf, poly: initial 1/scale; softmax both-fixed: T")->group("Head"), {"kernelized", "softmax", "cosine", "mkl", "rbf", "rbf-learned", "poly"}});
   f.head_only.push_back({cmd->add_option("--alpha-weight-decay", c.head.alpha_weight_decay,
                   "kernelized: weight decay on the coefficients (< 0: 1e-4 with relu, else 0)")->group("Head"), {"kernelized"}});
   f.head_only.push_back({cmd->add_option("--indicator-eps", c.head.indicator_eps, "kernelized: t >= 1-eps counts as t = 1 (and -1 alike)")
@@ -175,9 +175,10 @@ void add_training_flags(CLI::App* cmd, ClassifyFlags& f) {
                           "run's validation split, else 10% of the training part held out, which joins the final "
                           "model's training after the last rung); a divergence (a loss that is not finite) of the final model undoes the "
                           "epoch and reruns it at a 10x smaller rate, at most 3 times, with a warning. Given: used "
-                          "as is; a divergence stops the run")
+                          "as is; a divergence stops the run. With --distill-from and no --lr: this default, not searched")
               ->capture_default_str()->group("Training");
-  cmd->add_option("--momentum", t.momentum, "Momentum of the momentum optimizer")->capture_default_str()->group("Training");
+  f.only_for.emplace_back(cmd->add_option("--momentum", t.momentum, "Momentum of the momentum optimizer")
+                              ->capture_default_str()->group("Training"), "momentum");
   cmd->add_option("--weight-decay", t.weight_decay, "Weight decay")->capture_default_str()->group("Training");
   f.epochs = cmd->add_option("--epochs", t.epochs, "Epochs. Not given: 10, or more on a small training set so that "
                              "training takes at least 500 optimizer steps (moons and circles: 72)")
@@ -187,7 +188,8 @@ void add_training_flags(CLI::App* cmd, ClassifyFlags& f) {
   cmd->add_option("--warmup-epochs", t.warmup_epochs, "Linear warm-up epochs")->capture_default_str()->group("Training");
   cmd->add_option("--step-size", t.step_size, "step schedule: epochs between drops")->capture_default_str()->group("Training");
   cmd->add_option("--step-gamma", t.step_gamma, "step schedule: factor per drop")->capture_default_str()->group("Training");
-  cmd->add_option("--lbfgs-history", t.lbfgs_history, "L-BFGS history size")->capture_default_str()->group("Training");
+  f.only_for.emplace_back(cmd->add_option("--lbfgs-history", t.lbfgs_history, "L-BFGS history size")
+                              ->capture_default_str()->group("Training"), "lbfgs");
   cmd->add_option("--converge-tol", t.converge_tol, "Stop when the epoch's mean training loss changes by less than this "
                   "for --converge-patience epochs in a row (paper 001: 1e-4; 0 = run all epochs)")
       ->capture_default_str()->group("Training");

@@ -109,12 +109,14 @@ void register_demo(CLI::App& app) {
   auto f = std::make_shared<DemoFlags>();
   auto* cmd = app.add_subcommand("demo", "The main job: softmax vs the kernelized classification layer on the same "
                                          "backbone (Fashion-MNIST, or the sphere data when it is absent), side by "
-                                         "side, with a learning-curve plot (under 5 minutes on 2 cores)");
+                                         "side, with a learning-curve plot (under 5 minutes on 2 cores), in --out "
+                                         "(default runs/demo)");
   add_common_flags(*cmd, f->common);
   cmd->add_option("--epochs", f->epochs, "Epochs per head")->capture_default_str();
   auto* train_size = cmd->add_option("--train-size", f->train_size,
-                                     "Training examples: Fashion-MNIST images (stratified subset; default 30000) or "
-                                     "sphere points (default 10000)")->capture_default_str();
+                                     "Training examples before the 10% validation split: Fashion-MNIST images "
+                                     "(stratified subset; default 30000, so 27000 train) or sphere points (default "
+                                     "10000)")->capture_default_str();
   auto* model = cmd->add_option("--model", f->model, "Backbone for image data (Fashion-MNIST only)")->capture_default_str();
   cmd->add_option("--data", f->data, "fashion-mnist or sphere (default: fashion-mnist when installed)");
   cmd->callback([f, train_size, model] {

@@ -109,7 +109,7 @@ void register_eigen(CLI::App& app) {
                                  "compared with the exact eigendecomposition of the same sample");
   add_common_flags(*cmd, f->common);
   cmd->add_option("--kernel", c.kernel,
-                  "rbf (exp(-(x-x')^2/2); on fashion-mnist exp(-|x-x'|^2/200)) | polynomial ((x x' + 1.5)^4; on "
+                  "rbf (uniform1d: exp(-(x-x')^2/2); fashion-mnist: exp(-|x-x'|^2/200); other data: exp(-|x-x'|^2)) | polynomial ((x x' + 1.5)^4; on "
                   "fashion-mnist (0.001 x.x' + 1)^10) | nngp-mlp (NN-GP of a 2-hidden-layer ReLU MLP, Monte Carlo over "
                   "10000 networks of width 16) | nngp-relu (its infinite-width limit, analytic) | nngp-mlp-erf | "
                   "nngp-erf (the same with erf) | nngp-cnn (CNN-GP kernel, Monte Carlo over 2000 CNNs; fashion-mnist) | "

@@ -2,7 +2,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cctype>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <thread>
 
@@ -32,6 +34,48 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f) {
   cmd.add_option("--config", "Read options from a TOML/INI file whose keys are the long flag names "
                              "(epochs = 30); flags on the command line win");
 }
+
+namespace {
+
+// How many of args name opt by a long name (--name VALUE or --name=VALUE).
+int64_t occurrences(const CLI::Option& opt, const std::vector<std::string>& args) {
+  int64_t n = 0;
+  for (const auto& a : args)
+    for (const auto& name : opt.get_lnames())
+      if (a == "--" + name || a.rfind("--" + name + "=", 0) == 0) ++n;
+  return n;
+}
+
+// The option that args[i] names (--name or --name=VALUE), or nullptr.
+const CLI::Option* named(const CLI::App& cmd, const std::string& arg) {
+  if (arg.rfind("--", 0) != 0 || arg.size() < 3) return nullptr;
+  return cmd.get_option_no_throw(arg.substr(0, arg.find('=')));
+}
+
+// A list option (--hidden 8,4) gathers the values of all its occurrences in CLI11, where any other option keeps
+// its last: args without the earlier occurrences of each list option, so that the last one wins there too (an
+// occurrence's values: its own "=VALUE", else the arguments after it up to the next option).
+std::vector<std::string> last_lists_only(const CLI::App& cmd, const std::vector<std::string>& args) {
+  std::map<const CLI::Option*, size_t> last;
+  for (size_t i = 0; i < args.size(); ++i)
+    if (const CLI::Option* o = named(cmd, args[i]); o != nullptr && o->get_items_expected_max() > 1) last[o] = i;
+  const auto is_option = [](const std::string& a) {
+    return a.rfind("--", 0) == 0 || (a.size() > 1 && a[0] == '-' && std::isalpha(static_cast<unsigned char>(a[1])));
+  };
+  std::vector<std::string> kept;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const CLI::Option* o = named(cmd, args[i]);
+    if (o == nullptr || !last.count(o) || last[o] == i) {
+      kept.push_back(args[i]);
+      continue;
+    }
+    if (args[i].find('=') == std::string::npos)
+      while (i + 1 < args.size() && !is_option(args[i + 1])) ++i;  // its values go with it
+  }
+  return kept;
+}
+
+}  // namespace
 
 std::vector<std::string> expand_config(CLI::App& app, const std::vector<std::string>& args) {
   // CLI11 reads config files for the main app only, so `rkhs SUBCOMMAND --config FILE` is expanded here:
@@ -87,9 +131,15 @@ std::vector<std::string> expand_config(CLI::App& app, const std::vector<std::str
       from_file.push_back("--" + item.name + "=" + value);
     }
   }
+  const auto own_end = std::find(rest.begin(), rest.end(), std::string("--"));  // the command's own flags end here
+  const std::vector<std::string> own = last_lists_only(*cmd, {rest.begin(), own_end});
   std::vector<std::string> out{args[0]};
-  out.insert(out.end(), from_file.begin(), from_file.end());
-  out.insert(out.end(), rest.begin(), rest.end());
+  for (const auto& flag : from_file) {  // flags on the command line win over the file's
+    const CLI::Option* opt = cmd->get_option_no_throw(flag.substr(0, flag.find('=')));
+    if (opt == nullptr || occurrences(*opt, own) == 0) out.push_back(flag);
+  }
+  out.insert(out.end(), own.begin(), own.end());
+  out.insert(out.end(), own_end, rest.end());
   return out;
 }
 

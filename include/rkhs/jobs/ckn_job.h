@@ -59,6 +59,7 @@ struct CknResult {
   double comm_seconds = 0;            // rank 0's seconds in collectives
   int64_t train_size = 0, test_size = 0;
   std::string description;
+  CknConfig config;  // the configuration as run (with load: the saved network and image preprocessing)
   std::string to_json(const CknConfig& config) const;  // keys: docs/CLI.md
 };
 
