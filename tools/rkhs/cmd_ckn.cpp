@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "rkhs/error.h"
 #include "rkhs/jobs/ckn_job.h"
+#include "rkhs/warn.h"
 
 namespace rkhs::cli {
 
@@ -22,21 +23,22 @@ struct CknFlags {
   CLI::App* cmd = nullptr;
 };
 
-// --load evaluates the saved model as it was trained: a flag of the network, its training or its classifier would
-// not act, so giving one is an error.
+// --load evaluates the saved model as it was trained: the flags of the network, its training and its classifier
+// do not act (a caller may repeat the ones the model was trained with), which one warning says.
 void check_load(const CknFlags& f) {
   if (f.config.load.empty()) return;
+  std::string unused;
   for (const CLI::Option* o : f.cmd->get_options()) {
     const std::string& g = o->get_group();
     const bool saved = g == "Model" || g == "Training" || g == "Classifier" || o->get_name() == "--image-norm";
-    if (saved && o->count() > 0 && o->get_name() != "--load")
-      throw Error(o->get_name() + " does not apply with --load (the saved model is evaluated as it was trained)");
+    if (saved && o->count() > 0 && o->get_name() != "--load") unused += (unused.empty() ? "" : ", ") + o->get_name();
   }
+  if (!unused.empty()) warn("--load evaluates the saved model as it was trained; not used: " + unused);
 }
 
-// The options whose help starts "Supervised:" act in the supervised epochs only.
+// The options whose help starts "Supervised:" act in the supervised epochs only (with --load: check_load).
 void check_supervised(const CknFlags& f) {
-  if (f.config.mode == "supervised") return;
+  if (f.config.mode == "supervised" || !f.config.load.empty()) return;
   for (const CLI::Option* o : f.cmd->get_options())
     if (o->count() > 0 && o->get_description().rfind("Supervised:", 0) == 0)
       throw Error(o->get_name() + " applies to --mode supervised only (this run uses " + f.config.mode + ")");

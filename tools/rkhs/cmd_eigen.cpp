@@ -109,10 +109,10 @@ void register_eigen(CLI::App& app) {
                                  "compared with the exact eigendecomposition of the same sample");
   add_common_flags(*cmd, f->common);
   cmd->add_option("--kernel", c.kernel,
-                  "rbf (uniform1d: exp(-(x-x')^2/2); fashion-mnist: exp(-|x-x'|^2/200); other data: exp(-|x-x'|^2)) | polynomial ((x x' + 1.5)^4; on "
-                  "fashion-mnist (0.001 x.x' + 1)^10) | nngp-mlp (NN-GP of a 2-hidden-layer ReLU MLP, Monte Carlo over "
-                  "10000 networks of width 16) | nngp-relu (its infinite-width limit, analytic) | nngp-mlp-erf | "
-                  "nngp-erf (the same with erf) | nngp-cnn (CNN-GP kernel, Monte Carlo over 2000 CNNs; fashion-mnist) | "
+                  "rbf (uniform1d: exp(-(x-x')^2/2); fashion-mnist: exp(-|x-x'|^2/200); other data: "
+                  "exp(-|x-x'|^2)) | polynomial ((x x' + 1.5)^4; on fashion-mnist (0.001 x.x' + 1)^10) | nngp-mlp "
+                  "(NN-GP of a 2-hidden-layer ReLU MLP, Monte Carlo over 10000 networks of width 16) | nngp-relu "
+                  "(its infinite-width limit, analytic) | nngp-mlp-erf | nngp-erf (the same with erf) | nngp-cnn (CNN-GP kernel, Monte Carlo over 2000 CNNs; fashion-mnist) | "
                   "ntk (empirical NTK of a LeNet-5 classifier of two classes, --ntk-classes; fashion-mnist) | "
                   "any registry spec (rkhs kernels)")
       ->capture_default_str()->group("Problem");

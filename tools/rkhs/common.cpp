@@ -1,11 +1,11 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
-#include <map>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "cli.h"
@@ -37,16 +37,7 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f) {
 
 namespace {
 
-// How many of args name opt by a long name (--name VALUE or --name=VALUE).
-int64_t occurrences(const CLI::Option& opt, const std::vector<std::string>& args) {
-  int64_t n = 0;
-  for (const auto& a : args)
-    for (const auto& name : opt.get_lnames())
-      if (a == "--" + name || a.rfind("--" + name + "=", 0) == 0) ++n;
-  return n;
-}
-
-// The option that args[i] names (--name or --name=VALUE), or nullptr.
+// The option of cmd that arg names (--name or --name=VALUE), or nullptr.
 const CLI::Option* named(const CLI::App& cmd, const std::string& arg) {
   if (arg.rfind("--", 0) != 0 || arg.size() < 3) return nullptr;
   return cmd.get_option_no_throw(arg.substr(0, arg.find('=')));
@@ -135,8 +126,9 @@ std::vector<std::string> expand_config(CLI::App& app, const std::vector<std::str
   const std::vector<std::string> own = last_lists_only(*cmd, {rest.begin(), own_end});
   std::vector<std::string> out{args[0]};
   for (const auto& flag : from_file) {  // flags on the command line win over the file's
-    const CLI::Option* opt = cmd->get_option_no_throw(flag.substr(0, flag.find('=')));
-    if (opt == nullptr || occurrences(*opt, own) == 0) out.push_back(flag);
+    const CLI::Option* opt = named(*cmd, flag);
+    if (std::none_of(own.begin(), own.end(), [&](const std::string& a) { return named(*cmd, a) == opt; }))
+      out.push_back(flag);
   }
   out.insert(out.end(), own.begin(), own.end());
   out.insert(out.end(), own_end, rest.end());
