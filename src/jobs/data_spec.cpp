@@ -125,6 +125,8 @@ DataSplit load_data(const DataRequest& r) {
   RKHS_CHECK(r.test_fraction > 0 && r.test_fraction < 1, "--test-fraction must be in (0, 1)");
   RKHS_CHECK(r.validation_fraction >= 0 && r.validation_fraction < 1, "--validation-fraction must be in [0, 1)");
   RKHS_CHECK(r.train_size >= 0 && r.test_size >= 0, "--train-size and --test-size must be >= 0");
+  RKHS_CHECK(r.test_spec.empty() || !is_builtin_data(r.spec),
+             "--test applies to data files (csv:, libsvm:, idx:); --data " + r.spec + " makes its own test set");
   DataSplit out;
   std::ostringstream desc;
   if (r.spec == "sphere") load_sphere(r, out, desc);

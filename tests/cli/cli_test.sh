@@ -50,6 +50,7 @@ expect_error missing-file 'no/such/file\.csv' classify --data csv:/no/such/file.
 printf 'garbage-not-idx' >"$TMP/bad.idx"
 expect_error bad-idx 'bad\.idx' classify --data "idx:$TMP/bad.idx,$TMP/bad.idx" --epochs 1
 expect_error unknown-data 'unknown data' classify --data nosuch --epochs 1
+expect_error test-file-with-moons 'test applies to data files' classify --data moons --test "csv:$TMP/good.csv" --epochs 1
 expect_error unknown-head 'head' classify --data sphere --head nosuch --epochs 1 --train-size 100
 expect_error unknown-model 'nosuch' classify --data sphere --model nosuch --epochs 1 --train-size 100
 expect_error bad-optimizer 'optimizer' classify --data sphere --optimizer nosuch --epochs 1 --train-size 100
