@@ -21,6 +21,7 @@ struct CknFlags {
   std::string feature_scaling = "standardized";  // config.logistic.standardize
   CLI::Option* lambdas = nullptr;                 // given: the grid is used as given (no growth)
   CLI::App* cmd = nullptr;
+  std::vector<OnlyFor> supervised_only;  // the supervised epochs' options: not for --mode unsupervised
 };
 
 // --load evaluates the saved model as it was trained: the flags of the network, its training and its classifier
@@ -36,17 +37,9 @@ void check_load(const CknFlags& f) {
   if (!unused.empty()) warn("--load evaluates the saved model as it was trained; not used: " + unused);
 }
 
-// The options whose help starts "Supervised:" act in the supervised epochs only (with --load: check_load).
-void check_supervised(const CknFlags& f) {
-  if (f.config.mode == "supervised" || !f.config.load.empty()) return;
-  for (const CLI::Option* o : f.cmd->get_options())
-    if (o->count() > 0 && o->get_description().rfind("Supervised:", 0) == 0)
-      throw Error(o->get_name() + " applies to --mode supervised only (this run uses " + f.config.mode + ")");
-}
-
 void run(CknFlags& f) {
   check_load(f);
-  check_supervised(f);
+  if (f.config.load.empty()) check_only_for(f.supervised_only, "--mode", f.config.mode);
   const bool progress = setup_runtime(f.common, /*data_parallel=*/true);
   auto& c = f.config;
   // Several processes: rank 0 fits the classifier after the others are done, on every core unless --threads is set.
@@ -84,18 +77,7 @@ void run(CknFlags& f) {
   if (f.common.json) std::cout << r.to_json(r.config) << std::endl;
 }
 
-}  // namespace
-
-void register_ckn(CLI::App& app) {
-  auto f = std::make_shared<CknFlags>();
-  auto& c = f->config;
-  c.data.spec = "fashion-mnist";
-  auto* cmd = app.add_subcommand("ckn",
-                                 "Convolutional kernel network (paper 003): filters by spherical k-means per layer "
-                                 "(unsupervised) or then trained by SGD through the network (supervised), a "
-                                 "logistic-regression classifier with lambda chosen by cross-validation on the "
-                                 "training set");
-  add_common_flags(*cmd, f->common);
+void add_data_flags(CLI::App* cmd, jobs::CknConfig& c) {
   cmd->add_option("--data", c.data.spec, "fashion-mnist | csv:PATH | libsvm:PATH | idx:IMAGES,LABELS")
       ->capture_default_str()->group("Data");
   cmd->add_option("--test", c.data.test_spec, "Separate test file (else --test-fraction of --data)")->group("Data");
@@ -108,6 +90,9 @@ void register_ckn(CLI::App& app) {
   cmd->add_option("--image-norm", c.image_norm,
                   "Per image: standardize (minus mean, / std) | scale (/ root mean square, keeps a zero background)")
       ->capture_default_str()->group("Data");
+}
+
+void add_network_flags(CLI::App* cmd, jobs::CknConfig& c) {
   cmd->add_option("--filters", c.net.filters, "Filters per layer")->delimiter(',')->capture_default_str()->group("Model");
   cmd->add_option("--patch", c.net.patch, "Patch size per layer (odd; one value for all)")->delimiter(',')
       ->capture_default_str()->group("Model");
@@ -116,6 +101,12 @@ void register_ckn(CLI::App& app) {
   cmd->add_option("--sigma", c.net.sigma, "kappa(t) = exp((t - 1) / sigma^2) per layer (one value for all)")
       ->delimiter(',')->capture_default_str()->group("Model");
   cmd->add_option("--kernel", c.net.kernel, "exp | poly2 (kappa(t) = t^2)")->capture_default_str()->group("Model");
+}
+
+// k-means (unsupervised) and the supervised epochs.
+void add_training_flags(CLI::App* cmd, CknFlags& f) {
+  auto& c = f.config;
+  const auto supervised = [&](CLI::Option* o) { f.supervised_only.push_back({o, {"supervised"}}); };
   cmd->add_option("--mode", c.mode, "unsupervised | supervised")->capture_default_str()->group("Training");
   cmd->add_option("--patches", c.unsupervised.patches, "Patches sampled per layer for k-means")
       ->capture_default_str()->group("Training");
@@ -123,31 +114,37 @@ void register_ckn(CLI::App& app) {
       ->capture_default_str()->group("Training");
   cmd->add_option("--sample-images", c.unsupervised.max_images, "Images the patches are sampled from (at most)")
       ->capture_default_str()->group("Training");
-  cmd->add_option("--epochs", c.supervised.epochs, "Supervised: epochs of SGD on the filters")
-      ->capture_default_str()->group("Training");
-  cmd->add_option("--lr", c.supervised.lr, "Supervised: SGD learning rate (x0.1 at 50% and 75% of the epochs)")
-      ->capture_default_str()->group("Training");
-  cmd->add_option("--optimizer", c.supervised.optimizer,
+  supervised(cmd->add_option("--epochs", c.supervised.epochs, "Supervised: epochs of SGD on the filters")
+      ->capture_default_str()->group("Training"));
+  supervised(cmd->add_option("--lr", c.supervised.lr,
+                             "Supervised: SGD learning rate (x0.1 at 50% and 75% of the epochs)")
+      ->capture_default_str()->group("Training"));
+  supervised(cmd->add_option("--optimizer", c.supervised.optimizer,
                   "Supervised: sgd (with --momentum, Mairal 2016) | adam (steps independent of the gradient's scale)")
-      ->capture_default_str()->group("Training");
-  cmd->add_option("--momentum", c.supervised.momentum, "Supervised: SGD momentum")->capture_default_str()->group("Training");
-  cmd->add_option("--batch-size", c.supervised.batch_size, "Supervised: SGD mini-batch size")
-      ->capture_default_str()->group("Training");
-  cmd->add_option("--validation-fraction", c.supervised.validation_fraction,
+      ->capture_default_str()->group("Training"));
+  supervised(cmd->add_option("--momentum", c.supervised.momentum, "Supervised: SGD momentum")
+      ->capture_default_str()->group("Training"));
+  supervised(cmd->add_option("--batch-size", c.supervised.batch_size, "Supervised: SGD mini-batch size")
+      ->capture_default_str()->group("Training"));
+  supervised(cmd->add_option("--validation-fraction", c.supervised.validation_fraction,
                   "Supervised: hold this fraction of the training images out of the epochs, score it after every "
                   "epoch and keep the best state (the k-means start counts as epoch 0); 0: no hold-out, keep the "
                   "last epoch")
-      ->capture_default_str()->group("Training");
+      ->capture_default_str()->group("Training"));
+}
+
+void add_classifier_flags(CLI::App* cmd, CknFlags& f) {
+  auto& c = f.config;
   cmd->add_option("--classifier", c.logistic.loss,
                   "logistic (multinomial logistic regression) | squared-hinge (one-vs-rest squared hinge); also the "
                   "loss of the supervised epochs")
       ->capture_default_str()->group("Classifier");
-  f->lambdas = cmd->add_option("--lambdas", c.logistic.lambdas,
+  f.lambdas = cmd->add_option("--lambdas", c.logistic.lambdas,
                                "L2 weights of the classifier, cross-validated; when the default grid's smallest "
                                "(largest) value wins, the grid grows by a decade past it, up to twice (a grid given "
                                "here is used as given)")
       ->delimiter(',')->capture_default_str()->group("Classifier");
-  cmd->add_option("--feature-scaling", f->feature_scaling,
+  cmd->add_option("--feature-scaling", f.feature_scaling,
                   "What lambda penalises: standardized (the weights of per-feature standardised features) | raw (the "
                   "weights of the features themselves, Mairal 2016's objective)")
       ->capture_default_str()->group("Classifier");
@@ -155,6 +152,10 @@ void register_ckn(CLI::App& app) {
   cmd->add_option("--folds", c.logistic.folds, "Cross-validation folds (1: one hold-out fifth, for large sets)")->capture_default_str()->group("Classifier");
   cmd->add_option("--max-iterations", c.logistic.max_iterations, "L-BFGS iterations per fit (the cross-validation fits every fold and lambda in one run)")
       ->capture_default_str()->group("Classifier");
+}
+
+// The table's baselines instead of a CKN, and a saved model instead of training.
+void add_baseline_flags(CLI::App* cmd, jobs::CknConfig& c) {
   cmd->add_option("--baseline", c.baseline,
                   "none (the CKN) | linear (logistic regression on the pixels) | rbf (on Nystrom RBF features of the "
                   "pixels), with the same cross-validated classifier")
@@ -164,6 +165,25 @@ void register_ckn(CLI::App& app) {
   cmd->add_option("--rbf-gamma", c.rbf_gamma, "RBF baseline: exp(-gamma ||x - x'||^2); 0 = 1 / median squared distance")
       ->capture_default_str()->group("Model");
   cmd->add_option("--load", c.load, "Evaluate the model of an earlier --out DIR instead of training")->group("Model");
+}
+
+}  // namespace
+
+void register_ckn(CLI::App& app) {
+  auto f = std::make_shared<CknFlags>();
+  auto& c = f->config;
+  c.data.spec = "fashion-mnist";
+  auto* cmd = app.add_subcommand("ckn",
+                                 "Convolutional kernel network (paper 003): filters by spherical k-means per layer "
+                                 "(unsupervised) or then trained by SGD through the network (supervised), a "
+                                 "logistic-regression classifier with lambda chosen by cross-validation on the "
+                                 "training set");
+  add_common_flags(*cmd, f->common);
+  add_data_flags(cmd, c);
+  add_network_flags(cmd, c);
+  add_training_flags(cmd, *f);
+  add_classifier_flags(cmd, *f);
+  add_baseline_flags(cmd, c);
   f->cmd = cmd;
   cmd->callback([f] { run(*f); });
 }
